@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vtx.h - the machine model's public API: the host-physical memory arena,
+ * the vCPU and its register state, and running it. This is the seam between
+ * the monitor (l0/, vmcs-merge/, mmu/) and the software VT-x model; nothing
+ * above it may assume the model (ARCHITECTURE.md). Register state crosses it
+ * in the kernel's uapi structs (struct kvm_regs, struct kvm_sregs) so dumps
+ * and tools read like KVM's. Runs on the host, model side.
+ *
+ * Return convention: 0 or -errno; nothing here prints or exits.
+ */
+#ifndef NESTVM_VTX_H
+#define NESTVM_VTX_H
+
+#include <asm/kvm.h>
+
+#include "arch/types.h"
+
+struct vtx_machine;
+struct vtx_cpu;
+
+/* ---- the platform: what sits outside the CPU ---------------------------- */
+
+enum vtx_pio_dir { VTX_PIO_IN = 0, VTX_PIO_OUT = 1 };
+
+/* One port access as a device sees it: no VMX, no CPU state. */
+struct vtx_pio {
+	uint16_t port;
+	uint8_t size; /* 1, 2 or 4 bytes */
+	uint8_t dir;  /* enum vtx_pio_dir */
+	uint32_t data; /* OUT: the value written; IN: filled by the platform */
+};
+
+/* Return values of vtx_platform_ops.pio. */
+#define VTX_PIO_DONE 0
+#define VTX_PIO_STOP 1 /* complete the access, then stop the machine */
+
+struct vtx_platform_ops {
+	/* Port I/O the CPU performs with nothing intercepting it. */
+	int (*pio)(void *opaque, struct vtx_pio *io);
+};
+
+struct vtx_machine_config {
+	uint64_t arena_size; /* bytes of host-physical memory, page multiple */
+	const struct vtx_platform_ops *ops;
+	void *opaque; /* passed to every ops callback */
+};
+
+/* Creates a machine with a zeroed arena. 0 or -EINVAL / -ENOMEM. */
+int vtx_machine_create(const struct vtx_machine_config *cfg,
+		       struct vtx_machine **out);
+void vtx_machine_destroy(struct vtx_machine *m);
+
+/* ---- host-physical memory ------------------------------------------------ */
+
+uint64_t vtx_arena_size(const struct vtx_machine *m);
+/* A host pointer to [hpa, hpa + len), or NULL if any of it is outside the
+ * arena. Writes made through it bypass self-modifying-code detection: use
+ * vtx_hpa_write() for memory that may hold code the CPU has already run. */
+void *vtx_hpa_ptr(struct vtx_machine *m, hpa_t hpa, uint64_t len);
+/* Bounds-checked copies; 0 or -EFAULT. Writes invalidate decoded code. */
+int vtx_hpa_read(struct vtx_machine *m, hpa_t hpa, void *buf, uint64_t len);
+int vtx_hpa_write(struct vtx_machine *m, hpa_t hpa, const void *buf,
+		  uint64_t len);
+
+/* ---- the vCPU ------------------------------------------------------------ */
+
+/* Creates the machine's vCPU in the architectural reset state of a 64-bit
+ * guest's loader (all zero; callers set the state they want). 0 or -errno. */
+int vtx_cpu_create(struct vtx_machine *m, struct vtx_cpu **out);
+void vtx_cpu_destroy(struct vtx_cpu *cpu);
+
+int vtx_cpu_get_regs(const struct vtx_cpu *cpu, struct kvm_regs *regs);
+int vtx_cpu_set_regs(struct vtx_cpu *cpu, const struct kvm_regs *regs);
+/* set_sregs checks what hardware would refuse to hold (EFER.LMA without
+ * CR0.PG, a long-mode CS without EFER.LMA, ...) and returns -EINVAL. */
+int vtx_cpu_get_sregs(const struct vtx_cpu *cpu, struct kvm_sregs *sregs);
+int vtx_cpu_set_sregs(struct vtx_cpu *cpu, const struct kvm_sregs *sregs);
+/* 0, or -ENOENT for an MSR the model does not implement. */
+int vtx_cpu_get_msr(const struct vtx_cpu *cpu, uint32_t index, uint64_t *val);
+int vtx_cpu_set_msr(struct vtx_cpu *cpu, uint32_t index, uint64_t val);
+
+/* Stop after this many more retired instructions (0: no limit). */
+void vtx_cpu_set_insn_limit(struct vtx_cpu *cpu, uint64_t insns);
+
+enum vtx_stop_reason {
+	VTX_STOP_PLATFORM,     /* a device returned VTX_PIO_STOP */
+	VTX_STOP_TRIPLE_FAULT, /* shutdown: stop.why says which faults */
+	VTX_STOP_HALTED,       /* HLT with nothing that could ever wake it */
+	VTX_STOP_INSN_LIMIT,   /* the instruction budget ran out */
+};
+
+struct vtx_stop {
+	enum vtx_stop_reason reason;
+	uint64_t rip; /* of the instruction that stopped the machine */
+	char why[256]; /* one line, for the user */
+};
+
+/* Runs the vCPU with VMX off (the "native" level) until it stops.
+ * 0 with *stop filled in, or -errno for a misuse (no state set). */
+int vtx_cpu_run(struct vtx_cpu *cpu, struct vtx_stop *stop);
+
+const char *vtx_stop_reason_name(enum vtx_stop_reason r);
+
+/* ---- what the vCPU counted ----------------------------------------------- */
+
+struct vtx_cpu_stats {
+	uint64_t insns;          /* retired instructions */
+	uint64_t exceptions[32]; /* delivered, by vector */
+	uint64_t unimplemented;  /* instructions that raised #UD for lack of a model */
+	uint64_t pio;            /* port accesses sent to the platform */
+	uint64_t blocks_decoded; /* decoded blocks built */
+	uint64_t code_flushes;   /* decoded-code invalidations (SMC, host writes) */
+	uint64_t tlb_misses;     /* page walks */
+};
+void vtx_cpu_get_stats(const struct vtx_cpu *cpu, struct vtx_cpu_stats *st);
+
+/* One distinct unimplemented instruction the vCPU met (it raised #UD). */
+struct vtx_unimpl {
+	uint64_t rip;     /* where it was first met */
+	uint64_t count;   /* how often */
+	uint8_t bytes[15];
+	uint8_t len;
+	char mnemonic[32]; /* as the decoder names it, or "(undecodable)" */
+};
+/* Copies up to max records; returns how many distinct ones there are. */
+size_t vtx_cpu_get_unimplemented(const struct vtx_cpu *cpu,
+				 struct vtx_unimpl *out, size_t max);
+
+#endif
