@@ -1,0 +1,492 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cpu.h - the model's internal vCPU state and the inline fast paths every
+ * instruction handler uses: register access, flags, and guest-linear memory
+ * access through the software TLB. Model side only; the monitor sees
+ * vtx/vtx.h and nothing here.
+ *
+ * Instruction execution follows Intel SDM Vol. 1 ch. 3-7 and Vol. 2;
+ * faults are precise (SDM Vol. 3A 6.5): a handler performs every access that
+ * can fault before it changes architectural state, and a fault longjmps back
+ * to the run loop with RIP still at the faulting instruction.
+ */
+#ifndef NESTVM_VTX_CPU_H
+#define NESTVM_VTX_CPU_H
+
+#include <setjmp.h>
+#include <string.h>
+
+#include "arch/types.h"
+#include "arch/x86_regs.h"
+#include "arch/x86_paging.h"
+#include "vtx/vtx.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+struct vtx_cpu;
+struct vtx_insn;
+
+/* A handler executes one decoded instruction. */
+typedef void (*vtx_handler_fn)(struct vtx_cpu *c, const struct vtx_insn *i);
+
+/* GPR numbers: 0..15 as in ModRM/REX; byte registers AH, CH, DH, BH (only
+ * without REX) are 16..19; VTX_REG_NONE marks an absent base/index and
+ * VTX_REG_RIP a RIP-relative base. */
+enum {
+	REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
+	REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
+	REG_AH = 16, REG_CH, REG_DH, REG_BH,
+	VTX_REG_RIP = 0xfe,
+	VTX_REG_NONE = 0xff,
+};
+
+enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_NR };
+
+/* One pre-decoded instruction (decoded once, executed many times). */
+struct vtx_insn {
+	vtx_handler_fn fn;
+	uint8_t len;   /* bytes */
+	uint8_t osz;   /* operand size in bytes: 1, 2, 4, 8 */
+	uint8_t asz;   /* address size in bytes: 4 or 8 (2 in 16-bit modes) */
+	uint8_t rep;   /* 0, VTX_REP (F3) or VTX_REPNE (F2) */
+	uint8_t r1, r2; /* register operands (destination, source) */
+	uint8_t seg;   /* segment of the memory operand, SEG_* */
+	uint8_t base, index, scale; /* memory operand, scale as a shift 0..3 */
+	uint8_t cc;    /* condition code for Jcc/SETcc/CMOVcc, or a sub-op */
+	uint8_t osz2;  /* source size for MOVZX/MOVSX, or a second size */
+	uint8_t flags; /* VTX_INSN_* */
+	uint16_t mnemonic; /* ZydisMnemonic, for counters and reports */
+	int64_t disp;
+	uint64_t imm;
+};
+
+#define VTX_REP 1
+#define VTX_REPNE 2
+
+#define VTX_INSN_ENDS_BLOCK 0x01 /* control transfer or state change */
+#define VTX_INSN_HAS_MEM 0x02
+
+/* A decoded block: up to VTX_BLOCK_MAX instructions from one page. */
+#define VTX_BLOCK_MAX 32
+struct vtx_block {
+	uint64_t pa;   /* physical address of the first byte */
+	uint64_t pa_last; /* physical address of the last byte's page */
+	uint32_t mode; /* the fetch mode it was decoded for */
+	uint32_t n;
+	struct vtx_insn *insns;
+};
+
+/* Soft TLB: direct-mapped, one array per access kind. A tag is the
+ * page-aligned linear address | VTX_TLB_USER for CPL 3 accesses; an empty
+ * entry has tag VTX_TLB_EMPTY (a non-canonical value nothing can match). */
+#define VTX_TLB_BITS 8
+#define VTX_TLB_SIZE (1u << VTX_TLB_BITS)
+#define VTX_TLB_USER 1ull
+#define VTX_TLB_EMPTY 0x8000000000000001ull
+enum { TLB_READ, TLB_WRITE, TLB_EXEC, TLB_KINDS };
+struct vtx_tlb_entry {
+	uint64_t tag;
+	uint8_t *host; /* host address of the page */
+};
+
+/* Access kinds for the page walk. */
+enum vtx_access { ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2 };
+
+#define VTX_UNIMPL_MAX 64
+
+struct vtx_machine {
+	uint8_t *ram;
+	uint64_t ram_size;
+	uint8_t *code_page; /* one byte per 4K page: decoded code lives there */
+	struct vtx_platform_ops ops;
+	void *opaque;
+	struct vtx_cpu *cpu;
+};
+
+struct vtx_cpu {
+	/* hot state first */
+	uint64_t gpr[16];
+	uint64_t rip;      /* the executing instruction */
+	uint64_t next_rip; /* where execution continues after it */
+	uint64_t rflags;
+	int cpl;
+	uint8_t *ram;
+	uint64_t ram_size;
+	struct vtx_tlb_entry tlb[TLB_KINDS][VTX_TLB_SIZE];
+	uint32_t async;     /* non-zero: leave the block after this insn */
+	uint64_t tsc;       /* modeled cycles: the guest's TSC */
+	uint64_t insn_budget; /* 0: unlimited */
+
+	struct kvm_segment seg[SEG_NR];
+	struct kvm_segment tr, ldt;
+	struct kvm_dtable gdt, idt;
+	uint64_t cr0, cr2, cr3, cr4, cr8, efer;
+	uint64_t dr[8];
+	uint64_t star, lstar, cstar, sfmask, kernel_gs_base, tsc_aux, pat;
+	uint64_t apic_base, feature_control, sysenter_cs, sysenter_esp;
+	uint64_t sysenter_eip, misc_enable;
+	uint32_t mode; /* fetch mode: VTX_MODE_* */
+
+	/* state of the run loop */
+	jmp_buf fault_jmp;
+	bool in_run;
+	bool stop_requested;
+	bool flush_pending; /* decoded code was invalidated: flush at the
+			       next block boundary */
+	bool halted;
+	bool budget_hit;
+	uint64_t stop_at;  /* stats.insns value at which to stop */
+	uint64_t stop_rip; /* the last instruction that ran */
+	bool sti_shadow; /* interrupts inhibited for one instruction (STI) */
+	struct vtx_stop *stop;
+	/* exception delivery state, for the double-fault rules (SDM 6.15) */
+	int delivering; /* vector being delivered, -1 if none */
+	int pend_vector; /* raised by vtx_raise(), handled by the run loop */
+	uint32_t pend_error;
+	bool pend_has_error;
+	bool shutdown; /* triple fault: the CPU stopped */
+	int fault_depth;
+	char fault_chain[192];
+
+	struct vtx_machine *m;
+	struct vtx_cpu_stats stats;
+	struct vtx_unimpl unimpl[VTX_UNIMPL_MAX];
+	size_t nr_unimpl;
+
+	/* the decoded-block cache (vtx/decode.c) */
+	struct vtx_bcache *bc;
+};
+
+#define VTX_MODE_LONG64 1 /* CS.L = 1 in IA-32e mode */
+#define VTX_MODE_COMPAT32 2
+#define VTX_MODE_PROT32 3
+#define VTX_MODE_PROT16 4
+#define VTX_MODE_REAL 5
+
+/* ---- size helpers --------------------------------------------------------- */
+
+static inline uint64_t size_mask(unsigned osz)
+{
+	return osz == 8 ? ~0ull : (1ull << (osz * 8)) - 1;
+}
+
+static inline uint64_t sign_bit(unsigned osz)
+{
+	return 1ull << (osz * 8 - 1);
+}
+
+static inline int64_t sext(uint64_t v, unsigned osz)
+{
+	switch (osz) {
+	case 1:
+		return (int8_t)v;
+	case 2:
+		return (int16_t)v;
+	case 4:
+		return (int32_t)v;
+	default:
+		return (int64_t)v;
+	}
+}
+
+/* ---- registers ------------------------------------------------------------ */
+
+static inline uint64_t reg_read(const struct vtx_cpu *c, unsigned r,
+				unsigned osz)
+{
+	if (osz == 1 && r >= 16)
+		return (c->gpr[r - 16] >> 8) & 0xff;
+	return c->gpr[r] & size_mask(osz);
+}
+
+/* SDM Vol. 1 3.4.1.1: 32-bit writes zero-extend to 64 bits; 8- and 16-bit
+ * writes leave the other bits alone. */
+static inline void reg_write(struct vtx_cpu *c, unsigned r, unsigned osz,
+			     uint64_t v)
+{
+	switch (osz) {
+	case 1:
+		if (r >= 16)
+			c->gpr[r - 16] = (c->gpr[r - 16] & ~0xff00ull) |
+					 ((v & 0xff) << 8);
+		else
+			c->gpr[r] = (c->gpr[r] & ~0xffull) | (v & 0xff);
+		break;
+	case 2:
+		c->gpr[r] = (c->gpr[r] & ~0xffffull) | (v & 0xffff);
+		break;
+	case 4:
+		c->gpr[r] = (uint32_t)v;
+		break;
+	default:
+		c->gpr[r] = v;
+		break;
+	}
+}
+
+/* ---- flags ---------------------------------------------------------------- */
+
+#define FLAGS_ARITH                                                    \
+	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | X86_EFLAGS_ZF | \
+	 X86_EFLAGS_SF | X86_EFLAGS_OF)
+
+static inline uint64_t flags_szp(uint64_t r, unsigned osz)
+{
+	uint64_t f = 0;
+	r &= size_mask(osz);
+	if (!r)
+		f |= X86_EFLAGS_ZF;
+	if (r & sign_bit(osz))
+		f |= X86_EFLAGS_SF;
+	if (!__builtin_parity((unsigned)(r & 0xff)))
+		f |= X86_EFLAGS_PF;
+	return f;
+}
+
+static inline void flags_set_arith(struct vtx_cpu *c, uint64_t f)
+{
+	c->rflags = (c->rflags & ~(uint64_t)FLAGS_ARITH) | f;
+}
+
+/* The flag helpers return the six arithmetic flags; handlers commit them
+ * with flags_set_arith() after the last access that can fault. */
+
+/* r = a + b + carry_in */
+static inline uint64_t flags_add(uint64_t a, uint64_t b, uint64_t r,
+				 unsigned osz, unsigned cin)
+{
+	uint64_t m = size_mask(osz), f = flags_szp(r, osz);
+	a &= m;
+	b &= m;
+	r &= m;
+	if (r < a || (cin && r == a))
+		f |= X86_EFLAGS_CF;
+	if (((a ^ r) & (b ^ r)) & sign_bit(osz))
+		f |= X86_EFLAGS_OF;
+	if ((a ^ b ^ r) & 0x10)
+		f |= X86_EFLAGS_AF;
+	return f;
+}
+
+/* r = a - b - borrow_in */
+static inline uint64_t flags_sub(uint64_t a, uint64_t b, uint64_t r,
+				 unsigned osz, unsigned bin)
+{
+	uint64_t m = size_mask(osz), f = flags_szp(r, osz);
+	a &= m;
+	b &= m;
+	r &= m;
+	if (a < b || (bin && a == b))
+		f |= X86_EFLAGS_CF;
+	if (((a ^ b) & (a ^ r)) & sign_bit(osz))
+		f |= X86_EFLAGS_OF;
+	if ((a ^ b ^ r) & 0x10)
+		f |= X86_EFLAGS_AF;
+	return f;
+}
+
+/* AND/OR/XOR/TEST: CF = OF = 0; AF undefined, the model clears it. */
+static inline uint64_t flags_logic(uint64_t r, unsigned osz)
+{
+	return flags_szp(r, osz);
+}
+
+/* SDM Vol. 1 Appendix B: the condition codes. */
+static inline bool cond_true(uint64_t fl, unsigned cc)
+{
+	bool r;
+	switch (cc >> 1) {
+	case 0: /* O */
+		r = fl & X86_EFLAGS_OF;
+		break;
+	case 1: /* B/C */
+		r = fl & X86_EFLAGS_CF;
+		break;
+	case 2: /* Z/E */
+		r = fl & X86_EFLAGS_ZF;
+		break;
+	case 3: /* BE */
+		r = fl & (X86_EFLAGS_CF | X86_EFLAGS_ZF);
+		break;
+	case 4: /* S */
+		r = fl & X86_EFLAGS_SF;
+		break;
+	case 5: /* P */
+		r = fl & X86_EFLAGS_PF;
+		break;
+	case 6: /* L: SF != OF */
+		r = !(fl & X86_EFLAGS_SF) != !(fl & X86_EFLAGS_OF);
+		break;
+	default: /* LE: ZF or SF != OF */
+		r = (fl & X86_EFLAGS_ZF) ||
+		    (!(fl & X86_EFLAGS_SF) != !(fl & X86_EFLAGS_OF));
+		break;
+	}
+	return r ^ (cc & 1);
+}
+
+/* ---- faults (vtx/exception.c) --------------------------------------------- */
+
+/* Raise an exception from inside an instruction: never returns. */
+__attribute__((noreturn)) void vtx_raise(struct vtx_cpu *c, int vector,
+					 uint32_t error_code, bool has_error);
+__attribute__((noreturn)) static inline void raise_gp(struct vtx_cpu *c,
+						      uint32_t ec)
+{
+	vtx_raise(c, GP_VECTOR, ec, true);
+}
+__attribute__((noreturn)) static inline void raise_ud(struct vtx_cpu *c)
+{
+	vtx_raise(c, UD_VECTOR, 0, false);
+}
+/* The run loop's side of vtx_raise(): double-fault rules, delivery. */
+void vtx_handle_fault(struct vtx_cpu *c);
+/* Deliver an event at the current instruction boundary (vtx/exception.c). */
+void vtx_deliver_event(struct vtx_cpu *c, int vector, uint32_t error_code,
+		       bool has_error, bool software, uint64_t return_rip);
+
+/* ---- memory (vtx/mmu.c) --------------------------------------------------- */
+
+/* Translate a linear address (page walk, TLB fill); raises #PF. Returns the
+ * host address of the byte. */
+uint8_t *vtx_translate_slow(struct vtx_cpu *c, uint64_t la, int acc);
+void vtx_tlb_flush(struct vtx_cpu *c);
+void vtx_tlb_flush_page(struct vtx_cpu *c, uint64_t la);
+/* Linear accesses that may cross a page. */
+void vtx_read_slow(struct vtx_cpu *c, uint64_t la, void *dst, unsigned n);
+void vtx_write_slow(struct vtx_cpu *c, uint64_t la, const void *src,
+		    unsigned n);
+/* Implicit supervisor accesses: descriptor tables, TSS, event frames. */
+void vtx_read_sys(struct vtx_cpu *c, uint64_t la, void *dst, unsigned n);
+void vtx_write_sys(struct vtx_cpu *c, uint64_t la, const void *src,
+		   unsigned n);
+/* Mark decoded code on host-physical [pa, pa + len) stale. */
+void vtx_code_write(struct vtx_machine *m, uint64_t pa, uint64_t len);
+
+static inline uint64_t tlb_tag(const struct vtx_cpu *c, uint64_t la)
+{
+	return (la & PAGE_MASK) | (c->cpl == 3 ? VTX_TLB_USER : 0);
+}
+
+static inline uint8_t *tlb_hit(struct vtx_cpu *c, uint64_t la, int kind)
+{
+	struct vtx_tlb_entry *e =
+		&c->tlb[kind][(la >> PAGE_SHIFT) & (VTX_TLB_SIZE - 1)];
+	if (likely(e->tag == tlb_tag(c, la)))
+		return e->host + (la & (PAGE_SIZE - 1));
+	return NULL;
+}
+
+/* Linear address of a segment-relative offset. In 64-bit mode only FS and
+ * GS add a base (SDM Vol. 3A 3.2.4); the model checks canonical form when
+ * it translates. */
+static inline uint64_t seg_linear(const struct vtx_cpu *c, unsigned seg,
+				  uint64_t off)
+{
+	if (c->mode == VTX_MODE_LONG64)
+		return seg >= SEG_FS ? off + c->seg[seg].base : off;
+	return (uint32_t)(off + c->seg[seg].base);
+}
+
+static inline uint64_t mem_load(struct vtx_cpu *c, uint64_t la, unsigned n)
+{
+	uint8_t *p;
+	uint64_t v = 0;
+	if (likely(((la & (PAGE_SIZE - 1)) + n) <= PAGE_SIZE) &&
+	    likely((p = tlb_hit(c, la, TLB_READ)) != NULL)) {
+		memcpy(&v, p, n);
+		return v;
+	}
+	vtx_read_slow(c, la, &v, n);
+	return v;
+}
+
+static inline void mem_store(struct vtx_cpu *c, uint64_t la, unsigned n,
+			     uint64_t v)
+{
+	uint8_t *p;
+	if (likely(((la & (PAGE_SIZE - 1)) + n) <= PAGE_SIZE) &&
+	    likely((p = tlb_hit(c, la, TLB_WRITE)) != NULL)) {
+		memcpy(p, &v, n);
+		return;
+	}
+	vtx_write_slow(c, la, &v, n);
+}
+
+/* Translate for a read-modify-write: one write translation serves both. */
+static inline uint8_t *mem_rmw_ptr(struct vtx_cpu *c, uint64_t la, unsigned n)
+{
+	uint8_t *p;
+	if (likely(((la & (PAGE_SIZE - 1)) + n) <= PAGE_SIZE)) {
+		p = tlb_hit(c, la, TLB_WRITE);
+		if (likely(p != NULL))
+			return p;
+		return vtx_translate_slow(c, la, ACC_WRITE);
+	}
+	return NULL; /* crosses a page: callers use the slow path */
+}
+
+/* Effective address of the instruction's memory operand (offset only). */
+static inline uint64_t insn_ea(const struct vtx_cpu *c,
+			       const struct vtx_insn *i)
+{
+	uint64_t ea = (uint64_t)i->disp;
+	if (i->base == VTX_REG_RIP)
+		ea += c->next_rip;
+	else if (i->base != VTX_REG_NONE)
+		ea += c->gpr[i->base];
+	if (i->index != VTX_REG_NONE)
+		ea += c->gpr[i->index] << i->scale;
+	if (i->asz == 4)
+		ea = (uint32_t)ea;
+	else if (i->asz == 2)
+		ea = (uint16_t)ea;
+	return ea;
+}
+
+static inline uint64_t insn_la(const struct vtx_cpu *c,
+			       const struct vtx_insn *i)
+{
+	return seg_linear(c, i->seg, insn_ea(c, i));
+}
+
+/* ---- stack ---------------------------------------------------------------- */
+
+static inline void push64(struct vtx_cpu *c, uint64_t v)
+{
+	uint64_t rsp = c->gpr[REG_RSP] - 8;
+	mem_store(c, seg_linear(c, SEG_SS, rsp), 8, v);
+	c->gpr[REG_RSP] = rsp;
+}
+
+static inline uint64_t pop64(struct vtx_cpu *c)
+{
+	uint64_t v = mem_load(c, seg_linear(c, SEG_SS, c->gpr[REG_RSP]), 8);
+	c->gpr[REG_RSP] += 8;
+	return v;
+}
+
+/* ---- internal entry points ------------------------------------------------ */
+
+/* vtx/decode.c */
+int vtx_bcache_create(struct vtx_cpu *c);
+void vtx_bcache_destroy(struct vtx_cpu *c);
+void vtx_bcache_flush(struct vtx_cpu *c);
+struct vtx_block *vtx_block_lookup(struct vtx_cpu *c);
+/* Record an instruction the model does not implement (raises nothing). */
+void vtx_note_unimplemented(struct vtx_cpu *c, uint64_t rip,
+			    const uint8_t *bytes, unsigned len,
+			    const char *mnemonic);
+
+/* vtx/machine.c: recompute cached mode/CPL after a state change. */
+void vtx_update_mode(struct vtx_cpu *c);
+
+/* Stop the run loop after this instruction. */
+static inline void vtx_request_stop(struct vtx_cpu *c)
+{
+	c->stop_requested = true;
+	c->async = 1;
+}
+
+#endif

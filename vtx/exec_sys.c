@@ -1,0 +1,856 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * exec_sys.c - system instructions: port I/O with the I/O permission
+ * bitmap, HLT, CLI/STI, CPUID, RDTSC(P), RDMSR/WRMSR, MOV CR/DR, the
+ * descriptor-table instructions, segment loads, INVLPG, IRETQ, INT n/INT3,
+ * SWAPGS, SYSCALL/SYSRET (SDM Vol. 2 instruction pages; Vol. 3A ch. 2-6).
+ * Model side.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "arch/x86_msr.h"
+#include "arch/x86_seg.h"
+#include "vtx/exec.h"
+
+static inline bool canonical(uint64_t la)
+{
+	return (uint64_t)((int64_t)(la << 16) >> 16) == la;
+}
+
+static inline void need_cpl0(struct vtx_cpu *c)
+{
+	if (c->cpl != 0)
+		raise_gp(c, 0);
+}
+
+static inline unsigned iopl(const struct vtx_cpu *c)
+{
+	return (unsigned)((c->rflags & X86_EFLAGS_IOPL) >> X86_EFLAGS_IOPL_BIT);
+}
+
+/* ---- port I/O ---------------------------------------------------------------- */
+
+/* SDM Vol. 1 19.5.2: with CPL > IOPL every bit of the TSS I/O permission
+ * bitmap covering the access must be clear, or #GP(0). */
+static void io_permission(struct vtx_cpu *c, uint16_t port, unsigned size)
+{
+	uint16_t base, bits;
+
+	if (!(c->cr0 & X86_CR0_PE) || (unsigned)c->cpl <= iopl(c))
+		return;
+	if (c->tr.limit < 0x67)
+		raise_gp(c, 0);
+	vtx_read_sys(c, c->tr.base + 0x66, &base, 2);
+	if ((uint32_t)base + port / 8 + 1 > c->tr.limit)
+		raise_gp(c, 0);
+	vtx_read_sys(c, c->tr.base + base + port / 8, &bits, 2);
+	if ((bits >> (port & 7)) & ((1u << size) - 1))
+		raise_gp(c, 0);
+}
+
+uint32_t vtx_pio_in(struct vtx_cpu *c, uint16_t port, unsigned size)
+{
+	struct vtx_pio io = { .port = port, .size = (uint8_t)size,
+			      .dir = VTX_PIO_IN, .data = 0xffffffffu };
+	c->stats.pio++;
+	if (c->m->ops.pio &&
+	    c->m->ops.pio(c->m->opaque, &io) == VTX_PIO_STOP)
+		vtx_request_stop(c);
+	return io.data & (uint32_t)size_mask(size);
+}
+
+void vtx_pio_out(struct vtx_cpu *c, uint16_t port, unsigned size,
+		 uint32_t val)
+{
+	struct vtx_pio io = { .port = port, .size = (uint8_t)size,
+			      .dir = VTX_PIO_OUT,
+			      .data = val & (uint32_t)size_mask(size) };
+	c->stats.pio++;
+	if (c->m->ops.pio &&
+	    c->m->ops.pio(c->m->opaque, &io) == VTX_PIO_STOP)
+		vtx_request_stop(c);
+}
+
+/* IN/OUT: i->cc = 1 when the port is DX, else i->imm. */
+void x_in(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint16_t port = i->cc ? (uint16_t)c->gpr[REG_RDX] : (uint16_t)i->imm;
+	io_permission(c, port, i->osz);
+	reg_write(c, REG_RAX, i->osz, vtx_pio_in(c, port, i->osz));
+}
+
+void x_out(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint16_t port = i->cc ? (uint16_t)c->gpr[REG_RDX] : (uint16_t)i->imm;
+	io_permission(c, port, i->osz);
+	vtx_pio_out(c, port, i->osz, (uint32_t)reg_read(c, REG_RAX, i->osz));
+}
+
+/* ---- HLT, CLI, STI -------------------------------------------------------------- */
+
+/* With no interrupt source in the machine yet (the local APIC comes with
+ * the full CPU model), a halted CPU can never wake: stop and say so. */
+void x_hlt(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	(void)i;
+	need_cpl0(c);
+	c->halted = true;
+	vtx_request_stop(c);
+}
+
+void x_cli(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	(void)i;
+	if ((c->cr0 & X86_CR0_PE) && (unsigned)c->cpl > iopl(c))
+		raise_gp(c, 0);
+	c->rflags &= ~(uint64_t)X86_EFLAGS_IF;
+}
+
+/* STI blocks interrupts until the end of the next instruction when it sets
+ * IF (SDM Vol. 2B "STI"). */
+void x_sti(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	(void)i;
+	if ((c->cr0 & X86_CR0_PE) && (unsigned)c->cpl > iopl(c))
+		raise_gp(c, 0);
+	if (!(c->rflags & X86_EFLAGS_IF))
+		c->sti_shadow = true;
+	c->rflags |= X86_EFLAGS_IF;
+	c->async = 1;
+}
+
+/* ---- CPUID, RDTSC, RDTSCP, RDPMC --------------------------------------------------- */
+
+/* What the model advertises is what it implements, nothing more: no x87,
+ * SSE or AVX, no VMX yet, no APIC yet, no BMI1 (so F3 0F BC is BSF). */
+static void cpuid_leaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	r[0] = r[1] = r[2] = r[3] = 0;
+	switch (leaf) {
+	case 0:
+		r[0] = 7;
+		memcpy(&r[1], "Genu", 4);
+		memcpy(&r[3], "ineI", 4);
+		memcpy(&r[2], "ntel", 4);
+		break;
+	case 1:
+		/* family 6, model 0x55 (Skylake-SP), stepping 4 */
+		r[0] = (6u << 8) | (5u << 4) | (5u << 16) | 4u;
+		r[1] = (8u << 8); /* CLFLUSH line size 8 * 8 = 64 bytes */
+		r[2] = (1u << 23); /* POPCNT */
+		r[3] = (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) |
+		       (1u << 8) | (1u << 13) | (1u << 15) | (1u << 16) |
+		       (1u << 19); /* PSE TSC MSR PAE CX8 PGE CMOV PAT CLFSH */
+		break;
+	case 7:
+		if (sub == 0)
+			r[1] = (1u << 7) | (1u << 20); /* SMEP, SMAP */
+		break;
+	case 0x80000000:
+		r[0] = 0x80000008;
+		break;
+	case 0x80000001:
+		r[2] = (1u << 0) | (1u << 5); /* LAHF/SAHF in 64-bit, LZCNT */
+		r[3] = (1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) |
+		       (1u << 29); /* SYSCALL NX 1G-pages RDTSCP LM */
+		break;
+	case 0x80000002:
+	case 0x80000003:
+	case 0x80000004: {
+		static const char brand[48] = "nestvm x86-64 model";
+		memcpy(r, brand + (leaf - 0x80000002) * 16, 16);
+		break;
+	}
+	case 0x80000008:
+		r[0] = 46 | (48 << 8); /* MAXPHYADDR 46, linear 48 */
+		break;
+	default:
+		break;
+	}
+}
+
+void x_cpuid(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint32_t r[4];
+	(void)i;
+	cpuid_leaf((uint32_t)c->gpr[REG_RAX], (uint32_t)c->gpr[REG_RCX], r);
+	c->gpr[REG_RAX] = r[0];
+	c->gpr[REG_RBX] = r[1];
+	c->gpr[REG_RCX] = r[2];
+	c->gpr[REG_RDX] = r[3];
+}
+
+void x_rdtsc(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	(void)i;
+	if ((c->cr4 & X86_CR4_TSD) && c->cpl != 0)
+		raise_gp(c, 0);
+	c->gpr[REG_RAX] = (uint32_t)c->tsc;
+	c->gpr[REG_RDX] = (uint32_t)(c->tsc >> 32);
+}
+
+void x_rdtscp(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	x_rdtsc(c, i);
+	c->gpr[REG_RCX] = (uint32_t)c->tsc_aux;
+}
+
+/* No performance counters are modeled: RDPMC of any counter is #GP(0),
+ * which is what the SDM gives for an invalid counter index. */
+void x_rdpmc(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	(void)i;
+	raise_gp(c, 0);
+}
+
+/* XGETBV without CR4.OSXSAVE is #UD; the model advertises no XSAVE. */
+void x_xgetbv(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	(void)i;
+	raise_ud(c);
+}
+
+/* ---- MSRs ------------------------------------------------------------------------ */
+
+static void note_msr(struct vtx_cpu *c, const char *op, uint32_t idx)
+{
+	char what[32];
+	snprintf(what, sizeof(what), "%s 0x%x", op, idx);
+	vtx_note_unimplemented(c, c->rip, NULL, 0, what);
+}
+
+void x_rdmsr(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint32_t idx = (uint32_t)c->gpr[REG_RCX];
+	uint64_t v;
+	(void)i;
+	need_cpl0(c);
+	if (vtx_cpu_get_msr(c, idx, &v)) {
+		/* An MSR the model does not have: #GP(0) as on silicon for
+		 * an MSR that does not exist, and counted loudly. */
+		note_msr(c, "rdmsr", idx);
+		raise_gp(c, 0);
+	}
+	c->gpr[REG_RAX] = (uint32_t)v;
+	c->gpr[REG_RDX] = (uint32_t)(v >> 32);
+}
+
+void x_wrmsr(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint32_t idx = (uint32_t)c->gpr[REG_RCX];
+	uint64_t v = (uint32_t)c->gpr[REG_RAX] | (c->gpr[REG_RDX] << 32);
+	int ret;
+	(void)i;
+	need_cpl0(c);
+	ret = vtx_cpu_set_msr(c, idx, v);
+	if (ret == -ENOENT)
+		note_msr(c, "wrmsr", idx);
+	if (ret)
+		raise_gp(c, 0);
+	c->async = 1; /* EFER and friends can change the mode */
+}
+
+/* ---- control and debug registers ---------------------------------------------------- */
+
+#define CR0_VALID                                                         \
+	(X86_CR0_PE | X86_CR0_MP | X86_CR0_EM | X86_CR0_TS | X86_CR0_ET |  \
+	 X86_CR0_NE | X86_CR0_WP | X86_CR0_AM | X86_CR0_NW | X86_CR0_CD | \
+	 X86_CR0_PG)
+/* CR4 bits the model implements: DE, PSE, PAE, PGE, PCE, OSFXSR? no. */
+#define CR4_VALID                                                       \
+	(X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE |           \
+	 X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE |          \
+	 X86_CR4_PCE | X86_CR4_SMEP | X86_CR4_SMAP)
+
+/* SDM Vol. 3A 2.5 and 9.8.5; Vol. 2B "MOV-Move to/from Control
+ * Registers": the #GP(0) conditions checked in the SDM's order. */
+static void write_cr0(struct vtx_cpu *c, uint64_t v)
+{
+	uint64_t old = c->cr0;
+
+	if (v >> 32 || (v & ~(uint64_t)CR0_VALID))
+		raise_gp(c, 0);
+	if ((v & X86_CR0_PG) && !(v & X86_CR0_PE))
+		raise_gp(c, 0);
+	if ((v & X86_CR0_NW) && !(v & X86_CR0_CD))
+		raise_gp(c, 0);
+	if ((v & X86_CR0_PG) && !(old & X86_CR0_PG) && (c->efer & EFER_LME)) {
+		if (!(c->cr4 & X86_CR4_PAE))
+			raise_gp(c, 0);
+		c->efer |= EFER_LMA;
+	}
+	if (!(v & X86_CR0_PG) && (old & X86_CR0_PG) && (c->efer & EFER_LMA)) {
+		if (c->mode == VTX_MODE_LONG64)
+			raise_gp(c, 0);
+		c->efer &= ~(uint64_t)EFER_LMA;
+	}
+	c->cr0 = v | X86_CR0_ET;
+	if ((old ^ v) & (X86_CR0_PG | X86_CR0_WP | X86_CR0_PE))
+		vtx_tlb_flush(c);
+	vtx_update_mode(c);
+}
+
+static void write_cr4(struct vtx_cpu *c, uint64_t v)
+{
+	uint64_t old = c->cr4;
+
+	if (v & ~(uint64_t)CR4_VALID) {
+		if (v & ~(uint64_t)CR4_VALID & ~0xffffffffull)
+			raise_gp(c, 0);
+		/* A bit the SDM defines but the model does not implement
+		 * (VMXE until VT-x lands, OSFXSR, PCIDE, ...): #GP(0) as on a
+		 * CPU without the feature, and counted. */
+		char what[40];
+		snprintf(what, sizeof(what), "mov cr4 bits 0x%llx",
+			 (unsigned long long)(v & ~(uint64_t)CR4_VALID));
+		vtx_note_unimplemented(c, c->rip, NULL, 0, what);
+		raise_gp(c, 0);
+	}
+	if ((c->efer & EFER_LMA) && !(v & X86_CR4_PAE))
+		raise_gp(c, 0);
+	c->cr4 = v;
+	if ((old ^ v) & (X86_CR4_PGE | X86_CR4_PAE | X86_CR4_PSE |
+			 X86_CR4_SMEP | X86_CR4_SMAP))
+		vtx_tlb_flush(c);
+}
+
+/* MOV to CR: i->cc = the CR number, r1 the GPR. */
+void x_mov_to_cr(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint64_t v = c->gpr[i->r1];
+
+	need_cpl0(c);
+	switch (i->cc) {
+	case 0:
+		write_cr0(c, v);
+		break;
+	case 2:
+		c->cr2 = v;
+		break;
+	case 3:
+		/* Bits 63:MAXPHYADDR must be 0 (PCID off: 11:0 ignored). */
+		if (v >> 46)
+			raise_gp(c, 0);
+		c->cr3 = v;
+		vtx_tlb_flush(c);
+		break;
+	case 4:
+		write_cr4(c, v);
+		break;
+	case 8:
+		if (v & ~0xfull)
+			raise_gp(c, 0);
+		c->cr8 = v;
+		break;
+	default:
+		raise_ud(c);
+	}
+	c->async = 1;
+}
+
+void x_mov_from_cr(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint64_t v;
+
+	need_cpl0(c);
+	switch (i->cc) {
+	case 0:
+		v = c->cr0;
+		break;
+	case 2:
+		v = c->cr2;
+		break;
+	case 3:
+		v = c->cr3;
+		break;
+	case 4:
+		v = c->cr4;
+		break;
+	case 8:
+		v = c->cr8;
+		break;
+	default:
+		raise_ud(c);
+	}
+	c->gpr[i->r1] = v;
+}
+
+/* DR4/DR5 alias DR6/DR7 unless CR4.DE (then #UD). Breakpoints are not
+ * modeled yet: arming one is counted as unimplemented. */
+static unsigned dr_index(struct vtx_cpu *c, unsigned n)
+{
+	if (n == 4 || n == 5) {
+		if (c->cr4 & X86_CR4_DE)
+			raise_ud(c);
+		return n + 2;
+	}
+	return n;
+}
+
+void x_mov_to_dr(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	unsigned n;
+	uint64_t v = c->gpr[i->r1];
+
+	need_cpl0(c);
+	n = dr_index(c, i->cc);
+	if ((n == 6 || n == 7) && (v >> 32))
+		raise_gp(c, 0);
+	if (n == 6)
+		v = (v & DR6_VOLATILE) | DR6_FIXED_1;
+	if (n == 7) {
+		v = (v & DR7_VOLATILE) | DR7_FIXED_1;
+		if (v & DR7_BP_EN_MASK)
+			vtx_note_unimplemented(c, c->rip, NULL, 0,
+					       "debug breakpoints (DR7)");
+	}
+	c->dr[n] = v;
+}
+
+void x_mov_from_dr(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	need_cpl0(c);
+	c->gpr[i->r1] = c->dr[dr_index(c, i->cc)];
+}
+
+/* ---- descriptor tables -------------------------------------------------------------- */
+
+void x_lgdt(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	struct x86_desc_ptr d;
+	need_cpl0(c);
+	vtx_read_slow(c, insn_la(c, i), &d, sizeof(d));
+	if (c->mode == VTX_MODE_LONG64 && !canonical(d.base))
+		raise_gp(c, 0);
+	c->gdt.base = c->mode == VTX_MODE_LONG64 ? d.base : (uint32_t)d.base;
+	c->gdt.limit = d.limit;
+}
+
+void x_lidt(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	struct x86_desc_ptr d;
+	need_cpl0(c);
+	vtx_read_slow(c, insn_la(c, i), &d, sizeof(d));
+	if (c->mode == VTX_MODE_LONG64 && !canonical(d.base))
+		raise_gp(c, 0);
+	c->idt.base = c->mode == VTX_MODE_LONG64 ? d.base : (uint32_t)d.base;
+	c->idt.limit = d.limit;
+}
+
+/* SGDT/SIDT are not privileged (UMIP is not offered). */
+void x_sgdt(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	struct x86_desc_ptr d = { .limit = c->gdt.limit, .base = c->gdt.base };
+	vtx_write_slow(c, insn_la(c, i), &d, sizeof(d));
+}
+
+void x_sidt(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	struct x86_desc_ptr d = { .limit = c->idt.limit, .base = c->idt.base };
+	vtx_write_slow(c, insn_la(c, i), &d, sizeof(d));
+}
+
+static uint16_t sel_operand(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	if (i->flags & VTX_INSN_HAS_MEM)
+		return (uint16_t)mem_load(c, insn_la(c, i), 2);
+	return (uint16_t)c->gpr[i->r1];
+}
+
+/* Reads the 16-byte system descriptor for `sel` from the GDT. */
+static void read_sys_desc(struct vtx_cpu *c, uint16_t sel, uint64_t d[2])
+{
+	uint32_t off = sel & ~7u;
+	if ((sel & SEL_TI) || off + 15 > c->gdt.limit)
+		raise_gp(c, sel & 0xfffc);
+	vtx_read_sys(c, c->gdt.base + off, d, 16);
+}
+
+/* LTR (SDM Vol. 2A "LTR"): an available 64-bit TSS in the GDT, marked
+ * busy in memory. */
+void x_ltr(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint16_t sel = sel_operand(c, i);
+	uint64_t d[2];
+	struct kvm_segment s;
+
+	need_cpl0(c);
+	if (x86_sel_is_null(sel))
+		raise_gp(c, 0);
+	read_sys_desc(c, sel, d);
+	x86_seg_decode_sys_desc(&s, d[0], d[1], sel);
+	if (s.s || s.type != SEG_TYPE_TSS64_AVAIL)
+		raise_gp(c, sel & 0xfffc);
+	if (!s.present)
+		vtx_raise(c, NP_VECTOR, sel & 0xfffc, true);
+	if (!canonical(s.base))
+		raise_gp(c, sel & 0xfffc);
+	d[0] |= (uint64_t)SEG_TYPE_TSS_BUSY_BIT << DESC_TYPE_SHIFT;
+	vtx_write_sys(c, c->gdt.base + (sel & ~7u), d, 8);
+	s.type = SEG_TYPE_TSS64_BUSY;
+	c->tr = s;
+}
+
+void x_str(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	if (i->flags & VTX_INSN_HAS_MEM)
+		mem_store(c, insn_la(c, i), 2, c->tr.selector);
+	else
+		reg_write(c, i->r1, i->osz, c->tr.selector);
+}
+
+void x_lldt(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint16_t sel = sel_operand(c, i);
+	uint64_t d[2];
+	struct kvm_segment s;
+
+	need_cpl0(c);
+	if (x86_sel_is_null(sel)) {
+		memset(&c->ldt, 0, sizeof(c->ldt));
+		c->ldt.unusable = 1;
+		return;
+	}
+	read_sys_desc(c, sel, d);
+	x86_seg_decode_sys_desc(&s, d[0], d[1], sel);
+	if (s.s || s.type != SEG_TYPE_LDT)
+		raise_gp(c, sel & 0xfffc);
+	if (!s.present)
+		vtx_raise(c, NP_VECTOR, sel & 0xfffc, true);
+	c->ldt = s;
+}
+
+void x_sldt(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	if (i->flags & VTX_INSN_HAS_MEM)
+		mem_store(c, insn_la(c, i), 2, c->ldt.selector);
+	else
+		reg_write(c, i->r1, i->osz, c->ldt.selector);
+}
+
+/* ---- segment registers ---------------------------------------------------------------- */
+
+static uint64_t read_desc8(struct vtx_cpu *c, uint16_t sel)
+{
+	uint32_t off = sel & ~7u;
+	const struct kvm_segment *ldt = &c->ldt;
+	uint64_t base, d;
+
+	if (sel & SEL_TI) {
+		if (ldt->unusable || off + 7 > ldt->limit)
+			raise_gp(c, sel & 0xfffc);
+		base = ldt->base;
+	} else {
+		if (off + 7 > c->gdt.limit)
+			raise_gp(c, sel & 0xfffc);
+		base = c->gdt.base;
+	}
+	vtx_read_sys(c, base + off, &d, 8);
+	return d;
+}
+
+/* MOV/POP to DS, ES, FS, GS, SS (SDM Vol. 2B "MOV", protected-mode checks;
+ * Vol. 3A 5.10). CS cannot be loaded this way (#UD at decode). */
+void vtx_load_seg(struct vtx_cpu *c, unsigned seg, uint16_t sel)
+{
+	struct kvm_segment s;
+	unsigned rpl = sel & SEL_RPL_MASK;
+	uint64_t d;
+
+	if (!(c->cr0 & X86_CR0_PE)) {
+		vtx_note_unimplemented(c, c->rip, NULL, 0,
+				       "segment load in real mode");
+		raise_ud(c);
+	}
+	if (x86_sel_is_null(sel)) {
+		/* 64-bit mode allows a null SS at CPL < 3 with RPL = CPL. */
+		if (seg == SEG_SS && (c->mode != VTX_MODE_LONG64 ||
+				      c->cpl == 3 || rpl != (unsigned)c->cpl))
+			raise_gp(c, 0);
+		memset(&s, 0, sizeof(s));
+		s.selector = sel;
+		s.unusable = 1;
+		if (seg == SEG_SS)
+			s.dpl = (uint8_t)c->cpl;
+		c->seg[seg] = s;
+		return;
+	}
+	d = read_desc8(c, sel);
+	x86_seg_decode_desc(&s, d, sel);
+	if (seg == SEG_SS) {
+		if (rpl != (unsigned)c->cpl || !s.s ||
+		    (s.type & SEG_TYPE_CODE) || !(s.type & SEG_TYPE_WRITABLE) ||
+		    s.dpl != c->cpl)
+			raise_gp(c, sel & 0xfffc);
+		if (!s.present)
+			vtx_raise(c, SS_VECTOR, sel & 0xfffc, true);
+	} else {
+		bool code = s.type & SEG_TYPE_CODE;
+		if (!s.s || (code && !(s.type & SEG_TYPE_READABLE)))
+			raise_gp(c, sel & 0xfffc);
+		/* Data or non-conforming code: DPL >= max(CPL, RPL). */
+		if ((!code || !(s.type & SEG_TYPE_CONFORMING)) &&
+		    (s.dpl < rpl || s.dpl < (unsigned)c->cpl))
+			raise_gp(c, sel & 0xfffc);
+		if (!s.present)
+			vtx_raise(c, NP_VECTOR, sel & 0xfffc, true);
+	}
+	if (!(s.type & SEG_TYPE_ACCESSED)) {
+		s.type |= SEG_TYPE_ACCESSED;
+		d |= (uint64_t)SEG_TYPE_ACCESSED << DESC_TYPE_SHIFT;
+		vtx_write_sys(c,
+			      ((sel & SEL_TI) ? c->ldt.base : c->gdt.base) +
+				      (sel & ~7u),
+			      &d, 8);
+	}
+	/* Loading FS/GS replaces the base with the descriptor's 32 bits. */
+	c->seg[seg] = s;
+}
+
+/* i->cc = the segment register (SEG_*), r1 the GPR or memory operand. */
+void x_mov_to_sreg(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	if (i->cc == SEG_CS)
+		raise_ud(c);
+	vtx_load_seg(c, i->cc, sel_operand(c, i));
+	if (i->cc == SEG_SS) {
+		/* MOV SS blocks interrupts and debug traps for one
+		 * instruction (SDM Vol. 3A 6.8.3). */
+		c->sti_shadow = true;
+		c->async = 1;
+	}
+}
+
+void x_mov_from_sreg(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint16_t sel = c->seg[i->cc].selector;
+	if (i->flags & VTX_INSN_HAS_MEM)
+		mem_store(c, insn_la(c, i), 2, sel);
+	else
+		reg_write(c, i->r1, i->osz, sel);
+}
+
+void x_swapgs(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint64_t t;
+	(void)i;
+	if (c->mode != VTX_MODE_LONG64)
+		raise_ud(c);
+	need_cpl0(c);
+	t = c->seg[SEG_GS].base;
+	c->seg[SEG_GS].base = c->kernel_gs_base;
+	c->kernel_gs_base = t;
+}
+
+/* ---- caches and TLB ------------------------------------------------------------------ */
+
+void x_invlpg(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	need_cpl0(c);
+	/* Large pages are cached per 4 KiB: drop everything to be safe for
+	 * 2 MiB and 1 GiB mappings (allowed: SDM 4.10.4.1 lets a processor
+	 * invalidate more than required). */
+	(void)i;
+	vtx_tlb_flush(c);
+}
+
+void x_wbinvd(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	(void)i;
+	need_cpl0(c);
+}
+
+/* CLFLUSH checks the address like a read (it can #PF) and does nothing
+ * else on a model without caches. */
+void x_clflush(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	(void)mem_load(c, insn_la(c, i), 1);
+}
+
+/* ---- software interrupts and IRET ------------------------------------------------------ */
+
+void x_int_n(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	c->delivering = (int)i->imm;
+	vtx_deliver_event(c, (int)i->imm, 0, false, true, c->next_rip);
+	c->delivering = -1;
+	c->async = 1;
+}
+
+void x_int3(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	(void)i;
+	c->delivering = BP_VECTOR;
+	vtx_deliver_event(c, BP_VECTOR, 0, false, true, c->next_rip);
+	c->delivering = -1;
+	c->async = 1;
+}
+
+void x_ud(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	(void)i;
+	raise_ud(c);
+}
+
+/* IRETQ in IA-32e mode (SDM Vol. 2A "IRET", IA-32e-MODE path): pops RIP,
+ * CS, RFLAGS, RSP, SS; returns to the same or an outer privilege level. */
+void x_iret(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	unsigned sz = i->osz;
+	uint64_t sp = c->gpr[REG_RSP], f[5];
+	struct kvm_segment cs, ss;
+	unsigned rpl;
+
+	if (c->mode != VTX_MODE_LONG64) {
+		vtx_note_unimplemented(c, c->rip, NULL, 0,
+				       "IRET outside 64-bit mode");
+		raise_ud(c);
+	}
+	if (c->rflags & X86_EFLAGS_NT)
+		raise_gp(c, 0); /* task return is not allowed in IA-32e mode */
+	for (int k = 0; k < 5; k++)
+		f[k] = mem_load(c, seg_linear(c, SEG_SS, sp + k * sz), sz);
+	uint16_t cs_sel = (uint16_t)f[1], ss_sel = (uint16_t)f[4];
+	uint64_t new_rip = f[0], new_fl = f[2], new_rsp = f[3];
+
+	rpl = cs_sel & SEL_RPL_MASK;
+	if (x86_sel_is_null(cs_sel))
+		raise_gp(c, 0);
+	x86_seg_decode_desc(&cs, read_desc8(c, cs_sel), cs_sel);
+	if (!cs.s || !(cs.type & SEG_TYPE_CODE) || rpl < (unsigned)c->cpl)
+		raise_gp(c, cs_sel & 0xfffc);
+	if ((cs.type & SEG_TYPE_CONFORMING) ? cs.dpl > rpl : cs.dpl != rpl)
+		raise_gp(c, cs_sel & 0xfffc);
+	if (!cs.present)
+		vtx_raise(c, NP_VECTOR, cs_sel & 0xfffc, true);
+	if (cs.l && cs.db)
+		raise_gp(c, cs_sel & 0xfffc);
+	if (!cs.l) {
+		vtx_note_unimplemented(c, c->rip, NULL, 0,
+				       "IRET to compatibility mode");
+		raise_gp(c, cs_sel & 0xfffc);
+	}
+	if (!canonical(new_rip))
+		raise_gp(c, 0);
+
+	/* SS: null allowed when returning to CPL < 3 in 64-bit mode. */
+	if (x86_sel_is_null(ss_sel)) {
+		if (rpl == 3 || (ss_sel & SEL_RPL_MASK) != rpl)
+			raise_gp(c, 0);
+		memset(&ss, 0, sizeof(ss));
+		ss.selector = ss_sel;
+		ss.unusable = 1;
+		ss.dpl = (uint8_t)rpl;
+	} else {
+		x86_seg_decode_desc(&ss, read_desc8(c, ss_sel), ss_sel);
+		if ((ss_sel & SEL_RPL_MASK) != rpl || !ss.s ||
+		    (ss.type & SEG_TYPE_CODE) ||
+		    !(ss.type & SEG_TYPE_WRITABLE) || ss.dpl != rpl)
+			raise_gp(c, ss_sel & 0xfffc);
+		if (!ss.present)
+			vtx_raise(c, SS_VECTOR, ss_sel & 0xfffc, true);
+	}
+
+	/* RFLAGS as POPF at the old CPL would take it, plus VM/RF/NT. */
+	uint64_t keep = X86_EFLAGS_VIP | X86_EFLAGS_VIF | X86_EFLAGS_VM;
+	if (c->cpl > 0)
+		keep |= X86_EFLAGS_IOPL;
+	if ((unsigned)c->cpl > iopl(c))
+		keep |= X86_EFLAGS_IF;
+	if (c->cpl == 0)
+		keep &= ~(uint64_t)(X86_EFLAGS_VIP | X86_EFLAGS_VIF);
+	if (sz == 4)
+		new_fl = (c->rflags & ~0xffffffffull) | (uint32_t)new_fl;
+	new_fl &= X86_EFLAGS_LIVE_MASK & ~(uint64_t)X86_EFLAGS_VM;
+
+	c->rflags = (c->rflags & keep) | (new_fl & ~keep) | X86_EFLAGS_FIXED;
+	c->seg[SEG_CS] = cs;
+	c->seg[SEG_SS] = ss;
+	c->gpr[REG_RSP] = new_rsp;
+	c->next_rip = new_rip;
+	vtx_update_mode(c);
+	c->cpl = (int)rpl;
+	if (rpl > 0) {
+		/* Data segments the new CPL may not use become null (SDM
+		 * "IRET": RETURN-TO-OUTER-PRIVILEGE-LEVEL). */
+		for (unsigned s = SEG_ES; s < SEG_NR; s++) {
+			struct kvm_segment *d = &c->seg[s];
+			if (s == SEG_CS || s == SEG_SS || d->unusable)
+				continue;
+			bool conf_code = (d->type & SEG_TYPE_CODE) &&
+					 (d->type & SEG_TYPE_CONFORMING);
+			if (!conf_code && d->dpl < rpl &&
+			    (s == SEG_DS || s == SEG_ES)) {
+				d->selector = 0;
+				d->unusable = 1;
+			}
+		}
+	}
+	c->async = 1;
+}
+
+/* ---- SYSCALL / SYSRET (SDM Vol. 2B) ------------------------------------------------------ */
+
+static void flat_seg(struct kvm_segment *s, uint16_t sel, bool code,
+		     unsigned dpl)
+{
+	memset(s, 0, sizeof(*s));
+	s->selector = sel;
+	s->limit = 0xffffffff;
+	s->type = code ? SEG_TYPE_CODE_XR_ACCESSED : SEG_TYPE_DATA_RW_ACCESSED;
+	s->s = 1;
+	s->dpl = (uint8_t)dpl;
+	s->present = 1;
+	s->l = code;
+	s->db = !code;
+	s->g = 1;
+}
+
+void x_syscall(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	(void)i;
+	if (c->mode != VTX_MODE_LONG64 || !(c->efer & EFER_SCE))
+		raise_ud(c);
+	uint16_t sel = (uint16_t)(c->star >> 32) & 0xfffc;
+	c->gpr[REG_RCX] = c->next_rip;
+	c->gpr[REG_R11] = c->rflags & ~(uint64_t)X86_EFLAGS_RF;
+	c->rflags &= ~(c->sfmask | X86_EFLAGS_RF);
+	c->rflags |= X86_EFLAGS_FIXED;
+	flat_seg(&c->seg[SEG_CS], sel, true, 0);
+	flat_seg(&c->seg[SEG_SS], (uint16_t)(sel + 8), false, 0);
+	c->next_rip = c->lstar;
+	vtx_update_mode(c);
+	c->async = 1;
+}
+
+void x_sysret(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	if (c->mode != VTX_MODE_LONG64 || !(c->efer & EFER_SCE))
+		raise_ud(c);
+	need_cpl0(c);
+	if (i->osz != 8) {
+		vtx_note_unimplemented(c, c->rip, NULL, 0,
+				       "SYSRET to compatibility mode");
+		raise_ud(c);
+	}
+	if (!canonical(c->gpr[REG_RCX]))
+		raise_gp(c, 0);
+	uint16_t sel = (uint16_t)(c->star >> 48);
+	flat_seg(&c->seg[SEG_CS], (uint16_t)((sel + 16) | 3), true, 3);
+	flat_seg(&c->seg[SEG_SS], (uint16_t)((sel + 8) | 3), false, 3);
+	c->rflags = (c->gpr[REG_R11] & X86_EFLAGS_LIVE_MASK &
+		     ~(uint64_t)(X86_EFLAGS_RF | X86_EFLAGS_VM)) |
+		    X86_EFLAGS_FIXED;
+	c->next_rip = c->gpr[REG_RCX];
+	vtx_update_mode(c);
+	c->async = 1;
+}
+
+void x_unimplemented(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	/* Recorded when the block was decoded; every execution raises #UD
+	 * and is counted. */
+	vtx_note_unimplemented(c, c->rip, NULL, i->len, NULL);
+	raise_ud(c);
+}
