@@ -20,6 +20,7 @@
  *   0x001000  GDT (+ TSS at BOOT_TSS)
  *   0x002000  PML4, 0x3000 PDPT, 0x4000 page table for the first 2 MiB,
  *   0x005000  page directories, one per GiB of RAM (BOOT_PD_MAX at most)
+ *   0x045000  page table for RAM's last 2 MiB when RAM ends inside it
  *   0x050000  struct nestvm_bootinfo, then the command line and module table
  *   0x060000  .. BOOT_STACK_TOP: the initial stack
  *   0x100000  the image (every PT_LOAD segment must lie at or above it),
@@ -37,6 +38,7 @@
 #define BOOT_PT0 0x4000ull
 #define BOOT_PD_BASE 0x5000ull
 #define BOOT_PD_MAX 64u /* one page directory per GiB: 64 GiB of RAM */
+#define BOOT_PT_TAIL 0x45000ull /* RAM need not be a 2 MiB multiple */
 #define BOOT_INFO 0x50000ull
 #define BOOT_INFO_SIZE 0x10000ull /* boot info + command line + modules */
 #define BOOT_STACK_BOTTOM 0x60000ull
@@ -59,17 +61,18 @@
 
 struct nestvm_boot_module {
 	uint64_t start; /* guest-physical address, page-aligned */
-	uint64_t size;  /* bytes */
+	uint64_t size; /* bytes */
 	char name[NESTVM_MODULE_NAME_MAX]; /* NUL-terminated file name */
 };
 
 struct nestvm_bootinfo {
-	uint64_t magic;   /* NESTVM_BOOTINFO_MAGIC */
+	uint64_t magic; /* NESTVM_BOOTINFO_MAGIC */
 	uint32_t version; /* NESTVM_BOOTINFO_VERSION */
 	uint32_t nr_modules;
-	uint64_t mem_size;  /* bytes of guest RAM, from guest-physical 0 */
-	uint64_t cmdline;   /* guest-physical address of a NUL-terminated string */
-	uint64_t modules;   /* guest-physical address of nr_modules entries */
+	uint64_t mem_size; /* bytes of guest RAM, from guest-physical 0 */
+	uint64_t
+		cmdline; /* guest-physical address of a NUL-terminated string */
+	uint64_t modules; /* guest-physical address of nr_modules entries */
 	uint64_t free_start; /* first free page after the image and modules */
 	uint64_t image_start; /* lowest and end of the loaded image */
 	uint64_t image_end;

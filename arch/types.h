@@ -11,7 +11,8 @@
 #include <stdint.h>
 
 typedef uint64_t gpa_t; /* guest-physical address (of the level in question) */
-typedef uint64_t hpa_t; /* host-physical address: an offset in the model's arena */
+typedef uint64_t
+	hpa_t; /* host-physical address: an offset in the model's arena */
 typedef uint64_t gva_t; /* guest-linear address */
 
 #define KiB(x) ((uint64_t)(x) << 10)
