@@ -1,0 +1,416 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - the nestvm program: parse the command line, load the guest and
+ * its modules, build the boot contract, wire the UART and debug-exit
+ * devices to the machine's port I/O, run, and turn how the run ended into
+ * the exit status (docs/user-guide.md). The only place that prints or
+ * exits. Monitor side; talks to the machine only through vtx/vtx.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "l0/boot.h"
+#include "l0/crash.h"
+#include "l0/dev/debug_exit.h"
+#include "l0/dev/uart16550.h"
+#include "l0/iobus.h"
+#include "l0/loader.h"
+#include "l0/options.h"
+#include "vtx/vtx.h"
+
+/* Exit statuses of nestvm itself (docs/user-guide.md). */
+#define EXIT_INSN_LIMIT 124
+#define EXIT_CANNOT_RUN 125
+#define EXIT_GUEST_STOPPED 126
+
+#define ERR_MAX 512
+#define UNIMPL_MAX 256
+
+struct nestvm_run {
+	const struct nestvm_options *opt;
+	struct io_bus bus;
+	struct uart16550 uart;
+	struct debug_exit dexit;
+	struct vtx_machine *m;
+	struct vtx_cpu *cpu;
+	struct loader_file image;
+	struct loader_file modules[NESTVM_MODULES_MAX];
+	struct loader_elf elf;
+	struct boot_params bp;
+	int serial_fd;
+	struct io_access bad_io; /* an access the bus refused */
+	int bus_error;
+};
+
+/* One line on stderr: "nestvm: " + the message + newline. */
+__attribute__((format(printf, 1, 2))) static void error_line(const char *fmt,
+							     ...)
+{
+	va_list ap;
+
+	fputs("nestvm: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* The machine's port-I/O callback: the bus, seen through vtx's struct. */
+static int platform_pio(void *opaque, struct vtx_pio *pio)
+{
+	struct nestvm_run *r = opaque;
+	struct io_access io = {
+		.port = pio->port,
+		.size = pio->size,
+		.dir = pio->dir == VTX_PIO_OUT ? IO_WRITE : IO_READ,
+		.data = pio->data,
+	};
+	int ret = io_bus_dispatch(&r->bus, &io);
+
+	if (pio->dir == VTX_PIO_IN)
+		pio->data = io.data;
+	if (ret < 0) {
+		r->bus_error = ret;
+		r->bad_io = io;
+		return VTX_PIO_STOP;
+	}
+	return ret == IO_STOP ? VTX_PIO_STOP : VTX_PIO_DONE;
+}
+
+static const struct vtx_platform_ops platform_ops = {
+	.pio = platform_pio,
+};
+
+/* Reads and checks the image and modules and lays them out: everything
+ * that can fail for a bad input, before any memory or file is set up. */
+static int prepare_inputs(struct nestvm_run *r, char *err)
+{
+	const struct nestvm_options *opt = r->opt;
+	int ret;
+
+	ret = loader_read_file(opt->image, LOADER_FILE_MAX, &r->image, err,
+			       ERR_MAX);
+	if (!ret)
+		ret = loader_parse_elf(opt->image, r->image.data, r->image.size,
+				       opt->mem_size, &r->elf, err, ERR_MAX);
+	if (!ret)
+		ret = boot_init_params(&r->bp, opt->mem_size, r->elf.entry,
+				       r->elf.start, r->elf.end, opt->cmdline,
+				       err, ERR_MAX);
+	for (unsigned int i = 0; !ret && i < opt->nr_modules; i++) {
+		uint64_t start;
+
+		ret = loader_read_file(opt->modules[i], opt->mem_size,
+				       &r->modules[i], err, ERR_MAX);
+		if (ret == -EFBIG)
+			snprintf(
+				err, ERR_MAX,
+				"module '%s' does not fit in guest RAM (%" PRIu64
+				" bytes); try a larger --mem",
+				opt->modules[i], opt->mem_size);
+		if (!ret)
+			ret = boot_add_module(&r->bp, opt->modules[i],
+					      r->modules[i].size, &start, err,
+					      ERR_MAX);
+	}
+	return ret;
+}
+
+static int build_machine(struct nestvm_run *r, char *err)
+{
+	const struct nestvm_options *opt = r->opt;
+	struct vtx_machine_config cfg = {
+		.arena_size = opt->mem_size,
+		.ops = &platform_ops,
+		.opaque = r,
+	};
+	int ret;
+
+	io_bus_init(&r->bus);
+	uart16550_init(&r->uart, -1);
+	debug_exit_init(&r->dexit, opt->qemu_exit_codes);
+	ret = uart16550_register(&r->uart, &r->bus, UART16550_COM1_BASE);
+	if (!ret)
+		ret = debug_exit_register(&r->dexit, &r->bus, DEBUG_EXIT_BASE);
+	if (ret) {
+		snprintf(err, ERR_MAX, "cannot set up the devices: %s",
+			 strerror(-ret));
+		return ret;
+	}
+
+	ret = vtx_machine_create(&cfg, &r->m);
+	if (ret) {
+		snprintf(err, ERR_MAX,
+			 "cannot create a machine with %" PRIu64
+			 " MiB of guest RAM: %s",
+			 opt->mem_size >> 20, strerror(-ret));
+		return ret;
+	}
+	ret = loader_copy_elf(r->m, &r->elf, err, ERR_MAX);
+	for (unsigned int i = 0; !ret && i < r->bp.nr_modules; i++) {
+		if (!r->modules[i].size)
+			continue;
+		ret = vtx_hpa_write(r->m, r->bp.modules[i].start,
+				    r->modules[i].data, r->modules[i].size);
+		if (ret)
+			snprintf(err, ERR_MAX,
+				 "cannot copy module '%s' to guest RAM: %s",
+				 opt->modules[i], strerror(-ret));
+	}
+	if (!ret)
+		ret = boot_write_memory(r->m, &r->bp, err, ERR_MAX);
+	if (!ret) {
+		ret = vtx_cpu_create(r->m, &r->cpu);
+		if (ret)
+			snprintf(err, ERR_MAX, "cannot create the vCPU: %s",
+				 strerror(-ret));
+	}
+	if (!ret)
+		ret = boot_setup_cpu(r->cpu, &r->bp, err, ERR_MAX);
+	return ret;
+}
+
+/* Created last, once everything else is known to work, so that a failed
+ * run leaves no empty file behind. */
+static int open_serial(struct nestvm_run *r, char *err)
+{
+	switch (r->opt->serial) {
+	case NESTVM_SERIAL_STDIO:
+		r->serial_fd = STDOUT_FILENO;
+		break;
+	case NESTVM_SERIAL_NONE:
+		r->serial_fd = -1;
+		break;
+	case NESTVM_SERIAL_FILE:
+		r->serial_fd =
+			open(r->opt->serial_path,
+			     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (r->serial_fd < 0) {
+			int e = errno;
+
+			snprintf(err, ERR_MAX,
+				 "--serial: cannot create '%s': %s",
+				 r->opt->serial_path, strerror(e));
+			return -e;
+		}
+		break;
+	}
+	r->uart.out_fd = r->serial_fd;
+	return 0;
+}
+
+static const char *const vector_names[32] = {
+	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
+	"#DF", "#9",  "#TS", "#NP", "#SS", "#GP", "#PF", "#15",
+	"#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "#22", "#23",
+	"#24", "#25", "#26", "#27", "#HV", "#VC", "#SX", "#31",
+};
+
+static void print_unimplemented(const struct nestvm_run *r, bool always)
+{
+	struct vtx_unimpl *list;
+	size_t n, shown;
+
+	n = vtx_cpu_get_unimplemented(r->cpu, NULL, 0);
+	if (!n) {
+		if (always)
+			fputs("nestvm: unimplemented: none\n", stderr);
+		return;
+	}
+	list = calloc(UNIMPL_MAX, sizeof(*list));
+	if (!list) {
+		error_line("unimplemented: %zu instructions (no memory to list "
+			   "them)",
+			   n);
+		return;
+	}
+	shown = vtx_cpu_get_unimplemented(r->cpu, list, UNIMPL_MAX);
+	if (shown > UNIMPL_MAX)
+		shown = UNIMPL_MAX;
+	for (size_t i = 0; i < shown; i++) {
+		fprintf(stderr,
+			"nestvm: unimplemented: RIP 0x%" PRIx64 " bytes ",
+			list[i].rip);
+		for (unsigned int b = 0; b < list[i].len && b < 15; b++)
+			fprintf(stderr, "%02x", list[i].bytes[b]);
+		fprintf(stderr, " %s count %" PRIu64 "\n", list[i].mnemonic,
+			list[i].count);
+	}
+	if (n > shown)
+		error_line("unimplemented: %zu more not listed", n - shown);
+	free(list);
+}
+
+static void print_stats(const struct nestvm_run *r)
+{
+	struct vtx_cpu_stats st;
+	bool any = false;
+
+	vtx_cpu_get_stats(r->cpu, &st);
+	fprintf(stderr, "nestvm: stats: insns %" PRIu64 "\n", st.insns);
+	fputs("nestvm: stats: exceptions", stderr);
+	for (unsigned int v = 0; v < 32; v++) {
+		if (!st.exceptions[v])
+			continue;
+		fprintf(stderr, " %s %" PRIu64, vector_names[v],
+			st.exceptions[v]);
+		any = true;
+	}
+	fputs(any ? "\n" : " none\n", stderr);
+	fprintf(stderr,
+		"nestvm: stats: unimplemented %" PRIu64 "\n"
+		"nestvm: stats: pio %" PRIu64 "\n"
+		"nestvm: stats: blocks_decoded %" PRIu64 "\n"
+		"nestvm: stats: code_flushes %" PRIu64 "\n"
+		"nestvm: stats: tlb_misses %" PRIu64 "\n"
+		"nestvm: stats: unclaimed_port_reads %" PRIu64 "\n"
+		"nestvm: stats: unclaimed_port_writes %" PRIu64 "\n"
+		"nestvm: stats: serial_bytes %" PRIu64 "\n",
+		st.unimplemented, st.pio, st.blocks_decoded, st.code_flushes,
+		st.tlb_misses, r->bus.unclaimed_reads, r->bus.unclaimed_writes,
+		r->uart.tx_bytes);
+	print_unimplemented(r, true);
+}
+
+/* Turns how the machine stopped into nestvm's exit status. */
+static int stop_status(const struct nestvm_run *r, const struct vtx_stop *st)
+{
+	const char *sep = st->why[0] ? ": " : "";
+	int status;
+
+	switch (st->reason) {
+	case VTX_STOP_PLATFORM:
+		status = debug_exit_status(&r->dexit);
+		if (status >= 0)
+			return status;
+		if (r->bus_error)
+			error_line("internal error: a %u-byte port access at "
+				   "0x%x at RIP 0x%" PRIx64,
+				   r->bad_io.size, r->bad_io.port, st->rip);
+		else
+			error_line("the machine stopped at RIP 0x%" PRIx64
+				   " for no known reason%s%s",
+				   st->rip, sep, st->why);
+		return EXIT_CANNOT_RUN;
+	case VTX_STOP_TRIPLE_FAULT:
+		error_line("the guest triple-faulted at RIP 0x%" PRIx64 "%s%s",
+			   st->rip, sep, st->why);
+		return EXIT_GUEST_STOPPED;
+	case VTX_STOP_HALTED:
+		error_line("the guest halted at RIP 0x%" PRIx64
+			   " with nothing to wake it%s%s",
+			   st->rip, sep, st->why);
+		return EXIT_GUEST_STOPPED;
+	case VTX_STOP_INSN_LIMIT:
+		error_line("the instruction limit (%" PRIu64
+			   ") ran out at RIP 0x%" PRIx64,
+			   r->opt->max_insns, st->rip);
+		return EXIT_INSN_LIMIT;
+	}
+	error_line("the machine stopped for an unknown reason %d",
+		   (int)st->reason);
+	return EXIT_CANNOT_RUN;
+}
+
+static int run_guest(struct nestvm_run *r)
+{
+	char err[ERR_MAX] = "";
+	struct vtx_stop stop;
+	int ret, status;
+
+	ret = prepare_inputs(r, err);
+	if (!ret)
+		ret = build_machine(r, err);
+	if (!ret)
+		ret = open_serial(r, err);
+	if (ret) {
+		error_line("%s", err);
+		return EXIT_CANNOT_RUN;
+	}
+
+	crash_set_cpu(r->cpu);
+	if (r->opt->max_insns)
+		vtx_cpu_set_insn_limit(r->cpu, r->opt->max_insns);
+	if (r->opt->debug_crash)
+		crash_on_purpose();
+
+	memset(&stop, 0, sizeof(stop));
+	ret = vtx_cpu_run(r->cpu, &stop);
+	fflush(stdout);
+	if (uart16550_flush(&r->uart))
+		error_line("serial output lost: %s",
+			   strerror(-r->uart.write_error));
+	if (ret) {
+		error_line("cannot run the guest: %s", strerror(-ret));
+		return EXIT_CANNOT_RUN;
+	}
+	if (r->opt->stats)
+		print_stats(r);
+	else
+		print_unimplemented(r, false);
+	status = stop_status(r, &stop);
+	return status;
+}
+
+static void run_free(struct nestvm_run *r)
+{
+	crash_set_cpu(NULL);
+	if (r->cpu)
+		vtx_cpu_destroy(r->cpu);
+	if (r->m)
+		vtx_machine_destroy(r->m);
+	if (r->opt->serial == NESTVM_SERIAL_FILE && r->serial_fd >= 0)
+		close(r->serial_fd);
+	loader_free_file(&r->image);
+	for (unsigned int i = 0; i < NESTVM_MODULES_MAX; i++)
+		loader_free_file(&r->modules[i]);
+}
+
+int main(int argc, char **argv)
+{
+	struct nestvm_options opt;
+	struct nestvm_run *r;
+	char err[ERR_MAX];
+	int status;
+
+	/* A closed stdout must show up as a write error, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	if (crash_install())
+		error_line("warning: crash reporting unavailable");
+
+	if (options_parse(argc, argv, &opt, err, sizeof(err))) {
+		error_line("%s", err);
+		return EXIT_CANNOT_RUN;
+	}
+	switch (opt.action) {
+	case NESTVM_HELP:
+		fputs(options_usage(), stdout);
+		return 0;
+	case NESTVM_VERSION_INFO:
+		printf("nestvm %s\n", NESTVM_VERSION);
+		return 0;
+	case NESTVM_RUN:
+		break;
+	}
+
+	/* The run state is large (module and segment tables): keep it off
+	 * the stack. */
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		error_line("%s", strerror(ENOMEM));
+		return EXIT_CANNOT_RUN;
+	}
+	r->opt = &opt;
+	r->serial_fd = -1;
+	status = run_guest(r);
+	run_free(r);
+	free(r);
+	return status;
+}

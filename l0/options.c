@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * options.c - command-line parsing for nestvm: the `run` command, its level
+ * flag, and every run flag with its checks. Errors are one line for main()
+ * to print; nothing here touches files or the machine. Monitor side.
+ */
+#include "l0/options.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: nestvm run --native IMAGE [flags]\n"
+	"       nestvm -h | --help | --version\n"
+	"\n"
+	"Runs the 64-bit ELF guest IMAGE on the modeled x86-64 machine and "
+	"exits\n"
+	"with the status the guest wrote to the debug-exit port (0xf4).\n"
+	"\n"
+	"Levels (exactly one):\n"
+	"  --native               run IMAGE directly on the machine, VMX off\n"
+	"\n"
+	"Flags:\n"
+	"  --mem SIZE             guest RAM (default 64M); K, M, G, KiB, MiB, "
+	"GiB;\n"
+	"                         a 4 KiB multiple from 2M to 64G\n"
+	"  --append STRING        command line for the guest (boot info), at "
+	"most\n"
+	"                         2047 bytes\n"
+	"  --module FILE          load FILE after the image, page-aligned, and "
+	"list\n"
+	"                         it in the boot info (repeatable, up to 16)\n"
+	"  --serial stdio|none|file:PATH\n"
+	"                         where the UART at 0x3f8 writes (default "
+	"stdio)\n"
+	"  --qemu-exit-codes      exit with (v << 1) | 1 for a write of v to "
+	"0xf4,\n"
+	"                         as QEMU's isa-debug-exit does\n"
+	"  --max-insns N          stop after N instructions (exit status 124)\n"
+	"  --stats                print the vCPU's counters to stderr at exit\n"
+	"  -h, --help             print this help and exit\n"
+	"  --version              print the version and exit\n"
+	"\n"
+	"Exit status:\n"
+	"  v & 0xff   the guest wrote v to port 0xf4\n"
+	"  124        the --max-insns limit ran out\n"
+	"  125        nestvm could not run the guest (bad flag, bad file, "
+	"no memory)\n"
+	"  126        the guest stopped the machine (triple fault, or halted "
+	"with\n"
+	"             nothing to wake it)\n";
+
+const char *options_usage(void)
+{
+	return usage;
+}
+
+__attribute__((format(printf, 4, 5))) static int
+fail(int ret, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+int options_parse_size(const char *s, uint64_t *out)
+{
+	static const struct {
+		const char *suffix;
+		unsigned int shift;
+	} units[] = {
+		{ "", 0 },     { "K", 10 },   { "M", 20 },   { "G", 30 },
+		{ "KiB", 10 }, { "MiB", 20 }, { "GiB", 30 },
+	};
+	uint64_t n = 0;
+	const char *p = s;
+
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned int d = (unsigned int)(*p - '0');
+
+		if (n > (UINT64_MAX - d) / 10)
+			return -EINVAL;
+		n = n * 10 + d;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		if (strcmp(p, units[i].suffix))
+			continue;
+		if (n > UINT64_MAX >> units[i].shift)
+			return -EINVAL;
+		*out = n << units[i].shift;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int parse_count(const char *s, uint64_t *out)
+{
+	uint64_t n = 0;
+
+	if (!*s)
+		return -EINVAL;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		if (n > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return -EINVAL;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	*out = n;
+	return 0;
+}
+
+enum opt_id {
+	OPT_NATIVE,
+	OPT_MEM,
+	OPT_APPEND,
+	OPT_MODULE,
+	OPT_SERIAL,
+	OPT_QEMU_EXIT_CODES,
+	OPT_MAX_INSNS,
+	OPT_STATS,
+	OPT_HELP,
+	OPT_VERSION,
+	OPT_DEBUG_CRASH,
+};
+
+static const struct opt_def {
+	const char *name;
+	enum opt_id id;
+	bool has_arg;
+} opt_defs[] = {
+	{ "--native", OPT_NATIVE, false },
+	{ "--mem", OPT_MEM, true },
+	{ "--append", OPT_APPEND, true },
+	{ "--module", OPT_MODULE, true },
+	{ "--serial", OPT_SERIAL, true },
+	{ "--qemu-exit-codes", OPT_QEMU_EXIT_CODES, false },
+	{ "--max-insns", OPT_MAX_INSNS, true },
+	{ "--stats", OPT_STATS, false },
+	{ "-h", OPT_HELP, false },
+	{ "--help", OPT_HELP, false },
+	{ "--version", OPT_VERSION, false },
+	{ "--debug-crash", OPT_DEBUG_CRASH, false },
+};
+
+/* Finds the flag arg names; *val gets the text after '=' if any. */
+static const struct opt_def *find_opt(const char *arg, const char **val)
+{
+	const char *eq = strchr(arg, '=');
+	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+
+	*val = eq ? eq + 1 : NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(opt_defs); i++) {
+		if (strlen(opt_defs[i].name) == len &&
+		    !strncmp(opt_defs[i].name, arg, len))
+			return &opt_defs[i];
+	}
+	return NULL;
+}
+
+static int apply_opt(const struct opt_def *d, const char *val,
+		     struct nestvm_options *opt, char *err, size_t errlen)
+{
+	switch (d->id) {
+	case OPT_NATIVE:
+		opt->level = NESTVM_LEVEL_NATIVE;
+		return 0;
+	case OPT_MEM:
+		if (options_parse_size(val, &opt->mem_size) ||
+		    opt->mem_size < BOOT_MEM_MIN ||
+		    opt->mem_size > BOOT_MEM_MAX || opt->mem_size % PAGE_SIZE)
+			return fail(-EINVAL, err, errlen,
+				    "--mem: bad size '%s' (a multiple of 4 KiB "
+				    "from 2M to 64G, e.g. 64M or 1GiB)",
+				    val);
+		return 0;
+	case OPT_APPEND:
+		if (strlen(val) > NESTVM_CMDLINE_MAX - 1)
+			return fail(-EINVAL, err, errlen,
+				    "--append: the command line is %zu bytes, "
+				    "at most %u fit",
+				    strlen(val), NESTVM_CMDLINE_MAX - 1);
+		opt->cmdline = val;
+		return 0;
+	case OPT_MODULE:
+		if (opt->nr_modules == NESTVM_MODULES_MAX)
+			return fail(-EINVAL, err, errlen,
+				    "--module: too many modules (at most %u)",
+				    NESTVM_MODULES_MAX);
+		if (!*val)
+			return fail(-EINVAL, err, errlen,
+				    "--module: empty file name");
+		opt->modules[opt->nr_modules++] = val;
+		return 0;
+	case OPT_SERIAL:
+		if (!strcmp(val, "stdio")) {
+			opt->serial = NESTVM_SERIAL_STDIO;
+		} else if (!strcmp(val, "none")) {
+			opt->serial = NESTVM_SERIAL_NONE;
+		} else if (!strncmp(val, "file:", 5) && val[5]) {
+			opt->serial = NESTVM_SERIAL_FILE;
+			opt->serial_path = val + 5;
+		} else {
+			return fail(-EINVAL, err, errlen,
+				    "--serial: bad value '%s' (stdio, none or "
+				    "file:PATH)",
+				    val);
+		}
+		return 0;
+	case OPT_QEMU_EXIT_CODES:
+		opt->qemu_exit_codes = true;
+		return 0;
+	case OPT_MAX_INSNS:
+		if (parse_count(val, &opt->max_insns) || !opt->max_insns)
+			return fail(-EINVAL, err, errlen,
+				    "--max-insns: bad count '%s' (a positive "
+				    "decimal integer)",
+				    val);
+		return 0;
+	case OPT_STATS:
+		opt->stats = true;
+		return 0;
+	case OPT_HELP:
+		opt->action = NESTVM_HELP;
+		return 0;
+	case OPT_VERSION:
+		opt->action = NESTVM_VERSION_INFO;
+		return 0;
+	case OPT_DEBUG_CRASH:
+		opt->debug_crash = true;
+		return 0;
+	}
+	return fail(-EINVAL, err, errlen, "internal error: flag %s", d->name);
+}
+
+int options_parse(int argc, char *const argv[], struct nestvm_options *opt,
+		  char *err, size_t errlen)
+{
+	bool have_cmd = false, only_args = false;
+	int ret;
+
+	memset(opt, 0, sizeof(*opt));
+	opt->action = NESTVM_RUN;
+	opt->mem_size = NESTVM_DEFAULT_MEM;
+	opt->serial = NESTVM_SERIAL_STDIO;
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *val;
+		const struct opt_def *d;
+
+		if (only_args || arg[0] != '-' || !arg[1]) {
+			if (!have_cmd) {
+				if (strcmp(arg, "run"))
+					return fail(-EINVAL, err, errlen,
+						    "unknown command '%s' "
+						    "(try 'nestvm --help')",
+						    arg);
+				have_cmd = true;
+			} else if (opt->image) {
+				return fail(-EINVAL, err, errlen,
+					    "more than one IMAGE: '%s' and "
+					    "'%s'",
+					    opt->image, arg);
+			} else {
+				opt->image = arg;
+			}
+			continue;
+		}
+		if (!strcmp(arg, "--")) {
+			only_args = true;
+			continue;
+		}
+		d = find_opt(arg, &val);
+		if (!d)
+			return fail(-EINVAL, err, errlen,
+				    "unknown flag '%s' (try 'nestvm --help')",
+				    arg);
+		if (d->has_arg && !val) {
+			if (i + 1 >= argc)
+				return fail(-EINVAL, err, errlen,
+					    "%s needs an argument", d->name);
+			val = argv[++i];
+		} else if (!d->has_arg && val) {
+			return fail(-EINVAL, err, errlen,
+				    "%s takes no argument", d->name);
+		}
+		ret = apply_opt(d, val, opt, err, errlen);
+		if (ret)
+			return ret;
+	}
+
+	/* --help and --version win over whatever else is on the line. */
+	if (opt->action != NESTVM_RUN)
+		return 0;
+	if (!have_cmd)
+		return fail(-EINVAL, err, errlen,
+			    "no command given (usage: nestvm run --native "
+			    "IMAGE; try 'nestvm --help')");
+	if (opt->level == NESTVM_LEVEL_NONE)
+		return fail(-EINVAL, err, errlen,
+			    "run: no level given; the levels are: --native "
+			    "(the only one so far)");
+	if (!opt->image)
+		return fail(-EINVAL, err, errlen, "run: no IMAGE given");
+	return 0;
+}

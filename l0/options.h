@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * options.h - the nestvm command line: `nestvm run --native IMAGE [flags]`,
+ * parsed into a struct that main() acts on, and the --help text. Nothing
+ * here prints or exits. Monitor side.
+ */
+#ifndef NESTVM_L0_OPTIONS_H
+#define NESTVM_L0_OPTIONS_H
+
+#include "arch/bootinfo.h"
+
+#define NESTVM_VERSION "0.1.0"
+#define NESTVM_DEFAULT_MEM MiB(64)
+
+enum nestvm_action {
+	NESTVM_RUN,
+	NESTVM_HELP,
+	NESTVM_VERSION_INFO,
+};
+
+enum nestvm_level {
+	NESTVM_LEVEL_NONE,
+	NESTVM_LEVEL_NATIVE, /* the guest runs with VMX off */
+};
+
+enum nestvm_serial {
+	NESTVM_SERIAL_STDIO,
+	NESTVM_SERIAL_NONE,
+	NESTVM_SERIAL_FILE,
+};
+
+struct nestvm_options {
+	enum nestvm_action action;
+	enum nestvm_level level;
+	const char *image;
+	uint64_t mem_size;
+	const char *cmdline; /* NULL: empty */
+	unsigned int nr_modules;
+	const char *modules[NESTVM_MODULES_MAX];
+	enum nestvm_serial serial;
+	const char *serial_path; /* for NESTVM_SERIAL_FILE */
+	bool qemu_exit_codes;
+	uint64_t max_insns; /* 0: no limit */
+	bool stats;
+	bool debug_crash; /* hidden: crash on purpose after setup */
+};
+
+/*
+ * Parses argv (argv[0] is the program). Strings in opt point into argv.
+ * Flags that take a value accept "--flag VALUE" and "--flag=VALUE".
+ * 0, or -EINVAL with a one-line message in err (no "nestvm: " prefix).
+ */
+int options_parse(int argc, char *const argv[], struct nestvm_options *opt,
+		  char *err, size_t errlen);
+
+/*
+ * Parses a memory size: a decimal number with an optional suffix K, M, G,
+ * KiB, MiB or GiB (powers of 1024; no suffix means bytes). 0, or -EINVAL
+ * for anything else or an overflow. Bounds are the caller's business.
+ */
+int options_parse_size(const char *s, uint64_t *out);
+
+/* The --help text (ends with a newline). */
+const char *options_usage(void);
+
+#endif
