@@ -34,9 +34,26 @@ typedef void (*vtx_handler_fn)(struct vtx_cpu *c, const struct vtx_insn *i);
  * without REX) are 16..19; VTX_REG_NONE marks an absent base/index and
  * VTX_REG_RIP a RIP-relative base. */
 enum {
-	REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
-	REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
-	REG_AH = 16, REG_CH, REG_DH, REG_BH,
+	REG_RAX,
+	REG_RCX,
+	REG_RDX,
+	REG_RBX,
+	REG_RSP,
+	REG_RBP,
+	REG_RSI,
+	REG_RDI,
+	REG_R8,
+	REG_R9,
+	REG_R10,
+	REG_R11,
+	REG_R12,
+	REG_R13,
+	REG_R14,
+	REG_R15,
+	REG_AH = 16,
+	REG_CH,
+	REG_DH,
+	REG_BH,
 	VTX_REG_RIP = 0xfe,
 	VTX_REG_NONE = 0xff,
 };
@@ -46,15 +63,15 @@ enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_NR };
 /* One pre-decoded instruction (decoded once, executed many times). */
 struct vtx_insn {
 	vtx_handler_fn fn;
-	uint8_t len;   /* bytes */
-	uint8_t osz;   /* operand size in bytes: 1, 2, 4, 8 */
-	uint8_t asz;   /* address size in bytes: 4 or 8 (2 in 16-bit modes) */
-	uint8_t rep;   /* 0, VTX_REP (F3) or VTX_REPNE (F2) */
+	uint8_t len; /* bytes */
+	uint8_t osz; /* operand size in bytes: 1, 2, 4, 8 */
+	uint8_t asz; /* address size in bytes: 4 or 8 (2 in 16-bit modes) */
+	uint8_t rep; /* 0, VTX_REP (F3) or VTX_REPNE (F2) */
 	uint8_t r1, r2; /* register operands (destination, source) */
-	uint8_t seg;   /* segment of the memory operand, SEG_* */
+	uint8_t seg; /* segment of the memory operand, SEG_* */
 	uint8_t base, index, scale; /* memory operand, scale as a shift 0..3 */
-	uint8_t cc;    /* condition code for Jcc/SETcc/CMOVcc, or a sub-op */
-	uint8_t osz2;  /* source size for MOVZX/MOVSX, or a second size */
+	uint8_t cc; /* condition code for Jcc/SETcc/CMOVcc, or a sub-op */
+	uint8_t osz2; /* source size for MOVZX/MOVSX, or a second size */
 	uint8_t flags; /* VTX_INSN_* */
 	uint16_t mnemonic; /* ZydisMnemonic, for counters and reports */
 	int64_t disp;
@@ -70,7 +87,7 @@ struct vtx_insn {
 /* A decoded block: up to VTX_BLOCK_MAX instructions from one page. */
 #define VTX_BLOCK_MAX 32
 struct vtx_block {
-	uint64_t pa;   /* physical address of the first byte */
+	uint64_t pa; /* physical address of the first byte */
 	uint64_t pa_last; /* physical address of the last byte's page */
 	uint32_t mode; /* the fetch mode it was decoded for */
 	uint32_t n;
@@ -107,15 +124,15 @@ struct vtx_machine {
 struct vtx_cpu {
 	/* hot state first */
 	uint64_t gpr[16];
-	uint64_t rip;      /* the executing instruction */
+	uint64_t rip; /* the executing instruction */
 	uint64_t next_rip; /* where execution continues after it */
 	uint64_t rflags;
 	int cpl;
 	uint8_t *ram;
 	uint64_t ram_size;
 	struct vtx_tlb_entry tlb[TLB_KINDS][VTX_TLB_SIZE];
-	uint32_t async;     /* non-zero: leave the block after this insn */
-	uint64_t tsc;       /* modeled cycles: the guest's TSC */
+	uint32_t async; /* non-zero: leave the block after this insn */
+	uint64_t tsc; /* modeled cycles: the guest's TSC */
 	uint64_t insn_budget; /* 0: unlimited */
 
 	struct kvm_segment seg[SEG_NR];
@@ -136,7 +153,7 @@ struct vtx_cpu {
 			       next block boundary */
 	bool halted;
 	bool budget_hit;
-	uint64_t stop_at;  /* stats.insns value at which to stop */
+	uint64_t stop_at; /* stats.insns value at which to stop */
 	uint64_t stop_rip; /* the last instruction that ran */
 	bool sti_shadow; /* interrupts inhibited for one instruction (STI) */
 	struct vtx_stop *stop;
@@ -227,7 +244,7 @@ static inline void reg_write(struct vtx_cpu *c, unsigned r, unsigned osz,
 
 /* ---- flags ---------------------------------------------------------------- */
 
-#define FLAGS_ARITH                                                    \
+#define FLAGS_ARITH                                                      \
 	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | X86_EFLAGS_ZF | \
 	 X86_EFLAGS_SF | X86_EFLAGS_OF)
 
@@ -359,8 +376,7 @@ void vtx_write_slow(struct vtx_cpu *c, uint64_t la, const void *src,
 		    unsigned n);
 /* Implicit supervisor accesses: descriptor tables, TSS, event frames. */
 void vtx_read_sys(struct vtx_cpu *c, uint64_t la, void *dst, unsigned n);
-void vtx_write_sys(struct vtx_cpu *c, uint64_t la, const void *src,
-		   unsigned n);
+void vtx_write_sys(struct vtx_cpu *c, uint64_t la, const void *src, unsigned n);
 /* Mark decoded code on host-physical [pa, pa + len) stale. */
 void vtx_code_write(struct vtx_machine *m, uint64_t pa, uint64_t len);
 

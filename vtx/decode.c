@@ -73,8 +73,8 @@ static struct vtx_unimpl *unimpl_find(struct vtx_cpu *c, uint64_t rip,
 }
 
 /* Adds a record with count 0 (the decoder's view: seen, not yet run). */
-static void unimpl_record(struct vtx_cpu *c, uint64_t rip,
-			  const uint8_t *bytes, unsigned len, const char *what)
+static void unimpl_record(struct vtx_cpu *c, uint64_t rip, const uint8_t *bytes,
+			  unsigned len, const char *what)
 {
 	struct vtx_unimpl *u = unimpl_find(c, rip, what);
 	if (u)
@@ -117,7 +117,7 @@ static int gpr_index(ZydisRegister r)
 			return k;
 		if (k < 8)
 			return REG_AH + (k - 4); /* AH, CH, DH, BH */
-		return k - 4;                  /* SPL.. DIL, R8B.. R15B */
+		return k - 4; /* SPL.. DIL, R8B.. R15B */
 	}
 	if (r >= ZYDIS_REGISTER_AX && r <= ZYDIS_REGISTER_R15W)
 		return r - ZYDIS_REGISTER_AX;
@@ -190,10 +190,10 @@ static bool set_mem(struct vtx_insn *vi, const ZydisDecodedOperand *o)
 	} else {
 		return false;
 	}
-	vi->scale = o->mem.scale == 8 ? 3 :
-		    o->mem.scale == 4 ? 2 :
-		    o->mem.scale == 2 ? 1 :
-					0;
+	vi->scale = o->mem.scale == 8	? 3
+		    : o->mem.scale == 4 ? 2
+		    : o->mem.scale == 2 ? 1
+					: 0;
 	vi->disp = o->mem.disp.has_displacement ? o->mem.disp.value : 0;
 	vi->flags |= VTX_INSN_HAS_MEM;
 	return true;
@@ -382,10 +382,10 @@ static bool bind(struct vtx_insn *vi, const ZydisDecodedInstruction *zi,
 		f = form1(vi, &o[0]);
 		if (f < 0)
 			return false;
-		op = zi->mnemonic == ZYDIS_MNEMONIC_INC ? UN_INC :
-		     zi->mnemonic == ZYDIS_MNEMONIC_DEC ? UN_DEC :
-		     zi->mnemonic == ZYDIS_MNEMONIC_NEG ? UN_NEG :
-							  UN_NOT;
+		op = zi->mnemonic == ZYDIS_MNEMONIC_INC	  ? UN_INC
+		     : zi->mnemonic == ZYDIS_MNEMONIC_DEC ? UN_DEC
+		     : zi->mnemonic == ZYDIS_MNEMONIC_NEG ? UN_NEG
+							  : UN_NOT;
 		return PICK(vtx_alu1_handlers[op][f]);
 	case ZYDIS_MNEMONIC_MUL:
 		f = form1(vi, &o[0]);
@@ -496,6 +496,8 @@ static bool bind(struct vtx_insn *vi, const ZydisDecodedInstruction *zi,
 		f = form2(vi, o);
 		return (f == F_RR && PICK(x_cmpxchg_rr)) ||
 		       (f == F_MR && PICK(x_cmpxchg_mr));
+	case ZYDIS_MNEMONIC_CMPXCHG8B: /* CPUID.1:EDX.CX8 advertises it */
+		return is_mem(&o[0]) && set_mem(vi, &o[0]) && PICK(x_cmpxchg8b);
 	case ZYDIS_MNEMONIC_BSWAP:
 		f = form1(vi, &o[0]);
 		return f == F1_R && PICK(x_bswap);
@@ -520,10 +522,10 @@ static bool bind(struct vtx_insn *vi, const ZydisDecodedInstruction *zi,
 	case ZYDIS_MNEMONIC_BTS:
 	case ZYDIS_MNEMONIC_BTR:
 	case ZYDIS_MNEMONIC_BTC:
-		vi->cc = zi->mnemonic == ZYDIS_MNEMONIC_BT  ? BT_BT :
-			 zi->mnemonic == ZYDIS_MNEMONIC_BTS ? BT_BTS :
-			 zi->mnemonic == ZYDIS_MNEMONIC_BTR ? BT_BTR :
-							      BT_BTC;
+		vi->cc = zi->mnemonic == ZYDIS_MNEMONIC_BT    ? BT_BT
+			 : zi->mnemonic == ZYDIS_MNEMONIC_BTS ? BT_BTS
+			 : zi->mnemonic == ZYDIS_MNEMONIC_BTR ? BT_BTR
+							      : BT_BTC;
 		f = form2(vi, o);
 		return f >= 0 && f != F_RM && PICK(vtx_bt_handlers[f]);
 	case ZYDIS_MNEMONIC_SHLD:
@@ -594,9 +596,9 @@ static bool bind(struct vtx_insn *vi, const ZydisDecodedInstruction *zi,
 	case ZYDIS_MNEMONIC_LOOP:
 	case ZYDIS_MNEMONIC_LOOPE:
 	case ZYDIS_MNEMONIC_LOOPNE:
-		vi->cc = zi->mnemonic == ZYDIS_MNEMONIC_LOOP  ? 0 :
-			 zi->mnemonic == ZYDIS_MNEMONIC_LOOPE ? 1 :
-								2;
+		vi->cc = zi->mnemonic == ZYDIS_MNEMONIC_LOOP	? 0
+			 : zi->mnemonic == ZYDIS_MNEMONIC_LOOPE ? 1
+								: 2;
 		vi->imm = o[0].imm.value.u;
 		return PICK(x_loop);
 	case ZYDIS_MNEMONIC_NOP:
@@ -617,6 +619,10 @@ static bool bind(struct vtx_insn *vi, const ZydisDecodedInstruction *zi,
 		return PICK(x_cld);
 	case ZYDIS_MNEMONIC_STD:
 		return PICK(x_std);
+	case ZYDIS_MNEMONIC_CLAC: /* CPUID.7:EBX.SMAP advertises them */
+		return PICK(x_clac);
+	case ZYDIS_MNEMONIC_STAC:
+		return PICK(x_stac);
 	case ZYDIS_MNEMONIC_LAHF:
 		return PICK(x_lahf);
 	case ZYDIS_MNEMONIC_SAHF:
@@ -657,11 +663,11 @@ static bool bind(struct vtx_insn *vi, const ZydisDecodedInstruction *zi,
 		int s = seg_index(o[src].mem.segment);
 		vi->seg = (uint8_t)(s < 0 ? SEG_DS : s);
 		vi->osz = (uint8_t)(o[src].size / 8);
-		vi->rep = (zi->attributes & ZYDIS_ATTRIB_HAS_REPNE) ? VTX_REPNE :
-			  (zi->attributes & (ZYDIS_ATTRIB_HAS_REP |
-					     ZYDIS_ATTRIB_HAS_REPE)) ?
-								      VTX_REP :
-								      0;
+		vi->rep = (zi->attributes & ZYDIS_ATTRIB_HAS_REPNE) ? VTX_REPNE
+			  : (zi->attributes &
+			     (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE))
+				  ? VTX_REP
+				  : 0;
 		if (zi->mnemonic == ZYDIS_MNEMONIC_MOVSB ||
 		    zi->mnemonic == ZYDIS_MNEMONIC_MOVSW ||
 		    zi->mnemonic == ZYDIS_MNEMONIC_MOVSD ||
@@ -689,11 +695,11 @@ static bool bind(struct vtx_insn *vi, const ZydisDecodedInstruction *zi,
 		for (unsigned k = 0; k < zi->operand_count; k++)
 			if (is_mem(&o[k]))
 				vi->osz = (uint8_t)(o[k].size / 8);
-		vi->rep = (zi->attributes & ZYDIS_ATTRIB_HAS_REPNE) ? VTX_REPNE :
-			  (zi->attributes & (ZYDIS_ATTRIB_HAS_REP |
-					     ZYDIS_ATTRIB_HAS_REPE)) ?
-								      VTX_REP :
-								      0;
+		vi->rep = (zi->attributes & ZYDIS_ATTRIB_HAS_REPNE) ? VTX_REPNE
+			  : (zi->attributes &
+			     (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE))
+				  ? VTX_REP
+				  : 0;
 		return PICK(stos ? x_stos : x_scas);
 	}
 	case ZYDIS_MNEMONIC_IN:
@@ -758,10 +764,10 @@ static bool bind(struct vtx_insn *vi, const ZydisDecodedInstruction *zi,
 		if (form1(vi, &o[0]) < 0)
 			return false;
 		vi->osz = (uint8_t)(o[0].size / 8);
-		return PICK(zi->mnemonic == ZYDIS_MNEMONIC_LTR  ? x_ltr :
-			    zi->mnemonic == ZYDIS_MNEMONIC_LLDT ? x_lldt :
-			    zi->mnemonic == ZYDIS_MNEMONIC_STR  ? x_str :
-								  x_sldt);
+		return PICK(zi->mnemonic == ZYDIS_MNEMONIC_LTR	  ? x_ltr
+			    : zi->mnemonic == ZYDIS_MNEMONIC_LLDT ? x_lldt
+			    : zi->mnemonic == ZYDIS_MNEMONIC_STR  ? x_str
+								  : x_sldt);
 	case ZYDIS_MNEMONIC_IRET:
 	case ZYDIS_MNEMONIC_IRETD:
 	case ZYDIS_MNEMONIC_IRETQ:
@@ -884,8 +890,8 @@ static struct vtx_block *block_build(struct vtx_cpu *c, uint64_t pa,
 		size_t avail = PAGE_SIZE - off;
 		uint8_t buf[16];
 		const uint8_t *bytes = p;
-		ZyanStatus st = decode_one(c, p, avail < 15 ? avail : 15, &zi,
-					   ops);
+		ZyanStatus st =
+			decode_one(c, p, avail < 15 ? avail : 15, &zi, ops);
 
 		if (ZYAN_FAILED(st) && avail < 15) {
 			/* Perhaps it continues on the next page. */

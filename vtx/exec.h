@@ -19,8 +19,17 @@ enum vtx_form1 { F1_R, F1_M, F1_NR };
 
 /* Two-operand ALU family, in opcode-extension order then the extras. */
 enum vtx_alu2 {
-	ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP,
-	ALU_TEST, ALU_MOV, ALU_NR
+	ALU_ADD,
+	ALU_OR,
+	ALU_ADC,
+	ALU_SBB,
+	ALU_AND,
+	ALU_SUB,
+	ALU_XOR,
+	ALU_CMP,
+	ALU_TEST,
+	ALU_MOV,
+	ALU_NR
 };
 extern const vtx_handler_fn vtx_alu2_handlers[ALU_NR][F_NR];
 
@@ -29,7 +38,15 @@ extern const vtx_handler_fn vtx_alu1_handlers[UN_NR][F1_NR];
 
 /* Shift/rotate group 2 in ModRM.reg order; i->cc = 1: count in CL. */
 enum vtx_shift {
-	SH_ROL, SH_ROR, SH_RCL, SH_RCR, SH_SHL, SH_SHR, SH_SAL, SH_SAR, SH_NR
+	SH_ROL,
+	SH_ROR,
+	SH_RCL,
+	SH_RCR,
+	SH_SHL,
+	SH_SHR,
+	SH_SAL,
+	SH_SAR,
+	SH_NR
 };
 extern const vtx_handler_fn vtx_shift_handlers[SH_NR][F1_NR];
 
@@ -38,25 +55,26 @@ enum vtx_bt { BT_BT, BT_BTS, BT_BTR, BT_BTC };
 extern const vtx_handler_fn vtx_bt_handlers[F_NR];
 
 /* One handler per instruction (or per instruction and form). */
-#define VTX_HANDLERS(X)                                                     \
-	X(mul_r) X(mul_m) X(imul1_r) X(imul1_m) X(div_r) X(div_m)           \
-	X(idiv_r) X(idiv_m) X(imul2_rr) X(imul2_rm) X(imul3_rr) X(imul3_rm) \
-	X(movzx_rr) X(movzx_rm) X(movsx_rr) X(movsx_rm) X(lea)              \
-	X(setcc_r) X(setcc_m) X(cmovcc_rr) X(cmovcc_rm) X(cbw) X(cwd)       \
-	X(xchg_rr) X(xchg_rm) X(xadd_rr) X(xadd_mr) X(cmpxchg_rr)           \
-	X(cmpxchg_mr) X(bswap) X(bsf_rr) X(bsf_rm) X(bsr_rr) X(bsr_rm)      \
-	X(tzcnt_rr) X(tzcnt_rm) X(lzcnt_rr) X(lzcnt_rm) X(popcnt_rr)        \
-	X(popcnt_rm) X(shld_r) X(shld_m) X(shrd_r) X(shrd_m)                \
-	X(push_r) X(push_i) X(push_m) X(pop_r) X(pop_m) X(leave)            \
-	X(call_rel) X(call_r) X(call_m) X(ret) X(jmp_rel) X(jmp_r) X(jmp_m) \
-	X(jcc) X(jrcxz) X(loop) X(nop) X(clc) X(stc) X(cmc) X(cld) X(std)    \
-	X(lahf) X(sahf) X(pushf) X(popf) X(movs) X(stos) X(lods) X(cmps)    \
-	X(scas) X(in) X(out) X(hlt) X(cli) X(sti) X(cpuid) X(rdtsc)         \
-	X(rdtscp) X(rdmsr) X(wrmsr) X(mov_to_cr) X(mov_from_cr)             \
-	X(mov_to_dr) X(mov_from_dr) X(lgdt) X(lidt) X(sgdt) X(sidt) X(ltr)  \
-	X(str) X(lldt) X(sldt) X(invlpg) X(iret) X(int_n) X(int3) X(ud)     \
-	X(swapgs) X(syscall) X(sysret) X(mov_to_sreg) X(mov_from_sreg)      \
+/* clang-format off */
+#define VTX_HANDLERS(X) \
+	X(mul_r) X(mul_m) X(imul1_r) X(imul1_m) X(div_r) X(div_m) X(idiv_r) \
+	X(idiv_m) X(imul2_rr) X(imul2_rm) X(imul3_rr) X(imul3_rm) X(movzx_rr) \
+	X(movzx_rm) X(movsx_rr) X(movsx_rm) X(lea) X(setcc_r) X(setcc_m) \
+	X(cmovcc_rr) X(cmovcc_rm) X(cbw) X(cwd) X(xchg_rr) X(xchg_rm) \
+	X(xadd_rr) X(xadd_mr) X(cmpxchg_rr) X(cmpxchg_mr) X(cmpxchg8b) \
+	X(bswap) X(bsf_rr) X(bsf_rm) X(bsr_rr) X(bsr_rm) X(tzcnt_rr) X(tzcnt_rm) \
+	X(lzcnt_rr) X(lzcnt_rm) X(popcnt_rr) X(popcnt_rm) X(shld_r) X(shld_m) \
+	X(shrd_r) X(shrd_m) X(push_r) X(push_i) X(push_m) X(pop_r) X(pop_m) \
+	X(leave) X(call_rel) X(call_r) X(call_m) X(ret) X(jmp_rel) X(jmp_r) \
+	X(jmp_m) X(jcc) X(jrcxz) X(loop) X(nop) X(clc) X(stc) X(cmc) X(cld) \
+	X(std) X(clac) X(stac) X(lahf) X(sahf) X(pushf) X(popf) X(movs) \
+	X(stos) X(lods) X(cmps) X(scas) X(in) X(out) X(hlt) X(cli) X(sti) \
+	X(cpuid) X(rdtsc) X(rdtscp) X(rdmsr) X(wrmsr) X(mov_to_cr) X(mov_from_cr) \
+	X(mov_to_dr) X(mov_from_dr) X(lgdt) X(lidt) X(sgdt) X(sidt) X(ltr) \
+	X(str) X(lldt) X(sldt) X(invlpg) X(iret) X(int_n) X(int3) X(ud) \
+	X(swapgs) X(syscall) X(sysret) X(mov_to_sreg) X(mov_from_sreg) \
 	X(wbinvd) X(clflush) X(rdpmc) X(xgetbv) X(unimplemented)
+/* clang-format on */
 
 #define X(name) void x_##name(struct vtx_cpu *c, const struct vtx_insn *i);
 VTX_HANDLERS(X)
@@ -64,8 +82,7 @@ VTX_HANDLERS(X)
 
 /* Port I/O to the platform (vtx/exec_sys.c). */
 uint32_t vtx_pio_in(struct vtx_cpu *c, uint16_t port, unsigned size);
-void vtx_pio_out(struct vtx_cpu *c, uint16_t port, unsigned size,
-		 uint32_t val);
+void vtx_pio_out(struct vtx_cpu *c, uint16_t port, unsigned size, uint32_t val);
 
 /* Loads a segment register in 64-bit mode from a selector (vtx/exec_sys.c).
  * Raises #GP/#NP/#SS as SDM Vol. 3A 5.x says. */

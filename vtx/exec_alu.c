@@ -56,63 +56,69 @@ alu2(const struct vtx_cpu *c, int op, uint64_t a, uint64_t b, unsigned sz,
 
 #define ALU_WRITES(op) ((op) != ALU_CMP && (op) != ALU_TEST)
 
-#define DEFINE_ALU2(name, op)                                                \
-	static void alu_##name##_rr(struct vtx_cpu *c, const struct vtx_insn *i) \
-	{                                                                       \
-		unsigned sz = i->osz;                                           \
-		uint64_t f, r = alu2(c, op, reg_read(c, i->r1, sz),             \
-				     reg_read(c, i->r2, sz), sz, &f);           \
-		if (ALU_WRITES(op))                                             \
-			reg_write(c, i->r1, sz, r);                             \
-		flags_set_arith(c, f);                                          \
-	}                                                                       \
-	static void alu_##name##_ri(struct vtx_cpu *c, const struct vtx_insn *i) \
-	{                                                                       \
-		unsigned sz = i->osz;                                           \
-		uint64_t f, r = alu2(c, op, reg_read(c, i->r1, sz), i->imm, sz, \
-				     &f);                                       \
-		if (ALU_WRITES(op))                                             \
-			reg_write(c, i->r1, sz, r);                             \
-		flags_set_arith(c, f);                                          \
-	}                                                                       \
-	static void alu_##name##_rm(struct vtx_cpu *c, const struct vtx_insn *i) \
-	{                                                                       \
-		unsigned sz = i->osz;                                           \
-		uint64_t b = mem_load(c, insn_la(c, i), sz);                    \
-		uint64_t f, r = alu2(c, op, reg_read(c, i->r1, sz), b, sz, &f); \
-		if (ALU_WRITES(op))                                             \
-			reg_write(c, i->r1, sz, r);                             \
-		flags_set_arith(c, f);                                          \
-	}                                                                       \
-	static void alu_##name##_mx(struct vtx_cpu *c, const struct vtx_insn *i, \
-				    uint64_t b)                                 \
-	{                                                                       \
-		unsigned sz = i->osz;                                           \
-		uint64_t la = insn_la(c, i), a = 0, f, r;                       \
-		uint8_t *p = ALU_WRITES(op) || (op) == ALU_MOV ?                \
-				     mem_rmw_ptr(c, la, sz) :                   \
-				     NULL;                                      \
-		if (p) {                                                        \
-			if ((op) != ALU_MOV)                                    \
-				memcpy(&a, p, sz);                              \
-			r = alu2(c, op, a, b, sz, &f);                          \
-			memcpy(p, &r, sz);                                      \
-		} else {                                                        \
-			if ((op) != ALU_MOV)                                    \
-				a = mem_load(c, la, sz);                        \
-			r = alu2(c, op, a, b, sz, &f);                          \
-			if (ALU_WRITES(op))                                     \
-				mem_store(c, la, sz, r);                        \
-		}                                                               \
-		flags_set_arith(c, f);                                          \
-	}                                                                       \
-	static void alu_##name##_mr(struct vtx_cpu *c, const struct vtx_insn *i) \
-	{                                                                       \
-		alu_##name##_mx(c, i, reg_read(c, i->r2, i->osz));              \
-	}                                                                       \
-	static void alu_##name##_mi(struct vtx_cpu *c, const struct vtx_insn *i) \
-	{                                                                       \
-		alu_##name##_mx(c, i, i->imm);                                  \
+#define DEFINE_ALU2(name, op)                                               \
+	static void alu_##name##_rr(struct vtx_cpu *c,                      \
+				    const struct vtx_insn *i)               \
+	{                                                                   \
+		unsigned sz = i->osz;                                       \
+		uint64_t f, r = alu2(c, op, reg_read(c, i->r1, sz),         \
+				     reg_read(c, i->r2, sz), sz, &f);       \
+		if (ALU_WRITES(op))                                         \
+			reg_write(c, i->r1, sz, r);                         \
+		flags_set_arith(c, f);                                      \
+	}                                                                   \
+	static void alu_##name##_ri(struct vtx_cpu *c,                      \
+				    const struct vtx_insn *i)               \
+	{                                                                   \
+		unsigned sz = i->osz;                                       \
+		uint64_t f, r = alu2(c, op, reg_read(c, i->r1, sz), i->imm, \
+				     sz, &f);                               \
+		if (ALU_WRITES(op))                                         \
+			reg_write(c, i->r1, sz, r);                         \
+		flags_set_arith(c, f);                                      \
+	}                                                                   \
+	static void alu_##name##_rm(struct vtx_cpu *c,                      \
+				    const struct vtx_insn *i)               \
+	{                                                                   \
+		unsigned sz = i->osz;                                       \
+		uint64_t b = mem_load(c, insn_la(c, i), sz);                \
+		uint64_t f,                                                 \
+			r = alu2(c, op, reg_read(c, i->r1, sz), b, sz, &f); \
+		if (ALU_WRITES(op))                                         \
+			reg_write(c, i->r1, sz, r);                         \
+		flags_set_arith(c, f);                                      \
+	}                                                                   \
+	static void alu_##name##_mx(struct vtx_cpu *c,                      \
+				    const struct vtx_insn *i, uint64_t b)   \
+	{                                                                   \
+		unsigned sz = i->osz;                                       \
+		uint64_t la = insn_la(c, i), a = 0, f, r;                   \
+		uint8_t *p = ALU_WRITES(op) || (op) == ALU_MOV              \
+				     ? mem_rmw_ptr(c, la, sz)               \
+				     : NULL;                                \
+		if (p) {                                                    \
+			if ((op) != ALU_MOV)                                \
+				memcpy(&a, p, sz);                          \
+			r = alu2(c, op, a, b, sz, &f);                      \
+			memcpy(p, &r, sz);                                  \
+		} else {                                                    \
+			if ((op) != ALU_MOV)                                \
+				a = mem_load(c, la, sz);                    \
+			r = alu2(c, op, a, b, sz, &f);                      \
+			if (ALU_WRITES(op))                                 \
+				mem_store(c, la, sz, r);                    \
+		}                                                           \
+		flags_set_arith(c, f);                                      \
+	}                                                                   \
+	static void alu_##name##_mr(struct vtx_cpu *c,                      \
+				    const struct vtx_insn *i)               \
+	{                                                                   \
+		alu_##name##_mx(c, i, reg_read(c, i->r2, i->osz));          \
+	}                                                                   \
+	static void alu_##name##_mi(struct vtx_cpu *c,                      \
+				    const struct vtx_insn *i)               \
+	{                                                                   \
+		alu_##name##_mx(c, i, i->imm);                              \
 	}
 
 DEFINE_ALU2(add, ALU_ADD)
@@ -126,16 +132,18 @@ DEFINE_ALU2(cmp, ALU_CMP)
 DEFINE_ALU2(test, ALU_TEST)
 DEFINE_ALU2(mov, ALU_MOV)
 
-#define ALU2_ROW(name)                                                   \
-	{ [F_RR] = alu_##name##_rr, [F_RM] = alu_##name##_rm,             \
-	  [F_MR] = alu_##name##_mr, [F_RI] = alu_##name##_ri,             \
-	  [F_MI] = alu_##name##_mi }
+#define ALU2_ROW(name)                                              \
+	{                                                           \
+		[F_RR] = alu_##name##_rr, [F_RM] = alu_##name##_rm, \
+		[F_MR] = alu_##name##_mr, [F_RI] = alu_##name##_ri, \
+		[F_MI] = alu_##name##_mi                            \
+	}
 
 const vtx_handler_fn vtx_alu2_handlers[ALU_NR][F_NR] = {
-	[ALU_ADD] = ALU2_ROW(add), [ALU_OR] = ALU2_ROW(or),
-	[ALU_ADC] = ALU2_ROW(adc), [ALU_SBB] = ALU2_ROW(sbb),
-	[ALU_AND] = ALU2_ROW(and), [ALU_SUB] = ALU2_ROW(sub),
-	[ALU_XOR] = ALU2_ROW(xor), [ALU_CMP] = ALU2_ROW(cmp),
+	[ALU_ADD] = ALU2_ROW(add),   [ALU_OR] = ALU2_ROW(or),
+	[ALU_ADC] = ALU2_ROW(adc),   [ALU_SBB] = ALU2_ROW(sbb),
+	[ALU_AND] = ALU2_ROW(and),   [ALU_SUB] = ALU2_ROW(sub),
+	[ALU_XOR] = ALU2_ROW(xor),   [ALU_CMP] = ALU2_ROW(cmp),
 	[ALU_TEST] = ALU2_ROW(test), [ALU_MOV] = ALU2_ROW(mov),
 };
 
@@ -149,11 +157,13 @@ alu1(const struct vtx_cpu *c, int op, uint64_t a, unsigned sz, uint64_t *f)
 	switch (op) {
 	case UN_INC: /* CF unaffected */
 		r = a + 1;
-		*f = (flags_add(a, 1, r, sz, 0) & ~(uint64_t)X86_EFLAGS_CF) | cf;
+		*f = (flags_add(a, 1, r, sz, 0) & ~(uint64_t)X86_EFLAGS_CF) |
+		     cf;
 		return r;
 	case UN_DEC:
 		r = a - 1;
-		*f = (flags_sub(a, 1, r, sz, 0) & ~(uint64_t)X86_EFLAGS_CF) | cf;
+		*f = (flags_sub(a, 1, r, sz, 0) & ~(uint64_t)X86_EFLAGS_CF) |
+		     cf;
 		return r;
 	case UN_NEG: /* CF = (source != 0) */
 		r = 0 - a;
@@ -165,29 +175,29 @@ alu1(const struct vtx_cpu *c, int op, uint64_t a, unsigned sz, uint64_t *f)
 	}
 }
 
-#define DEFINE_ALU1(name, op)                                                \
-	static void un_##name##_r(struct vtx_cpu *c, const struct vtx_insn *i)  \
-	{                                                                       \
-		uint64_t f, r = alu1(c, op, reg_read(c, i->r1, i->osz), i->osz, \
-				     &f);                                       \
-		reg_write(c, i->r1, i->osz, r);                                 \
-		flags_set_arith(c, f);                                          \
-	}                                                                       \
-	static void un_##name##_m(struct vtx_cpu *c, const struct vtx_insn *i)  \
-	{                                                                       \
-		unsigned sz = i->osz;                                           \
-		uint64_t la = insn_la(c, i), a = 0, f, r;                       \
-		uint8_t *p = mem_rmw_ptr(c, la, sz);                            \
-		if (p) {                                                        \
-			memcpy(&a, p, sz);                                      \
-			r = alu1(c, op, a, sz, &f);                             \
-			memcpy(p, &r, sz);                                      \
-		} else {                                                        \
-			a = mem_load(c, la, sz);                                \
-			r = alu1(c, op, a, sz, &f);                             \
-			mem_store(c, la, sz, r);                                \
-		}                                                               \
-		flags_set_arith(c, f);                                          \
+#define DEFINE_ALU1(name, op)                                                  \
+	static void un_##name##_r(struct vtx_cpu *c, const struct vtx_insn *i) \
+	{                                                                      \
+		uint64_t f, r = alu1(c, op, reg_read(c, i->r1, i->osz),        \
+				     i->osz, &f);                              \
+		reg_write(c, i->r1, i->osz, r);                                \
+		flags_set_arith(c, f);                                         \
+	}                                                                      \
+	static void un_##name##_m(struct vtx_cpu *c, const struct vtx_insn *i) \
+	{                                                                      \
+		unsigned sz = i->osz;                                          \
+		uint64_t la = insn_la(c, i), a = 0, f, r;                      \
+		uint8_t *p = mem_rmw_ptr(c, la, sz);                           \
+		if (p) {                                                       \
+			memcpy(&a, p, sz);                                     \
+			r = alu1(c, op, a, sz, &f);                            \
+			memcpy(p, &r, sz);                                     \
+		} else {                                                       \
+			a = mem_load(c, la, sz);                               \
+			r = alu1(c, op, a, sz, &f);                            \
+			mem_store(c, la, sz, r);                               \
+		}                                                              \
+		flags_set_arith(c, f);                                         \
 	}
 
 DEFINE_ALU1(inc, UN_INC)
@@ -207,8 +217,8 @@ const vtx_handler_fn vtx_alu1_handlers[UN_NR][F1_NR] = {
 /* Returns the result; *fl is the whole new RFLAGS. A masked count of zero
  * changes nothing. Flags the SDM leaves undefined: OF for counts > 1 is
  * computed as for a count of 1 from the final result; AF is cleared. */
-static uint64_t shift(const struct vtx_cpu *c, int op, uint64_t a,
-		      unsigned cnt, unsigned sz, uint64_t *fl)
+static uint64_t shift(const struct vtx_cpu *c, int op, uint64_t a, unsigned cnt,
+		      unsigned sz, uint64_t *fl)
 {
 	unsigned bits = sz * 8;
 	uint64_t m = size_mask(sz), r, f, cf, of;
@@ -222,8 +232,8 @@ static uint64_t shift(const struct vtx_cpu *c, int op, uint64_t a,
 	case SH_ROL:
 	case SH_ROR: {
 		unsigned n = cnt % bits;
-		r = op == SH_ROL ? (n ? (a << n) | (a >> (bits - n)) : a) :
-				   (n ? (a >> n) | (a << (bits - n)) : a);
+		r = op == SH_ROL ? (n ? (a << n) | (a >> (bits - n)) : a)
+				 : (n ? (a >> n) | (a << (bits - n)) : a);
 		r &= m;
 		if (op == SH_ROL) {
 			cf = r & 1;
@@ -277,8 +287,7 @@ static uint64_t shift(const struct vtx_cpu *c, int op, uint64_t a,
 	default: { /* SAR */
 		int64_t s = sext(a, sz);
 		r = (uint64_t)(s >> (cnt < bits ? cnt : bits - 1)) & m;
-		cf = (uint64_t)(s >> (cnt - 1 < bits ? cnt - 1 : bits - 1)) &
-		     1;
+		cf = (uint64_t)(s >> (cnt - 1 < bits ? cnt - 1 : bits - 1)) & 1;
 		of = 0;
 		break;
 	}
@@ -295,21 +304,21 @@ static inline unsigned shift_count(const struct vtx_cpu *c,
 	return i->cc ? (unsigned)(c->gpr[REG_RCX] & 0xff) : (unsigned)i->imm;
 }
 
-#define DEFINE_SHIFT(name, op)                                               \
-	static void sh_##name##_r(struct vtx_cpu *c, const struct vtx_insn *i)  \
-	{                                                                       \
-		uint64_t fl, r = shift(c, op, reg_read(c, i->r1, i->osz),       \
-				       shift_count(c, i), i->osz, &fl);         \
-		reg_write(c, i->r1, i->osz, r);                                 \
-		c->rflags = fl;                                                 \
-	}                                                                       \
-	static void sh_##name##_m(struct vtx_cpu *c, const struct vtx_insn *i)  \
-	{                                                                       \
-		uint64_t la = insn_la(c, i), fl;                                \
-		uint64_t a = mem_load(c, la, i->osz);                           \
-		uint64_t r = shift(c, op, a, shift_count(c, i), i->osz, &fl);   \
-		mem_store(c, la, i->osz, r);                                    \
-		c->rflags = fl;                                                 \
+#define DEFINE_SHIFT(name, op)                                                 \
+	static void sh_##name##_r(struct vtx_cpu *c, const struct vtx_insn *i) \
+	{                                                                      \
+		uint64_t fl, r = shift(c, op, reg_read(c, i->r1, i->osz),      \
+				       shift_count(c, i), i->osz, &fl);        \
+		reg_write(c, i->r1, i->osz, r);                                \
+		c->rflags = fl;                                                \
+	}                                                                      \
+	static void sh_##name##_m(struct vtx_cpu *c, const struct vtx_insn *i) \
+	{                                                                      \
+		uint64_t la = insn_la(c, i), fl;                               \
+		uint64_t a = mem_load(c, la, i->osz);                          \
+		uint64_t r = shift(c, op, a, shift_count(c, i), i->osz, &fl);  \
+		mem_store(c, la, i->osz, r);                                   \
+		c->rflags = fl;                                                \
 	}
 
 DEFINE_SHIFT(rol, SH_ROL)
@@ -373,8 +382,8 @@ void x_shld_m(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	uint64_t la = insn_la(c, i), fl;
 	uint64_t r = shxd(c, true, mem_load(c, la, i->osz),
-			  reg_read(c, i->r2, i->osz), shift_count(c, i),
-			  i->osz, &fl);
+			  reg_read(c, i->r2, i->osz), shift_count(c, i), i->osz,
+			  &fl);
 	mem_store(c, la, i->osz, r);
 	c->rflags = fl;
 }
@@ -392,8 +401,8 @@ void x_shrd_m(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	uint64_t la = insn_la(c, i), fl;
 	uint64_t r = shxd(c, false, mem_load(c, la, i->osz),
-			  reg_read(c, i->r2, i->osz), shift_count(c, i),
-			  i->osz, &fl);
+			  reg_read(c, i->r2, i->osz), shift_count(c, i), i->osz,
+			  &fl);
 	mem_store(c, la, i->osz, r);
 	c->rflags = fl;
 }
@@ -416,10 +425,11 @@ static void mul1(struct vtx_cpu *c, uint64_t src, unsigned sz, bool sgn)
 		if (sz == 8)
 			hi = (uint64_t)(p >> 64);
 	} else {
-		unsigned __int128 p = (unsigned __int128)a * (src & size_mask(sz));
+		unsigned __int128 p =
+			(unsigned __int128)a * (src & size_mask(sz));
 		lo = (uint64_t)p & size_mask(sz);
-		hi = sz == 8 ? (uint64_t)(p >> 64) :
-			       (uint64_t)(p >> (sz * 8)) & size_mask(sz);
+		hi = sz == 8 ? (uint64_t)(p >> 64)
+			     : (uint64_t)(p >> (sz * 8)) & size_mask(sz);
 		ovf = hi != 0;
 	}
 	if (sz == 1) {
@@ -521,9 +531,10 @@ static void div1(struct vtx_cpu *c, uint64_t d, unsigned sz, bool sgn)
 			sn = (__int128)((__int128)(n << (128 - 2 * bits)) >>
 					(128 - 2 * bits));
 		__int128 sd = sext(d, sz);
-		/* INT128_MIN / -1 cannot happen: the dividend is at most
-		 * 2 * 64 bits wide, and it is then a quotient overflow. */
-		if (bits == 64 && sn == ((__int128)1 << 127) && sd == -1)
+		/* INT128_MIN / -1 would overflow the C division itself; it
+		 * is a quotient overflow like any other. The test is on the
+		 * unsigned dividend: 1 << 127 is not an __int128 value. */
+		if (bits == 64 && n == (unsigned __int128)1 << 127 && sd == -1)
 			vtx_raise(c, DE_VECTOR, 0, false);
 		__int128 qq = sn / sd, rr = sn % sd;
 		__int128 lim = (__int128)1 << (bits - 1);
@@ -603,8 +614,8 @@ void x_setcc_m(struct vtx_cpu *c, const struct vtx_insn *i)
  * condition is false (SDM Vol. 2A "CMOVcc", 64-bit mode). */
 void x_cmovcc_rr(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	uint64_t v = cond_true(c->rflags, i->cc) ? reg_read(c, i->r2, i->osz) :
-						   reg_read(c, i->r1, i->osz);
+	uint64_t v = cond_true(c->rflags, i->cc) ? reg_read(c, i->r2, i->osz)
+						 : reg_read(c, i->r1, i->osz);
 	reg_write(c, i->r1, i->osz, v);
 }
 
@@ -612,8 +623,8 @@ void x_cmovcc_rr(struct vtx_cpu *c, const struct vtx_insn *i)
 void x_cmovcc_rm(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	uint64_t m = mem_load(c, insn_la(c, i), i->osz);
-	uint64_t v = cond_true(c->rflags, i->cc) ? m :
-						   reg_read(c, i->r1, i->osz);
+	uint64_t v =
+		cond_true(c->rflags, i->cc) ? m : reg_read(c, i->r1, i->osz);
 	reg_write(c, i->r1, i->osz, v);
 }
 
@@ -698,6 +709,25 @@ void x_cmpxchg_mr(struct vtx_cpu *c, const struct vtx_insn *i)
 	flags_set_arith(c, f);
 }
 
+/* CMPXCHG8B m64 (SDM Vol. 2A "CMPXCHG8B/CMPXCHG16B"): compare EDX:EAX
+ * with the operand; equal: store ECX:EBX, else load EDX:EAX from it. Only
+ * ZF changes, and the operand is written either way, as for CMPXCHG. */
+void x_cmpxchg8b(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint64_t la = insn_la(c, i), m = mem_load(c, la, 8);
+	uint64_t acc = (c->gpr[REG_RDX] << 32) | (uint32_t)c->gpr[REG_RAX];
+	uint64_t src = (c->gpr[REG_RCX] << 32) | (uint32_t)c->gpr[REG_RBX];
+	bool eq = m == acc;
+
+	mem_store(c, la, 8, eq ? src : m);
+	if (!eq) {
+		reg_write(c, REG_RAX, 4, (uint32_t)m);
+		reg_write(c, REG_RDX, 4, m >> 32);
+	}
+	c->rflags = (c->rflags & ~(uint64_t)X86_EFLAGS_ZF) |
+		    (eq ? X86_EFLAGS_ZF : 0);
+}
+
 /* BSWAP of a 16-bit register is undefined; the model clears it as current
  * Intel parts do. */
 void x_bswap(struct vtx_cpu *c, const struct vtx_insn *i)
@@ -726,8 +756,8 @@ static void bscan(struct vtx_cpu *c, const struct vtx_insn *i, uint64_t s,
 		return;
 	}
 	reg_write(c, i->r1, i->osz,
-		  rev ? 63 - (unsigned)__builtin_clzll(s) :
-			(unsigned)__builtin_ctzll(s));
+		  rev ? 63 - (unsigned)__builtin_clzll(s)
+		      : (unsigned)__builtin_ctzll(s));
 	flags_set_arith(c, 0);
 }
 
@@ -753,8 +783,8 @@ void x_bsr_rm(struct vtx_cpu *c, const struct vtx_insn *i)
 
 /* TZCNT/LZCNT: CF = (src == 0), ZF = (result == 0); OF, SF, PF, AF
  * undefined: cleared. POPCNT: ZF = (src == 0), the others cleared. */
-static void count_bits(struct vtx_cpu *c, const struct vtx_insn *i,
-		       uint64_t s, int kind)
+static void count_bits(struct vtx_cpu *c, const struct vtx_insn *i, uint64_t s,
+		       int kind)
 {
 	unsigned bits = i->osz * 8, r;
 	s &= size_mask(i->osz);
@@ -871,6 +901,6 @@ static void bt_mi(struct vtx_cpu *c, const struct vtx_insn *i)
 }
 
 const vtx_handler_fn vtx_bt_handlers[F_NR] = {
-	[F_RR] = bt_rr, [F_RI] = bt_ri, [F_MR] = bt_mr, [F_MI] = bt_mi,
-	[F_RM] = NULL,
+	[F_RR] = bt_rr, [F_RI] = bt_ri, [F_MR] = bt_mr,
+	[F_MI] = bt_mi, [F_RM] = NULL,
 };

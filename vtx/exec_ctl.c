@@ -63,8 +63,8 @@ void x_pop_m(struct vtx_cpu *c, const struct vtx_insn *i)
 
 void x_leave(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	uint64_t v = mem_load(c, seg_linear(c, SEG_SS, c->gpr[REG_RBP]),
-			      i->osz);
+	uint64_t v =
+		mem_load(c, seg_linear(c, SEG_SS, c->gpr[REG_RBP]), i->osz);
 	c->gpr[REG_RSP] = c->gpr[REG_RBP] + i->osz;
 	reg_write(c, REG_RBP, i->osz, v);
 }
@@ -192,7 +192,26 @@ void x_std(struct vtx_cpu *c, const struct vtx_insn *i)
 	c->rflags |= X86_EFLAGS_DF;
 }
 
-#define LAHF_MASK                                                     \
+/* CLAC/STAC (SDM Vol. 2A "CLAC", Vol. 2B "STAC"): RFLAGS.AC, the SMAP
+ * override, from CPL 0 only (#UD otherwise). With CR4.SMAP set no
+ * supervisor translation is cached (vtx/mmu.c), so AC counts at once. */
+void x_clac(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	(void)i;
+	if (c->cpl != 0)
+		raise_ud(c);
+	c->rflags &= ~(uint64_t)X86_EFLAGS_AC;
+}
+
+void x_stac(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	(void)i;
+	if (c->cpl != 0)
+		raise_ud(c);
+	c->rflags |= X86_EFLAGS_AC;
+}
+
+#define LAHF_MASK                                                        \
 	(X86_EFLAGS_SF | X86_EFLAGS_ZF | X86_EFLAGS_AF | X86_EFLAGS_PF | \
 	 X86_EFLAGS_CF)
 

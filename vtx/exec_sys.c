@@ -51,24 +51,24 @@ static void io_permission(struct vtx_cpu *c, uint16_t port, unsigned size)
 
 uint32_t vtx_pio_in(struct vtx_cpu *c, uint16_t port, unsigned size)
 {
-	struct vtx_pio io = { .port = port, .size = (uint8_t)size,
-			      .dir = VTX_PIO_IN, .data = 0xffffffffu };
+	struct vtx_pio io = { .port = port,
+			      .size = (uint8_t)size,
+			      .dir = VTX_PIO_IN,
+			      .data = 0xffffffffu };
 	c->stats.pio++;
-	if (c->m->ops.pio &&
-	    c->m->ops.pio(c->m->opaque, &io) == VTX_PIO_STOP)
+	if (c->m->ops.pio && c->m->ops.pio(c->m->opaque, &io) == VTX_PIO_STOP)
 		vtx_request_stop(c);
 	return io.data & (uint32_t)size_mask(size);
 }
 
-void vtx_pio_out(struct vtx_cpu *c, uint16_t port, unsigned size,
-		 uint32_t val)
+void vtx_pio_out(struct vtx_cpu *c, uint16_t port, unsigned size, uint32_t val)
 {
-	struct vtx_pio io = { .port = port, .size = (uint8_t)size,
+	struct vtx_pio io = { .port = port,
+			      .size = (uint8_t)size,
 			      .dir = VTX_PIO_OUT,
 			      .data = val & (uint32_t)size_mask(size) };
 	c->stats.pio++;
-	if (c->m->ops.pio &&
-	    c->m->ops.pio(c->m->opaque, &io) == VTX_PIO_STOP)
+	if (c->m->ops.pio && c->m->ops.pio(c->m->opaque, &io) == VTX_PIO_STOP)
 		vtx_request_stop(c);
 }
 
@@ -139,9 +139,9 @@ static void cpuid_leaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
 		r[0] = (6u << 8) | (5u << 4) | (5u << 16) | 4u;
 		r[1] = (8u << 8); /* CLFLUSH line size 8 * 8 = 64 bytes */
 		r[2] = (1u << 23); /* POPCNT */
-		r[3] = (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) |
+		r[3] = (1u << 2) | (1u << 4) | (1u << 5) | (1u << 6) |
 		       (1u << 8) | (1u << 13) | (1u << 15) | (1u << 16) |
-		       (1u << 19); /* PSE TSC MSR PAE CX8 PGE CMOV PAT CLFSH */
+		       (1u << 19); /* DE TSC MSR PAE CX8 PGE CMOV PAT CLFSH */
 		break;
 	case 7:
 		if (sub == 0)
@@ -254,14 +254,16 @@ void x_wrmsr(struct vtx_cpu *c, const struct vtx_insn *i)
 /* ---- control and debug registers ---------------------------------------------------- */
 
 #define CR0_VALID                                                         \
-	(X86_CR0_PE | X86_CR0_MP | X86_CR0_EM | X86_CR0_TS | X86_CR0_ET |  \
+	(X86_CR0_PE | X86_CR0_MP | X86_CR0_EM | X86_CR0_TS | X86_CR0_ET | \
 	 X86_CR0_NE | X86_CR0_WP | X86_CR0_AM | X86_CR0_NW | X86_CR0_CD | \
 	 X86_CR0_PG)
-/* CR4 bits the model implements: DE, PSE, PAE, PGE, PCE, OSFXSR? no. */
-#define CR4_VALID                                                       \
-	(X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE |           \
-	 X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE |          \
-	 X86_CR4_PCE | X86_CR4_SMEP | X86_CR4_SMAP)
+/* CR4 bits the model implements, matching what CPUID advertises: TSD
+ * (TSC), DE, PAE, PGE, SMEP, SMAP. VME/PVI need virtual-8086 mode, PSE
+ * 32-bit paging, MCE and PCE machine checks and counters: none of them is
+ * modeled yet, so setting them is #GP(0) as on a CPU without them. */
+#define CR4_VALID                                                              \
+	(X86_CR4_TSD | X86_CR4_DE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_SMEP | \
+	 X86_CR4_SMAP)
 
 /* SDM Vol. 3A 2.5 and 9.8.5; Vol. 2B "MOV-Move to/from Control
  * Registers": the #GP(0) conditions checked in the SDM's order. */
@@ -772,16 +774,17 @@ void x_iret(struct vtx_cpu *c, const struct vtx_insn *i)
 	vtx_update_mode(c);
 	c->cpl = (int)rpl;
 	if (rpl > 0) {
-		/* Data segments the new CPL may not use become null (SDM
-		 * "IRET": RETURN-TO-OUTER-PRIVILEGE-LEVEL). */
+		/* ES, FS, GS and DS the new CPL may not use become null (SDM
+		 * Vol. 2A "IRET": RETURN-TO-OUTER-PRIVILEGE-LEVEL); in 64-bit
+		 * mode a null FS/GS keeps its base, which only WRMSR and
+		 * SWAPGS change. */
 		for (unsigned s = SEG_ES; s < SEG_NR; s++) {
 			struct kvm_segment *d = &c->seg[s];
 			if (s == SEG_CS || s == SEG_SS || d->unusable)
 				continue;
 			bool conf_code = (d->type & SEG_TYPE_CODE) &&
 					 (d->type & SEG_TYPE_CONFORMING);
-			if (!conf_code && d->dpl < rpl &&
-			    (s == SEG_DS || s == SEG_ES)) {
+			if (!conf_code && d->dpl < rpl) {
 				d->selector = 0;
 				d->unusable = 1;
 			}

@@ -360,8 +360,7 @@ int vtx_cpu_set_msr(struct vtx_cpu *c, uint32_t idx, uint64_t val)
 		uint64_t ok = EFER_SCE | EFER_LME | EFER_LMA | EFER_NX;
 		if (val & ~ok)
 			return -EINVAL;
-		if ((c->cr0 & X86_CR0_PG) &&
-		    ((val ^ c->efer) & EFER_LME))
+		if ((c->cr0 & X86_CR0_PG) && ((val ^ c->efer) & EFER_LME))
 			return -EINVAL;
 		c->efer = (val & ~(uint64_t)EFER_LMA) | (c->efer & EFER_LMA);
 		vtx_tlb_flush(c);

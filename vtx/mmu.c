@@ -66,8 +66,8 @@ static uint64_t *pte_ptr(struct vtx_cpu *c, uint64_t pa)
 	return (uint64_t *)(c->ram + pa);
 }
 
-__attribute__((noreturn)) static void page_fault(struct vtx_cpu *c,
-						 uint64_t la, uint32_t ec)
+__attribute__((noreturn)) static void page_fault(struct vtx_cpu *c, uint64_t la,
+						 uint32_t ec)
 {
 	c->cr2 = la;
 	vtx_raise(c, PF_VECTOR, ec, true);
@@ -87,19 +87,19 @@ static void pte_set_bits(struct vtx_cpu *c, uint64_t pa, uint64_t *e,
 
 /* The 4-level walk (SDM Vol. 3A 4.5.4). Returns the physical address of
  * `la`; raises #PF with the error code of SDM 4.7. */
-static uint64_t walk_4level(struct vtx_cpu *c, uint64_t la, int acc,
-			    bool user)
+static uint64_t walk_4level(struct vtx_cpu *c, uint64_t la, int acc, bool user)
 {
 	bool nxe = c->efer & EFER_NX;
 	uint64_t rsvd = PHYS_RSVD_MASK | (nxe ? 0 : PTE_NX);
-	uint64_t table = c->cr3 & PTE_ADDR_MASK & ((1ull << VTX_MAXPHYADDR) - 1);
+	uint64_t table =
+		c->cr3 & PTE_ADDR_MASK & ((1ull << VTX_MAXPHYADDR) - 1);
 	uint64_t ent_pa[4];
 	uint64_t *ent[4];
 	uint32_t ec = (acc == ACC_WRITE ? PFERR_WRITE_MASK : 0) |
 		      (user ? PFERR_USER_MASK : 0) |
-		      (acc == ACC_EXEC && (nxe || (c->cr4 & X86_CR4_SMEP)) ?
-			       PFERR_FETCH_MASK :
-			       0);
+		      (acc == ACC_EXEC && (nxe || (c->cr4 & X86_CR4_SMEP))
+			       ? PFERR_FETCH_MASK
+			       : 0);
 	bool rw = true, us = true, nx = false;
 	int level, n = 0;
 	uint64_t pa = 0;
@@ -118,8 +118,8 @@ static uint64_t walk_4level(struct vtx_cpu *c, uint64_t la, int acc,
 		/* Reserved bits: above MAXPHYADDR, NX without EFER.NXE, PS in
 		 * a PML4E; in a large-page entry, bits 20:13 / 29:13. */
 		if ((v & rsvd) || (level == 4 && (v & PTE_PS)))
-			page_fault(c, la, ec | PFERR_PRESENT_MASK |
-						  PFERR_RSVD_MASK);
+			page_fault(c, la,
+				   ec | PFERR_PRESENT_MASK | PFERR_RSVD_MASK);
 		rw &= !!(v & PTE_RW);
 		us &= !!(v & PTE_US);
 		nx |= !!(v & PTE_NX);
@@ -127,8 +127,9 @@ static uint64_t walk_4level(struct vtx_cpu *c, uint64_t la, int acc,
 			uint64_t sz = 1ull << shift;
 			uint64_t large_rsvd = (sz - 1) & ~0x1fffull;
 			if (v & large_rsvd)
-				page_fault(c, la, ec | PFERR_PRESENT_MASK |
-							  PFERR_RSVD_MASK);
+				page_fault(c, la,
+					   ec | PFERR_PRESENT_MASK |
+						   PFERR_RSVD_MASK);
 			pa = (v & PTE_ADDR_MASK & ~(sz - 1)) | (la & (sz - 1));
 			break;
 		}
@@ -160,9 +161,9 @@ static uint64_t walk_4level(struct vtx_cpu *c, uint64_t la, int acc,
 	/* SDM Vol. 3A 4.8: accessed flags on every entry used, dirty on the
 	 * leaf for a write. */
 	for (int k = 0; k < n; k++)
-		pte_set_bits(c, ent_pa[k], ent[k],
-			     PTE_A | (k == n - 1 && acc == ACC_WRITE ? PTE_D :
-								       0));
+		pte_set_bits(
+			c, ent_pa[k], ent[k],
+			PTE_A | (k == n - 1 && acc == ACC_WRITE ? PTE_D : 0));
 	return pa;
 }
 
@@ -198,9 +199,9 @@ uint8_t *vtx_translate_slow(struct vtx_cpu *c, uint64_t la, int acc)
 		memset(unbacked_page, 0xff, sizeof(unbacked_page));
 		return unbacked_page + (pa & (PAGE_SIZE - 1));
 	}
-	int kind = acc == ACC_WRITE ? TLB_WRITE :
-		   acc == ACC_EXEC  ? TLB_EXEC :
-				      TLB_READ;
+	int kind = acc == ACC_WRITE  ? TLB_WRITE
+		   : acc == ACC_EXEC ? TLB_EXEC
+				     : TLB_READ;
 	if (kind == TLB_WRITE && c->m->code_page[page >> PAGE_SHIFT])
 		vtx_code_write(c->m, page, PAGE_SIZE);
 	/* SMAP depends on RFLAGS.AC, which the tag does not hold: never cache
@@ -230,8 +231,7 @@ void vtx_read_slow(struct vtx_cpu *c, uint64_t la, void *dst, unsigned n)
 	}
 }
 
-void vtx_write_slow(struct vtx_cpu *c, uint64_t la, const void *src,
-		    unsigned n)
+void vtx_write_slow(struct vtx_cpu *c, uint64_t la, const void *src, unsigned n)
 {
 	/* Translate both pages before writing either, so that a fault on the
 	 * second page leaves memory untouched (SDM Vol. 3A 6.5). */
@@ -303,8 +303,7 @@ void vtx_read_sys(struct vtx_cpu *c, uint64_t la, void *dst, unsigned n)
 	}
 }
 
-void vtx_write_sys(struct vtx_cpu *c, uint64_t la, const void *src,
-		   unsigned n)
+void vtx_write_sys(struct vtx_cpu *c, uint64_t la, const void *src, unsigned n)
 {
 	/* Translate every page first: a fault leaves memory untouched. */
 	unsigned in_page = PAGE_SIZE - (la & (PAGE_SIZE - 1));

@@ -22,10 +22,11 @@ static void fill_stop(struct vtx_cpu *c, struct vtx_stop *st)
 			 c->fault_chain);
 	} else if (c->halted) {
 		st->reason = VTX_STOP_HALTED;
-		snprintf(st->why, sizeof(st->why),
-			 (c->rflags & X86_EFLAGS_IF) ?
-				 "HLT with no interrupt source in the machine" :
-				 "HLT with interrupts disabled (RFLAGS.IF = 0)");
+		snprintf(
+			st->why, sizeof(st->why),
+			(c->rflags & X86_EFLAGS_IF)
+				? "HLT with no interrupt source in the machine"
+				: "HLT with interrupts disabled (RFLAGS.IF = 0)");
 	} else if (c->budget_hit) {
 		st->reason = VTX_STOP_INSN_LIMIT;
 		snprintf(st->why, sizeof(st->why),
@@ -48,8 +49,8 @@ int vtx_cpu_run(struct vtx_cpu *c, struct vtx_stop *st)
 	c->stop_requested = false;
 	c->halted = false;
 	c->budget_hit = false;
-	c->stop_at = c->insn_budget ? c->stats.insns + c->insn_budget :
-				      UINT64_MAX;
+	c->stop_at =
+		c->insn_budget ? c->stats.insns + c->insn_budget : UINT64_MAX;
 
 	switch (setjmp(c->fault_jmp)) {
 	case 0:
@@ -73,17 +74,18 @@ int vtx_cpu_run(struct vtx_cpu *c, struct vtx_stop *st)
 			c->rip = c->next_rip;
 			c->stats.insns++;
 			c->tsc++;
-			if (unlikely(c->async)) {
-				c->async = 0;
-				if (c->flush_pending || c->stop_requested)
-					break;
-				/* A mode or paging change: re-look-up. */
-				if (i + 1 < end)
-					break;
-			}
-			if (unlikely(c->stats.insns >= c->stop_at)) {
+			/* The budget first: an instruction that also leaves the
+			 * block (SMC, a mode change) must not let one more run.
+			 * A device's stop on the same instruction wins. */
+			if (unlikely(c->stats.insns >= c->stop_at) &&
+			    !c->stop_requested) {
 				c->budget_hit = true;
 				vtx_request_stop(c);
+			}
+			/* Anything asynchronous (a stop, stale code, a mode or
+			 * paging change) ends the block: look RIP up again. */
+			if (unlikely(c->async)) {
+				c->async = 0;
 				break;
 			}
 		}

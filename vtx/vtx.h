@@ -27,7 +27,7 @@ enum vtx_pio_dir { VTX_PIO_IN = 0, VTX_PIO_OUT = 1 };
 struct vtx_pio {
 	uint16_t port;
 	uint8_t size; /* 1, 2 or 4 bytes */
-	uint8_t dir;  /* enum vtx_pio_dir */
+	uint8_t dir; /* enum vtx_pio_dir */
 	uint32_t data; /* OUT: the value written; IN: filled by the platform */
 };
 
@@ -84,10 +84,10 @@ int vtx_cpu_set_msr(struct vtx_cpu *cpu, uint32_t index, uint64_t val);
 void vtx_cpu_set_insn_limit(struct vtx_cpu *cpu, uint64_t insns);
 
 enum vtx_stop_reason {
-	VTX_STOP_PLATFORM,     /* a device returned VTX_PIO_STOP */
+	VTX_STOP_PLATFORM, /* a device returned VTX_PIO_STOP */
 	VTX_STOP_TRIPLE_FAULT, /* shutdown: stop.why says which faults */
-	VTX_STOP_HALTED,       /* HLT with nothing that could ever wake it */
-	VTX_STOP_INSN_LIMIT,   /* the instruction budget ran out */
+	VTX_STOP_HALTED, /* HLT with nothing that could ever wake it */
+	VTX_STOP_INSN_LIMIT, /* the instruction budget ran out */
 };
 
 struct vtx_stop {
@@ -105,20 +105,22 @@ const char *vtx_stop_reason_name(enum vtx_stop_reason r);
 /* ---- what the vCPU counted ----------------------------------------------- */
 
 struct vtx_cpu_stats {
-	uint64_t insns;          /* retired instructions */
+	uint64_t insns; /* retired instructions */
 	uint64_t exceptions[32]; /* delivered, by vector */
-	uint64_t unimplemented;  /* instructions that raised #UD for lack of a model */
-	uint64_t pio;            /* port accesses sent to the platform */
+	uint64_t
+		unimplemented; /* instructions that raised #UD for lack of a model */
+	uint64_t pio; /* port accesses sent to the platform */
 	uint64_t blocks_decoded; /* decoded blocks built */
-	uint64_t code_flushes;   /* decoded-code invalidations (SMC, host writes) */
-	uint64_t tlb_misses;     /* page walks */
+	uint64_t
+		code_flushes; /* decoded-code invalidations (SMC, host writes) */
+	uint64_t tlb_misses; /* page walks */
 };
 void vtx_cpu_get_stats(const struct vtx_cpu *cpu, struct vtx_cpu_stats *st);
 
 /* One distinct unimplemented instruction the vCPU met (it raised #UD). */
 struct vtx_unimpl {
-	uint64_t rip;     /* where it was first met */
-	uint64_t count;   /* how often */
+	uint64_t rip; /* where it was first met */
+	uint64_t count; /* how often */
 	uint8_t bytes[15];
 	uint8_t len;
 	char mnemonic[32]; /* as the decoder names it, or "(undecodable)" */
