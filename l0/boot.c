@@ -7,6 +7,7 @@
  * vtx/vtx.h.
  */
 #include "l0/boot.h"
+#include "l0/errmsg.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -19,19 +20,6 @@
 #include "arch/x86_seg.h"
 #include "vtx/vtx.h"
 
-__attribute__((format(printf, 4, 5))) static int
-fail(int ret, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
 int boot_init_params(struct boot_params *bp, uint64_t mem_size, uint64_t entry,
 		     uint64_t image_start, uint64_t image_end,
 		     const char *cmdline, char *err, size_t errlen)
@@ -41,22 +29,23 @@ int boot_init_params(struct boot_params *bp, uint64_t mem_size, uint64_t entry,
 	memset(bp, 0, sizeof(*bp));
 	if (mem_size < BOOT_MEM_MIN || mem_size > BOOT_MEM_MAX ||
 	    mem_size % PAGE_SIZE)
-		return fail(-EINVAL, err, errlen,
-			    "guest RAM of %" PRIu64
-			    " bytes: must be a multiple "
-			    "of 4 KiB from 2 MiB to 64 GiB",
-			    mem_size);
+		return errmsg(-EINVAL, err, errlen,
+			      "guest RAM of %" PRIu64
+			      " bytes: must be a multiple "
+			      "of 4 KiB from 2 MiB to 64 GiB",
+			      mem_size);
 	if (len > NESTVM_CMDLINE_MAX - 1)
-		return fail(-E2BIG, err, errlen,
-			    "command line of %zu bytes is too long (at most "
-			    "%u)",
-			    len, NESTVM_CMDLINE_MAX - 1);
+		return errmsg(-E2BIG, err, errlen,
+			      "command line of %zu bytes is too long (at most "
+			      "%u)",
+			      len, NESTVM_CMDLINE_MAX - 1);
 	if (image_start < BOOT_IMAGE_MIN || image_end < image_start ||
 	    image_end > mem_size)
-		return fail(-ERANGE, err, errlen,
-			    "image [0x%" PRIx64 ", 0x%" PRIx64 ") does not fit "
-			    "guest RAM [0x%llx, 0x%" PRIx64 ")",
-			    image_start, image_end, BOOT_IMAGE_MIN, mem_size);
+		return errmsg(-ERANGE, err, errlen,
+			      "image [0x%" PRIx64 ", 0x%" PRIx64
+			      ") does not fit "
+			      "guest RAM [0x%llx, 0x%" PRIx64 ")",
+			      image_start, image_end, BOOT_IMAGE_MIN, mem_size);
 	bp->mem_size = mem_size;
 	bp->entry = entry;
 	bp->image_start = image_start;
@@ -75,10 +64,11 @@ int boot_add_module(struct boot_params *bp, const char *path, uint64_t size,
 
 	base = base ? base + 1 : path;
 	if (bp->nr_modules == NESTVM_MODULES_MAX)
-		return fail(-ENOSPC, err, errlen,
-			    "too many modules: at most %u", NESTVM_MODULES_MAX);
+		return errmsg(-ENOSPC, err, errlen,
+			      "too many modules: at most %u",
+			      NESTVM_MODULES_MAX);
 	if (at > bp->mem_size || size > bp->mem_size - at)
-		return fail(
+		return errmsg(
 			-ERANGE, err, errlen,
 			"module '%s' (%" PRIu64 " bytes at 0x%" PRIx64
 			") does not fit in guest RAM, which ends at 0x%" PRIx64
@@ -262,21 +252,21 @@ int boot_write_memory(struct vtx_machine *m, const struct boot_params *bp,
 	int ret;
 
 	if (vtx_arena_size(m) < bp->mem_size)
-		return fail(-EINVAL, err, errlen,
-			    "machine memory (%" PRIu64
-			    " bytes) is smaller than "
-			    "guest RAM (%" PRIu64 " bytes)",
-			    vtx_arena_size(m), bp->mem_size);
+		return errmsg(-EINVAL, err, errlen,
+			      "machine memory (%" PRIu64
+			      " bytes) is smaller than "
+			      "guest RAM (%" PRIu64 " bytes)",
+			      vtx_arena_size(m), bp->mem_size);
 	if (bp->cmdline && strlen(bp->cmdline) > NESTVM_CMDLINE_MAX - 1)
-		return fail(-E2BIG, err, errlen, "command line is too long");
+		return errmsg(-E2BIG, err, errlen, "command line is too long");
 	ret = write_gdt_tss(m);
 	if (!ret)
 		ret = write_page_tables(m, bp->mem_size);
 	if (!ret)
 		ret = write_bootinfo(m, bp);
 	if (ret)
-		return fail(ret, err, errlen, "cannot write the boot area: %s",
-			    strerror(-ret));
+		return errmsg(ret, err, errlen,
+			      "cannot write the boot area: %s", strerror(-ret));
 	return 0;
 }
 
@@ -291,8 +281,8 @@ int boot_setup_cpu(struct vtx_cpu *cpu, const struct boot_params *bp, char *err,
 	 * alone (APIC base, pending interrupts). */
 	ret = vtx_cpu_get_sregs(cpu, &sregs);
 	if (ret)
-		return fail(ret, err, errlen, "cannot read the vCPU state: %s",
-			    strerror(-ret));
+		return errmsg(ret, err, errlen,
+			      "cannot read the vCPU state: %s", strerror(-ret));
 
 	sregs.cs = code64_segment();
 	sregs.ds = data_segment();
@@ -323,13 +313,13 @@ int boot_setup_cpu(struct vtx_cpu *cpu, const struct boot_params *bp, char *err,
 
 	ret = vtx_cpu_set_sregs(cpu, &sregs);
 	if (ret)
-		return fail(ret, err, errlen,
-			    "the vCPU refused the boot state (sregs): %s",
-			    strerror(-ret));
+		return errmsg(ret, err, errlen,
+			      "the vCPU refused the boot state (sregs): %s",
+			      strerror(-ret));
 	ret = vtx_cpu_set_regs(cpu, &regs);
 	if (ret)
-		return fail(ret, err, errlen,
-			    "the vCPU refused the boot state (regs): %s",
-			    strerror(-ret));
+		return errmsg(ret, err, errlen,
+			      "the vCPU refused the boot state (regs): %s",
+			      strerror(-ret));
 	return 0;
 }

@@ -7,6 +7,7 @@
  * Monitor side; talks to the machine only through vtx/vtx.h.
  */
 #include "l0/loader.h"
+#include "l0/errmsg.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -22,19 +23,6 @@
 #include "arch/bootinfo.h"
 #include "vtx/vtx.h"
 
-__attribute__((format(printf, 4, 5))) static int
-fail(int ret, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
 int loader_read_file(const char *path, uint64_t max_size, struct loader_file *f,
 		     char *err, size_t errlen)
 {
@@ -46,36 +34,37 @@ int loader_read_file(const char *path, uint64_t max_size, struct loader_file *f,
 	f->size = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(-errno, err, errlen, "cannot open '%s': %s", path,
-			    strerror(errno));
+		return errmsg(-errno, err, errlen, "cannot open '%s': %s", path,
+			      strerror(errno));
 	if (fstat(fd, &st)) {
-		ret = fail(-errno, err, errlen, "cannot read '%s': %s", path,
-			   strerror(errno));
+		ret = errmsg(-errno, err, errlen, "cannot read '%s': %s", path,
+			     strerror(errno));
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		ret = fail(-EISDIR, err, errlen, "cannot read '%s': %s", path,
-			   strerror(EISDIR));
+		ret = errmsg(-EISDIR, err, errlen, "cannot read '%s': %s", path,
+			     strerror(EISDIR));
 		goto out;
 	}
 	/* A FIFO or device could block or never end: regular files only. */
 	if (!S_ISREG(st.st_mode)) {
-		ret = fail(-EINVAL, err, errlen,
-			   "cannot read '%s': not a regular file", path);
+		ret = errmsg(-EINVAL, err, errlen,
+			     "cannot read '%s': not a regular file", path);
 		goto out;
 	}
 	if ((uint64_t)st.st_size > max_size) {
-		ret = fail(-EFBIG, err, errlen,
-			   "'%s' is too large: %" PRIu64
-			   " bytes, at most %" PRIu64 " fit",
-			   path, (uint64_t)st.st_size, max_size);
+		ret = errmsg(-EFBIG, err, errlen,
+			     "'%s' is too large: %" PRIu64
+			     " bytes, at most %" PRIu64 " fit",
+			     path, (uint64_t)st.st_size, max_size);
 		goto out;
 	}
 	if (st.st_size) {
 		f->data = malloc((size_t)st.st_size);
 		if (!f->data) {
-			ret = fail(-ENOMEM, err, errlen, "cannot read '%s': %s",
-				   path, strerror(ENOMEM));
+			ret = errmsg(-ENOMEM, err, errlen,
+				     "cannot read '%s': %s", path,
+				     strerror(ENOMEM));
 			goto out;
 		}
 	}
@@ -87,8 +76,9 @@ int loader_read_file(const char *path, uint64_t max_size, struct loader_file *f,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			ret = fail(-errno, err, errlen, "cannot read '%s': %s",
-				   path, strerror(errno));
+			ret = errmsg(-errno, err, errlen,
+				     "cannot read '%s': %s", path,
+				     strerror(errno));
 			loader_free_file(f);
 			goto out;
 		}
@@ -163,61 +153,62 @@ static int check_header(const char *name, const uint8_t *data, uint64_t size,
 			Elf64_Ehdr *eh, char *err, size_t errlen)
 {
 	if (!size)
-		return fail(-ENOEXEC, err, errlen, "'%s' is empty", name);
+		return errmsg(-ENOEXEC, err, errlen, "'%s' is empty", name);
 	if (size < SELFMAG || memcmp(data, ELFMAG, SELFMAG)) {
 		if (size < SELFMAG)
-			return fail(-ENOEXEC, err, errlen,
-				    "'%s' is truncated: %" PRIu64
-				    " bytes, shorter than an ELF header",
-				    name, size);
-		return fail(-ENOEXEC, err, errlen,
-			    "'%s' is not an ELF file (bad magic %02x %02x "
-			    "%02x %02x, expected 7f 45 4c 46)",
-			    name, data[0], data[1], data[2], data[3]);
+			return errmsg(-ENOEXEC, err, errlen,
+				      "'%s' is truncated: %" PRIu64
+				      " bytes, shorter than an ELF header",
+				      name, size);
+		return errmsg(-ENOEXEC, err, errlen,
+			      "'%s' is not an ELF file (bad magic %02x %02x "
+			      "%02x %02x, expected 7f 45 4c 46)",
+			      name, data[0], data[1], data[2], data[3]);
 	}
 	if (size < EI_NIDENT)
-		return fail(-ENOEXEC, err, errlen,
-			    "'%s' is truncated: %" PRIu64
-			    " bytes, shorter than an ELF header",
-			    name, size);
+		return errmsg(-ENOEXEC, err, errlen,
+			      "'%s' is truncated: %" PRIu64
+			      " bytes, shorter than an ELF header",
+			      name, size);
 	if (data[EI_CLASS] == ELFCLASS32)
-		return fail(-ENOEXEC, err, errlen,
-			    "'%s' is a 32-bit ELF file (ELFCLASS32); "
-			    "nestvm runs 64-bit images (ELFCLASS64)",
-			    name);
+		return errmsg(-ENOEXEC, err, errlen,
+			      "'%s' is a 32-bit ELF file (ELFCLASS32); "
+			      "nestvm runs 64-bit images (ELFCLASS64)",
+			      name);
 	if (data[EI_CLASS] != ELFCLASS64)
-		return fail(-ENOEXEC, err, errlen,
-			    "'%s' has an invalid ELF class %u", name,
-			    data[EI_CLASS]);
+		return errmsg(-ENOEXEC, err, errlen,
+			      "'%s' has an invalid ELF class %u", name,
+			      data[EI_CLASS]);
 	if (data[EI_DATA] == ELFDATA2MSB)
-		return fail(-ENOEXEC, err, errlen,
-			    "'%s' is big-endian (ELFDATA2MSB); x86-64 images "
-			    "are little-endian (ELFDATA2LSB)",
-			    name);
+		return errmsg(-ENOEXEC, err, errlen,
+			      "'%s' is big-endian (ELFDATA2MSB); x86-64 images "
+			      "are little-endian (ELFDATA2LSB)",
+			      name);
 	if (data[EI_DATA] != ELFDATA2LSB)
-		return fail(-ENOEXEC, err, errlen,
-			    "'%s' has an invalid ELF data encoding %u", name,
-			    data[EI_DATA]);
+		return errmsg(-ENOEXEC, err, errlen,
+			      "'%s' has an invalid ELF data encoding %u", name,
+			      data[EI_DATA]);
 	if (size < sizeof(*eh))
-		return fail(-ENOEXEC, err, errlen,
-			    "'%s' is truncated: %" PRIu64
-			    " bytes, an ELF64 header needs %zu",
-			    name, size, sizeof(*eh));
+		return errmsg(-ENOEXEC, err, errlen,
+			      "'%s' is truncated: %" PRIu64
+			      " bytes, an ELF64 header needs %zu",
+			      name, size, sizeof(*eh));
 	memcpy(eh, data, sizeof(*eh));
 	if (eh->e_machine != EM_X86_64)
-		return fail(-ENOEXEC, err, errlen,
-			    "'%s' is for %s (e_machine %u), not x86-64 "
-			    "(EM_X86_64)",
-			    name, machine_name(eh->e_machine), eh->e_machine);
+		return errmsg(-ENOEXEC, err, errlen,
+			      "'%s' is for %s (e_machine %u), not x86-64 "
+			      "(EM_X86_64)",
+			      name, machine_name(eh->e_machine), eh->e_machine);
 	if (eh->e_type != ET_EXEC)
-		return fail(-ENOEXEC, err, errlen,
-			    "'%s' is %s, not an executable (ET_EXEC); link it "
-			    "with -static -no-pie",
-			    name, type_name(eh->e_type));
+		return errmsg(
+			-ENOEXEC, err, errlen,
+			"'%s' is %s, not an executable (ET_EXEC); link it "
+			"with -static -no-pie",
+			name, type_name(eh->e_type));
 	if (eh->e_version != EV_CURRENT || data[EI_VERSION] != EV_CURRENT)
-		return fail(-ENOEXEC, err, errlen,
-			    "'%s' has an invalid ELF version %u", name,
-			    eh->e_version);
+		return errmsg(-ENOEXEC, err, errlen,
+			      "'%s' has an invalid ELF version %u", name,
+			      eh->e_version);
 	return 0;
 }
 
@@ -232,21 +223,21 @@ static int check_phdrs(const char *name, uint64_t size, const Elf64_Ehdr *eh,
 	/* PN_XNUM moves the real count into section header 0: no linker
 	 * produces that many segments for a guest image. */
 	if (eh->e_phnum == PN_XNUM)
-		return fail(-ENOEXEC, err, errlen,
-			    "'%s' uses extended program header numbering "
-			    "(PN_XNUM), which nestvm does not support",
-			    name);
+		return errmsg(-ENOEXEC, err, errlen,
+			      "'%s' uses extended program header numbering "
+			      "(PN_XNUM), which nestvm does not support",
+			      name);
 	if (eh->e_phentsize != sizeof(Elf64_Phdr))
-		return fail(-ENOEXEC, err, errlen,
-			    "'%s' has program headers of %u bytes; ELF64 "
-			    "program headers have %zu",
-			    name, eh->e_phentsize, sizeof(Elf64_Phdr));
+		return errmsg(-ENOEXEC, err, errlen,
+			      "'%s' has program headers of %u bytes; ELF64 "
+			      "program headers have %zu",
+			      name, eh->e_phentsize, sizeof(Elf64_Phdr));
 	if (eh->e_phoff > size || bytes > size - eh->e_phoff)
-		return fail(-ENOEXEC, err, errlen,
-			    "'%s': program headers (offset 0x%" PRIx64
-			    ", %u entries) lie outside the file (%" PRIu64
-			    " bytes)",
-			    name, (uint64_t)eh->e_phoff, eh->e_phnum, size);
+		return errmsg(-ENOEXEC, err, errlen,
+			      "'%s': program headers (offset 0x%" PRIx64
+			      ", %u entries) lie outside the file (%" PRIu64
+			      " bytes)",
+			      name, (uint64_t)eh->e_phoff, eh->e_phnum, size);
 	return 0;
 }
 
@@ -259,42 +250,42 @@ static int check_segment(const char *name, uint64_t size, uint64_t mem_size,
 	uint64_t end = ph->p_paddr + ph->p_memsz;
 
 	if (ph->p_filesz > ph->p_memsz)
-		return fail(-ENOEXEC, err, errlen,
-			    "'%s': segment %u has p_filesz 0x%" PRIx64
-			    " larger than p_memsz 0x%" PRIx64,
-			    name, idx, (uint64_t)ph->p_filesz,
-			    (uint64_t)ph->p_memsz);
+		return errmsg(-ENOEXEC, err, errlen,
+			      "'%s': segment %u has p_filesz 0x%" PRIx64
+			      " larger than p_memsz 0x%" PRIx64,
+			      name, idx, (uint64_t)ph->p_filesz,
+			      (uint64_t)ph->p_memsz);
 	if (ph->p_offset > size || ph->p_filesz > size - ph->p_offset)
-		return fail(-ENOEXEC, err, errlen,
-			    "'%s': segment %u's data (offset 0x%" PRIx64
-			    ", 0x%" PRIx64 " bytes) lies outside the file "
-			    "(%" PRIu64 " bytes)",
-			    name, idx, (uint64_t)ph->p_offset,
-			    (uint64_t)ph->p_filesz, size);
+		return errmsg(-ENOEXEC, err, errlen,
+			      "'%s': segment %u's data (offset 0x%" PRIx64
+			      ", 0x%" PRIx64 " bytes) lies outside the file "
+			      "(%" PRIu64 " bytes)",
+			      name, idx, (uint64_t)ph->p_offset,
+			      (uint64_t)ph->p_filesz, size);
 	if (!ph->p_memsz)
 		return 0;
 	if (ph->p_vaddr != ph->p_paddr)
-		return fail(-ENOEXEC, err, errlen,
-			    "'%s': segment %u has p_vaddr 0x%" PRIx64
-			    " != p_paddr 0x%" PRIx64 "; the boot page tables "
-			    "map virtual = physical",
-			    name, idx, (uint64_t)ph->p_vaddr,
-			    (uint64_t)ph->p_paddr);
+		return errmsg(-ENOEXEC, err, errlen,
+			      "'%s': segment %u has p_vaddr 0x%" PRIx64
+			      " != p_paddr 0x%" PRIx64 "; the boot page tables "
+			      "map virtual = physical",
+			      name, idx, (uint64_t)ph->p_vaddr,
+			      (uint64_t)ph->p_paddr);
 	if (end < ph->p_paddr)
 		end = UINT64_MAX; /* wrapped: certainly outside RAM */
 	if (ph->p_paddr < BOOT_IMAGE_MIN)
-		return fail(-ERANGE, err, errlen,
-			    "'%s': segment %u [0x%" PRIx64 ", 0x%" PRIx64
-			    ") lies in the boot area below 0x%llx; load "
-			    "images at or above it",
-			    name, idx, (uint64_t)ph->p_paddr, end,
-			    BOOT_IMAGE_MIN);
+		return errmsg(-ERANGE, err, errlen,
+			      "'%s': segment %u [0x%" PRIx64 ", 0x%" PRIx64
+			      ") lies in the boot area below 0x%llx; load "
+			      "images at or above it",
+			      name, idx, (uint64_t)ph->p_paddr, end,
+			      BOOT_IMAGE_MIN);
 	if (end > mem_size)
-		return fail(-ERANGE, err, errlen,
-			    "'%s': segment %u [0x%" PRIx64 ", 0x%" PRIx64
-			    ") lies outside guest RAM [0x0, 0x%" PRIx64
-			    "); try a larger --mem",
-			    name, idx, (uint64_t)ph->p_paddr, end, mem_size);
+		return errmsg(-ERANGE, err, errlen,
+			      "'%s': segment %u [0x%" PRIx64 ", 0x%" PRIx64
+			      ") lies outside guest RAM [0x0, 0x%" PRIx64
+			      "); try a larger --mem",
+			      name, idx, (uint64_t)ph->p_paddr, end, mem_size);
 	return 0;
 }
 
@@ -339,9 +330,9 @@ int loader_parse_elf(const char *name, const uint8_t *data, uint64_t size,
 		if (!ph.p_memsz)
 			continue;
 		if (elf->nr_segs == LOADER_SEGS_MAX)
-			return fail(-E2BIG, err, errlen,
-				    "'%s' has more than %u PT_LOAD segments",
-				    name, LOADER_SEGS_MAX);
+			return errmsg(-E2BIG, err, errlen,
+				      "'%s' has more than %u PT_LOAD segments",
+				      name, LOADER_SEGS_MAX);
 		elf->segs[elf->nr_segs++] = (struct loader_segment){
 			.paddr = ph.p_paddr,
 			.filesz = ph.p_filesz,
@@ -352,9 +343,9 @@ int loader_parse_elf(const char *name, const uint8_t *data, uint64_t size,
 		};
 	}
 	if (!elf->nr_segs)
-		return fail(-ENOEXEC, err, errlen,
-			    "'%s' has no PT_LOAD segment: nothing to load",
-			    name);
+		return errmsg(-ENOEXEC, err, errlen,
+			      "'%s' has no PT_LOAD segment: nothing to load",
+			      name);
 
 	sort_segments(elf);
 	for (unsigned int i = 1; i < elf->nr_segs; i++) {
@@ -362,13 +353,13 @@ int loader_parse_elf(const char *name, const uint8_t *data, uint64_t size,
 		const struct loader_segment *b = &elf->segs[i];
 
 		if (b->paddr < a->paddr + a->memsz)
-			return fail(-ENOEXEC, err, errlen,
-				    "'%s': segments %u [0x%" PRIx64
-				    ", 0x%" PRIx64 ") and %u [0x%" PRIx64
-				    ", 0x%" PRIx64 ") overlap at 0x%" PRIx64,
-				    name, a->index, a->paddr,
-				    a->paddr + a->memsz, b->index, b->paddr,
-				    b->paddr + b->memsz, b->paddr);
+			return errmsg(-ENOEXEC, err, errlen,
+				      "'%s': segments %u [0x%" PRIx64
+				      ", 0x%" PRIx64 ") and %u [0x%" PRIx64
+				      ", 0x%" PRIx64 ") overlap at 0x%" PRIx64,
+				      name, a->index, a->paddr,
+				      a->paddr + a->memsz, b->index, b->paddr,
+				      b->paddr + b->memsz, b->paddr);
 	}
 
 	elf->entry = eh.e_entry;
@@ -381,10 +372,10 @@ int loader_parse_elf(const char *name, const uint8_t *data, uint64_t size,
 			ret = 0;
 	}
 	if (ret)
-		return fail(ret, err, errlen,
-			    "'%s': entry point 0x%" PRIx64
-			    " is not inside an executable PT_LOAD segment",
-			    name, (uint64_t)eh.e_entry);
+		return errmsg(ret, err, errlen,
+			      "'%s': entry point 0x%" PRIx64
+			      " is not inside an executable PT_LOAD segment",
+			      name, (uint64_t)eh.e_entry);
 
 	elf->data = data;
 	elf->start = elf->segs[0].paddr;
@@ -418,10 +409,10 @@ int loader_copy_elf(struct vtx_machine *m, const struct loader_elf *elf,
 			left -= n;
 		}
 		if (ret)
-			return fail(ret, err, errlen,
-				    "cannot copy segment %u to guest RAM at "
-				    "0x%" PRIx64 ": %s",
-				    s->index, s->paddr, strerror(-ret));
+			return errmsg(ret, err, errlen,
+				      "cannot copy segment %u to guest RAM at "
+				      "0x%" PRIx64 ": %s",
+				      s->index, s->paddr, strerror(-ret));
 	}
 	return 0;
 }

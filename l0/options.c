@@ -5,6 +5,7 @@
  * to print; nothing here touches files or the machine. Monitor side.
  */
 #include "l0/options.h"
+#include "l0/errmsg.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -56,19 +57,6 @@ static const char usage[] =
 const char *options_usage(void)
 {
 	return usage;
-}
-
-__attribute__((format(printf, 4, 5))) static int
-fail(int ret, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
 }
 
 int options_parse_size(const char *s, uint64_t *out)
@@ -179,27 +167,29 @@ static int apply_opt(const struct opt_def *d, const char *val,
 		if (options_parse_size(val, &opt->mem_size) ||
 		    opt->mem_size < BOOT_MEM_MIN ||
 		    opt->mem_size > BOOT_MEM_MAX || opt->mem_size % PAGE_SIZE)
-			return fail(-EINVAL, err, errlen,
-				    "--mem: bad size '%s' (a multiple of 4 KiB "
-				    "from 2M to 64G, e.g. 64M or 1GiB)",
-				    val);
+			return errmsg(
+				-EINVAL, err, errlen,
+				"--mem: bad size '%s' (a multiple of 4 KiB "
+				"from 2M to 64G, e.g. 64M or 1GiB)",
+				val);
 		return 0;
 	case OPT_APPEND:
 		if (strlen(val) > NESTVM_CMDLINE_MAX - 1)
-			return fail(-EINVAL, err, errlen,
-				    "--append: the command line is %zu bytes, "
-				    "at most %u fit",
-				    strlen(val), NESTVM_CMDLINE_MAX - 1);
+			return errmsg(
+				-EINVAL, err, errlen,
+				"--append: the command line is %zu bytes, "
+				"at most %u fit",
+				strlen(val), NESTVM_CMDLINE_MAX - 1);
 		opt->cmdline = val;
 		return 0;
 	case OPT_MODULE:
 		if (opt->nr_modules == NESTVM_MODULES_MAX)
-			return fail(-EINVAL, err, errlen,
-				    "--module: too many modules (at most %u)",
-				    NESTVM_MODULES_MAX);
+			return errmsg(-EINVAL, err, errlen,
+				      "--module: too many modules (at most %u)",
+				      NESTVM_MODULES_MAX);
 		if (!*val)
-			return fail(-EINVAL, err, errlen,
-				    "--module: empty file name");
+			return errmsg(-EINVAL, err, errlen,
+				      "--module: empty file name");
 		opt->modules[opt->nr_modules++] = val;
 		return 0;
 	case OPT_SERIAL:
@@ -211,10 +201,11 @@ static int apply_opt(const struct opt_def *d, const char *val,
 			opt->serial = NESTVM_SERIAL_FILE;
 			opt->serial_path = val + 5;
 		} else {
-			return fail(-EINVAL, err, errlen,
-				    "--serial: bad value '%s' (stdio, none or "
-				    "file:PATH)",
-				    val);
+			return errmsg(
+				-EINVAL, err, errlen,
+				"--serial: bad value '%s' (stdio, none or "
+				"file:PATH)",
+				val);
 		}
 		return 0;
 	case OPT_QEMU_EXIT_CODES:
@@ -222,10 +213,10 @@ static int apply_opt(const struct opt_def *d, const char *val,
 		return 0;
 	case OPT_MAX_INSNS:
 		if (parse_count(val, &opt->max_insns) || !opt->max_insns)
-			return fail(-EINVAL, err, errlen,
-				    "--max-insns: bad count '%s' (a positive "
-				    "decimal integer)",
-				    val);
+			return errmsg(-EINVAL, err, errlen,
+				      "--max-insns: bad count '%s' (a positive "
+				      "decimal integer)",
+				      val);
 		return 0;
 	case OPT_STATS:
 		opt->stats = true;
@@ -240,7 +231,7 @@ static int apply_opt(const struct opt_def *d, const char *val,
 		opt->debug_crash = true;
 		return 0;
 	}
-	return fail(-EINVAL, err, errlen, "internal error: flag %s", d->name);
+	return errmsg(-EINVAL, err, errlen, "internal error: flag %s", d->name);
 }
 
 int options_parse(int argc, char *const argv[], struct nestvm_options *opt,
@@ -261,16 +252,16 @@ int options_parse(int argc, char *const argv[], struct nestvm_options *opt,
 		if (only_args || arg[0] != '-' || !arg[1]) {
 			if (!have_cmd) {
 				if (strcmp(arg, "run"))
-					return fail(-EINVAL, err, errlen,
-						    "unknown command '%s' "
-						    "(try 'nestvm --help')",
-						    arg);
+					return errmsg(-EINVAL, err, errlen,
+						      "unknown command '%s' "
+						      "(try 'nestvm --help')",
+						      arg);
 				have_cmd = true;
 			} else if (opt->image) {
-				return fail(-EINVAL, err, errlen,
-					    "more than one IMAGE: '%s' and "
-					    "'%s'",
-					    opt->image, arg);
+				return errmsg(-EINVAL, err, errlen,
+					      "more than one IMAGE: '%s' and "
+					      "'%s'",
+					      opt->image, arg);
 			} else {
 				opt->image = arg;
 			}
@@ -282,17 +273,17 @@ int options_parse(int argc, char *const argv[], struct nestvm_options *opt,
 		}
 		d = find_opt(arg, &val);
 		if (!d)
-			return fail(-EINVAL, err, errlen,
-				    "unknown flag '%s' (try 'nestvm --help')",
-				    arg);
+			return errmsg(-EINVAL, err, errlen,
+				      "unknown flag '%s' (try 'nestvm --help')",
+				      arg);
 		if (d->has_arg && !val) {
 			if (i + 1 >= argc)
-				return fail(-EINVAL, err, errlen,
-					    "%s needs an argument", d->name);
+				return errmsg(-EINVAL, err, errlen,
+					      "%s needs an argument", d->name);
 			val = argv[++i];
 		} else if (!d->has_arg && val) {
-			return fail(-EINVAL, err, errlen,
-				    "%s takes no argument", d->name);
+			return errmsg(-EINVAL, err, errlen,
+				      "%s takes no argument", d->name);
 		}
 		ret = apply_opt(d, val, opt, err, errlen);
 		if (ret)
@@ -303,14 +294,14 @@ int options_parse(int argc, char *const argv[], struct nestvm_options *opt,
 	if (opt->action != NESTVM_RUN)
 		return 0;
 	if (!have_cmd)
-		return fail(-EINVAL, err, errlen,
-			    "no command given (usage: nestvm run --native "
-			    "IMAGE; try 'nestvm --help')");
+		return errmsg(-EINVAL, err, errlen,
+			      "no command given (usage: nestvm run --native "
+			      "IMAGE; try 'nestvm --help')");
 	if (opt->level == NESTVM_LEVEL_NONE)
-		return fail(-EINVAL, err, errlen,
-			    "run: no level given; the levels are: --native "
-			    "(the only one so far)");
+		return errmsg(-EINVAL, err, errlen,
+			      "run: no level given; the levels are: --native "
+			      "(the only one so far)");
 	if (!opt->image)
-		return fail(-EINVAL, err, errlen, "run: no IMAGE given");
+		return errmsg(-EINVAL, err, errlen, "run: no IMAGE given");
 	return 0;
 }
