@@ -313,6 +313,12 @@ static int stop_status(const struct nestvm_run *r, const struct vtx_stop *st)
 			   ") ran out at RIP 0x%" PRIx64,
 			   r->opt->max_insns, st->rip);
 		return EXIT_INSN_LIMIT;
+	case VTX_STOP_VMEXIT:
+		/* The native run never makes the monitor a VMX host. */
+		error_line("internal error: a VM exit reached the native run "
+			   "at RIP 0x%" PRIx64 "%s%s",
+			   st->rip, sep, st->why);
+		return EXIT_CANNOT_RUN;
 	}
 	error_line("the machine stopped for an unknown reason %d",
 		   (int)st->reason);

@@ -17,8 +17,10 @@
 #include <string.h>
 
 #include "arch/types.h"
+#include "arch/vmcs.h"
 #include "arch/x86_regs.h"
 #include "arch/x86_paging.h"
+#include "vtx/vmx.h"
 #include "vtx/vtx.h"
 
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -155,13 +157,18 @@ struct vtx_cpu {
 	bool budget_hit;
 	uint64_t stop_at; /* stats.insns value at which to stop */
 	uint64_t stop_rip; /* the last instruction that ran */
-	bool sti_shadow; /* interrupts inhibited for one instruction (STI) */
+	bool sti_shadow; /* interrupts inhibited for one instruction */
+	bool mov_ss_shadow; /* ... and the inhibition comes from MOV SS */
+	bool shadow_armed; /* the shadow covers the next instruction only */
 	struct vtx_stop *stop;
 	/* exception delivery state, for the double-fault rules (SDM 6.15) */
 	int delivering; /* vector being delivered, -1 if none */
 	int pend_vector; /* raised by vtx_raise(), handled by the run loop */
 	uint32_t pend_error;
 	bool pend_has_error;
+	uint64_t pend_cr2; /* a #PF's address: CR2 once it is delivered */
+	uint32_t delivering_error; /* error code of the event in delivery */
+	bool delivering_has_error;
 	bool shutdown; /* triple fault: the CPU stopped */
 	int fault_depth;
 	char fault_chain[192];
@@ -170,6 +177,14 @@ struct vtx_cpu {
 	struct vtx_cpu_stats stats;
 	struct vtx_unimpl unimpl[VTX_UNIMPL_MAX];
 	size_t nr_unimpl;
+
+	/* VMX (vtx/vmx*.c) */
+	struct vtx_vmx vmx;
+	const char *vmx_check; /* the last VM-entry check that failed */
+	uint32_t inject_info; /* event to inject at the next boundary */
+	uint32_t inject_error, inject_len;
+	bool vmexit_pending; /* a VM exit for the C host (vtx_vmx_run) */
+	uint32_t last_exit_reason;
 
 	/* the decoded-block cache (vtx/decode.c) */
 	struct vtx_bcache *bc;
@@ -379,6 +394,12 @@ void vtx_read_sys(struct vtx_cpu *c, uint64_t la, void *dst, unsigned n);
 void vtx_write_sys(struct vtx_cpu *c, uint64_t la, const void *src, unsigned n);
 /* Mark decoded code on host-physical [pa, pa + len) stale. */
 void vtx_code_write(struct vtx_machine *m, uint64_t pa, uint64_t len);
+
+/* Guest-physical addresses go through EPT (VMX non-root, "enable EPT"). */
+static inline bool ept_active(const struct vtx_cpu *c)
+{
+	return c->vmx.non_root && (c->vmx.proc2 & SECONDARY_EXEC_ENABLE_EPT);
+}
 
 static inline uint64_t tlb_tag(const struct vtx_cpu *c, uint64_t la)
 {

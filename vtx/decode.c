@@ -601,10 +601,11 @@ static bool bind(struct vtx_insn *vi, const ZydisDecodedInstruction *zi,
 								: 2;
 		vi->imm = o[0].imm.value.u;
 		return PICK(x_loop);
+	case ZYDIS_MNEMONIC_PAUSE:
+		return PICK(x_pause);
 	case ZYDIS_MNEMONIC_NOP:
 	case ZYDIS_MNEMONIC_ENDBR64:
 	case ZYDIS_MNEMONIC_ENDBR32:
-	case ZYDIS_MNEMONIC_PAUSE:
 	case ZYDIS_MNEMONIC_LFENCE:
 	case ZYDIS_MNEMONIC_MFENCE:
 	case ZYDIS_MNEMONIC_SFENCE:
@@ -790,6 +791,50 @@ static bool bind(struct vtx_insn *vi, const ZydisDecodedInstruction *zi,
 	case ZYDIS_MNEMONIC_WBINVD:
 	case ZYDIS_MNEMONIC_INVD:
 		return PICK(x_wbinvd);
+	/* VMX instructions (vtx/vmx_insn.c). */
+	case ZYDIS_MNEMONIC_VMXON:
+	case ZYDIS_MNEMONIC_VMCLEAR:
+	case ZYDIS_MNEMONIC_VMPTRLD:
+	case ZYDIS_MNEMONIC_VMPTRST:
+		if (!is_mem(&o[0]) || !set_mem(vi, &o[0]))
+			return false;
+		vi->osz = 8;
+		return PICK(zi->mnemonic == ZYDIS_MNEMONIC_VMXON     ? x_vmxon
+			    : zi->mnemonic == ZYDIS_MNEMONIC_VMCLEAR ? x_vmclear
+			    : zi->mnemonic == ZYDIS_MNEMONIC_VMPTRLD
+				    ? x_vmptrld
+				    : x_vmptrst);
+	case ZYDIS_MNEMONIC_VMREAD:
+		/* vmread r/m64, r64: the encoding is in r2 */
+		if (!is_gpr(&o[1]) || form1(vi, &o[0]) < 0)
+			return false;
+		vi->r2 = (uint8_t)gpr_index(o[1].reg.value);
+		return PICK(x_vmread);
+	case ZYDIS_MNEMONIC_VMWRITE:
+		/* vmwrite r64, r/m64: the encoding is in r1 */
+		if (!is_gpr(&o[0]))
+			return false;
+		vi->r1 = (uint8_t)gpr_index(o[0].reg.value);
+		if (is_gpr(&o[1]))
+			vi->r2 = (uint8_t)gpr_index(o[1].reg.value);
+		else if (!is_mem(&o[1]) || !set_mem(vi, &o[1]))
+			return false;
+		return PICK(x_vmwrite);
+	case ZYDIS_MNEMONIC_INVEPT:
+	case ZYDIS_MNEMONIC_INVVPID:
+		if (!is_gpr(&o[0]) || !is_mem(&o[1]) || !set_mem(vi, &o[1]))
+			return false;
+		vi->r1 = (uint8_t)gpr_index(o[0].reg.value);
+		return PICK(zi->mnemonic == ZYDIS_MNEMONIC_INVEPT ? x_invept
+								  : x_invvpid);
+	case ZYDIS_MNEMONIC_VMLAUNCH:
+		return PICK(x_vmlaunch);
+	case ZYDIS_MNEMONIC_VMRESUME:
+		return PICK(x_vmresume);
+	case ZYDIS_MNEMONIC_VMXOFF:
+		return PICK(x_vmxoff);
+	case ZYDIS_MNEMONIC_VMCALL:
+		return PICK(x_vmcall);
 	default:
 		return false;
 	}
@@ -813,7 +858,8 @@ static bool ends_block(const struct vtx_insn *vi,
 	return vi->fn == x_loop || vi->fn == x_jrcxz || vi->fn == x_ud ||
 	       vi->fn == x_unimplemented || vi->fn == x_mov_to_cr ||
 	       vi->fn == x_mov_to_sreg || vi->fn == x_popf ||
-	       vi->fn == x_wrmsr || vi->fn == x_hlt;
+	       vi->fn == x_wrmsr || vi->fn == x_hlt || vi->fn == x_vmlaunch ||
+	       vi->fn == x_vmresume || vi->fn == x_vmxon || vi->fn == x_vmxoff;
 }
 
 /* Decodes one instruction at `bytes` (at most `avail` bytes valid).

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "arch/x86_seg.h"
+#include "vtx/vmx.h"
 #include "vtx/exec.h"
 
 static const char *const vector_names[32] = {
@@ -62,6 +63,9 @@ static enum exc_class exc_class(int v)
 
 static void shutdown(struct vtx_cpu *c)
 {
+	/* In VMX non-root operation a triple fault is a VM exit. */
+	if (c->vmx.non_root)
+		vtx_vmx_triple_fault(c);
 	c->shutdown = true;
 	vtx_request_stop(c);
 	longjmp(c->fault_jmp, 2);
@@ -196,7 +200,8 @@ void vtx_handle_fault(struct vtx_cpu *c)
 		if (has_ec)
 			chain_add(c, "(0x%x)", ec);
 		if (v == PF_VECTOR)
-			chain_add(c, " cr2=0x%llx", (unsigned long long)c->cr2);
+			chain_add(c, " cr2=0x%llx",
+				  (unsigned long long)c->pend_cr2);
 		chain_add(c, " at RIP 0x%llx", (unsigned long long)c->rip);
 	} else {
 		int first = c->delivering;
@@ -218,7 +223,15 @@ void vtx_handle_fault(struct vtx_cpu *c)
 			chain_add(c, ", so #DF");
 		}
 	}
+	/* The exception bitmap may turn it into a VM exit (SDM 26.2). */
+	if (c->vmx.non_root)
+		vtx_vmx_exception(c, v, ec, has_ec, false, 0);
+	/* A #PF loads CR2 unless it exits, also when it turns into #DF. */
+	if (c->pend_vector == PF_VECTOR)
+		c->cr2 = c->pend_cr2;
 	c->delivering = v;
+	c->delivering_error = ec;
+	c->delivering_has_error = has_ec;
 	/* Faults return to the faulting instruction (RIP unchanged); #DB
 	 * traps and INT3 are delivered by their instructions directly. */
 	vtx_deliver_event(c, v, ec, has_ec, false, c->rip);

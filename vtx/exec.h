@@ -73,7 +73,10 @@ extern const vtx_handler_fn vtx_bt_handlers[F_NR];
 	X(mov_to_dr) X(mov_from_dr) X(lgdt) X(lidt) X(sgdt) X(sidt) X(ltr) \
 	X(str) X(lldt) X(sldt) X(invlpg) X(iret) X(int_n) X(int3) X(ud) \
 	X(swapgs) X(syscall) X(sysret) X(mov_to_sreg) X(mov_from_sreg) \
-	X(wbinvd) X(clflush) X(rdpmc) X(xgetbv) X(unimplemented)
+	X(wbinvd) X(clflush) X(rdpmc) X(xgetbv) X(pause) X(vmxon) \
+	X(vmxoff) X(vmclear) X(vmptrld) X(vmptrst) X(vmread) X(vmwrite) \
+	X(vmlaunch) X(vmresume) X(invept) X(invvpid) X(vmcall) \
+	X(unimplemented)
 /* clang-format on */
 
 #define X(name) void x_##name(struct vtx_cpu *c, const struct vtx_insn *i);

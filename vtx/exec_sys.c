@@ -10,8 +10,17 @@
 #include <stdio.h>
 
 #include "arch/x86_msr.h"
+#include "arch/vmx_exit_qual.h"
 #include "arch/x86_seg.h"
 #include "vtx/exec.h"
+#include "vtx/vmx.h"
+
+#include <asm/vmx.h>
+
+/* In VMX non-root operation: the intercept hooks below run only then. */
+#define NONROOT(c) unlikely((c)->vmx.non_root)
+#define PROC(c, bit) ((c)->vmx.proc & (bit))
+#define PROC2(c, bit) ((c)->vmx.proc2 & (bit))
 
 static inline bool canonical(uint64_t la)
 {
@@ -72,11 +81,27 @@ void vtx_pio_out(struct vtx_cpu *c, uint16_t port, unsigned size, uint32_t val)
 		vtx_request_stop(c);
 }
 
+/* The I/O exit (SDM 26.1.3; qualification: SDM 28.2.1 Table 28-5). The
+ * permission checks of protected mode come first (SDM 26.1.1). */
+static void io_intercept(struct vtx_cpu *c, const struct vtx_insn *i,
+			 uint16_t port, bool in)
+{
+	if (!vtx_vmx_io_exits(c, port, i->osz))
+		return;
+	vtx_vmx_exit_insn(c, i, EXIT_REASON_IO_INSTRUCTION,
+			  (uint64_t)(i->osz - 1) | (in ? IO_QUAL_IN : 0) |
+				  (i->cc ? 0 : IO_QUAL_IMM) |
+				  ((uint64_t)port << IO_QUAL_PORT_SHIFT),
+			  0);
+}
+
 /* IN/OUT: i->cc = 1 when the port is DX, else i->imm. */
 void x_in(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	uint16_t port = i->cc ? (uint16_t)c->gpr[REG_RDX] : (uint16_t)i->imm;
 	io_permission(c, port, i->osz);
+	if (NONROOT(c))
+		io_intercept(c, i, port, true);
 	reg_write(c, REG_RAX, i->osz, vtx_pio_in(c, port, i->osz));
 }
 
@@ -84,6 +109,8 @@ void x_out(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	uint16_t port = i->cc ? (uint16_t)c->gpr[REG_RDX] : (uint16_t)i->imm;
 	io_permission(c, port, i->osz);
+	if (NONROOT(c))
+		io_intercept(c, i, port, false);
 	vtx_pio_out(c, port, i->osz, (uint32_t)reg_read(c, REG_RAX, i->osz));
 }
 
@@ -93,8 +120,9 @@ void x_out(struct vtx_cpu *c, const struct vtx_insn *i)
  * the full CPU model), a halted CPU can never wake: stop and say so. */
 void x_hlt(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	(void)i;
 	need_cpl0(c);
+	if (NONROOT(c) && PROC(c, CPU_BASED_HLT_EXITING))
+		vtx_vmx_exit_insn(c, i, EXIT_REASON_HLT, 0, 0);
 	c->halted = true;
 	vtx_request_stop(c);
 }
@@ -123,7 +151,8 @@ void x_sti(struct vtx_cpu *c, const struct vtx_insn *i)
 /* ---- CPUID, RDTSC, RDTSCP, RDPMC --------------------------------------------------- */
 
 /* What the model advertises is what it implements, nothing more: no x87,
- * SSE or AVX, no VMX yet, no APIC yet, no BMI1 (so F3 0F BC is BSF). */
+ * SSE or AVX, no APIC yet, no BMI1 (so F3 0F BC is BSF); VMX with the
+ * capabilities of vtx/vmx_caps.c. */
 static void cpuid_leaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	r[0] = r[1] = r[2] = r[3] = 0;
@@ -138,7 +167,7 @@ static void cpuid_leaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
 		/* family 6, model 0x55 (Skylake-SP), stepping 4 */
 		r[0] = (6u << 8) | (5u << 4) | (5u << 16) | 4u;
 		r[1] = (8u << 8); /* CLFLUSH line size 8 * 8 = 64 bytes */
-		r[2] = (1u << 23); /* POPCNT */
+		r[2] = (1u << 5) | (1u << 23); /* VMX, POPCNT */
 		r[3] = (1u << 2) | (1u << 4) | (1u << 5) | (1u << 6) |
 		       (1u << 8) | (1u << 13) | (1u << 15) | (1u << 16) |
 		       (1u << 19); /* DE TSC MSR PAE CX8 PGE CMOV PAT CLFSH */
@@ -173,7 +202,9 @@ static void cpuid_leaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
 void x_cpuid(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	uint32_t r[4];
-	(void)i;
+	/* CPUID always exits in VMX non-root operation (SDM 26.1.2). */
+	if (NONROOT(c))
+		vtx_vmx_exit_insn(c, i, EXIT_REASON_CPUID, 0, 0);
 	cpuid_leaf((uint32_t)c->gpr[REG_RAX], (uint32_t)c->gpr[REG_RCX], r);
 	c->gpr[REG_RAX] = r[0];
 	c->gpr[REG_RBX] = r[1];
@@ -181,18 +212,36 @@ void x_cpuid(struct vtx_cpu *c, const struct vtx_insn *i)
 	c->gpr[REG_RDX] = r[3];
 }
 
-void x_rdtsc(struct vtx_cpu *c, const struct vtx_insn *i)
+/* RDTSC(P): #GP with CR4.TSD above CPL 0, then RDTSC exiting, then the
+ * TSC offset (SDM 26.3). */
+static uint64_t read_tsc(struct vtx_cpu *c, const struct vtx_insn *i,
+			 uint32_t reason)
 {
-	(void)i;
 	if ((c->cr4 & X86_CR4_TSD) && c->cpl != 0)
 		raise_gp(c, 0);
-	c->gpr[REG_RAX] = (uint32_t)c->tsc;
-	c->gpr[REG_RDX] = (uint32_t)(c->tsc >> 32);
+	if (NONROOT(c)) {
+		if (PROC(c, CPU_BASED_RDTSC_EXITING))
+			vtx_vmx_exit_insn(c, i, reason, 0, 0);
+		return c->tsc + c->vmx.tsc_offset;
+	}
+	return c->tsc;
+}
+
+void x_rdtsc(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint64_t t = read_tsc(c, i, EXIT_REASON_RDTSC);
+	c->gpr[REG_RAX] = (uint32_t)t;
+	c->gpr[REG_RDX] = (uint32_t)(t >> 32);
 }
 
 void x_rdtscp(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	x_rdtsc(c, i);
+	/* Without "enable RDTSCP" the instruction is #UD in non-root. */
+	if (NONROOT(c) && !PROC2(c, SECONDARY_EXEC_ENABLE_RDTSCP))
+		raise_ud(c);
+	uint64_t t = read_tsc(c, i, EXIT_REASON_RDTSCP);
+	c->gpr[REG_RAX] = (uint32_t)t;
+	c->gpr[REG_RDX] = (uint32_t)(t >> 32);
 	c->gpr[REG_RCX] = (uint32_t)c->tsc_aux;
 }
 
@@ -200,8 +249,16 @@ void x_rdtscp(struct vtx_cpu *c, const struct vtx_insn *i)
  * which is what the SDM gives for an invalid counter index. */
 void x_rdpmc(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	(void)i;
+	if (NONROOT(c) && PROC(c, CPU_BASED_RDPMC_EXITING))
+		vtx_vmx_exit_insn(c, i, EXIT_REASON_RDPMC, 0, 0);
 	raise_gp(c, 0);
+}
+
+/* PAUSE: a hint, or a VM exit with PAUSE exiting. */
+void x_pause(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	if (NONROOT(c) && PROC(c, CPU_BASED_PAUSE_EXITING))
+		vtx_vmx_exit_insn(c, i, EXIT_REASON_PAUSE_INSTRUCTION, 0, 0);
 }
 
 /* XGETBV without CR4.OSXSAVE is #UD; the model advertises no XSAVE. */
@@ -224,8 +281,9 @@ void x_rdmsr(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	uint32_t idx = (uint32_t)c->gpr[REG_RCX];
 	uint64_t v;
-	(void)i;
 	need_cpl0(c);
+	if (NONROOT(c) && vtx_vmx_msr_exits(c, idx, false))
+		vtx_vmx_exit_insn(c, i, EXIT_REASON_MSR_READ, 0, 0);
 	if (vtx_cpu_get_msr(c, idx, &v)) {
 		/* An MSR the model does not have: #GP(0) as on silicon for
 		 * an MSR that does not exist, and counted loudly. */
@@ -241,8 +299,9 @@ void x_wrmsr(struct vtx_cpu *c, const struct vtx_insn *i)
 	uint32_t idx = (uint32_t)c->gpr[REG_RCX];
 	uint64_t v = (uint32_t)c->gpr[REG_RAX] | (c->gpr[REG_RDX] << 32);
 	int ret;
-	(void)i;
 	need_cpl0(c);
+	if (NONROOT(c) && vtx_vmx_msr_exits(c, idx, true))
+		vtx_vmx_exit_insn(c, i, EXIT_REASON_MSR_WRITE, 0, 0);
 	ret = vtx_cpu_set_msr(c, idx, v);
 	if (ret == -ENOENT)
 		note_msr(c, "wrmsr", idx);
@@ -262,8 +321,8 @@ void x_wrmsr(struct vtx_cpu *c, const struct vtx_insn *i)
  * 32-bit paging, MCE and PCE machine checks and counters: none of them is
  * modeled yet, so setting them is #GP(0) as on a CPU without them. */
 #define CR4_VALID                                                              \
-	(X86_CR4_TSD | X86_CR4_DE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_SMEP | \
-	 X86_CR4_SMAP)
+	(X86_CR4_TSD | X86_CR4_DE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_VMXE | \
+	 X86_CR4_SMEP | X86_CR4_SMAP)
 
 /* SDM Vol. 3A 2.5 and 9.8.5; Vol. 2B "MOV-Move to/from Control
  * Registers": the #GP(0) conditions checked in the SDM's order. */
@@ -276,6 +335,11 @@ static void write_cr0(struct vtx_cpu *c, uint64_t v)
 	if ((v & X86_CR0_PG) && !(v & X86_CR0_PE))
 		raise_gp(c, 0);
 	if ((v & X86_CR0_NW) && !(v & X86_CR0_CD))
+		raise_gp(c, 0);
+	/* In VMX operation CR0 keeps the fixed bits (SDM 24.8). */
+	if (c->vmx.on && !c->vmx.non_root &&
+	    ((v & vtx_vmx_cr0_fixed0()) != vtx_vmx_cr0_fixed0() ||
+	     (v & ~vtx_vmx_cr0_fixed1())))
 		raise_gp(c, 0);
 	if ((v & X86_CR0_PG) && !(old & X86_CR0_PG) && (c->efer & EFER_LME)) {
 		if (!(c->cr4 & X86_CR4_PAE))
@@ -311,10 +375,62 @@ static void write_cr4(struct vtx_cpu *c, uint64_t v)
 	}
 	if ((c->efer & EFER_LMA) && !(v & X86_CR4_PAE))
 		raise_gp(c, 0);
+	/* CR4.VMXE cannot be cleared in VMX operation (SDM 24.8). */
+	if (c->vmx.on && !c->vmx.non_root && !(v & X86_CR4_VMXE))
+		raise_gp(c, 0);
 	c->cr4 = v;
 	if ((old ^ v) & (X86_CR4_PGE | X86_CR4_PAE | X86_CR4_PSE |
 			 X86_CR4_SMEP | X86_CR4_SMAP))
 		vtx_tlb_flush(c);
+}
+
+/* The control-register exits of VMX non-root operation (SDM 26.1.3):
+ * returns the value to write, or exits. For CR0/CR4, bits the host owns
+ * (guest/host mask) exit when the value differs from the read shadow and
+ * are otherwise left as they are. */
+static uint64_t cr_intercept(struct vtx_cpu *c, const struct vtx_insn *i,
+			     uint64_t v, bool to)
+{
+	const struct vtx_vmx *x = &c->vmx;
+	uint64_t qual =
+		i->cc |
+		((to ? CR_ACCESS_TYPE_MOV_TO_CR : CR_ACCESS_TYPE_MOV_FROM_CR)
+		 << CONTROL_REG_ACCESS_TYPE_SHIFT) |
+		((uint64_t)i->r1 << CONTROL_REG_ACCESS_REG_SHIFT);
+	bool exits = false;
+
+	switch (i->cc) {
+	case 0:
+		if (to && ((v ^ x->cr0_shadow) & x->cr0_mask))
+			exits = true;
+		v = (v & ~x->cr0_mask) | (c->cr0 & x->cr0_mask);
+		break;
+	case 4:
+		if (to && ((v ^ x->cr4_shadow) & x->cr4_mask))
+			exits = true;
+		v = (v & ~x->cr4_mask) | (c->cr4 & x->cr4_mask);
+		break;
+	case 3:
+		if (!to) {
+			exits = x->proc & CPU_BASED_CR3_STORE_EXITING;
+		} else if (x->proc & CPU_BASED_CR3_LOAD_EXITING) {
+			exits = true;
+			for (uint32_t k = 0; k < x->cr3_target_count && k < 4;
+			     k++)
+				if (x->cr3_target[k] == v)
+					exits = false;
+		}
+		break;
+	case 8:
+		exits = x->proc & (to ? CPU_BASED_CR8_LOAD_EXITING
+				      : CPU_BASED_CR8_STORE_EXITING);
+		break;
+	default:
+		break;
+	}
+	if (exits)
+		vtx_vmx_exit_insn(c, i, EXIT_REASON_CR_ACCESS, qual, 0);
+	return v;
 }
 
 /* MOV to CR: i->cc = the CR number, r1 the GPR. */
@@ -323,6 +439,8 @@ void x_mov_to_cr(struct vtx_cpu *c, const struct vtx_insn *i)
 	uint64_t v = c->gpr[i->r1];
 
 	need_cpl0(c);
+	if (NONROOT(c))
+		v = cr_intercept(c, i, v, true);
 	switch (i->cc) {
 	case 0:
 		write_cr0(c, v);
@@ -356,9 +474,14 @@ void x_mov_from_cr(struct vtx_cpu *c, const struct vtx_insn *i)
 	uint64_t v;
 
 	need_cpl0(c);
+	if (NONROOT(c))
+		cr_intercept(c, i, 0, false);
 	switch (i->cc) {
 	case 0:
-		v = c->cr0;
+		/* Host-owned bits read as the read shadow (SDM 26.3). */
+		v = NONROOT(c) ? (c->cr0 & ~c->vmx.cr0_mask) |
+					 (c->vmx.cr0_shadow & c->vmx.cr0_mask)
+			       : c->cr0;
 		break;
 	case 2:
 		v = c->cr2;
@@ -367,7 +490,9 @@ void x_mov_from_cr(struct vtx_cpu *c, const struct vtx_insn *i)
 		v = c->cr3;
 		break;
 	case 4:
-		v = c->cr4;
+		v = NONROOT(c) ? (c->cr4 & ~c->vmx.cr4_mask) |
+					 (c->vmx.cr4_shadow & c->vmx.cr4_mask)
+			       : c->cr4;
 		break;
 	case 8:
 		v = c->cr8;
@@ -390,12 +515,23 @@ static unsigned dr_index(struct vtx_cpu *c, unsigned n)
 	return n;
 }
 
+/* MOV DR exiting (SDM 26.1.3; qualification Table 28-4). */
+static void dr_intercept(struct vtx_cpu *c, const struct vtx_insn *i, bool to)
+{
+	if (NONROOT(c) && PROC(c, CPU_BASED_MOV_DR_EXITING))
+		vtx_vmx_exit_insn(c, i, EXIT_REASON_DR_ACCESS,
+				  (uint64_t)(i->cc & 7) | (to ? 0 : 1u << 4) |
+					  ((uint64_t)i->r1 << 8),
+				  0);
+}
+
 void x_mov_to_dr(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	unsigned n;
 	uint64_t v = c->gpr[i->r1];
 
 	need_cpl0(c);
+	dr_intercept(c, i, true);
 	n = dr_index(c, i->cc);
 	if ((n == 6 || n == 7) && (v >> 32))
 		raise_gp(c, 0);
@@ -413,15 +549,31 @@ void x_mov_to_dr(struct vtx_cpu *c, const struct vtx_insn *i)
 void x_mov_from_dr(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	need_cpl0(c);
+	dr_intercept(c, i, false);
 	c->gpr[i->r1] = c->dr[dr_index(c, i->cc)];
 }
 
 /* ---- descriptor tables -------------------------------------------------------------- */
 
+/* Descriptor-table exiting (SDM 26.1.3): the instruction-information
+ * field names the instruction (identity, bits 29:28) and its operand; the
+ * qualification is the displacement (SDM 28.2.1). */
+static void desc_intercept(struct vtx_cpu *c, const struct vtx_insn *i,
+			   uint32_t identity, uint32_t reason)
+{
+	if (!NONROOT(c) || !PROC2(c, SECONDARY_EXEC_DESC))
+		return;
+	vtx_vmx_exit_insn(c, i, reason,
+			  (i->flags & VTX_INSN_HAS_MEM) ? (uint64_t)i->disp : 0,
+			  vtx_vmx_insn_info(i, i->r1, 0) |
+				  (identity << VMX_INSN_INFO_IDENTITY_SHIFT));
+}
+
 void x_lgdt(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	struct x86_desc_ptr d;
 	need_cpl0(c);
+	desc_intercept(c, i, VMX_INSN_INFO_LGDT, EXIT_REASON_GDTR_IDTR);
 	vtx_read_slow(c, insn_la(c, i), &d, sizeof(d));
 	if (c->mode == VTX_MODE_LONG64 && !canonical(d.base))
 		raise_gp(c, 0);
@@ -433,6 +585,7 @@ void x_lidt(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	struct x86_desc_ptr d;
 	need_cpl0(c);
+	desc_intercept(c, i, VMX_INSN_INFO_LIDT, EXIT_REASON_GDTR_IDTR);
 	vtx_read_slow(c, insn_la(c, i), &d, sizeof(d));
 	if (c->mode == VTX_MODE_LONG64 && !canonical(d.base))
 		raise_gp(c, 0);
@@ -444,12 +597,14 @@ void x_lidt(struct vtx_cpu *c, const struct vtx_insn *i)
 void x_sgdt(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	struct x86_desc_ptr d = { .limit = c->gdt.limit, .base = c->gdt.base };
+	desc_intercept(c, i, VMX_INSN_INFO_SGDT, EXIT_REASON_GDTR_IDTR);
 	vtx_write_slow(c, insn_la(c, i), &d, sizeof(d));
 }
 
 void x_sidt(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	struct x86_desc_ptr d = { .limit = c->idt.limit, .base = c->idt.base };
+	desc_intercept(c, i, VMX_INSN_INFO_SIDT, EXIT_REASON_GDTR_IDTR);
 	vtx_write_slow(c, insn_la(c, i), &d, sizeof(d));
 }
 
@@ -473,11 +628,13 @@ static void read_sys_desc(struct vtx_cpu *c, uint16_t sel, uint64_t d[2])
  * busy in memory. */
 void x_ltr(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	uint16_t sel = sel_operand(c, i);
+	uint16_t sel;
 	uint64_t d[2];
 	struct kvm_segment s;
 
 	need_cpl0(c);
+	desc_intercept(c, i, VMX_INSN_INFO_LTR, EXIT_REASON_LDTR_TR);
+	sel = sel_operand(c, i);
 	if (x86_sel_is_null(sel))
 		raise_gp(c, 0);
 	read_sys_desc(c, sel, d);
@@ -496,6 +653,7 @@ void x_ltr(struct vtx_cpu *c, const struct vtx_insn *i)
 
 void x_str(struct vtx_cpu *c, const struct vtx_insn *i)
 {
+	desc_intercept(c, i, VMX_INSN_INFO_STR, EXIT_REASON_LDTR_TR);
 	if (i->flags & VTX_INSN_HAS_MEM)
 		mem_store(c, insn_la(c, i), 2, c->tr.selector);
 	else
@@ -504,11 +662,13 @@ void x_str(struct vtx_cpu *c, const struct vtx_insn *i)
 
 void x_lldt(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	uint16_t sel = sel_operand(c, i);
+	uint16_t sel;
 	uint64_t d[2];
 	struct kvm_segment s;
 
 	need_cpl0(c);
+	desc_intercept(c, i, VMX_INSN_INFO_LLDT, EXIT_REASON_LDTR_TR);
+	sel = sel_operand(c, i);
 	if (x86_sel_is_null(sel)) {
 		memset(&c->ldt, 0, sizeof(c->ldt));
 		c->ldt.unusable = 1;
@@ -525,6 +685,7 @@ void x_lldt(struct vtx_cpu *c, const struct vtx_insn *i)
 
 void x_sldt(struct vtx_cpu *c, const struct vtx_insn *i)
 {
+	desc_intercept(c, i, VMX_INSN_INFO_SLDT, EXIT_REASON_LDTR_TR);
 	if (i->flags & VTX_INSN_HAS_MEM)
 		mem_store(c, insn_la(c, i), 2, c->ldt.selector);
 	else
@@ -620,6 +781,7 @@ void x_mov_to_sreg(struct vtx_cpu *c, const struct vtx_insn *i)
 		/* MOV SS blocks interrupts and debug traps for one
 		 * instruction (SDM Vol. 3A 6.8.3). */
 		c->sti_shadow = true;
+		c->mov_ss_shadow = true;
 		c->async = 1;
 	}
 }
@@ -650,17 +812,19 @@ void x_swapgs(struct vtx_cpu *c, const struct vtx_insn *i)
 void x_invlpg(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	need_cpl0(c);
+	if (NONROOT(c) && PROC(c, CPU_BASED_INVLPG_EXITING))
+		vtx_vmx_exit_insn(c, i, EXIT_REASON_INVLPG, insn_la(c, i), 0);
 	/* Large pages are cached per 4 KiB: drop everything to be safe for
 	 * 2 MiB and 1 GiB mappings (allowed: SDM 4.10.4.1 lets a processor
 	 * invalidate more than required). */
-	(void)i;
 	vtx_tlb_flush(c);
 }
 
 void x_wbinvd(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	(void)i;
 	need_cpl0(c);
+	if (NONROOT(c) && PROC2(c, SECONDARY_EXEC_WBINVD_EXITING))
+		vtx_vmx_exit_insn(c, i, EXIT_REASON_WBINVD, 0, 0);
 }
 
 /* CLFLUSH checks the address like a read (it can #PF) and does nothing
@@ -675,6 +839,7 @@ void x_clflush(struct vtx_cpu *c, const struct vtx_insn *i)
 void x_int_n(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	c->delivering = (int)i->imm;
+	c->delivering_has_error = false;
 	vtx_deliver_event(c, (int)i->imm, 0, false, true, c->next_rip);
 	c->delivering = -1;
 	c->async = 1;
@@ -682,8 +847,11 @@ void x_int_n(struct vtx_cpu *c, const struct vtx_insn *i)
 
 void x_int3(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	(void)i;
+	/* INT3 is a software exception: the exception bitmap applies. */
+	if (c->vmx.non_root)
+		vtx_vmx_exception(c, BP_VECTOR, 0, false, true, i->len);
 	c->delivering = BP_VECTOR;
+	c->delivering_has_error = false;
 	vtx_deliver_event(c, BP_VECTOR, 0, false, true, c->next_rip);
 	c->delivering = -1;
 	c->async = 1;

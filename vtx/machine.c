@@ -107,6 +107,8 @@ int vtx_cpu_create(struct vtx_machine *m, struct vtx_cpu **out)
 	c->ram_size = m->ram_size;
 	c->rflags = X86_EFLAGS_FIXED;
 	c->delivering = -1;
+	c->vmx.current = VMX_NO_VMCS;
+	c->vmx.vmxon_ptr = VMX_NO_VMCS;
 	/* SDM Vol. 3A 10.1.1 Table 10-1: power-up values of what we keep. */
 	c->cr0 = X86_CR0_ET | X86_CR0_CD | X86_CR0_NW;
 	c->dr[6] = 0xffff0ff0;
@@ -340,7 +342,7 @@ int vtx_cpu_get_msr(const struct vtx_cpu *c, uint32_t idx, uint64_t *val)
 		*val = c->misc_enable;
 		return 0;
 	default:
-		return -ENOENT;
+		return vtx_vmx_read_cap(c, idx, val);
 	}
 }
 
@@ -430,6 +432,9 @@ int vtx_cpu_set_msr(struct vtx_cpu *c, uint32_t idx, uint64_t val)
 		c->misc_enable = val;
 		return 0;
 	default:
+		/* The VMX capability MSRs are read-only: WRMSR is #GP(0). */
+		if (vtx_vmx_read_cap(c, idx, &val) == 0)
+			return -EINVAL;
 		return -ENOENT;
 	}
 }
@@ -463,6 +468,8 @@ const char *vtx_stop_reason_name(enum vtx_stop_reason r)
 		return "halted";
 	case VTX_STOP_INSN_LIMIT:
 		return "instruction limit";
+	case VTX_STOP_VMEXIT:
+		return "VM exit";
 	}
 	return "?";
 }

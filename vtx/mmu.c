@@ -10,6 +10,7 @@
  * decoded there: reads return all ones and writes are dropped. Such pages
  * are never cached in the TLB.
  */
+#include "arch/vmcs.h"
 #include "vtx/cpu.h"
 
 /* MAXPHYADDR the model reports (CPUID.80000008H:EAX[7:0]). */
@@ -69,17 +70,23 @@ static uint64_t *pte_ptr(struct vtx_cpu *c, uint64_t pa)
 __attribute__((noreturn)) static void page_fault(struct vtx_cpu *c, uint64_t la,
 						 uint32_t ec)
 {
-	c->cr2 = la;
+	/* CR2 is written when the #PF is delivered, not when a VM exit
+	 * intercepts it (SDM Vol. 3C 28.1). */
+	c->pend_cr2 = la;
 	vtx_raise(c, PF_VECTOR, ec, true);
 }
 
 /* Update an A/D bit in a paging-structure entry: a write to guest memory
  * like any other, so decoded code on that page goes stale. */
-static void pte_set_bits(struct vtx_cpu *c, uint64_t pa, uint64_t *e,
-			 uint64_t bits)
+static void pte_set_bits(struct vtx_cpu *c, uint64_t gpa, uint64_t pa,
+			 uint64_t *e, uint64_t bits, uint64_t la)
 {
 	if ((*e & bits) == bits || pa + 8 > c->ram_size)
 		return;
+	/* Under EPT, A/D updates are writes to guest-physical memory
+	 * (SDM Vol. 3C 30.3.3.2). */
+	if (ept_active(c))
+		vtx_ept_translate(c, gpa, ACC_WRITE, la, true, false);
 	*e |= bits;
 	if (c->m->code_page[pa >> PAGE_SHIFT])
 		vtx_code_write(c->m, pa, 8);
@@ -87,13 +94,14 @@ static void pte_set_bits(struct vtx_cpu *c, uint64_t pa, uint64_t *e,
 
 /* The 4-level walk (SDM Vol. 3A 4.5.4). Returns the physical address of
  * `la`; raises #PF with the error code of SDM 4.7. */
-static uint64_t walk_4level(struct vtx_cpu *c, uint64_t la, int acc, bool user)
+static uint64_t walk_4level(struct vtx_cpu *c, uint64_t la, int acc, bool user,
+			    bool implicit)
 {
 	bool nxe = c->efer & EFER_NX;
 	uint64_t rsvd = PHYS_RSVD_MASK | (nxe ? 0 : PTE_NX);
 	uint64_t table =
 		c->cr3 & PTE_ADDR_MASK & ((1ull << VTX_MAXPHYADDR) - 1);
-	uint64_t ent_pa[4];
+	uint64_t ent_gpa[4], ent_pa[4];
 	uint64_t *ent[4];
 	uint32_t ec = (acc == ACC_WRITE ? PFERR_WRITE_MASK : 0) |
 		      (user ? PFERR_USER_MASK : 0) |
@@ -107,10 +115,15 @@ static uint64_t walk_4level(struct vtx_cpu *c, uint64_t la, int acc, bool user)
 	c->stats.tlb_misses++;
 	for (level = 4; level >= 1; level--) {
 		unsigned shift = 12 + 9 * (level - 1);
-		uint64_t pa_e = table + ((la >> shift) & 511) * 8;
+		uint64_t gpa_e = table + ((la >> shift) & 511) * 8;
+		uint64_t pa_e = ept_active(c)
+					? vtx_ept_translate(c, gpa_e, ACC_READ,
+							    la, true, false)
+					: gpa_e;
 		uint64_t *e = pte_ptr(c, pa_e);
 		uint64_t v = *e;
 
+		ent_gpa[n] = gpa_e;
 		ent_pa[n] = pa_e;
 		ent[n++] = e;
 		if (!(v & PTE_P))
@@ -149,8 +162,11 @@ static uint64_t walk_4level(struct vtx_cpu *c, uint64_t la, int acc, bool user)
 			fault = true;
 		if (us && acc == ACC_EXEC && (c->cr4 & X86_CR4_SMEP))
 			fault = true;
+		/* SMAP: explicit accesses may use RFLAGS.AC to override it,
+		 * implicit ones (descriptor tables, TSS, event frames) never
+		 * (SDM Vol. 3A 4.6). */
 		if (us && acc != ACC_EXEC && (c->cr4 & X86_CR4_SMAP) &&
-		    !(c->rflags & X86_EFLAGS_AC))
+		    (implicit || !(c->rflags & X86_EFLAGS_AC)))
 			fault = true;
 	}
 	if (acc == ACC_EXEC && nx && nxe)
@@ -162,8 +178,9 @@ static uint64_t walk_4level(struct vtx_cpu *c, uint64_t la, int acc, bool user)
 	 * leaf for a write. */
 	for (int k = 0; k < n; k++)
 		pte_set_bits(
-			c, ent_pa[k], ent[k],
-			PTE_A | (k == n - 1 && acc == ACC_WRITE ? PTE_D : 0));
+			c, ent_gpa[k], ent_pa[k], ent[k],
+			PTE_A | (k == n - 1 && acc == ACC_WRITE ? PTE_D : 0),
+			la);
 	return pa;
 }
 
@@ -185,13 +202,16 @@ uint8_t *vtx_translate_slow(struct vtx_cpu *c, uint64_t la, int acc)
 	if (!(c->cr0 & X86_CR0_PG)) {
 		pa = la;
 	} else if (c->efer & EFER_LMA) {
-		pa = walk_4level(c, la, acc, user);
+		pa = walk_4level(c, la, acc, user, false);
 	} else {
 		/* 32-bit and PAE paging come with the full CPU model. */
 		vtx_note_unimplemented(c, c->rip, NULL, 0,
 				       "paging mode (32-bit/PAE)");
 		raise_ud(c);
 	}
+
+	if (ept_active(c))
+		pa = vtx_ept_translate(c, pa, acc, la, true, true);
 
 	uint64_t page = pa & PAGE_MASK;
 	if (page >= c->ram_size) {
@@ -261,7 +281,6 @@ void vtx_write_slow(struct vtx_cpu *c, uint64_t la, const void *src, unsigned n)
  * whatever the CPL, and never cached in the TLB under the current tag. */
 static uint8_t *translate_sys(struct vtx_cpu *c, uint64_t la, int acc)
 {
-	int cpl = c->cpl;
 	uint64_t pa;
 
 	if (c->mode == VTX_MODE_LONG64 && !is_canonical(la))
@@ -269,18 +288,14 @@ static uint8_t *translate_sys(struct vtx_cpu *c, uint64_t la, int acc)
 	if (!(c->cr0 & X86_CR0_PG)) {
 		pa = la;
 	} else if (c->efer & EFER_LMA) {
-		/* SMAP does not apply to implicit accesses: pretend AC = 1. */
-		uint64_t fl = c->rflags;
-		c->rflags |= X86_EFLAGS_AC;
-		c->cpl = 0;
-		pa = walk_4level(c, la, acc, false);
-		c->cpl = cpl;
-		c->rflags = fl;
+		pa = walk_4level(c, la, acc, false, true);
 	} else {
 		vtx_note_unimplemented(c, c->rip, NULL, 0,
 				       "paging mode (32-bit/PAE)");
 		raise_ud(c);
 	}
+	if (ept_active(c))
+		pa = vtx_ept_translate(c, pa, acc, la, true, true);
 	if (pa + 1 > c->ram_size) {
 		memset(unbacked_page, 0xff, sizeof(unbacked_page));
 		return unbacked_page + (pa & (PAGE_SIZE - 1));

@@ -11,12 +11,18 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "arch/vmx_exit_qual.h"
 #include "vtx/exec.h"
 
 static void fill_stop(struct vtx_cpu *c, struct vtx_stop *st)
 {
 	st->rip = c->stop_rip;
-	if (c->shutdown) {
+	if (c->vmexit_pending) {
+		c->vmexit_pending = false;
+		st->reason = VTX_STOP_VMEXIT;
+		snprintf(st->why, sizeof(st->why), "VM exit, reason %u",
+			 c->last_exit_reason);
+	} else if (c->shutdown) {
 		st->reason = VTX_STOP_TRIPLE_FAULT;
 		snprintf(st->why, sizeof(st->why), "%s, then shutdown",
 			 c->fault_chain);
@@ -35,6 +41,45 @@ static void fill_stop(struct vtx_cpu *c, struct vtx_stop *st)
 	} else {
 		st->reason = VTX_STOP_PLATFORM;
 		snprintf(st->why, sizeof(st->why), "stopped by a device");
+	}
+}
+
+/* Event injection by VM entry (SDM Vol. 3C 27.6): delivered through the
+ * guest's IDT before its first instruction, not subject to the exception
+ * bitmap; software events return past the instruction length given. */
+static void inject_event(struct vtx_cpu *c)
+{
+	uint32_t info = c->inject_info;
+	unsigned vec = info & INTR_INFO_VECTOR_MASK;
+	unsigned type = info & INTR_INFO_INTR_TYPE_MASK;
+	bool has_ec = info & INTR_INFO_DELIVER_CODE_MASK;
+	bool soft =
+		type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION;
+	bool len = soft || type == INTR_TYPE_PRIV_SW_EXCEPTION;
+
+	c->inject_info = 0;
+	c->delivering = (int)vec;
+	c->delivering_error = c->inject_error;
+	c->delivering_has_error = has_ec;
+	vtx_deliver_event(c, (int)vec, c->inject_error, has_ec, soft,
+			  c->rip + (len ? c->inject_len : 0));
+	c->delivering = -1;
+}
+
+/* STI and MOV SS block interrupts for the one instruction that follows
+ * (SDM Vol. 3A 6.8.3): the shadow set by an instruction is armed when it
+ * retires and dropped when the next one does. */
+static void shadow_step(struct vtx_cpu *c)
+{
+	if (!c->sti_shadow)
+		return;
+	if (c->shadow_armed) {
+		c->sti_shadow = false;
+		c->mov_ss_shadow = false;
+		c->shadow_armed = false;
+	} else {
+		c->shadow_armed = true;
+		c->async = 1;
 	}
 }
 
@@ -58,12 +103,16 @@ int vtx_cpu_run(struct vtx_cpu *c, struct vtx_stop *st)
 	case 1: /* vtx_raise(): an exception at c->rip */
 		vtx_handle_fault(c);
 		break;
+	case 3: /* a VM exit switched to the host (or stopped for a C one) */
+		break;
 	default: /* shutdown: triple fault */
 		c->stop_rip = c->rip;
 		goto out;
 	}
 
 	while (!c->stop_requested) {
+		if (unlikely(c->inject_info))
+			inject_event(c);
 		struct vtx_block *b = vtx_block_lookup(c);
 		const struct vtx_insn *i = b->insns, *end = i + b->n;
 
@@ -86,6 +135,7 @@ int vtx_cpu_run(struct vtx_cpu *c, struct vtx_stop *st)
 			 * paging change) ends the block: look RIP up again. */
 			if (unlikely(c->async)) {
 				c->async = 0;
+				shadow_step(c);
 				break;
 			}
 		}

@@ -88,6 +88,7 @@ enum vtx_stop_reason {
 	VTX_STOP_TRIPLE_FAULT, /* shutdown: stop.why says which faults */
 	VTX_STOP_HALTED, /* HLT with nothing that could ever wake it */
 	VTX_STOP_INSN_LIMIT, /* the instruction budget ran out */
+	VTX_STOP_VMEXIT, /* a VM exit to a host written in C */
 };
 
 struct vtx_stop {
@@ -104,6 +105,9 @@ const char *vtx_stop_reason_name(enum vtx_stop_reason r);
 
 /* ---- what the vCPU counted ----------------------------------------------- */
 
+/* Basic exit reasons are below this (SDM Appendix C; uapi <asm/vmx.h>). */
+#define VTX_EXIT_REASONS 80
+
 struct vtx_cpu_stats {
 	uint64_t insns; /* retired instructions */
 	uint64_t exceptions[32]; /* delivered, by vector */
@@ -114,6 +118,10 @@ struct vtx_cpu_stats {
 	uint64_t
 		code_flushes; /* decoded-code invalidations (SMC, host writes) */
 	uint64_t tlb_misses; /* page walks */
+	uint64_t ept_walks; /* EPT translations walked */
+	uint64_t vm_entries; /* successful VM entries */
+	uint64_t vm_exits; /* VM exits, entry failures included */
+	uint64_t exits_by_reason[VTX_EXIT_REASONS]; /* by basic reason */
 };
 void vtx_cpu_get_stats(const struct vtx_cpu *cpu, struct vtx_cpu_stats *st);
 

@@ -43,8 +43,8 @@ static void test_cpuid__leaf_0_reports_genuineintel(void **state)
 	assert_int_equal(h->regs.rcx, 0x6c65746e); /* "ntel" */
 }
 
-/* CPUID.1 advertises what the model implements: no x87, SSE, VMX or
- * APIC, and no PSE until 32-bit paging exists. DE, TSC, MSR, PAE, CX8, PGE,
+/* CPUID.1 advertises what the model implements: no x87, SSE or APIC, and
+ * no PSE until 32-bit paging exists. VMX, DE, TSC, MSR, PAE, CX8, PGE,
  * CMOV, PAT, CLFSH and POPCNT each have a test in the vtx unit tests. */
 static void
 test_cpuid__leaf_1_features_are_what_the_model_implements(void **state)
@@ -58,7 +58,7 @@ test_cpuid__leaf_1_features_are_what_the_model_implements(void **state)
 	harness_exec(h, code, sizeof(code), 1);
 	assert_int_equal(h->regs.rax, 0x00050654); /* family 6, model 0x55 */
 	assert_int_equal(h->regs.rbx, 0x00000800); /* CLFLUSH line 64 bytes */
-	assert_int_equal(h->regs.rcx, 1u << 23); /* POPCNT */
+	assert_int_equal(h->regs.rcx, (1u << 5) | (1u << 23)); /* VMX, POPCNT */
 	assert_int_equal(h->regs.rdx, (1u << 2) | (1u << 4) | (1u << 5) |
 					      (1u << 6) | (1u << 8) |
 					      (1u << 13) | (1u << 15) |
@@ -326,9 +326,10 @@ static void test_mov_cr4__clearing_pae_in_ia32e_mode_raises_gp(void **state)
 	expect_mov_cr_gp(h, code, sizeof(code));
 }
 
-/* A bit the SDM defines but the model lacks (VMXE, bit 13): #GP as on a
- * CPU without the feature, and recorded as unimplemented. */
-static void test_mov_cr4__unmodeled_vmxe_raises_gp_and_is_recorded(void **state)
+/* A bit the SDM defines but the model lacks (OSFXSR, bit 9: no SSE): #GP
+ * as on a CPU without the feature, and recorded as unimplemented. */
+static void
+test_mov_cr4__unmodeled_osfxsr_raises_gp_and_is_recorded(void **state)
 {
 	struct harness *h = *state;
 	static const uint8_t code[] = {
@@ -336,11 +337,26 @@ static void test_mov_cr4__unmodeled_vmxe_raises_gp_and_is_recorded(void **state)
 	};
 	struct vtx_unimpl u;
 
-	h->regs.rax = X86_CR4_PAE | X86_CR4_VMXE;
+	h->regs.rax = X86_CR4_PAE | X86_CR4_OSFXSR;
 	expect_mov_cr_gp(h, code, sizeof(code));
 	assert_int_equal(vtx_cpu_get_unimplemented(h->cpu, &u, 1), 1);
-	assert_string_equal(u.mnemonic, "mov cr4 bits 0x2000");
+	assert_string_equal(u.mnemonic, "mov cr4 bits 0x200");
 	assert_int_equal(u.count, 1);
+}
+
+/* CR4.VMXE is implemented: setting it is a plain write, and reads back. */
+static void test_mov_cr4__vmxe_sets_and_reads_back(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0x0f, 0x22, 0xe0, /* mov cr4, rax */
+		0x0f, 0x20, 0xe3, /* mov rbx, cr4 */
+	};
+
+	h->regs.rax = h->sregs.cr4 | X86_CR4_VMXE;
+	harness_exec(h, code, sizeof(code), 2);
+	assert_int_equal(h->regs.rbx, h->regs.rax);
+	assert_int_equal(h->sregs.cr4 & X86_CR4_VMXE, X86_CR4_VMXE);
 }
 
 /* PSE matters to 32-bit paging only, which the model does not run yet, so
@@ -988,7 +1004,8 @@ int main(void)
 		T(test_mov_cr0__nw_without_cd_raises_gp),
 		T(test_mov_cr4__reserved_high_bit_raises_gp),
 		T(test_mov_cr4__clearing_pae_in_ia32e_mode_raises_gp),
-		T(test_mov_cr4__unmodeled_vmxe_raises_gp_and_is_recorded),
+		T(test_mov_cr4__unmodeled_osfxsr_raises_gp_and_is_recorded),
+		T(test_mov_cr4__vmxe_sets_and_reads_back),
 		T(test_mov_cr3__bits_above_maxphyaddr_raise_gp),
 		T(test_mov_cr__read_back_cr0_cr3_cr4),
 		T(test_mov_cr__at_cpl3_raises_gp),

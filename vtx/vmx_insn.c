@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmx_insn.c - the VMX instructions as software executes them: VMXON,
+ * VMXOFF, VMCLEAR, VMPTRLD, VMPTRST, VMREAD, VMWRITE, VMLAUNCH, VMRESUME,
+ * INVEPT, INVVPID, VMCALL, with every #UD/#GP, VM exit and VMfail case of
+ * the SDM's pseudo-code (Vol. 3C ch. 31, "VMX Instruction Reference"), and
+ * VMCS access by encoding. Model side.
+ */
+#include <errno.h>
+
+#include <asm/vmx.h>
+
+#include "arch/ept.h"
+#include "arch/vmcs12.h"
+#include "arch/vmx_insn_errors.h"
+#include "arch/x86_msr.h"
+#include "vtx/exec.h"
+#include "vtx/vmx.h"
+
+/* ---- the VMCS by encoding ------------------------------------------------- */
+
+static uint8_t *vmcs_ptr(struct vtx_cpu *c, uint64_t hpa)
+{
+	return vtx_hpa_ptr(c->m, hpa, VMCS12_SIZE);
+}
+
+uint64_t vtx_vmcs_read(struct vtx_cpu *c, uint64_t hpa, uint32_t enc)
+{
+	unsigned width;
+	int off = vmcs12_field_offset(enc, &width);
+	uint8_t *p = vmcs_ptr(c, hpa);
+	uint64_t v = 0;
+
+	if (off < 0 || !p)
+		return 0;
+	memcpy(&v, p + off, width);
+	return v;
+}
+
+void vtx_vmcs_write(struct vtx_cpu *c, uint64_t hpa, uint32_t enc, uint64_t val)
+{
+	unsigned width;
+	int off = vmcs12_field_offset(enc, &width);
+	uint8_t *p = vmcs_ptr(c, hpa);
+
+	if (off < 0 || !p)
+		return;
+	memcpy(p + off, &val, width); /* little-endian: the low bytes */
+}
+
+static uint32_t vmcs_revision(struct vtx_cpu *c, uint64_t hpa)
+{
+	uint32_t rev = ~0u;
+	vtx_hpa_read(c->m, hpa, &rev, 4);
+	return rev;
+}
+
+static void vmcs_set_launched(struct vtx_cpu *c, uint64_t hpa, bool l)
+{
+	struct vmcs12 *v = (struct vmcs12 *)vmcs_ptr(c, hpa);
+	if (v)
+		v->launch_state = l;
+}
+
+/* ---- VMsucceed / VMfail (SDM 31.2) ----------------------------------------- */
+
+static void vm_succeed(struct vtx_cpu *c)
+{
+	flags_set_arith(c, 0);
+}
+
+static void vm_fail_invalid(struct vtx_cpu *c)
+{
+	flags_set_arith(c, X86_EFLAGS_CF);
+}
+
+static void vm_fail_valid(struct vtx_cpu *c, uint32_t err)
+{
+	vtx_vmcs_write(c, c->vmx.current, VM_INSTRUCTION_ERROR, err);
+	flags_set_arith(c, X86_EFLAGS_ZF);
+}
+
+/* VMfail: VMfailValid with a current VMCS, else VMfailInvalid. */
+static void vm_fail(struct vtx_cpu *c, uint32_t err)
+{
+	if (c->vmx.current == VMX_NO_VMCS)
+		vm_fail_invalid(c);
+	else
+		vm_fail_valid(c, err);
+}
+
+/* ---- common checks ------------------------------------------------------------ */
+
+/* The #UD and VM-exit checks every VMX instruction starts with (SDM 31.3):
+ * outside VMX operation (or in a mode without VMX), #UD; in non-root
+ * operation, a VM exit with `reason`; at CPL > 0, #GP(0). */
+static void vmx_insn_checks_regs(struct vtx_cpu *c, const struct vtx_insn *i,
+				 uint32_t reason, unsigned reg1, unsigned reg2)
+{
+	if (!c->vmx.on || c->mode != VTX_MODE_LONG64)
+		raise_ud(c);
+	if (c->vmx.non_root) {
+		uint64_t qual =
+			(i->flags & VTX_INSN_HAS_MEM) ? (uint64_t)i->disp : 0;
+		vtx_vmx_exit_insn(c, i, reason, qual,
+				  vtx_vmx_insn_info(i, reg1, reg2));
+	}
+	if (c->cpl > 0)
+		raise_gp(c, 0);
+}
+
+/* Instructions whose operands are memory only, or none. */
+static void vmx_insn_checks(struct vtx_cpu *c, const struct vtx_insn *i,
+			    uint32_t reason)
+{
+	vmx_insn_checks_regs(c, i, reason, 0, 0);
+}
+
+static bool vmx_addr_ok(uint64_t pa)
+{
+	/* 4-KiB aligned, within the physical-address width (MAXPHYADDR 46). */
+	return !(pa & 0xfff) && !(pa >> 46);
+}
+
+/* ---- VMXON, VMXOFF ---------------------------------------------------------- */
+
+void x_vmxon(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint64_t pa;
+
+	if (!c->vmx.on) {
+		if (!(c->cr0 & X86_CR0_PE) || !(c->cr4 & X86_CR4_VMXE) ||
+		    (c->rflags & X86_EFLAGS_VM) || c->mode != VTX_MODE_LONG64)
+			raise_ud(c);
+		if (c->cpl > 0)
+			raise_gp(c, 0);
+		/* CR0/CR4 must satisfy the fixed bits; the feature-control
+		 * MSR must be locked with VMX outside SMX enabled. */
+		if ((c->cr0 & vtx_vmx_cr0_fixed0()) != vtx_vmx_cr0_fixed0() ||
+		    (c->cr0 & ~vtx_vmx_cr0_fixed1()) ||
+		    (c->cr4 & vtx_vmx_cr4_fixed0()) != vtx_vmx_cr4_fixed0() ||
+		    (c->cr4 & ~vtx_vmx_cr4_fixed1()) ||
+		    !(c->feature_control & FEAT_CTL_LOCKED) ||
+		    !(c->feature_control & FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX))
+			raise_gp(c, 0);
+		pa = mem_load(c, insn_la(c, i), 8);
+		if (!vmx_addr_ok(pa) ||
+		    (vmcs_revision(c, pa) & 0x7fffffffu) != VTX_VMCS_REVISION ||
+		    (vmcs_revision(c, pa) & 0x80000000u)) {
+			vm_fail_invalid(c);
+			return;
+		}
+		c->vmx.on = true;
+		c->vmx.vmxon_ptr = pa;
+		c->vmx.current = VMX_NO_VMCS;
+		vm_succeed(c);
+		return;
+	}
+	vmx_insn_checks(c, i, EXIT_REASON_VMON);
+	vm_fail(c, VMXERR_VMXON_IN_VMX_ROOT_OPERATION);
+}
+
+void x_vmxoff(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	vmx_insn_checks(c, i, EXIT_REASON_VMOFF);
+	c->vmx.on = false;
+	c->vmx.current = VMX_NO_VMCS;
+	vm_succeed(c);
+}
+
+/* ---- VMCLEAR, VMPTRLD, VMPTRST ---------------------------------------------- */
+
+void x_vmclear(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint64_t pa;
+
+	vmx_insn_checks(c, i, EXIT_REASON_VMCLEAR);
+	pa = mem_load(c, insn_la(c, i), 8);
+	if (!vmx_addr_ok(pa)) {
+		vm_fail(c, VMXERR_VMCLEAR_INVALID_ADDRESS);
+		return;
+	}
+	if (pa == c->vmx.vmxon_ptr) {
+		vm_fail(c, VMXERR_VMCLEAR_VMXON_POINTER);
+		return;
+	}
+	/* The model keeps no VMCS data on the chip: the region is always
+	 * up to date; only the launch state changes. */
+	vmcs_set_launched(c, pa, false);
+	if (pa == c->vmx.current)
+		c->vmx.current = VMX_NO_VMCS;
+	vm_succeed(c);
+}
+
+void x_vmptrld(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint64_t pa;
+	uint32_t rev;
+
+	vmx_insn_checks(c, i, EXIT_REASON_VMPTRLD);
+	pa = mem_load(c, insn_la(c, i), 8);
+	if (!vmx_addr_ok(pa)) {
+		vm_fail(c, VMXERR_VMPTRLD_INVALID_ADDRESS);
+		return;
+	}
+	if (pa == c->vmx.vmxon_ptr) {
+		vm_fail(c, VMXERR_VMPTRLD_VMXON_POINTER);
+		return;
+	}
+	/* A shadow-VMCS indicator is an error while VMCS shadowing is not
+	 * offered (SDM 31.3 "VMPTRLD"). */
+	rev = vmcs_revision(c, pa);
+	if (rev != VTX_VMCS_REVISION) {
+		vm_fail(c, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
+		return;
+	}
+	c->vmx.current = pa;
+	vm_succeed(c);
+}
+
+void x_vmptrst(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	vmx_insn_checks(c, i, EXIT_REASON_VMPTRST);
+	mem_store(c, insn_la(c, i), 8, c->vmx.current);
+	vm_succeed(c);
+}
+
+/* ---- VMREAD, VMWRITE ------------------------------------------------------------ */
+
+/* VMREAD r/m64, r64: r2 holds the encoding; the destination is r1 or
+ * memory. */
+void x_vmread(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint32_t enc;
+	uint64_t v;
+
+	/* reg1: the destination register, reg2: the encoding (SDM 28.2.5) */
+	vmx_insn_checks_regs(c, i, EXIT_REASON_VMREAD, i->r1, i->r2);
+	if (c->vmx.current == VMX_NO_VMCS) {
+		vm_fail_invalid(c);
+		return;
+	}
+	enc = (uint32_t)c->gpr[i->r2];
+	if ((c->gpr[i->r2] >> 32) || !vtx_vmcs_field_supported(enc)) {
+		vm_fail_valid(c, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+		return;
+	}
+	v = vtx_vmcs_read(c, c->vmx.current, enc);
+	if (i->flags & VTX_INSN_HAS_MEM)
+		mem_store(c, insn_la(c, i), 8, v);
+	else
+		c->gpr[i->r1] = v;
+	vm_succeed(c);
+}
+
+/* VMWRITE r64, r/m64: r1 holds the encoding; the value is r2 or memory. */
+void x_vmwrite(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint32_t enc;
+	uint64_t v;
+
+	/* reg1: the source register, reg2: the encoding (SDM 28.2.5) */
+	vmx_insn_checks_regs(c, i, EXIT_REASON_VMWRITE, i->r2, i->r1);
+	if (c->vmx.current == VMX_NO_VMCS) {
+		vm_fail_invalid(c);
+		return;
+	}
+	v = (i->flags & VTX_INSN_HAS_MEM) ? mem_load(c, insn_la(c, i), 8)
+					  : c->gpr[i->r2];
+	enc = (uint32_t)c->gpr[i->r1];
+	if ((c->gpr[i->r1] >> 32) || !vtx_vmcs_field_supported(enc)) {
+		vm_fail_valid(c, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+		return;
+	}
+	/* IA32_VMX_MISC bit 29 is set: VMWRITE may write the exit-
+	 * information fields too (SDM 31.3 "VMWRITE"). */
+	vtx_vmcs_write(c, c->vmx.current, enc, v);
+	vm_succeed(c);
+}
+
+/* ---- VMLAUNCH, VMRESUME ---------------------------------------------------------- */
+
+static void vm_entry_insn(struct vtx_cpu *c, const struct vtx_insn *i,
+			  bool launch)
+{
+	int ret;
+
+	vmx_insn_checks(c, i,
+			launch ? EXIT_REASON_VMLAUNCH : EXIT_REASON_VMRESUME);
+	ret = vtx_vmx_enter(c, launch);
+	if (ret < 0)
+		vm_fail_invalid(c);
+	else if (ret > 0)
+		vm_fail_valid(c, (uint32_t)ret);
+	/* else: the guest (or the host after a failed entry) runs from
+	 * c->rip; the run loop must not advance past this instruction. */
+	else
+		c->next_rip = c->rip;
+}
+
+void x_vmlaunch(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	vm_entry_insn(c, i, true);
+}
+
+void x_vmresume(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	vm_entry_insn(c, i, false);
+}
+
+/* ---- INVEPT, INVVPID, VMCALL ------------------------------------------------------ */
+
+/* INVEPT r64, m128 (SDM 31.3 "INVEPT"): r1 holds the type. The model's
+ * TLB caches combined translations only: every type flushes it all, which
+ * invalidates at least what the type asks for. */
+void x_invept(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	struct vmx_invept_desc d;
+	uint64_t type;
+
+	vmx_insn_checks_regs(c, i, EXIT_REASON_INVEPT, 0, i->r1);
+	type = c->gpr[i->r1];
+	vtx_read_slow(c, insn_la(c, i), &d, sizeof(d));
+	if (type != VMX_EPT_EXTENT_CONTEXT && type != VMX_EPT_EXTENT_GLOBAL) {
+		vm_fail(c, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+		return;
+	}
+	if (type == VMX_EPT_EXTENT_CONTEXT &&
+	    ((d.eptp & VMX_EPTP_MT_MASK) != VMX_EPTP_MT_WB ||
+	     (d.eptp & VMX_EPTP_PWL_MASK) != VMX_EPTP_PWL_4 ||
+	     (d.eptp & (VMX_EPTP_RESERVED_LOW | VMX_EPTP_AD_ENABLE_BIT |
+			VMX_EPTP_SSS_BIT)) ||
+	     (d.eptp >> 46))) {
+		vm_fail(c, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+		return;
+	}
+	vtx_tlb_flush(c);
+	vm_succeed(c);
+}
+
+void x_invvpid(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	struct vmx_invvpid_desc d;
+	uint64_t type;
+
+	vmx_insn_checks_regs(c, i, EXIT_REASON_INVVPID, 0, i->r1);
+	type = c->gpr[i->r1];
+	vtx_read_slow(c, insn_la(c, i), &d, sizeof(d));
+	if (type > VMX_VPID_EXTENT_SINGLE_NON_GLOBAL || (d.vpid >> 16) ||
+	    (type != VMX_VPID_EXTENT_ALL_CONTEXT && !(uint16_t)d.vpid) ||
+	    (type == VMX_VPID_EXTENT_INDIVIDUAL_ADDR &&
+	     (uint64_t)((int64_t)(d.gla << 16) >> 16) != d.gla)) {
+		vm_fail(c, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+		return;
+	}
+	vtx_tlb_flush(c);
+	vm_succeed(c);
+}
+
+/* VMCALL: in non-root operation a VM exit; in root operation VMfail (no
+ * dual-monitor treatment of SMM is offered); outside VMX #UD. */
+void x_vmcall(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	vmx_insn_checks(c, i, EXIT_REASON_VMCALL);
+	vm_fail(c, VMXERR_VMCALL_IN_VMX_ROOT_OPERATION);
+}
