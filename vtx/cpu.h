@@ -183,7 +183,9 @@ struct vtx_cpu {
 	const char *vmx_check; /* the last VM-entry check that failed */
 	uint32_t inject_info; /* event to inject at the next boundary */
 	uint32_t inject_error, inject_len;
-	bool vmexit_pending; /* a VM exit for the C host (vtx_vmx_run) */
+	bool vmexit_pending; /* a VM exit for the C host (vtx/vmx_api.c) */
+	int api_entry; /* 1: VMLAUNCH, 2: VMRESUME requested by the C host */
+	int api_status; /* its VMfail, if the entry failed */
 	uint32_t last_exit_reason;
 
 	/* the decoded-block cache (vtx/decode.c) */

@@ -110,6 +110,16 @@ int vtx_cpu_run(struct vtx_cpu *c, struct vtx_stop *st)
 		goto out;
 	}
 
+	/* A VM entry the C host asked for (vtx/vmx_api.c): here, so that an
+	 * entry failure can take the VM-exit path. */
+	if (c->api_entry) {
+		bool launch = c->api_entry == 1;
+		c->api_entry = 0;
+		c->api_status = vtx_vmx_enter(c, launch);
+		if (c->api_status)
+			goto out;
+	}
+
 	while (!c->stop_requested) {
 		if (unlikely(c->inject_info))
 			inject_event(c);

@@ -60,6 +60,19 @@ uint64_t vtx_vmcs_read(struct vtx_cpu *c, uint64_t hpa, uint32_t enc);
 void vtx_vmcs_write(struct vtx_cpu *c, uint64_t hpa, uint32_t enc,
 		    uint64_t val);
 
+/* The VMX operations behind both the instructions and the C API
+ * (vtx/vmx_insn.c): 0 for VMsucceed, VTX_VMFAIL_INVALID, or the
+ * VM-instruction error of a VMfail. Callers did the #UD/#GP/exit checks. */
+int vtx_vmx_op_vmxon(struct vtx_cpu *c, uint64_t pa);
+int vtx_vmx_op_vmxoff(struct vtx_cpu *c);
+int vtx_vmx_op_vmclear(struct vtx_cpu *c, uint64_t pa);
+int vtx_vmx_op_vmptrld(struct vtx_cpu *c, uint64_t pa);
+int vtx_vmx_op_vmread(struct vtx_cpu *c, uint64_t enc, uint64_t *val);
+int vtx_vmx_op_vmwrite(struct vtx_cpu *c, uint64_t enc, uint64_t val);
+int vtx_vmx_op_invept(struct vtx_cpu *c, uint64_t type, uint64_t eptp);
+int vtx_vmx_op_invvpid(struct vtx_cpu *c, uint64_t type, uint64_t vpid,
+		       uint64_t gla);
+
 /* VM entry from the current VMCS (vtx/vmx_entry.c). Returns 0 when the
  * vCPU now runs the guest; a VM-instruction error number (VMfailValid), or
  * -1 for VMfailInvalid, when the entry failed before loading guest state.

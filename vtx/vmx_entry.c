@@ -348,7 +348,7 @@ static int check_guest_state(struct vtx_cpu *c)
 	/* 27.3.1.4 RIP and RFLAGS */
 	if (CC((!ia32e || !(cs_ar & VMX_AR_L_MASK)) && (RD(GUEST_RIP) >> 32)) ||
 	    CC(ia32e && (cs_ar & VMX_AR_L_MASK) && !canonical(RD(GUEST_RIP))) ||
-	    CC(rfl & ~(uint64_t)X86_EFLAGS_LIVE_MASK) ||
+	    CC(rfl & ~(uint64_t)(X86_EFLAGS_LIVE_MASK | X86_EFLAGS_FIXED)) ||
 	    CC(!(rfl & X86_EFLAGS_FIXED)) ||
 	    CC((ia32e || !(cr0 & X86_CR0_PE)) && (rfl & X86_EFLAGS_VM)) ||
 	    CC((inj & INTR_INFO_VALID_MASK) &&

@@ -64,29 +64,22 @@ static void vmcs_set_launched(struct vtx_cpu *c, uint64_t hpa, bool l)
 
 /* ---- VMsucceed / VMfail (SDM 31.2) ----------------------------------------- */
 
-static void vm_succeed(struct vtx_cpu *c)
+/* The outcome of a VMX operation: 0 (VMsucceed), VTX_VMFAIL_INVALID, or a
+ * VM-instruction error number for VMfail; vm_status() applies it: RFLAGS,
+ * and the error field of the current VMCS for VMfailValid. */
+static int vm_status(struct vtx_cpu *c, int st)
 {
-	flags_set_arith(c, 0);
-}
-
-static void vm_fail_invalid(struct vtx_cpu *c)
-{
-	flags_set_arith(c, X86_EFLAGS_CF);
-}
-
-static void vm_fail_valid(struct vtx_cpu *c, uint32_t err)
-{
-	vtx_vmcs_write(c, c->vmx.current, VM_INSTRUCTION_ERROR, err);
-	flags_set_arith(c, X86_EFLAGS_ZF);
-}
-
-/* VMfail: VMfailValid with a current VMCS, else VMfailInvalid. */
-static void vm_fail(struct vtx_cpu *c, uint32_t err)
-{
-	if (c->vmx.current == VMX_NO_VMCS)
-		vm_fail_invalid(c);
-	else
-		vm_fail_valid(c, err);
+	if (st == 0) {
+		flags_set_arith(c, 0);
+	} else if (st < 0 || c->vmx.current == VMX_NO_VMCS) {
+		flags_set_arith(c, X86_EFLAGS_CF);
+		st = VTX_VMFAIL_INVALID;
+	} else {
+		vtx_vmcs_write(c, c->vmx.current, VM_INSTRUCTION_ERROR,
+			       (uint32_t)st);
+		flags_set_arith(c, X86_EFLAGS_ZF);
+	}
+	return st;
 }
 
 /* ---- common checks ------------------------------------------------------------ */
@@ -122,163 +115,194 @@ static bool vmx_addr_ok(uint64_t pa)
 	return !(pa & 0xfff) && !(pa >> 46);
 }
 
-/* ---- VMXON, VMXOFF ---------------------------------------------------------- */
+/* ---- the operations, shared by the instructions and vtx.h's C API ---------- */
 
-void x_vmxon(struct vtx_cpu *c, const struct vtx_insn *i)
+int vtx_vmx_op_vmxon(struct vtx_cpu *c, uint64_t pa)
 {
-	uint64_t pa;
-
-	if (!c->vmx.on) {
-		if (!(c->cr0 & X86_CR0_PE) || !(c->cr4 & X86_CR4_VMXE) ||
-		    (c->rflags & X86_EFLAGS_VM) || c->mode != VTX_MODE_LONG64)
-			raise_ud(c);
-		if (c->cpl > 0)
-			raise_gp(c, 0);
-		/* CR0/CR4 must satisfy the fixed bits; the feature-control
-		 * MSR must be locked with VMX outside SMX enabled. */
-		if ((c->cr0 & vtx_vmx_cr0_fixed0()) != vtx_vmx_cr0_fixed0() ||
-		    (c->cr0 & ~vtx_vmx_cr0_fixed1()) ||
-		    (c->cr4 & vtx_vmx_cr4_fixed0()) != vtx_vmx_cr4_fixed0() ||
-		    (c->cr4 & ~vtx_vmx_cr4_fixed1()) ||
-		    !(c->feature_control & FEAT_CTL_LOCKED) ||
-		    !(c->feature_control & FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX))
-			raise_gp(c, 0);
-		pa = mem_load(c, insn_la(c, i), 8);
-		if (!vmx_addr_ok(pa) ||
-		    (vmcs_revision(c, pa) & 0x7fffffffu) != VTX_VMCS_REVISION ||
-		    (vmcs_revision(c, pa) & 0x80000000u)) {
-			vm_fail_invalid(c);
-			return;
-		}
-		c->vmx.on = true;
-		c->vmx.vmxon_ptr = pa;
-		c->vmx.current = VMX_NO_VMCS;
-		vm_succeed(c);
-		return;
-	}
-	vmx_insn_checks(c, i, EXIT_REASON_VMON);
-	vm_fail(c, VMXERR_VMXON_IN_VMX_ROOT_OPERATION);
-}
-
-void x_vmxoff(struct vtx_cpu *c, const struct vtx_insn *i)
-{
-	vmx_insn_checks(c, i, EXIT_REASON_VMOFF);
-	c->vmx.on = false;
+	if (!vmx_addr_ok(pa) ||
+	    (vmcs_revision(c, pa) & 0x7fffffffu) != VTX_VMCS_REVISION ||
+	    (vmcs_revision(c, pa) & 0x80000000u))
+		return VTX_VMFAIL_INVALID;
+	c->vmx.on = true;
+	c->vmx.vmxon_ptr = pa;
 	c->vmx.current = VMX_NO_VMCS;
-	vm_succeed(c);
+	return 0;
 }
 
-/* ---- VMCLEAR, VMPTRLD, VMPTRST ---------------------------------------------- */
-
-void x_vmclear(struct vtx_cpu *c, const struct vtx_insn *i)
+int vtx_vmx_op_vmxoff(struct vtx_cpu *c)
 {
-	uint64_t pa;
+	c->vmx.on = false;
+	c->vmx.c_host = false;
+	c->vmx.vmxon_ptr = VMX_NO_VMCS;
+	c->vmx.current = VMX_NO_VMCS;
+	return 0;
+}
 
-	vmx_insn_checks(c, i, EXIT_REASON_VMCLEAR);
-	pa = mem_load(c, insn_la(c, i), 8);
-	if (!vmx_addr_ok(pa)) {
-		vm_fail(c, VMXERR_VMCLEAR_INVALID_ADDRESS);
-		return;
-	}
-	if (pa == c->vmx.vmxon_ptr) {
-		vm_fail(c, VMXERR_VMCLEAR_VMXON_POINTER);
-		return;
-	}
+int vtx_vmx_op_vmclear(struct vtx_cpu *c, uint64_t pa)
+{
+	if (!vmx_addr_ok(pa))
+		return VMXERR_VMCLEAR_INVALID_ADDRESS;
+	if (pa == c->vmx.vmxon_ptr)
+		return VMXERR_VMCLEAR_VMXON_POINTER;
 	/* The model keeps no VMCS data on the chip: the region is always
 	 * up to date; only the launch state changes. */
 	vmcs_set_launched(c, pa, false);
 	if (pa == c->vmx.current)
 		c->vmx.current = VMX_NO_VMCS;
-	vm_succeed(c);
+	return 0;
+}
+
+int vtx_vmx_op_vmptrld(struct vtx_cpu *c, uint64_t pa)
+{
+	if (!vmx_addr_ok(pa))
+		return VMXERR_VMPTRLD_INVALID_ADDRESS;
+	if (pa == c->vmx.vmxon_ptr)
+		return VMXERR_VMPTRLD_VMXON_POINTER;
+	/* A shadow-VMCS indicator is an error while VMCS shadowing is not
+	 * offered (SDM 31.3 "VMPTRLD"). */
+	if (vmcs_revision(c, pa) != VTX_VMCS_REVISION)
+		return VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID;
+	c->vmx.current = pa;
+	return 0;
+}
+
+int vtx_vmx_op_vmread(struct vtx_cpu *c, uint64_t enc, uint64_t *val)
+{
+	if (c->vmx.current == VMX_NO_VMCS)
+		return VTX_VMFAIL_INVALID;
+	if ((enc >> 32) || !vtx_vmcs_field_supported((uint32_t)enc))
+		return VMXERR_UNSUPPORTED_VMCS_COMPONENT;
+	*val = vtx_vmcs_read(c, c->vmx.current, (uint32_t)enc);
+	return 0;
+}
+
+int vtx_vmx_op_vmwrite(struct vtx_cpu *c, uint64_t enc, uint64_t val)
+{
+	if (c->vmx.current == VMX_NO_VMCS)
+		return VTX_VMFAIL_INVALID;
+	if ((enc >> 32) || !vtx_vmcs_field_supported((uint32_t)enc))
+		return VMXERR_UNSUPPORTED_VMCS_COMPONENT;
+	/* IA32_VMX_MISC bit 29 is set: VMWRITE may write the exit-
+	 * information fields too (SDM 31.3 "VMWRITE"). */
+	vtx_vmcs_write(c, c->vmx.current, (uint32_t)enc, val);
+	return 0;
+}
+
+/* INVEPT (SDM 31.3 "INVEPT"). The model's TLB caches combined
+ * translations only: every type flushes it all, which invalidates at least
+ * what the type asks for. */
+int vtx_vmx_op_invept(struct vtx_cpu *c, uint64_t type, uint64_t eptp)
+{
+	if (type != VMX_EPT_EXTENT_CONTEXT && type != VMX_EPT_EXTENT_GLOBAL)
+		return VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID;
+	if (type == VMX_EPT_EXTENT_CONTEXT &&
+	    ((eptp & VMX_EPTP_MT_MASK) != VMX_EPTP_MT_WB ||
+	     (eptp & VMX_EPTP_PWL_MASK) != VMX_EPTP_PWL_4 ||
+	     (eptp & (VMX_EPTP_RESERVED_LOW | VMX_EPTP_AD_ENABLE_BIT |
+		      VMX_EPTP_SSS_BIT)) ||
+	     (eptp >> 46)))
+		return VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID;
+	vtx_tlb_flush(c);
+	return 0;
+}
+
+int vtx_vmx_op_invvpid(struct vtx_cpu *c, uint64_t type, uint64_t vpid,
+		       uint64_t gla)
+{
+	if (type > VMX_VPID_EXTENT_SINGLE_NON_GLOBAL || (vpid >> 16) ||
+	    (type != VMX_VPID_EXTENT_ALL_CONTEXT && !(uint16_t)vpid) ||
+	    (type == VMX_VPID_EXTENT_INDIVIDUAL_ADDR &&
+	     (uint64_t)((int64_t)(gla << 16) >> 16) != gla))
+		return VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID;
+	vtx_tlb_flush(c);
+	return 0;
+}
+
+/* ---- the instructions ------------------------------------------------------ */
+
+void x_vmxon(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	if (c->vmx.on) {
+		vmx_insn_checks(c, i, EXIT_REASON_VMON);
+		vm_status(c, VMXERR_VMXON_IN_VMX_ROOT_OPERATION);
+		return;
+	}
+	if (!(c->cr0 & X86_CR0_PE) || !(c->cr4 & X86_CR4_VMXE) ||
+	    (c->rflags & X86_EFLAGS_VM) || c->mode != VTX_MODE_LONG64)
+		raise_ud(c);
+	if (c->cpl > 0)
+		raise_gp(c, 0);
+	/* CR0/CR4 must satisfy the fixed bits; the feature-control MSR must
+	 * be locked with VMX outside SMX enabled (SDM 31.3 "VMXON"). */
+	if ((c->cr0 & vtx_vmx_cr0_fixed0()) != vtx_vmx_cr0_fixed0() ||
+	    (c->cr0 & ~vtx_vmx_cr0_fixed1()) ||
+	    (c->cr4 & vtx_vmx_cr4_fixed0()) != vtx_vmx_cr4_fixed0() ||
+	    (c->cr4 & ~vtx_vmx_cr4_fixed1()) ||
+	    !(c->feature_control & FEAT_CTL_LOCKED) ||
+	    !(c->feature_control & FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX))
+		raise_gp(c, 0);
+	vm_status(c, vtx_vmx_op_vmxon(c, mem_load(c, insn_la(c, i), 8)));
+}
+
+void x_vmxoff(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	vmx_insn_checks(c, i, EXIT_REASON_VMOFF);
+	vm_status(c, vtx_vmx_op_vmxoff(c));
+}
+
+void x_vmclear(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	vmx_insn_checks(c, i, EXIT_REASON_VMCLEAR);
+	vm_status(c, vtx_vmx_op_vmclear(c, mem_load(c, insn_la(c, i), 8)));
 }
 
 void x_vmptrld(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	uint64_t pa;
-	uint32_t rev;
-
 	vmx_insn_checks(c, i, EXIT_REASON_VMPTRLD);
-	pa = mem_load(c, insn_la(c, i), 8);
-	if (!vmx_addr_ok(pa)) {
-		vm_fail(c, VMXERR_VMPTRLD_INVALID_ADDRESS);
-		return;
-	}
-	if (pa == c->vmx.vmxon_ptr) {
-		vm_fail(c, VMXERR_VMPTRLD_VMXON_POINTER);
-		return;
-	}
-	/* A shadow-VMCS indicator is an error while VMCS shadowing is not
-	 * offered (SDM 31.3 "VMPTRLD"). */
-	rev = vmcs_revision(c, pa);
-	if (rev != VTX_VMCS_REVISION) {
-		vm_fail(c, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
-		return;
-	}
-	c->vmx.current = pa;
-	vm_succeed(c);
+	vm_status(c, vtx_vmx_op_vmptrld(c, mem_load(c, insn_la(c, i), 8)));
 }
 
 void x_vmptrst(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	vmx_insn_checks(c, i, EXIT_REASON_VMPTRST);
 	mem_store(c, insn_la(c, i), 8, c->vmx.current);
-	vm_succeed(c);
+	vm_status(c, 0);
 }
-
-/* ---- VMREAD, VMWRITE ------------------------------------------------------------ */
 
 /* VMREAD r/m64, r64: r2 holds the encoding; the destination is r1 or
  * memory. */
 void x_vmread(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	uint32_t enc;
-	uint64_t v;
+	uint64_t v = 0;
+	int st;
 
 	/* reg1: the destination register, reg2: the encoding (SDM 28.2.5) */
 	vmx_insn_checks_regs(c, i, EXIT_REASON_VMREAD, i->r1, i->r2);
-	if (c->vmx.current == VMX_NO_VMCS) {
-		vm_fail_invalid(c);
-		return;
+	st = vtx_vmx_op_vmread(c, c->gpr[i->r2], &v);
+	if (st == 0) {
+		if (i->flags & VTX_INSN_HAS_MEM)
+			mem_store(c, insn_la(c, i), 8, v);
+		else
+			c->gpr[i->r1] = v;
 	}
-	enc = (uint32_t)c->gpr[i->r2];
-	if ((c->gpr[i->r2] >> 32) || !vtx_vmcs_field_supported(enc)) {
-		vm_fail_valid(c, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
-		return;
-	}
-	v = vtx_vmcs_read(c, c->vmx.current, enc);
-	if (i->flags & VTX_INSN_HAS_MEM)
-		mem_store(c, insn_la(c, i), 8, v);
-	else
-		c->gpr[i->r1] = v;
-	vm_succeed(c);
+	vm_status(c, st);
 }
 
 /* VMWRITE r64, r/m64: r1 holds the encoding; the value is r2 or memory. */
 void x_vmwrite(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	uint32_t enc;
 	uint64_t v;
 
 	/* reg1: the source register, reg2: the encoding (SDM 28.2.5) */
 	vmx_insn_checks_regs(c, i, EXIT_REASON_VMWRITE, i->r2, i->r1);
 	if (c->vmx.current == VMX_NO_VMCS) {
-		vm_fail_invalid(c);
+		vm_status(c, VTX_VMFAIL_INVALID);
 		return;
 	}
 	v = (i->flags & VTX_INSN_HAS_MEM) ? mem_load(c, insn_la(c, i), 8)
 					  : c->gpr[i->r2];
-	enc = (uint32_t)c->gpr[i->r1];
-	if ((c->gpr[i->r1] >> 32) || !vtx_vmcs_field_supported(enc)) {
-		vm_fail_valid(c, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
-		return;
-	}
-	/* IA32_VMX_MISC bit 29 is set: VMWRITE may write the exit-
-	 * information fields too (SDM 31.3 "VMWRITE"). */
-	vtx_vmcs_write(c, c->vmx.current, enc, v);
-	vm_succeed(c);
+	vm_status(c, vtx_vmx_op_vmwrite(c, c->gpr[i->r1], v));
 }
-
-/* ---- VMLAUNCH, VMRESUME ---------------------------------------------------------- */
 
 static void vm_entry_insn(struct vtx_cpu *c, const struct vtx_insn *i,
 			  bool launch)
@@ -288,13 +312,11 @@ static void vm_entry_insn(struct vtx_cpu *c, const struct vtx_insn *i,
 	vmx_insn_checks(c, i,
 			launch ? EXIT_REASON_VMLAUNCH : EXIT_REASON_VMRESUME);
 	ret = vtx_vmx_enter(c, launch);
-	if (ret < 0)
-		vm_fail_invalid(c);
-	else if (ret > 0)
-		vm_fail_valid(c, (uint32_t)ret);
-	/* else: the guest (or the host after a failed entry) runs from
-	 * c->rip; the run loop must not advance past this instruction. */
+	if (ret)
+		vm_status(c, ret);
 	else
+		/* The guest runs from c->rip: the run loop must not advance
+		 * past this instruction. */
 		c->next_rip = c->rip;
 }
 
@@ -308,53 +330,23 @@ void x_vmresume(struct vtx_cpu *c, const struct vtx_insn *i)
 	vm_entry_insn(c, i, false);
 }
 
-/* ---- INVEPT, INVVPID, VMCALL ------------------------------------------------------ */
-
-/* INVEPT r64, m128 (SDM 31.3 "INVEPT"): r1 holds the type. The model's
- * TLB caches combined translations only: every type flushes it all, which
- * invalidates at least what the type asks for. */
+/* INVEPT r64, m128 and INVVPID r64, m128: r1 holds the type. */
 void x_invept(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	struct vmx_invept_desc d;
-	uint64_t type;
 
 	vmx_insn_checks_regs(c, i, EXIT_REASON_INVEPT, 0, i->r1);
-	type = c->gpr[i->r1];
 	vtx_read_slow(c, insn_la(c, i), &d, sizeof(d));
-	if (type != VMX_EPT_EXTENT_CONTEXT && type != VMX_EPT_EXTENT_GLOBAL) {
-		vm_fail(c, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
-		return;
-	}
-	if (type == VMX_EPT_EXTENT_CONTEXT &&
-	    ((d.eptp & VMX_EPTP_MT_MASK) != VMX_EPTP_MT_WB ||
-	     (d.eptp & VMX_EPTP_PWL_MASK) != VMX_EPTP_PWL_4 ||
-	     (d.eptp & (VMX_EPTP_RESERVED_LOW | VMX_EPTP_AD_ENABLE_BIT |
-			VMX_EPTP_SSS_BIT)) ||
-	     (d.eptp >> 46))) {
-		vm_fail(c, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
-		return;
-	}
-	vtx_tlb_flush(c);
-	vm_succeed(c);
+	vm_status(c, vtx_vmx_op_invept(c, c->gpr[i->r1], d.eptp));
 }
 
 void x_invvpid(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	struct vmx_invvpid_desc d;
-	uint64_t type;
 
 	vmx_insn_checks_regs(c, i, EXIT_REASON_INVVPID, 0, i->r1);
-	type = c->gpr[i->r1];
 	vtx_read_slow(c, insn_la(c, i), &d, sizeof(d));
-	if (type > VMX_VPID_EXTENT_SINGLE_NON_GLOBAL || (d.vpid >> 16) ||
-	    (type != VMX_VPID_EXTENT_ALL_CONTEXT && !(uint16_t)d.vpid) ||
-	    (type == VMX_VPID_EXTENT_INDIVIDUAL_ADDR &&
-	     (uint64_t)((int64_t)(d.gla << 16) >> 16) != d.gla)) {
-		vm_fail(c, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
-		return;
-	}
-	vtx_tlb_flush(c);
-	vm_succeed(c);
+	vm_status(c, vtx_vmx_op_invvpid(c, c->gpr[i->r1], d.vpid, d.gla));
 }
 
 /* VMCALL: in non-root operation a VM exit; in root operation VMfail (no
@@ -362,5 +354,5 @@ void x_invvpid(struct vtx_cpu *c, const struct vtx_insn *i)
 void x_vmcall(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	vmx_insn_checks(c, i, EXIT_REASON_VMCALL);
-	vm_fail(c, VMXERR_VMCALL_IN_VMX_ROOT_OPERATION);
+	vm_status(c, VMXERR_VMCALL_IN_VMX_ROOT_OPERATION);
 }

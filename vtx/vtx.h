@@ -103,6 +103,33 @@ int vtx_cpu_run(struct vtx_cpu *cpu, struct vtx_stop *stop);
 
 const char *vtx_stop_reason_name(enum vtx_stop_reason r);
 
+/* ---- VMX root operation for a hypervisor written in C ----------------------
+ *
+ * The monitor drives the modeled VT-x as a hypervisor drives silicon
+ * (vtx/vmx_api.c). Each call returns 0 (VMsucceed), VTX_VMFAIL_INVALID, a
+ * positive VM-instruction error number (VMfailValid, also stored in the
+ * current VMCS), or another negative errno for a misuse (not in VMX root
+ * operation as a C host, or called from inside a run). */
+#define VTX_VMFAIL_INVALID (-1)
+
+int vtx_vmxon(struct vtx_cpu *cpu, hpa_t region);
+int vtx_vmxoff(struct vtx_cpu *cpu);
+int vtx_vmclear(struct vtx_cpu *cpu, hpa_t vmcs);
+int vtx_vmptrld(struct vtx_cpu *cpu, hpa_t vmcs);
+int vtx_vmptrst(struct vtx_cpu *cpu, hpa_t *vmcs);
+int vtx_vmread(struct vtx_cpu *cpu, uint32_t field, uint64_t *val);
+int vtx_vmwrite(struct vtx_cpu *cpu, uint32_t field, uint64_t val);
+int vtx_invept(struct vtx_cpu *cpu, uint64_t type, uint64_t eptp);
+int vtx_invvpid(struct vtx_cpu *cpu, uint64_t type, uint16_t vpid,
+		uint64_t gla);
+/* Enters the guest of the current VMCS and runs it until a VM exit
+ * (stop->reason VTX_STOP_VMEXIT: the exit information is in the VMCS) or
+ * another stop. A VM entry that fails its checks returns the VMfail and
+ * runs nothing; a guest-state failure is a VM exit (reason bit 31). The
+ * guest's general-purpose registers are vtx_cpu_get/set_regs(). */
+int vtx_vmlaunch(struct vtx_cpu *cpu, struct vtx_stop *stop);
+int vtx_vmresume(struct vtx_cpu *cpu, struct vtx_stop *stop);
+
 /* ---- what the vCPU counted ----------------------------------------------- */
 
 /* Basic exit reasons are below this (SDM Appendix C; uapi <asm/vmx.h>). */

@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_vmx_api.c - the model's VT-x driven from C through vtx/vtx.h, the
+ * way the monitor drives it: a VMCS built with VMWRITE, VMLAUNCH and
+ * VMRESUME of a 64-bit guest, VM exits with their reason, qualification
+ * and instruction length (SDM Vol. 3C ch. 26-28), VMfail cases (ch. 31),
+ * and an entry failure on bad guest state. Host side, tests only.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <asm/vmx.h>
+
+#include "arch/ept.h"
+#include "arch/vmcs.h"
+#include "arch/vmx_exit_qual.h"
+#include "arch/vmx_insn_errors.h"
+#include "arch/x86_msr.h"
+#include "arch/x86_seg.h"
+#include "tests/unit/vtx_harness.h"
+#include "vtx/cpu.h"
+
+#define VMXON_REGION 0x30000ull
+#define VMCS_REGION 0x31000ull
+#define EPT_PML4 0x40000ull
+#define EPT_PDPT 0x41000ull
+#define EPT_PD 0x42000ull
+
+static void wr(struct harness *h, uint32_t field, uint64_t val)
+{
+	assert_int_equal(vtx_vmwrite(h->cpu, field, val), 0);
+}
+
+static uint64_t rd(struct harness *h, uint32_t field)
+{
+	uint64_t v = ~0ull;
+	assert_int_equal(vtx_vmread(h->cpu, field, &v), 0);
+	return v;
+}
+
+static uint32_t ctl(struct harness *h, uint32_t msr, uint32_t want)
+{
+	uint64_t v;
+	assert_int_equal(vtx_cpu_get_msr(h->cpu, msr, &v), 0);
+	/* allowed-0 in bits 31:0 must be set; allowed-1 in 63:32 may be */
+	assert_int_equal(want & ~(uint32_t)(v >> 32), 0);
+	return (uint32_t)v | want;
+}
+
+static void wr_seg(struct harness *h, const struct kvm_segment *s, uint32_t sel)
+{
+	/* Encodings of one segment register are a fixed distance apart in
+	 * each group (SDM Appendix B): selector, limit, AR, base. */
+	uint32_t idx = sel - GUEST_ES_SELECTOR;
+	wr(h, sel, s->selector);
+	wr(h, GUEST_ES_LIMIT + idx, s->limit);
+	wr(h, GUEST_ES_AR_BYTES + idx, x86_seg_to_vmx_ar(s));
+	wr(h, GUEST_ES_BASE + idx, s->base);
+}
+
+/* VMXON, a current VMCS, and a 64-bit guest that is the harness's own
+ * state at CODE_BASE; controls with only what `proc` adds. */
+static void vmcs_setup(struct harness *h, uint32_t proc, uint32_t proc2)
+{
+	struct kvm_sregs *s = &h->sregs;
+	uint32_t rev = VTX_VMCS_REVISION;
+
+	harness_load(h, VMXON_REGION, &rev, 4);
+	harness_load(h, VMCS_REGION, &rev, 4);
+	assert_int_equal(vtx_vmxon(h->cpu, VMXON_REGION), 0);
+	assert_int_equal(vtx_vmclear(h->cpu, VMCS_REGION), 0);
+	assert_int_equal(vtx_vmptrld(h->cpu, VMCS_REGION), 0);
+
+	wr(h, PIN_BASED_VM_EXEC_CONTROL,
+	   ctl(h, MSR_IA32_VMX_TRUE_PINBASED_CTLS, 0));
+	wr(h, CPU_BASED_VM_EXEC_CONTROL,
+	   ctl(h, MSR_IA32_VMX_TRUE_PROCBASED_CTLS,
+	       proc | (proc2 ? CPU_BASED_ACTIVATE_SECONDARY_CONTROLS : 0)));
+	wr(h, SECONDARY_VM_EXEC_CONTROL, proc2);
+	wr(h, VM_EXIT_CONTROLS,
+	   ctl(h, MSR_IA32_VMX_TRUE_EXIT_CTLS,
+	       VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER |
+		       VM_EXIT_LOAD_IA32_EFER));
+	wr(h, VM_ENTRY_CONTROLS,
+	   ctl(h, MSR_IA32_VMX_TRUE_ENTRY_CTLS,
+	       VM_ENTRY_IA32E_MODE | VM_ENTRY_LOAD_IA32_EFER));
+
+	/* Guest state: the harness's 64-bit CPL-0 setup; CR4.VMXE is
+	 * required in VMX non-root operation (IA32_VMX_CR4_FIXED0). */
+	wr(h, GUEST_CR0, s->cr0);
+	wr(h, GUEST_CR3, s->cr3);
+	wr(h, GUEST_CR4, s->cr4 | X86_CR4_VMXE);
+	wr(h, GUEST_IA32_EFER, s->efer);
+	wr_seg(h, &s->es, GUEST_ES_SELECTOR);
+	wr_seg(h, &s->cs, GUEST_CS_SELECTOR);
+	wr_seg(h, &s->ss, GUEST_SS_SELECTOR);
+	wr_seg(h, &s->ds, GUEST_DS_SELECTOR);
+	wr_seg(h, &s->fs, GUEST_FS_SELECTOR);
+	wr_seg(h, &s->gs, GUEST_GS_SELECTOR);
+	wr_seg(h, &s->ldt, GUEST_LDTR_SELECTOR);
+	wr_seg(h, &s->tr, GUEST_TR_SELECTOR);
+	wr(h, GUEST_GDTR_BASE, s->gdt.base);
+	wr(h, GUEST_GDTR_LIMIT, s->gdt.limit);
+	wr(h, GUEST_IDTR_BASE, s->idt.base);
+	wr(h, GUEST_IDTR_LIMIT, s->idt.limit);
+	wr(h, GUEST_RIP, CODE_BASE);
+	wr(h, GUEST_RSP, HARNESS_STACK_TOP);
+	wr(h, GUEST_RFLAGS, X86_EFLAGS_FIXED);
+	wr(h, VMCS_LINK_POINTER, ~0ull);
+
+	/* Host state: never loaded for a C host, but checked at entry. */
+	wr(h, HOST_CR0, s->cr0);
+	wr(h, HOST_CR3, s->cr3);
+	wr(h, HOST_CR4, s->cr4 | X86_CR4_VMXE);
+	wr(h, HOST_IA32_EFER, s->efer);
+	wr(h, HOST_CS_SELECTOR, SEL_KCODE);
+	wr(h, HOST_SS_SELECTOR, SEL_KDATA);
+	wr(h, HOST_DS_SELECTOR, SEL_KDATA);
+	wr(h, HOST_ES_SELECTOR, SEL_KDATA);
+	wr(h, HOST_TR_SELECTOR, SEL_TSS);
+	wr(h, HOST_TR_BASE, HARNESS_TSS);
+	wr(h, HOST_GDTR_BASE, HARNESS_GDT);
+	wr(h, HOST_IDTR_BASE, HARNESS_IDT);
+	wr(h, HOST_RIP, 0xffffffff81000000ull);
+	wr(h, HOST_RSP, HARNESS_STACK_TOP);
+}
+
+static void set_rax(struct harness *h, uint64_t rax)
+{
+	struct kvm_regs r;
+	vtx_cpu_get_regs(h->cpu, &r);
+	r.rax = rax;
+	vtx_cpu_set_regs(h->cpu, &r);
+}
+
+/* CPUID always exits (SDM 26.1.2): reason 10, RIP at the CPUID, length 2;
+ * advancing GUEST_RIP and VMRESUME continue the guest to the HLT, which
+ * exits with HLT exiting (reason 12). */
+static void
+test_vmlaunch__cpuid_then_hlt_exit_with_reason_len_and_rip(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0x0f, 0xa2, /* cpuid */
+		0xf4, /* hlt */
+	};
+	struct vtx_stop st;
+
+	harness_load(h, CODE_BASE, code, sizeof(code));
+	vmcs_setup(h, CPU_BASED_HLT_EXITING, 0);
+	set_rax(h, 0x1234);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(st.reason, VTX_STOP_VMEXIT);
+	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_CPUID);
+	assert_int_equal(rd(h, VM_EXIT_INSTRUCTION_LEN), 2);
+	assert_int_equal(rd(h, GUEST_RIP), CODE_BASE);
+	assert_int_equal(rd(h, EXIT_QUALIFICATION), 0);
+
+	/* The exit left the guest's registers alone: CPUID did not run. */
+	struct kvm_regs r;
+	vtx_cpu_get_regs(h->cpu, &r);
+	assert_int_equal(r.rax, 0x1234);
+
+	wr(h, GUEST_RIP, CODE_BASE + 2);
+	assert_int_equal(vtx_vmresume(h->cpu, &st), 0);
+	assert_int_equal(st.reason, VTX_STOP_VMEXIT);
+	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_HLT);
+	assert_int_equal(rd(h, VM_EXIT_INSTRUCTION_LEN), 1);
+	assert_int_equal(rd(h, GUEST_RIP), CODE_BASE + 2);
+
+	struct vtx_cpu_stats stats;
+	vtx_cpu_get_stats(h->cpu, &stats);
+	assert_int_equal(stats.vm_entries, 2);
+	assert_int_equal(stats.vm_exits, 2);
+	assert_int_equal(stats.exits_by_reason[EXIT_REASON_CPUID], 1);
+	assert_int_equal(stats.exits_by_reason[EXIT_REASON_HLT], 1);
+}
+
+/* SDM 31.3 "VMLAUNCH/VMRESUME": launch state errors are VMfailValid. */
+static void test_vmresume__clear_vmcs_fails_with_error_5(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_stop st;
+
+	vmcs_setup(h, 0, 0);
+	assert_int_equal(vtx_vmresume(h->cpu, &st),
+			 VMXERR_VMRESUME_NONLAUNCHED_VMCS);
+	assert_int_equal(rd(h, VM_INSTRUCTION_ERROR),
+			 VMXERR_VMRESUME_NONLAUNCHED_VMCS);
+}
+
+static void test_vmlaunch__launched_vmcs_fails_with_error_4(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0x0f, 0xa2, /* cpuid */
+	};
+	struct vtx_stop st;
+
+	harness_load(h, CODE_BASE, code, sizeof(code));
+	vmcs_setup(h, 0, 0);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st),
+			 VMXERR_VMLAUNCH_NONCLEAR_VMCS);
+}
+
+/* A control outside the capability MSRs' allowed settings: VMfailValid
+ * with error 7 and nothing runs (SDM 27.2.1.1). */
+static void test_vmlaunch__reserved_control_fails_with_error_7(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_stop st;
+
+	vmcs_setup(h, 0, 0);
+	wr(h, PIN_BASED_VM_EXEC_CONTROL, 0); /* default1 bits cleared */
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st),
+			 VMXERR_ENTRY_INVALID_CONTROL_FIELD);
+	assert_string_equal(h->cpu->vmx_check,
+			    "ctl_bad(pin, MSR_IA32_VMX_TRUE_PINBASED_CTLS)");
+}
+
+/* A host-state field breaking a rule: VMfailValid with error 8. */
+static void test_vmlaunch__null_host_cs_fails_with_error_8(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_stop st;
+
+	vmcs_setup(h, 0, 0);
+	wr(h, HOST_CS_SELECTOR, 0);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st),
+			 VMXERR_ENTRY_INVALID_HOST_STATE_FIELD);
+	assert_string_equal(h->cpu->vmx_check, "RD(HOST_CS_SELECTOR) == 0");
+}
+
+/* Bad guest state is an entry failure: a VM exit with reason 33 and
+ * bit 31 set, qualification 0 (SDM 27.8). */
+static void test_vmlaunch__rflags_bit1_clear_is_entry_failure_33(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_stop st;
+
+	vmcs_setup(h, 0, 0);
+	wr(h, GUEST_RFLAGS, 0);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(st.reason, VTX_STOP_VMEXIT);
+	assert_int_equal(rd(h, VM_EXIT_REASON),
+			 EXIT_REASON_INVALID_STATE |
+				 VMX_EXIT_REASONS_FAILED_VMENTRY);
+	assert_int_equal(rd(h, EXIT_QUALIFICATION), ENTRY_FAIL_DEFAULT);
+	assert_string_equal(h->cpu->vmx_check, "!(rfl & X86_EFLAGS_FIXED)");
+}
+
+/* Unconditional I/O exiting: OUT imm8 exits with the qualification of
+ * SDM Table 28-5 (size - 1, direction, immediate operand, port). */
+static void
+test_out__unconditional_io_exiting_exits_with_qualification(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0xe6, 0x80, /* out 0x80, al */
+	};
+	struct vtx_stop st;
+
+	harness_load(h, CODE_BASE, code, sizeof(code));
+	vmcs_setup(h, CPU_BASED_UNCOND_IO_EXITING, 0);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_IO_INSTRUCTION);
+	assert_int_equal(rd(h, EXIT_QUALIFICATION),
+			 IO_QUAL_IMM | (0x80ull << IO_QUAL_PORT_SHIFT));
+	assert_int_equal(rd(h, VM_EXIT_INSTRUCTION_LEN), 2);
+	assert_int_equal(h->nr_pio, 0); /* the device never saw it */
+}
+
+/* EPT: the guest reads guest-physical 0x300000, which ept12's PD leaves
+ * unmapped: an EPT violation (reason 48) with the GPA, the GLA and the
+ * qualification of SDM Table 28-7. */
+static void
+test_ept__unmapped_gpa_read_is_violation_with_gpa_and_qual(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x30, 0x00,
+		/* mov rax, qword ptr [0x300000] */
+	};
+	struct vtx_stop st;
+
+	/* EPT: [0, 2 MiB) identity, RWX, write-back; [2 MiB, 4 MiB) not. */
+	harness_write64(h, EPT_PML4, EPT_PDPT | EPT_RWX);
+	harness_write64(h, EPT_PDPT, EPT_PD | EPT_RWX);
+	harness_write64(h, EPT_PD, 0 | EPT_RWX | EPT_LARGE | EPT_MT(EPT_MT_WB));
+	harness_load(h, CODE_BASE, code, sizeof(code));
+	vmcs_setup(h, 0, SECONDARY_EXEC_ENABLE_EPT);
+	wr(h, EPT_POINTER, vmx_build_eptp(EPT_PML4, 4, false));
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_EPT_VIOLATION);
+	assert_int_equal(rd(h, GUEST_PHYSICAL_ADDRESS), 0x300000);
+	assert_int_equal(rd(h, GUEST_LINEAR_ADDRESS), 0x300000);
+	assert_int_equal(rd(h, EXIT_QUALIFICATION),
+			 EPT_VIOLATION_ACC_READ | EPT_VIOLATION_GVA_IS_VALID |
+				 EPT_VIOLATION_GVA_TRANSLATED);
+	assert_int_equal(rd(h, GUEST_RIP), CODE_BASE);
+}
+
+/* The exception bitmap: a #UD in the guest exits (reason 0) with the
+ * interruption information of a hardware exception (SDM 26.2, 28.2.2). */
+static void test_ud2__exception_bitmap_turns_ud_into_exit(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0x0f, 0x0b, /* ud2 */
+	};
+	struct vtx_stop st;
+
+	harness_load(h, CODE_BASE, code, sizeof(code));
+	vmcs_setup(h, 0, 0);
+	wr(h, EXCEPTION_BITMAP, 1u << UD_VECTOR);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_EXCEPTION_NMI);
+	assert_int_equal(rd(h, VM_EXIT_INTR_INFO),
+			 INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION |
+				 UD_VECTOR);
+	assert_int_equal(rd(h, GUEST_RIP), CODE_BASE);
+}
+
+/* VMREAD/VMWRITE of a field the model does not offer: VMfailValid(12). */
+static void test_vmread__unsupported_field_fails_with_error_12(void **state)
+{
+	struct harness *h = *state;
+	uint64_t v;
+
+	vmcs_setup(h, 0, 0);
+	assert_int_equal(vtx_vmread(h->cpu, POSTED_INTR_DESC_ADDR, &v),
+			 VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+	assert_int_equal(vtx_vmwrite(h->cpu, 0x7fff, 0),
+			 VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+}
+
+int main(void)
+{
+#define T(fn) \
+	cmocka_unit_test_setup_teardown(fn, harness_setup, harness_teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_vmlaunch__cpuid_then_hlt_exit_with_reason_len_and_rip),
+		T(test_vmresume__clear_vmcs_fails_with_error_5),
+		T(test_vmlaunch__launched_vmcs_fails_with_error_4),
+		T(test_vmlaunch__reserved_control_fails_with_error_7),
+		T(test_vmlaunch__null_host_cs_fails_with_error_8),
+		T(test_vmlaunch__rflags_bit1_clear_is_entry_failure_33),
+		T(test_out__unconditional_io_exiting_exits_with_qualification),
+		T(test_ept__unmapped_gpa_read_is_violation_with_gpa_and_qual),
+		T(test_ud2__exception_bitmap_turns_ud_into_exit),
+		T(test_vmread__unsupported_field_fails_with_error_12),
+	};
+#undef T
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

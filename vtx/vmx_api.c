@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmx_api.c - VMX root operation for a hypervisor written in C: the
+ * monitor drives the model with the operations a hypervisor uses on
+ * silicon (VMXON, VMCLEAR, VMPTRLD, VMREAD, VMWRITE, VMLAUNCH, VMRESUME,
+ * INVEPT, INVVPID), with the same semantics and VMfail results as the
+ * instructions (vtx/vmx_insn.c), and a VM exit returns to the caller.
+ * Model side; the public declarations are in vtx/vtx.h.
+ */
+#include <errno.h>
+
+#include "vtx/cpu.h"
+#include "vtx/vmx.h"
+
+static bool host_ready(const struct vtx_cpu *c)
+{
+	return c->vmx.on && c->vmx.c_host && !c->vmx.non_root && !c->in_run;
+}
+
+/* The C host has no CR0/CR4 of its own on the vCPU: VMXON checks only
+ * the region (SDM 31.3 "VMXON", the checks that concern the operand). */
+int vtx_vmxon(struct vtx_cpu *c, hpa_t region)
+{
+	int st;
+
+	if (c->vmx.on || c->in_run)
+		return -EINVAL;
+	st = vtx_vmx_op_vmxon(c, region);
+	if (st == 0)
+		c->vmx.c_host = true;
+	return st;
+}
+
+int vtx_vmxoff(struct vtx_cpu *c)
+{
+	if (!host_ready(c))
+		return -EINVAL;
+	return vtx_vmx_op_vmxoff(c);
+}
+
+/* A VMfailValid also stores the error in the current VMCS, as the
+ * instruction does. */
+static int status(struct vtx_cpu *c, int st)
+{
+	if (st > 0 && c->vmx.current != VMX_NO_VMCS)
+		vtx_vmcs_write(c, c->vmx.current, VM_INSTRUCTION_ERROR,
+			       (uint32_t)st);
+	else if (st > 0)
+		st = VTX_VMFAIL_INVALID;
+	return st;
+}
+
+int vtx_vmclear(struct vtx_cpu *c, hpa_t vmcs)
+{
+	return host_ready(c) ? status(c, vtx_vmx_op_vmclear(c, vmcs)) : -EINVAL;
+}
+
+int vtx_vmptrld(struct vtx_cpu *c, hpa_t vmcs)
+{
+	return host_ready(c) ? status(c, vtx_vmx_op_vmptrld(c, vmcs)) : -EINVAL;
+}
+
+int vtx_vmptrst(struct vtx_cpu *c, hpa_t *vmcs)
+{
+	if (!host_ready(c))
+		return -EINVAL;
+	*vmcs = c->vmx.current;
+	return 0;
+}
+
+int vtx_vmread(struct vtx_cpu *c, uint32_t field, uint64_t *val)
+{
+	return host_ready(c) ? status(c, vtx_vmx_op_vmread(c, field, val))
+			     : -EINVAL;
+}
+
+int vtx_vmwrite(struct vtx_cpu *c, uint32_t field, uint64_t val)
+{
+	return host_ready(c) ? status(c, vtx_vmx_op_vmwrite(c, field, val))
+			     : -EINVAL;
+}
+
+int vtx_invept(struct vtx_cpu *c, uint64_t type, uint64_t eptp)
+{
+	return host_ready(c) ? status(c, vtx_vmx_op_invept(c, type, eptp))
+			     : -EINVAL;
+}
+
+int vtx_invvpid(struct vtx_cpu *c, uint64_t type, uint16_t vpid, uint64_t gla)
+{
+	return host_ready(c) ? status(c, vtx_vmx_op_invvpid(c, type, vpid, gla))
+			     : -EINVAL;
+}
+
+/* The entry itself happens inside the run loop (vtx/run.c), where a
+ * failing guest-state check can take the VM-exit path. */
+static int enter(struct vtx_cpu *c, bool launch, struct vtx_stop *stop)
+{
+	int ret;
+
+	if (!host_ready(c))
+		return -EINVAL;
+	c->api_entry = launch ? 1 : 2;
+	c->api_status = 0;
+	ret = vtx_cpu_run(c, stop);
+	if (ret)
+		return ret;
+	return status(c, c->api_status);
+}
+
+int vtx_vmlaunch(struct vtx_cpu *c, struct vtx_stop *stop)
+{
+	return enter(c, true, stop);
+}
+
+int vtx_vmresume(struct vtx_cpu *c, struct vtx_stop *stop)
+{
+	return enter(c, false, stop);
+}
