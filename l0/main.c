@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arch/vmx_exit_info.h"
 #include "l0/boot.h"
 #include "l0/crash.h"
 #include "l0/dev/debug_exit.h"
@@ -276,6 +277,19 @@ static void print_stats(const struct nestvm_run *r)
 		st.unimplemented, st.pio, st.blocks_decoded, st.code_flushes,
 		st.tlb_misses, r->bus.unclaimed_reads, r->bus.unclaimed_writes,
 		r->uart.tx_bytes);
+	/* A guest that is itself a hypervisor (l1-shim on the bare model):
+	 * its VM entries and exits by reason, as the hardware counted them. */
+	fprintf(stderr,
+		"nestvm: stats: vm_entries %" PRIu64 "\n"
+		"nestvm: stats: vm_exits %" PRIu64 "\n"
+		"nestvm: stats: ept_walks %" PRIu64 "\n",
+		st.vm_entries, st.vm_exits, st.ept_walks);
+	for (unsigned int k = 0; k < VTX_EXIT_REASONS; k++)
+		if (st.exits_by_reason[k])
+			fprintf(stderr,
+				"nestvm: stats: exit %s (%u) %" PRIu64 "\n",
+				vmx_exit_reason_name(k), k,
+				st.exits_by_reason[k]);
 	print_unimplemented(r, true);
 }
 
