@@ -10,21 +10,10 @@
 #ifndef NESTVM_L0_BOOT_H
 #define NESTVM_L0_BOOT_H
 
-#include "arch/bootinfo.h"
+#include "arch/boot_layout.h"
 
 struct vtx_machine;
 struct vtx_cpu;
-
-/* Where the boot-info block's strings and tables go (inside BOOT_INFO_SIZE). */
-#define BOOT_CMDLINE (BOOT_INFO + sizeof(struct nestvm_bootinfo))
-#define BOOT_MODULES (BOOT_CMDLINE + NESTVM_CMDLINE_MAX)
-_Static_assert(BOOT_MODULES + NESTVM_MODULES_MAX *
-				       sizeof(struct nestvm_boot_module) <=
-		       BOOT_INFO + BOOT_INFO_SIZE,
-	       "boot-info block overflows its area");
-
-#define BOOT_GDT_ENTRIES 6 /* null, code64, data, code32, TSS (two slots) */
-#define BOOT_GDT_LIMIT (BOOT_GDT_ENTRIES * 8 - 1)
 
 /* What the boot contract is built from. */
 struct boot_params {

@@ -208,6 +208,11 @@ void vtx_handle_fault(struct vtx_cpu *c)
 		if (first == DF_VECTOR) {
 			chain_add(c, ", then %s while delivering #DF",
 				  vector_names[v & 31]);
+			/* In VMX non-root operation an exception the bitmap
+			 * intercepts exits before it could make a triple
+			 * fault (SDM Vol. 3C 26.2, "Triple fault"). */
+			if (c->vmx.non_root)
+				vtx_vmx_exception(c, v, ec, has_ec, false, 0);
 			shutdown(c);
 		}
 		enum exc_class a = exc_class(first), b = exc_class(v);

@@ -1,0 +1,506 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * exit.c - l1-shim's run loop and VM-exit handlers: the exit reason and
+ * qualification on every exit, then one handler per reason from a table,
+ * reading and writing the VMCS fields that reason needs the way KVM's
+ * handlers do (SDM Vol. 3C 28.2 exit information, 27.6 event injection,
+ * 27.8 entry failures; Table 28-5 I/O, 28-3 CR access, 28-7 EPT
+ * violations). Every VMREAD and VMWRITE is charged to the exit reason it
+ * served: docs/l1-shim.md has the table. l1-shim side (L1).
+ */
+#include <asm/vmx.h>
+
+#include "arch/vmcs.h"
+#include "arch/vmx_exit_info.h"
+#include "arch/vmx_exit_qual.h"
+#include "arch/vmx_insn_errors.h"
+#include "guests/rt/rt.h"
+#include "l1-shim/entry.h"
+#include "l1-shim/shim.h"
+#include "l1-shim/vmx.h"
+
+/* The devices L2 sees (docs/user-guide.md, "The devices a guest sees"). */
+#define L2_UART_BASE 0x3f8
+#define L2_UART_LEN 8
+#define L2_DEBUG_EXIT_BASE 0xf4
+#define L2_DEBUG_EXIT_LEN 4
+
+/* What a handler asks the run loop to do next. */
+enum l1_exit_action {
+	L1_RESUME, /* re-enter L2 where it is */
+	L1_RESUME_SKIP_INSN, /* the instruction is emulated: skip it */
+	L1_STOP, /* L2 is done; vm->exit_code says how */
+};
+
+/* What every handler gets: read on every exit. */
+struct l1_exit {
+	uint32_t reason; /* the whole VM_EXIT_REASON field */
+	uint32_t basic; /* bits 15:0 */
+	uint64_t qual; /* EXIT_QUALIFICATION */
+};
+
+typedef enum l1_exit_action (*l1_exit_handler_fn)(struct l2_vm *vm,
+						  const struct l1_exit *e);
+
+/* ---- counts per exit reason -------------------------------------------- */
+
+/* Buckets 0 .. VMX_NR_EXIT_REASONS - 1 are basic exit reasons. */
+#define L1_BUCKET_OTHER VMX_NR_EXIT_REASONS
+#define L1_NR_BUCKETS (VMX_NR_EXIT_REASONS + 1)
+
+static struct l1_counts l1_counts[L1_NR_BUCKETS];
+static struct l1_counts l1_setup_counts;
+struct l1_counts *l1_cur_counts = &l1_setup_counts;
+
+static const struct {
+	uint32_t reason;
+	const char *name;
+} l1_exit_names[] = { VMX_EXIT_REASONS };
+
+const char *l1_exit_reason_name(uint32_t reason)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(l1_exit_names); i++) {
+		if (l1_exit_names[i].reason == reason)
+			return l1_exit_names[i].name;
+	}
+	return NULL;
+}
+
+/* "l1_<what>_<reason in lower case>" for a RESULT line. */
+static void l1_stats_name(char *buf, size_t size, const char *what,
+			  uint32_t bucket)
+{
+	const char *name = l1_exit_reason_name(bucket);
+	int n;
+
+	if (bucket == L1_BUCKET_OTHER)
+		n = snprintf(buf, size, "l1_%s_other", what);
+	else if (!name)
+		n = snprintf(buf, size, "l1_%s_reason%u", what, bucket);
+	else
+		n = snprintf(buf, size, "l1_%s_%s", what, name);
+	for (int i = 0; i < n && (size_t)i < size; i++) {
+		if (buf[i] >= 'A' && buf[i] <= 'Z')
+			buf[i] = (char)(buf[i] - 'A' + 'a');
+	}
+}
+
+void l1_stats_print(void)
+{
+	char name[64];
+
+	for (uint32_t b = 0; b < L1_NR_BUCKETS; b++) {
+		const struct l1_counts *c = &l1_counts[b];
+
+		if (!c->exits)
+			continue;
+		l1_stats_name(name, sizeof(name), "exits", b);
+		rt_result(name, c->exits, "count");
+		l1_stats_name(name, sizeof(name), "vmreads", b);
+		rt_result(name, c->vmreads, "count");
+		l1_stats_name(name, sizeof(name), "vmwrites", b);
+		rt_result(name, c->vmwrites, "count");
+	}
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static enum l1_exit_action l1_stop(struct l2_vm *vm, int code)
+{
+	vm->exit_code = code;
+	return L1_STOP;
+}
+
+/* GPR @n of L2; RSP lives in the VMCS. */
+static uint64_t l1_gpr_read(struct l2_vm *vm, unsigned int n)
+{
+	if (n == VCPU_REGS_RSP)
+		return vmcs_read(GUEST_RSP);
+	return vm->gprs[n & 15];
+}
+
+static void l1_gpr_write(struct l2_vm *vm, unsigned int n, uint64_t val)
+{
+	if (n == VCPU_REGS_RSP)
+		vmcs_write(GUEST_RSP, val);
+	else
+		vm->gprs[n & 15] = val;
+}
+
+/*
+ * Completes an emulated instruction, as KVM's skip_emulated_instruction()
+ * does: RIP += the instruction's length, and the STI or MOV SS blocking
+ * that instruction may have been under ends with it (SDM 25.4.2).
+ */
+static void l1_skip_insn(void)
+{
+	uint64_t len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+	uint64_t rip = vmcs_read(GUEST_RIP);
+	uint64_t intr;
+
+	vmcs_write(GUEST_RIP, rip + len);
+	intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+	if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
+		vmcs_write(GUEST_INTERRUPTIBILITY_INFO,
+			   intr & ~(uint64_t)(GUEST_INTR_STATE_STI |
+					      GUEST_INTR_STATE_MOV_SS));
+}
+
+static enum l1_exit_action l1_l2_triple_fault(struct l2_vm *vm, uint64_t rip)
+{
+	printf(L1_PFX "L2 triple-faulted at RIP %#llx\n",
+	       (unsigned long long)rip);
+	return l1_stop(vm, L1_EXIT_L2_STOPPED);
+}
+
+/* ---- handlers ------------------------------------------------------------- */
+
+static enum l1_exit_action l1_handle_unexpected(struct l2_vm *vm,
+						const struct l1_exit *e)
+{
+	const char *name = l1_exit_reason_name(e->basic);
+
+	printf(L1_PFX "unexpected exit reason %u (%s)\n", e->basic,
+	       name ? name : "unknown");
+	printf(L1_PFX "at L2 RIP %#llx, qualification %#llx\n",
+	       (unsigned long long)vmcs_read(GUEST_RIP),
+	       (unsigned long long)e->qual);
+	return l1_stop(vm, L1_EXIT_UNEXPECTED);
+}
+
+/*
+ * An exception l1-shim intercepts (exc=) goes back to L2 by event
+ * injection (SDM 27.6.1), as if it had never left. If it happened while
+ * delivering another exception, the two combine as the processor would
+ * have combined them (SDM 6.15, Table 6-5); a software exception (#BP,
+ * #OF) needs its instruction length to push the right return address.
+ */
+static enum l1_exit_action l1_handle_exception(struct l2_vm *vm,
+					       const struct l1_exit *e)
+{
+	uint32_t info = (uint32_t)vmcs_read(VM_EXIT_INTR_INFO);
+	unsigned int vector = vmx_intr_info_get_vector(info);
+	uint32_t type = vmx_intr_info_get_type(info);
+	bool has_error = vmx_intr_info_has_error_code(info);
+	uint64_t error = 0;
+	uint32_t idt;
+
+	if (type == INTR_TYPE_NMI_INTR || vector >= 32 ||
+	    !(vm->opt->exc_bitmap & (1u << vector)))
+		return l1_handle_unexpected(vm, e);
+	if (has_error)
+		error = vmcs_read(VM_EXIT_INTR_ERROR_CODE);
+	idt = (uint32_t)vmcs_read(IDT_VECTORING_INFO_FIELD);
+	if (vmx_intr_info_is_valid(idt) &&
+	    vmx_intr_info_get_type(idt) == INTR_TYPE_HARD_EXCEPTION) {
+		switch (x86_exception_combine(vmx_intr_info_get_vector(idt),
+					      vector)) {
+		case X86_EXCPT_SERIAL:
+			break;
+		case X86_EXCPT_RAISE_DF:
+			vector = DF_VECTOR;
+			type = INTR_TYPE_HARD_EXCEPTION;
+			has_error = true;
+			error = 0;
+			break;
+		case X86_EXCPT_TRIPLE_FAULT:
+			return l1_l2_triple_fault(vm, vmcs_read(GUEST_RIP));
+		}
+	}
+	/* A #PF that exits leaves CR2 alone (SDM 28.1) and injecting one
+	 * does not load it (27.6.1): the faulting address is the exit
+	 * qualification, and L2's CR2 is the real CR2, which VMX does not
+	 * switch. */
+	if (vector == PF_VECTOR)
+		l1_write_cr2(e->qual);
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD,
+		   vmx_build_intr_info(vector, type, has_error));
+	if (has_error)
+		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
+	if (vmx_intr_type_is_soft(type))
+		vmcs_write(VM_ENTRY_INSTRUCTION_LEN,
+			   vmcs_read(VM_EXIT_INSTRUCTION_LEN));
+	return L1_RESUME;
+}
+
+static enum l1_exit_action l1_handle_triple_fault(struct l2_vm *vm,
+						  const struct l1_exit *e)
+{
+	(void)e;
+	return l1_l2_triple_fault(vm, vmcs_read(GUEST_RIP));
+}
+
+/* CPUID runs on the real processor, minus VMX: L2 has no VMX to use. */
+static enum l1_exit_action l1_handle_cpuid(struct l2_vm *vm,
+					   const struct l1_exit *e)
+{
+	uint32_t leaf = (uint32_t)vm->gprs[VCPU_REGS_RAX];
+	struct cpuid_regs r = cpuid(leaf, (uint32_t)vm->gprs[VCPU_REGS_RCX]);
+
+	(void)e;
+	if (leaf == 1)
+		r.ecx &= ~CPUID_1_ECX_VMX;
+	/* CPUID writes the 32-bit registers: bits 63:32 become 0. */
+	vm->gprs[VCPU_REGS_RAX] = r.eax;
+	vm->gprs[VCPU_REGS_RBX] = r.ebx;
+	vm->gprs[VCPU_REGS_RCX] = r.ecx;
+	vm->gprs[VCPU_REGS_RDX] = r.edx;
+	return L1_RESUME_SKIP_INSN;
+}
+
+/* Nothing can wake L2: no interrupt ever reaches it. nestvm treats a
+ * native guest's HLT the same way. */
+static enum l1_exit_action l1_handle_hlt(struct l2_vm *vm,
+					 const struct l1_exit *e)
+{
+	(void)e;
+	printf(L1_PFX "L2 halted at RIP %#llx with nothing to wake it\n",
+	       (unsigned long long)vmcs_read(GUEST_RIP));
+	return l1_stop(vm, L1_EXIT_L2_STOPPED);
+}
+
+/*
+ * MOV to or from CR3 exits only on a processor that forces CR3 exiting
+ * (no TRUE controls); l1-shim then does what the instruction would. With
+ * VPID, a VM entry does not flush L2's translations, so the CR3 write
+ * flushes them as the instruction would have. Anything else here is L2
+ * changing a CR0/CR4 bit that VMX fixes, which l1-shim does not emulate.
+ */
+static enum l1_exit_action l1_handle_cr_access(struct l2_vm *vm,
+					       const struct l1_exit *e)
+{
+	unsigned int cr = vmx_qual_cr_get_num(e->qual);
+	unsigned int type = vmx_qual_cr_get_type(e->qual);
+	unsigned int gpr = vmx_qual_cr_get_gpr(e->qual);
+
+	if (cr == 3 && type == CR_ACCESS_TYPE_MOV_TO_CR) {
+		/* Bit 63 (PCID no-flush) is not part of CR3. */
+		vmcs_write(GUEST_CR3, l1_gpr_read(vm, gpr) & ~(1ull << 63));
+		if (vm->vpid && vmx_invvpid(VMX_VPID_EXTENT_SINGLE_CONTEXT,
+					    vm->vpid, 0) != VMX_SUCCEED)
+			vmx_invvpid(VMX_VPID_EXTENT_ALL_CONTEXT, 0, 0);
+		return L1_RESUME_SKIP_INSN;
+	}
+	if (cr == 3 && type == CR_ACCESS_TYPE_MOV_FROM_CR) {
+		l1_gpr_write(vm, gpr, vmcs_read(GUEST_CR3));
+		return L1_RESUME_SKIP_INSN;
+	}
+	printf(L1_PFX "L2 changed a bit of CR%u that VMX fixes (qualification "
+		      "%#llx) at RIP %#llx; l1-shim does not emulate that\n",
+	       cr, (unsigned long long)e->qual,
+	       (unsigned long long)vmcs_read(GUEST_RIP));
+	return l1_stop(vm, L1_EXIT_UNEXPECTED);
+}
+
+static bool l1_port_in(uint32_t port, unsigned int size, uint32_t base,
+		       uint32_t len)
+{
+	return port >= base && port + size <= base + len;
+}
+
+/* One byte of an IN: the UART's register, else all ones (the debug-exit
+ * port and unclaimed ports read so on nestvm). */
+static uint8_t l1_io_read_byte(struct l2_vm *vm, uint32_t port)
+{
+	if (l1_port_in(port, 1, L2_UART_BASE, L2_UART_LEN))
+		return l1_uart_read(&vm->uart, port - L2_UART_BASE);
+	return 0xff;
+}
+
+/* One byte of an OUT; true when it stops L2 (the debug-exit port). */
+static bool l1_io_write_byte(struct l2_vm *vm, uint32_t port, uint8_t val)
+{
+	if (l1_port_in(port, 1, L2_UART_BASE, L2_UART_LEN))
+		l1_uart_write(&vm->uart, port - L2_UART_BASE, val);
+	else if (l1_port_in(port, 1, L2_DEBUG_EXIT_BASE, L2_DEBUG_EXIT_LEN))
+		return true;
+	return false;
+}
+
+/*
+ * IN and OUT (SDM Table 28-5). L2's devices are nestvm's, emulated: the
+ * UART's bytes go to l1-shim's own console unchanged, a write to the
+ * debug-exit port ends L2 and l1-shim exits with the same value (so
+ * nestvm exits with L2's status), every other port is unclaimed. An access
+ * wider than a byte is a run of byte accesses, except a write that lies
+ * wholly in the debug-exit port, whose whole value is the status.
+ */
+static enum l1_exit_action l1_handle_io(struct l2_vm *vm,
+					const struct l1_exit *e)
+{
+	unsigned int size = vmx_qual_io_get_size(e->qual);
+	uint32_t port = vmx_qual_io_get_port(e->qual);
+	uint64_t mask = size == 4 ? 0xffffffffull : (1ull << (size * 8)) - 1;
+	uint64_t rax = vm->gprs[VCPU_REGS_RAX];
+	uint64_t val = 0;
+
+	if (e->qual & IO_QUAL_STRING) {
+		printf(L1_PFX "L2 used string I/O (%s%s) on port %#x at RIP "
+			      "%#llx; l1-shim does not emulate INS/OUTS\n",
+		       (e->qual & IO_QUAL_REP) ? "REP " : "",
+		       (e->qual & IO_QUAL_IN) ? "INS" : "OUTS", port,
+		       (unsigned long long)vmcs_read(GUEST_RIP));
+		return l1_stop(vm, L1_EXIT_UNEXPECTED);
+	}
+	if (e->qual & IO_QUAL_IN) {
+		for (unsigned int i = 0; i < size; i++)
+			val |= (uint64_t)l1_io_read_byte(vm, port + i)
+			       << (8 * i);
+		/* IN AL/AX keeps the rest of RAX; IN EAX zero-extends. */
+		vm->gprs[VCPU_REGS_RAX] =
+			size == 4 ? val : (rax & ~mask) | (val & mask);
+		return L1_RESUME_SKIP_INSN;
+	}
+	val = rax & mask;
+	if (l1_port_in(port, size, L2_DEBUG_EXIT_BASE, L2_DEBUG_EXIT_LEN))
+		return l1_stop(vm, (int)(uint32_t)val);
+	for (unsigned int i = 0; i < size; i++) {
+		uint8_t b = (uint8_t)(val >> (8 * i));
+
+		if (l1_io_write_byte(vm, port + i, b))
+			return l1_stop(vm, b);
+	}
+	return L1_RESUME_SKIP_INSN;
+}
+
+/*
+ * The EPT maps all of L2's RAM with every right, so a violation is an
+ * access past the end of it, made by L2's own page tables: fatal, as the
+ * same access would hit no memory natively.
+ */
+static enum l1_exit_action l1_handle_ept_violation(struct l2_vm *vm,
+						   const struct l1_exit *e)
+{
+	uint64_t gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+	uint64_t rip = vmcs_read(GUEST_RIP);
+
+	printf(L1_PFX "EPT violation: L2 %s guest-physical %#llx (L2 RAM "
+		      "ends at %#llx) at RIP %#llx, qualification %#llx",
+	       (e->qual & EPT_VIOLATION_ACC_INSTR)   ? "fetched from"
+	       : (e->qual & EPT_VIOLATION_ACC_WRITE) ? "wrote to"
+						     : "read from",
+	       (unsigned long long)gpa, (unsigned long long)vm->mem_size,
+	       (unsigned long long)rip, (unsigned long long)e->qual);
+	if (e->qual & EPT_VIOLATION_GVA_IS_VALID)
+		printf(", linear %#llx",
+		       (unsigned long long)vmcs_read(GUEST_LINEAR_ADDRESS));
+	printf("\n");
+	return l1_stop(vm, L1_EXIT_FATAL);
+}
+
+static enum l1_exit_action l1_handle_ept_misconfig(struct l2_vm *vm,
+						   const struct l1_exit *e)
+{
+	(void)e;
+	printf(L1_PFX "EPT misconfiguration at L2 guest-physical %#llx: a "
+		      "bug in l1-shim's EPT\n",
+	       (unsigned long long)vmcs_read(GUEST_PHYSICAL_ADDRESS));
+	return l1_stop(vm, L1_EXIT_FATAL);
+}
+
+static const l1_exit_handler_fn l1_exit_handlers[VMX_NR_EXIT_REASONS] = {
+	[EXIT_REASON_EXCEPTION_NMI] = l1_handle_exception,
+	[EXIT_REASON_TRIPLE_FAULT] = l1_handle_triple_fault,
+	[EXIT_REASON_CPUID] = l1_handle_cpuid,
+	[EXIT_REASON_HLT] = l1_handle_hlt,
+	[EXIT_REASON_CR_ACCESS] = l1_handle_cr_access,
+	[EXIT_REASON_IO_INSTRUCTION] = l1_handle_io,
+	[EXIT_REASON_EPT_VIOLATION] = l1_handle_ept_violation,
+	[EXIT_REASON_EPT_MISCONFIG] = l1_handle_ept_misconfig,
+};
+
+/* What the qualification of a VM-entry failure means (SDM 27.8). */
+static const char *l1_entry_fail_meaning(const struct l1_exit *e)
+{
+	if (e->basic == EXIT_REASON_MSR_LOAD_FAIL)
+		return "index of the MSR-load entry";
+	switch (e->qual) {
+	case ENTRY_FAIL_DEFAULT:
+		return "a guest-state check";
+	case ENTRY_FAIL_PDPTE:
+		return "loading PDPTEs";
+	case ENTRY_FAIL_NMI:
+		return "NMI injection blocked by STI";
+	case ENTRY_FAIL_VMCS_LINK_PTR:
+		return "the VMCS link pointer";
+	default:
+		return "reserved";
+	}
+}
+
+static enum l1_exit_action l1_handle_exit(struct l2_vm *vm)
+{
+	l1_exit_handler_fn handler = NULL;
+	enum l1_exit_action act;
+	struct l1_exit e;
+	uint64_t reason;
+	enum vmx_result r;
+
+	/* The reason picks the bucket, so its own VMREAD is counted once
+	 * the bucket is known. */
+	r = vmx_vmread(VM_EXIT_REASON, &reason);
+	if (r != VMX_SUCCEED)
+		vmx_die_access("VMREAD", VM_EXIT_REASON, r);
+	e.reason = (uint32_t)reason;
+	e.basic = vmx_exit_reason_basic(e.reason);
+	l1_cur_counts =
+		&l1_counts[e.basic < VMX_NR_EXIT_REASONS ? e.basic
+							 : L1_BUCKET_OTHER];
+	l1_cur_counts->exits++;
+	l1_cur_counts->vmreads++;
+	e.qual = vmcs_read(EXIT_QUALIFICATION);
+
+	if (e.reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
+		const char *name = l1_exit_reason_name(e.basic);
+
+		printf(L1_PFX "VM entry failed: exit reason %u (%s), "
+			      "qualification %llu (%s)\n",
+		       e.basic, name ? name : "unknown",
+		       (unsigned long long)e.qual, l1_entry_fail_meaning(&e));
+		return l1_stop(vm, L1_EXIT_FATAL);
+	}
+	if (e.basic < ARRAY_SIZE(l1_exit_handlers))
+		handler = l1_exit_handlers[e.basic];
+	if (!handler)
+		handler = l1_handle_unexpected;
+	act = handler(vm, &e);
+	if (act == L1_RESUME_SKIP_INSN) {
+		l1_skip_insn();
+		act = L1_RESUME;
+	}
+	return act;
+}
+
+int l1_run_l2(struct l2_vm *vm)
+{
+	_Static_assert(L1_RUN_EXITED == 0, "entry.S returns 0 after an exit");
+
+	if (vm->opt->verbose)
+		printf(L1_PFX "setup: %llu VMREADs, %llu VMWRITEs\n",
+		       (unsigned long long)l1_setup_counts.vmreads,
+		       (unsigned long long)l1_setup_counts.vmwrites);
+	for (;;) {
+		int ret = l1_vmx_run(vm->gprs, vm->launched);
+
+		if (ret != L1_RUN_EXITED) {
+			uint64_t err = 0;
+
+			if (ret == L1_RUN_FAIL_VALID)
+				vmx_vmread(VM_INSTRUCTION_ERROR, &err);
+			printf(L1_PFX "%s failed: %s",
+			       vm->launched ? "VMRESUME" : "VMLAUNCH",
+			       ret == L1_RUN_FAIL_VALID ? "VMfailValid"
+							: "VMfailInvalid");
+			if (ret == L1_RUN_FAIL_VALID)
+				printf(", VM-instruction error %llu (%s)",
+				       (unsigned long long)err,
+				       vmx_insn_error_name((unsigned int)err));
+			printf("\n");
+			return L1_EXIT_FATAL;
+		}
+		vm->launched = true;
+		vm->nr_exits++;
+		if (l1_handle_exit(vm) == L1_STOP)
+			return vm->exit_code;
+	}
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shim.h - l1-shim, a small L1 hypervisor that runs one 64-bit guest
+ * image as L2 with real VMX instructions: the state of that L2 and the
+ * interfaces between l1-shim's parts (options and memory in main.c, L2's
+ * boot contract in l2_boot.c, VMX operation and the VMCS in vmcs_setup.c,
+ * EPT in ept.c, the exit handlers in exit.c, L2's UART in uart.c). SDM
+ * Vol. 3C chapters 24-31. l1-shim side (L1); freestanding. docs/l1-shim.md.
+ */
+#ifndef NESTVM_L1_SHIM_SHIM_H
+#define NESTVM_L1_SHIM_SHIM_H
+
+#include "arch/bootinfo.h"
+#include "arch/types.h"
+#include "arch/x86_regs.h"
+
+#define L1_PFX "l1-shim: " /* every message l1-shim prints starts so */
+
+/*
+ * l1-shim's own exit statuses. L2's status (what it writes to the debug-
+ * exit port) passes through unchanged; these follow nestvm's meanings
+ * where nestvm has one (docs/user-guide.md, "Exit statuses").
+ */
+#define L1_EXIT_SETUP 125 /* bad option or L2 image, not enough memory */
+#define L1_EXIT_L2_STOPPED 126 /* L2 triple-faulted or halted for good */
+#define L1_EXIT_FATAL 0xfc /* VMX unusable, VM entry failed, EPT fault */
+#define L1_EXIT_UNEXPECTED 0xfd /* an exit l1-shim does not handle */
+
+#define CPUID_1_ECX_VMX (1u << 5) /* CPUID.01H:ECX.VMX (SDM 24.6) */
+
+#define L2_MEM_DEFAULT MiB(16)
+#define L2_VPID 1 /* L1 itself runs with VPID 0 */
+
+/* What l1-shim's command line asked for (main.c). */
+struct l1_options {
+	uint64_t l2mem; /* bytes of L2 RAM */
+	uint32_t exc_bitmap; /* exceptions to intercept and reflect */
+	bool verbose; /* l1-shim's own progress messages */
+	bool stats; /* RESULT lines per exit reason at the end */
+	const char *l2_cmdline; /* what follows "--"; never NULL */
+};
+
+/* The UART registers L2 can read back (uart.c). */
+struct l1_uart {
+	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
+};
+
+/* The one L2 l1-shim runs, and what the exit handlers need to know. */
+struct l2_vm {
+	/* L2's general registers while l1-shim runs, indexed by enum
+	 * x86_gpr; the RSP slot is unused (l1-shim/entry.h). */
+	uint64_t gprs[X86_NR_GPRS];
+	const struct l1_options *opt;
+
+	uint64_t base; /* L1-physical address of L2-physical 0 */
+	uint64_t mem_size; /* L2 RAM: L2-physical [0, mem_size) */
+	uint64_t entry; /* L2's e_entry */
+	const char *image_name;
+
+	uint64_t eptp;
+	uint64_t ept_vpid_cap; /* IA32_VMX_EPT_VPID_CAP */
+	uint16_t vpid; /* 0 when VPID is off */
+	bool cr3_exiting; /* the processor forced CR3-load/store exiting */
+	bool launched; /* VMLAUNCH succeeded: VMRESUME from now on */
+
+	struct l1_uart uart;
+	int exit_code; /* set by the handler that stops L2 */
+	uint64_t nr_exits;
+};
+
+/* ---- main.c ---------------------------------------------------------------- */
+
+/*
+ * A zeroed 4 KiB page of L1 memory above L2's RAM, for EPT tables: its
+ * physical address (= its address: L1 is identity-mapped), or 0 when L1's
+ * memory is exhausted.
+ */
+uint64_t l1_alloc_page(void);
+
+/* ---- l2_boot.c ----------------------------------------------------------- */
+
+/*
+ * Loads the L2 image (L1's first module) into L2 RAM at @vm->base, copies
+ * the other modules after it, and writes L2's boot contract (GDT, TSS,
+ * page tables, boot information with @opt->l2_cmdline) there, as nestvm
+ * would for a native run. 0 or an L1_EXIT_* status, reported.
+ */
+int l2_boot_build(struct l2_vm *vm, const struct nestvm_bootinfo *bi,
+		  const struct l1_options *opt);
+
+/* ---- vmcs_setup.c -------------------------------------------------------- */
+
+/*
+ * Enters VMX operation (CPUID, IA32_FEATURE_CONTROL, CR0/CR4 fixed bits,
+ * VMXON), makes a fresh VMCS current and fills its controls, host state and
+ * guest state for L2 (EPT included). 0 or an L1_EXIT_* status, reported.
+ */
+int vmcs_setup(struct l2_vm *vm);
+
+/* ---- ept.c --------------------------------------------------------------- */
+
+/*
+ * Builds a 4-level EPT mapping L2-physical [0, vm->mem_size) to L1-physical
+ * [vm->base, ...) with write-back memory (SDM 30.3), 2 MiB pages where the
+ * processor allows them, and sets vm->eptp (A/D flags on when supported).
+ * 0 or an L1_EXIT_* status, reported.
+ */
+int ept_build(struct l2_vm *vm);
+
+/* ---- exit.c -------------------------------------------------------------- */
+
+/* Runs L2 until a handler stops it; returns the status l1-shim exits with. */
+int l1_run_l2(struct l2_vm *vm);
+
+/* Prints the RESULT lines of every exit reason seen (the "stats" option). */
+void l1_stats_print(void);
+
+/* The uapi name of basic exit reason @reason ("CPUID"), or NULL. */
+const char *l1_exit_reason_name(uint32_t reason);
+
+/* ---- uart.c -------------------------------------------------------------- */
+
+/* Registers as after a master reset. */
+void l1_uart_init(struct l1_uart *u);
+
+/* L2's byte access to UART register @reg (0-7, DLAB banking applied). */
+uint8_t l1_uart_read(struct l1_uart *u, unsigned int reg);
+void l1_uart_write(struct l1_uart *u, unsigned int reg, uint8_t val);
+
+#endif /* NESTVM_L1_SHIM_SHIM_H */
