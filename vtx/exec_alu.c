@@ -8,6 +8,20 @@
  */
 #include "vtx/exec.h"
 
+/* A read-modify-write operand is accessed for writing: a #PF it raises has
+ * W/R = 1 even when the page is absent and the read would come first (SDM
+ * Vol. 3A 4.7, the error code "describes the access"). Translate every
+ * page of it for writing before reading it. */
+static void rmw_probe(struct vtx_cpu *c, uint64_t la, unsigned n)
+{
+	uint64_t next = (la + n - 1) & PAGE_MASK; /* CR2 of a #PF there */
+
+	if (!tlb_hit(c, la, TLB_WRITE))
+		vtx_translate_slow(c, la, ACC_WRITE);
+	if (next != (la & PAGE_MASK) && !tlb_hit(c, next, TLB_WRITE))
+		vtx_translate_slow(c, next, ACC_WRITE);
+}
+
 /* ---- the ALU group ---------------------------------------------------------- */
 
 /* op(a, b) for ALU op `op`; *f receives the arithmetic flags. `op` is a
@@ -102,6 +116,8 @@ alu2(const struct vtx_cpu *c, int op, uint64_t a, uint64_t b, unsigned sz,
 			r = alu2(c, op, a, b, sz, &f);                      \
 			memcpy(p, &r, sz);                                  \
 		} else {                                                    \
+			if (ALU_WRITES(op))                                 \
+				rmw_probe(c, la, sz);                       \
 			if ((op) != ALU_MOV)                                \
 				a = mem_load(c, la, sz);                    \
 			r = alu2(c, op, a, b, sz, &f);                      \
@@ -193,6 +209,7 @@ alu1(const struct vtx_cpu *c, int op, uint64_t a, unsigned sz, uint64_t *f)
 			r = alu1(c, op, a, sz, &f);                            \
 			memcpy(p, &r, sz);                                     \
 		} else {                                                       \
+			rmw_probe(c, la, sz);                                  \
 			a = mem_load(c, la, sz);                               \
 			r = alu1(c, op, a, sz, &f);                            \
 			mem_store(c, la, sz, r);                               \
@@ -314,9 +331,10 @@ static inline unsigned shift_count(const struct vtx_cpu *c,
 	}                                                                      \
 	static void sh_##name##_m(struct vtx_cpu *c, const struct vtx_insn *i) \
 	{                                                                      \
-		uint64_t la = insn_la(c, i), fl;                               \
-		uint64_t a = mem_load(c, la, i->osz);                          \
-		uint64_t r = shift(c, op, a, shift_count(c, i), i->osz, &fl);  \
+		uint64_t la = insn_la(c, i), fl, a, r;                         \
+		rmw_probe(c, la, i->osz);                                      \
+		a = mem_load(c, la, i->osz);                                   \
+		r = shift(c, op, a, shift_count(c, i), i->osz, &fl);           \
 		mem_store(c, la, i->osz, r);                                   \
 		c->rflags = fl;                                                \
 	}
@@ -380,10 +398,11 @@ void x_shld_r(struct vtx_cpu *c, const struct vtx_insn *i)
 
 void x_shld_m(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	uint64_t la = insn_la(c, i), fl;
-	uint64_t r = shxd(c, true, mem_load(c, la, i->osz),
-			  reg_read(c, i->r2, i->osz), shift_count(c, i), i->osz,
-			  &fl);
+	uint64_t la = insn_la(c, i), fl, r;
+
+	rmw_probe(c, la, i->osz);
+	r = shxd(c, true, mem_load(c, la, i->osz), reg_read(c, i->r2, i->osz),
+		 shift_count(c, i), i->osz, &fl);
 	mem_store(c, la, i->osz, r);
 	c->rflags = fl;
 }
@@ -399,10 +418,11 @@ void x_shrd_r(struct vtx_cpu *c, const struct vtx_insn *i)
 
 void x_shrd_m(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	uint64_t la = insn_la(c, i), fl;
-	uint64_t r = shxd(c, false, mem_load(c, la, i->osz),
-			  reg_read(c, i->r2, i->osz), shift_count(c, i), i->osz,
-			  &fl);
+	uint64_t la = insn_la(c, i), fl, r;
+
+	rmw_probe(c, la, i->osz);
+	r = shxd(c, false, mem_load(c, la, i->osz), reg_read(c, i->r2, i->osz),
+		 shift_count(c, i), i->osz, &fl);
 	mem_store(c, la, i->osz, r);
 	c->rflags = fl;
 }
@@ -654,8 +674,10 @@ void x_xchg_rr(struct vtx_cpu *c, const struct vtx_insn *i)
 
 void x_xchg_rm(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	uint64_t la = insn_la(c, i);
-	uint64_t m = mem_load(c, la, i->osz);
+	uint64_t la = insn_la(c, i), m;
+
+	rmw_probe(c, la, i->osz);
+	m = mem_load(c, la, i->osz);
 	mem_store(c, la, i->osz, reg_read(c, i->r1, i->osz));
 	reg_write(c, i->r1, i->osz, m);
 }
@@ -671,9 +693,13 @@ void x_xadd_rr(struct vtx_cpu *c, const struct vtx_insn *i)
 
 void x_xadd_mr(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	uint64_t la = insn_la(c, i);
-	uint64_t a = mem_load(c, la, i->osz), b = reg_read(c, i->r2, i->osz);
-	uint64_t r = a + b, f = flags_add(a, b, r, i->osz, 0);
+	uint64_t la = insn_la(c, i), a, b, r, f;
+
+	rmw_probe(c, la, i->osz);
+	a = mem_load(c, la, i->osz);
+	b = reg_read(c, i->r2, i->osz);
+	r = a + b;
+	f = flags_add(a, b, r, i->osz, 0);
 	mem_store(c, la, i->osz, r);
 	reg_write(c, i->r2, i->osz, a);
 	flags_set_arith(c, f);
@@ -696,9 +722,11 @@ void x_cmpxchg_rr(struct vtx_cpu *c, const struct vtx_insn *i)
 
 void x_cmpxchg_mr(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	uint64_t la = insn_la(c, i);
+	uint64_t la = insn_la(c, i), d;
 	uint64_t acc = reg_read(c, REG_RAX, i->osz);
-	uint64_t d = mem_load(c, la, i->osz);
+
+	rmw_probe(c, la, i->osz);
+	d = mem_load(c, la, i->osz);
 	uint64_t f = flags_sub(acc, d, acc - d, i->osz, 0);
 	if (acc == d) {
 		mem_store(c, la, i->osz, reg_read(c, i->r2, i->osz));
@@ -714,11 +742,14 @@ void x_cmpxchg_mr(struct vtx_cpu *c, const struct vtx_insn *i)
  * ZF changes, and the operand is written either way, as for CMPXCHG. */
 void x_cmpxchg8b(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	uint64_t la = insn_la(c, i), m = mem_load(c, la, 8);
+	uint64_t la = insn_la(c, i), m;
 	uint64_t acc = (c->gpr[REG_RDX] << 32) | (uint32_t)c->gpr[REG_RAX];
 	uint64_t src = (c->gpr[REG_RCX] << 32) | (uint32_t)c->gpr[REG_RBX];
-	bool eq = m == acc;
+	bool eq;
 
+	rmw_probe(c, la, 8);
+	m = mem_load(c, la, 8);
+	eq = m == acc;
 	mem_store(c, la, 8, eq ? src : m);
 	if (!eq) {
 		reg_write(c, REG_RAX, 4, (uint32_t)m);
@@ -879,7 +910,11 @@ static void bt_mem(struct vtx_cpu *c, const struct vtx_insn *i, int64_t off)
 	int64_t word = off >> (bits == 64 ? 6 : bits == 32 ? 5 : 4);
 	uint64_t la = seg_linear(c, i->seg,
 				 insn_ea(c, i) + (uint64_t)(word * i->osz));
-	uint64_t v = mem_load(c, la, i->osz);
+	uint64_t v;
+
+	if (i->cc != BT_BT)
+		rmw_probe(c, la, i->osz);
+	v = mem_load(c, la, i->osz);
 	uint64_t saved = c->rflags;
 	uint64_t r = bt_apply(c, i->cc, v, (unsigned)(off & (bits - 1)));
 	if (i->cc != BT_BT) {

@@ -13,18 +13,31 @@ static inline bool canonical(uint64_t la)
 
 /* ---- stack ------------------------------------------------------------------ */
 
+/* The linear address of an sz-byte stack access at offset off. A
+ * non-canonical stack address raises #SS(0), not the #GP(0) of other
+ * accesses (SDM Vol. 2B "PUSH", "POP", "LEAVE": 64-bit mode exceptions). */
+static uint64_t stack_la(struct vtx_cpu *c, uint64_t off, unsigned sz)
+{
+	uint64_t la = seg_linear(c, SEG_SS, off);
+
+	if (c->mode == VTX_MODE_LONG64 &&
+	    (!canonical(la) || !canonical(la + sz - 1)))
+		vtx_raise(c, SS_VECTOR, 0, true);
+	return la;
+}
+
 /* In 64-bit mode PUSH/POP are 64-bit unless a 66h prefix makes them 16-bit
  * (SDM Vol. 1 6.2.5). The new RSP is committed only after the access. */
 static void push_sz(struct vtx_cpu *c, uint64_t v, unsigned sz)
 {
 	uint64_t rsp = c->gpr[REG_RSP] - sz;
-	mem_store(c, seg_linear(c, SEG_SS, rsp), sz, v);
+	mem_store(c, stack_la(c, rsp, sz), sz, v);
 	c->gpr[REG_RSP] = rsp;
 }
 
 static uint64_t peek_sz(struct vtx_cpu *c, unsigned sz)
 {
-	return mem_load(c, seg_linear(c, SEG_SS, c->gpr[REG_RSP]), sz);
+	return mem_load(c, stack_la(c, c->gpr[REG_RSP], sz), sz);
 }
 
 void x_push_r(struct vtx_cpu *c, const struct vtx_insn *i)
@@ -63,8 +76,7 @@ void x_pop_m(struct vtx_cpu *c, const struct vtx_insn *i)
 
 void x_leave(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	uint64_t v =
-		mem_load(c, seg_linear(c, SEG_SS, c->gpr[REG_RBP]), i->osz);
+	uint64_t v = mem_load(c, stack_la(c, c->gpr[REG_RBP], i->osz), i->osz);
 	c->gpr[REG_RSP] = c->gpr[REG_RBP] + i->osz;
 	reg_write(c, REG_RBP, i->osz, v);
 }

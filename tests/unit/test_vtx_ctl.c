@@ -14,6 +14,7 @@
 
 #include <string.h>
 
+#include "arch/x86_seg.h"
 #include "tests/unit/vtx_harness.h"
 
 static void load_bytes(struct harness *h, uint64_t gpa, const char *s)
@@ -305,6 +306,41 @@ static void test_pop__memory_with_rsp_base_uses_the_new_rsp(void **state)
 	assert_int_equal(h->regs.rsp, HARNESS_STACK_TOP - 8);
 	assert_int_equal(harness_read64(h, HARNESS_STACK_TOP - 8), 0xaaaa);
 	assert_int_equal(harness_read64(h, HARNESS_STACK_TOP - 16), 0xaaaa);
+}
+
+/* A stack access at a non-canonical address raises #SS(0), not #GP(0)
+ * (SDM Vol. 2B "PUSH", "POP": 64-bit mode exceptions; found by the
+ * differential tester). IST1 gives the handler a usable stack. */
+static void expect_stack_fault(struct harness *h, const uint8_t *code,
+			       size_t len)
+{
+	uint64_t frame;
+
+	harness_set_gate(h, SS_VECTOR, HARNESS_STUBS + SS_VECTOR * 16, 1,
+			 SEG_TYPE_INT_GATE64, 0);
+	h->regs.rsp = 0x0000800000000010;
+	assert_int_equal(harness_run_code(h, code, len), VTX_STOP_HALTED);
+	frame = harness_expect_exception(h, SS_VECTOR, 0, CODE_BASE);
+	assert_int_equal(harness_read64(h, frame + 24), 0x0000800000000010);
+	assert_int_equal(h->stats.exceptions[GP_VECTOR], 0);
+}
+
+static void test_push__non_canonical_rsp_raises_ss(void **state)
+{
+	static const uint8_t code[] = {
+		0x50, /* push rax */
+	};
+
+	expect_stack_fault(*state, code, sizeof(code));
+}
+
+static void test_pop__non_canonical_rsp_raises_ss(void **state)
+{
+	static const uint8_t code[] = {
+		0x5b, /* pop rbx */
+	};
+
+	expect_stack_fault(*state, code, sizeof(code));
 }
 
 static void test_leave__restores_rsp_and_rbp(void **state)
@@ -629,6 +665,8 @@ int main(void)
 		T(test_push__rsp_stores_the_value_before_the_push),
 		T(test_pop__rsp_takes_the_popped_value),
 		T(test_pop__memory_with_rsp_base_uses_the_new_rsp),
+		T(test_push__non_canonical_rsp_raises_ss),
+		T(test_pop__non_canonical_rsp_raises_ss),
 		T(test_leave__restores_rsp_and_rbp),
 		T(test_call_ret__rel32_round_trip),
 		T(test_ret__imm16_is_unsigned),

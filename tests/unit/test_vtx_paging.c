@@ -438,6 +438,85 @@ static void test_pf__pop_to_a_read_only_page_keeps_rsp(void **state)
 			 HARNESS_STACK_TOP - 0x100);
 }
 
+/* A read-modify-write operand is accessed for writing: on a missing page
+ * it faults with W/R = 1 although its read comes first (SDM Vol. 3A 4.7;
+ * found by the differential tester against the host CPU). */
+static void expect_rmw_write_fault(struct harness *h, const uint8_t *code,
+				   size_t len)
+{
+	*harness_pte(h, DATA_BASE) &= ~PTE_P;
+	h->regs.rdi = DATA_BASE + 0x40;
+	assert_int_equal(harness_run_code(h, code, len), VTX_STOP_HALTED);
+	harness_expect_exception(h, PF_VECTOR, PFERR_WRITE_MASK, CODE_BASE);
+	assert_int_equal(h->sregs.cr2, DATA_BASE + 0x40);
+}
+
+static void test_pf__xchg_on_a_missing_page_reports_a_write(void **state)
+{
+	static const uint8_t code[] = {
+		0x87, 0x07, /* xchg dword ptr [rdi], eax */
+	};
+
+	expect_rmw_write_fault(*state, code, sizeof(code));
+}
+
+static void test_pf__shl_on_a_missing_page_reports_a_write(void **state)
+{
+	static const uint8_t code[] = {
+		0xd1, 0x27, /* shl dword ptr [rdi], 1 */
+	};
+
+	expect_rmw_write_fault(*state, code, sizeof(code));
+}
+
+static void test_pf__xadd_on_a_missing_page_reports_a_write(void **state)
+{
+	static const uint8_t code[] = {
+		0x0f, 0xc1, 0x07, /* xadd dword ptr [rdi], eax */
+	};
+
+	expect_rmw_write_fault(*state, code, sizeof(code));
+}
+
+static void test_pf__bts_on_a_missing_page_reports_a_write(void **state)
+{
+	static const uint8_t code[] = {
+		0x0f, 0xab, 0x07, /* bts dword ptr [rdi], eax */
+	};
+
+	expect_rmw_write_fault(*state, code, sizeof(code));
+}
+
+static void test_pf__cmpxchg_on_a_missing_page_reports_a_write(void **state)
+{
+	static const uint8_t code[] = {
+		0x0f, 0xb1, 0x0f, /* cmpxchg dword ptr [rdi], ecx */
+	};
+
+	expect_rmw_write_fault(*state, code, sizeof(code));
+}
+
+/* Across a page boundary the fault is on the missing second page, at its
+ * first byte, still as a write, and the first page keeps its bytes. */
+static void
+test_pf__rmw_crossing_into_a_missing_page_reports_a_write(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0xf7, 0x17, /* not dword ptr [rdi] */
+	};
+
+	*harness_pte(h, DATA_BASE + PAGE_SIZE) &= ~PTE_P;
+	harness_write64(h, DATA_BASE + PAGE_SIZE - 8, 0x1122334455667788);
+	h->regs.rdi = DATA_BASE + PAGE_SIZE - 2;
+	assert_int_equal(harness_run_code(h, code, sizeof(code)),
+			 VTX_STOP_HALTED);
+	harness_expect_exception(h, PF_VECTOR, PFERR_WRITE_MASK, CODE_BASE);
+	assert_int_equal(h->sregs.cr2, DATA_BASE + PAGE_SIZE);
+	assert_int_equal(harness_read64(h, DATA_BASE + PAGE_SIZE - 8),
+			 0x1122334455667788);
+}
+
 /* A fault in the middle of REP MOVSB leaves RSI, RDI and RCX at the
  * element that faulted, so that IRET would resume it (SDM Vol. 2B "REP"). */
 static void
@@ -674,6 +753,12 @@ int main(void)
 		T(test_fetch__insn_across_into_a_missing_page_faults_there),
 		T(test_pf__read_only_page_allows_cmp_but_not_add),
 		T(test_pf__pop_to_a_read_only_page_keeps_rsp),
+		T(test_pf__xchg_on_a_missing_page_reports_a_write),
+		T(test_pf__shl_on_a_missing_page_reports_a_write),
+		T(test_pf__xadd_on_a_missing_page_reports_a_write),
+		T(test_pf__bts_on_a_missing_page_reports_a_write),
+		T(test_pf__cmpxchg_on_a_missing_page_reports_a_write),
+		T(test_pf__rmw_crossing_into_a_missing_page_reports_a_write),
 		T(test_pf__rep_movsb_fault_midway_leaves_a_resumable_state),
 		T(test_clflush__checks_the_page_like_a_read),
 		T(test_invlpg__the_new_mapping_is_seen_after_it),
