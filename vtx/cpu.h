@@ -484,10 +484,16 @@ static inline uint64_t insn_ea(const struct vtx_cpu *c,
 	return ea;
 }
 
-static inline uint64_t insn_la(const struct vtx_cpu *c,
-			       const struct vtx_insn *i)
+static inline uint64_t insn_la(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	return seg_linear(c, i->seg, insn_ea(c, i));
+	uint64_t la = seg_linear(c, i->seg, insn_ea(c, i));
+
+	/* A non-canonical reference through SS (an RSP- or RBP-based
+	 * operand) is #SS(0), not #GP(0) (SDM Vol. 3A 6.15). */
+	if (unlikely(i->seg == SEG_SS) && c->mode == VTX_MODE_LONG64 &&
+	    (uint64_t)((int64_t)(la << 16) >> 16) != la)
+		vtx_raise(c, SS_VECTOR, 0, true);
+	return la;
 }
 
 /* ---- stack ---------------------------------------------------------------- */

@@ -343,6 +343,18 @@ static void test_pop__non_canonical_rsp_raises_ss(void **state)
 	expect_stack_fault(*state, code, sizeof(code));
 }
 
+/* An explicit memory operand based on RSP or RBP uses SS: a
+ * non-canonical address there is #SS(0), not #GP(0) (SDM Vol. 3A 6.15,
+ * "Interrupt 12"). */
+static void test_mov__non_canonical_rsp_based_operand_raises_ss(void **state)
+{
+	static const uint8_t code[] = {
+		0x48, 0x8b, 0x04, 0x24, /* mov rax, qword ptr [rsp] */
+	};
+
+	expect_stack_fault(*state, code, sizeof(code));
+}
+
 static void test_leave__restores_rsp_and_rbp(void **state)
 {
 	struct harness *h = *state;
@@ -667,6 +679,7 @@ int main(void)
 		T(test_pop__memory_with_rsp_base_uses_the_new_rsp),
 		T(test_push__non_canonical_rsp_raises_ss),
 		T(test_pop__non_canonical_rsp_raises_ss),
+		T(test_mov__non_canonical_rsp_based_operand_raises_ss),
 		T(test_leave__restores_rsp_and_rbp),
 		T(test_call_ret__rel32_round_trip),
 		T(test_ret__imm16_is_unsigned),
