@@ -1,20 +1,33 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Guest runtime core: the C entry (boot-info check, main, exit through the
- * ISA debug-exit port), the memory and string functions GCC may emit calls
- * to, and the 128-bit division helpers. Guest side. Built with
- * -fno-tree-loop-distribute-patterns so that GCC does not turn the loops
- * below into calls to themselves.
+ * ISA debug-exit port or Bochs' shutdown port), the memory and string
+ * functions GCC may emit calls to, and the 128-bit division helpers. Guest
+ * side. Built with -fno-tree-loop-distribute-patterns so that GCC does not
+ * turn the loops below into calls to themselves.
  */
 #include "guests/rt/rt.h"
 
 const struct nestvm_bootinfo *rt_bootinfo;
 
+/* Bochs has no debug-exit device; "Shutdown" written byte by byte to this
+ * port ends it (docs/bochs.md). */
+#define RT_BOCHS_SHUTDOWN_PORT 0x8900
+#define RT_UART_LSR_TEMT 0x40 /* transmitter empty: every byte is out */
+
 void exit(int code)
 {
-	/* The debug-exit device stops the machine on any 32-bit write; the
-	 * halt loop only matters on a platform without it. */
+	/* The debug-exit device stops the machine on any 32-bit write. */
 	outl((uint32_t)code, RT_DEBUG_EXIT_PORT);
+
+	/* Still running: no debug-exit device, as under Bochs, whose UART
+	 * sends at its baud rate; wait until the last byte has gone out
+	 * before asking Bochs to shut down. The halt loop only matters on a
+	 * platform with neither. */
+	while (!(inb(RT_UART_BASE + RT_UART_LSR) & RT_UART_LSR_TEMT))
+		;
+	for (const char *p = "Shutdown"; *p; p++)
+		outb((uint8_t)*p, RT_BOCHS_SHUTDOWN_PORT);
 	for (;;) {
 		cli();
 		hlt();
