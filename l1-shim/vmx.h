@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vmx.h - l1-shim's VMX instructions as inline assembly: VMXON, VMCLEAR,
- * VMPTRLD, VMREAD, VMWRITE, INVEPT, INVVPID, each returning how it ended
- * (SDM Vol. 3C 31.2: VMsucceed, VMfailInvalid with CF = 1, VMfailValid
- * with ZF = 1), plus RDMSR/WRMSR and the control-register and descriptor-
- * table reads l1-shim needs. The VMCS accessors count every VMREAD and
- * VMWRITE into the current bucket, which is what the exit-multiplication
- * experiments measure. l1-shim side (L1); freestanding.
+ * vmx.h - l1-shim's VMCS accessors, which count every VMREAD and VMWRITE
+ * into the current bucket (what the exit-multiplication experiments
+ * measure), on top of the VMX instruction wrappers of arch/vmx_asm.h (SDM
+ * Vol. 3C 31.2), plus RDMSR/WRMSR and the control-register and descriptor-
+ * table reads l1-shim needs. l1-shim side (L1); freestanding.
  */
 #ifndef NESTVM_L1_SHIM_VMX_H
 #define NESTVM_L1_SHIM_VMX_H
@@ -14,110 +12,8 @@
 #include "arch/ept.h"
 #include "arch/types.h"
 #include "arch/vmcs.h"
+#include "arch/vmx_asm.h"
 #include "arch/x86_seg.h"
-
-enum vmx_result {
-	VMX_SUCCEED = 0,
-	VMX_FAIL_INVALID = 1, /* no current VMCS, or a bad operand */
-	VMX_FAIL_VALID = 2, /* the reason is in VM_INSTRUCTION_ERROR */
-};
-
-static inline enum vmx_result vmx_result_from_flags(bool cf, bool zf)
-{
-	if (cf)
-		return VMX_FAIL_INVALID;
-	return zf ? VMX_FAIL_VALID : VMX_SUCCEED;
-}
-
-/* ---- VMX instructions ------------------------------------------------------
- *
- * The pointer instructions read their 64-bit operand from memory, and the
- * regions they name were written with ordinary stores: hence "memory".
- */
-static inline enum vmx_result vmx_vmxon(uint64_t pa)
-{
-	bool cf, zf;
-
-	__asm__ volatile("vmxon %[pa]"
-			 : "=@ccc"(cf), "=@ccz"(zf)
-			 : [pa] "m"(pa)
-			 : "memory");
-	return vmx_result_from_flags(cf, zf);
-}
-
-static inline enum vmx_result vmx_vmclear(uint64_t pa)
-{
-	bool cf, zf;
-
-	__asm__ volatile("vmclear %[pa]"
-			 : "=@ccc"(cf), "=@ccz"(zf)
-			 : [pa] "m"(pa)
-			 : "memory");
-	return vmx_result_from_flags(cf, zf);
-}
-
-static inline enum vmx_result vmx_vmptrld(uint64_t pa)
-{
-	bool cf, zf;
-
-	__asm__ volatile("vmptrld %[pa]"
-			 : "=@ccc"(cf), "=@ccz"(zf)
-			 : [pa] "m"(pa)
-			 : "memory");
-	return vmx_result_from_flags(cf, zf);
-}
-
-/* VMREAD of @field into *@val, uncounted (*@val is 0 on failure). */
-static inline enum vmx_result vmx_vmread(uint32_t field, uint64_t *val)
-{
-	uint64_t v = 0;
-	bool cf, zf;
-
-	/* AT&T order: the encoding register first, the destination last. */
-	__asm__ volatile("vmread %[f], %[v]"
-			 : [v] "+r"(v), "=@ccc"(cf), "=@ccz"(zf)
-			 : [f] "r"((uint64_t)field));
-	*val = v;
-	return vmx_result_from_flags(cf, zf);
-}
-
-/* VMWRITE of @val to @field, uncounted. */
-static inline enum vmx_result vmx_vmwrite(uint32_t field, uint64_t val)
-{
-	bool cf, zf;
-
-	__asm__ volatile("vmwrite %[v], %[f]"
-			 : "=@ccc"(cf), "=@ccz"(zf)
-			 : [v] "r"(val), [f] "r"((uint64_t)field));
-	return vmx_result_from_flags(cf, zf);
-}
-
-/* INVEPT of @type (VMX_EPT_EXTENT_*) for @eptp (SDM 31.3, "INVEPT"). */
-static inline enum vmx_result vmx_invept(unsigned long type, uint64_t eptp)
-{
-	struct vmx_invept_desc desc = { .eptp = eptp, .reserved = 0 };
-	bool cf, zf;
-
-	__asm__ volatile("invept %[d], %[t]"
-			 : "=@ccc"(cf), "=@ccz"(zf)
-			 : [d] "m"(desc), [t] "r"(type)
-			 : "memory");
-	return vmx_result_from_flags(cf, zf);
-}
-
-/* INVVPID of @type (VMX_VPID_EXTENT_*) for @vpid and linear @gla. */
-static inline enum vmx_result vmx_invvpid(unsigned long type, uint16_t vpid,
-					  uint64_t gla)
-{
-	struct vmx_invvpid_desc desc = { .vpid = vpid, .gla = gla };
-	bool cf, zf;
-
-	__asm__ volatile("invvpid %[d], %[t]"
-			 : "=@ccc"(cf), "=@ccz"(zf)
-			 : [d] "m"(desc), [t] "r"(type)
-			 : "memory");
-	return vmx_result_from_flags(cf, zf);
-}
 
 /* ---- counted VMCS accessors --------------------------------------------- */
 

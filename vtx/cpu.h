@@ -168,6 +168,8 @@ struct vtx_cpu {
 	bool pend_has_error;
 	uint64_t pend_cr2; /* a #PF's address: CR2 once it is delivered */
 	uint32_t delivering_error; /* error code of the event in delivery */
+	uint32_t delivering_type; /* its INTR_TYPE_* (already shifted) */
+	uint32_t delivering_len; /* instruction length of a software event */
 	bool delivering_has_error;
 	bool shutdown; /* triple fault: the CPU stopped */
 	int fault_depth;

@@ -789,8 +789,9 @@ static bool bind(struct vtx_insn *vi, const ZydisDecodedInstruction *zi,
 	case ZYDIS_MNEMONIC_SYSRET:
 		return PICK(x_sysret);
 	case ZYDIS_MNEMONIC_WBINVD:
-	case ZYDIS_MNEMONIC_INVD:
 		return PICK(x_wbinvd);
+	case ZYDIS_MNEMONIC_INVD:
+		return PICK(x_invd);
 	/* VMX instructions (vtx/vmx_insn.c). */
 	case ZYDIS_MNEMONIC_VMXON:
 	case ZYDIS_MNEMONIC_VMCLEAR:

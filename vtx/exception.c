@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "arch/vmx_exit_qual.h"
 #include "arch/x86_seg.h"
 #include "vtx/vmx.h"
 #include "vtx/exec.h"
@@ -237,6 +238,7 @@ void vtx_handle_fault(struct vtx_cpu *c)
 	c->delivering = v;
 	c->delivering_error = ec;
 	c->delivering_has_error = has_ec;
+	c->delivering_type = INTR_TYPE_HARD_EXCEPTION;
 	/* Faults return to the faulting instruction (RIP unchanged); #DB
 	 * traps and INT3 are delivered by their instructions directly. */
 	vtx_deliver_event(c, v, ec, has_ec, false, c->rip);

@@ -75,7 +75,7 @@ extern const vtx_handler_fn vtx_bt_handlers[F_NR];
 	X(swapgs) X(syscall) X(sysret) X(mov_to_sreg) X(mov_from_sreg) \
 	X(wbinvd) X(clflush) X(rdpmc) X(xgetbv) X(pause) X(vmxon) \
 	X(vmxoff) X(vmclear) X(vmptrld) X(vmptrst) X(vmread) X(vmwrite) \
-	X(vmlaunch) X(vmresume) X(invept) X(invvpid) X(vmcall) \
+	X(vmlaunch) X(vmresume) X(invept) X(invvpid) X(vmcall) X(invd) \
 	X(unimplemented)
 /* clang-format on */
 

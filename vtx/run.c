@@ -61,6 +61,8 @@ static void inject_event(struct vtx_cpu *c)
 	c->delivering = (int)vec;
 	c->delivering_error = c->inject_error;
 	c->delivering_has_error = has_ec;
+	c->delivering_type = type;
+	c->delivering_len = c->inject_len;
 	vtx_deliver_event(c, (int)vec, c->inject_error, has_ec, soft,
 			  c->rip + (len ? c->inject_len : 0));
 	c->delivering = -1;

@@ -103,6 +103,11 @@ __attribute__((noreturn)) void vtx_vmx_exit_insn(struct vtx_cpu *c,
 /* The VMX instruction-information field for i's operands (SDM 28.2.5). */
 uint32_t vtx_vmx_insn_info(const struct vtx_insn *i, unsigned reg1,
 			   unsigned reg2);
+/* The exit qualification of an instruction whose qualification is its
+ * displacement (VMX instructions, descriptor-table instructions): 0
+ * without a memory operand; for RIP-relative addressing, displacement +
+ * RIP of the next instruction (SDM 28.2.1). Valid while i executes. */
+uint64_t vtx_vmx_disp_qual(const struct vtx_cpu *c, const struct vtx_insn *i);
 
 /* Non-root interception tests, each true when the condition exits. */
 bool vtx_vmx_io_exits(struct vtx_cpu *c, uint16_t port, unsigned size);

@@ -130,7 +130,9 @@ static bool check_controls(struct vtx_cpu *c)
 		    CC(ec != (type == 3 && (RD(GUEST_CR0) & X86_CR0_PE) &&
 			      x86_exception_has_error_code(vec))) ||
 		    CC(info & 0x7ffff000u) ||
-		    CC(ec && (RD(VM_ENTRY_EXCEPTION_ERROR_CODE) >> 15)) ||
+		    /* Error codes are 16 bits: bits 31:16 must be 0 (SDM
+		     * 27.2.1.3; earlier editions said 31:15). */
+		    CC(ec && (RD(VM_ENTRY_EXCEPTION_ERROR_CODE) >> 16)) ||
 		    CC((type == 4 || type == 5 || type == 6) &&
 		       (len == 0 || len > 15)))
 			return false;
@@ -312,6 +314,16 @@ static int check_guest_state(struct vtx_cpu *c)
 	uint32_t intr = (uint32_t)RD(GUEST_INTERRUPTIBILITY_INFO);
 	uint32_t inj = (uint32_t)RD(VM_ENTRY_INTR_INFO_FIELD);
 	uint64_t link = RD(VMCS_LINK_POINTER);
+	/* The type of an injected event, or ~0 when there is none. */
+	uint32_t inj_type = (inj & INTR_INFO_VALID_MASK)
+				    ? (inj & INTR_INFO_INTR_TYPE_MASK)
+				    : ~0u;
+	/* Pending debug exceptions: B3-B0, enabled breakpoint and BS are
+	 * defined; bits 11 (bus lock) and 16 (RTM) are reserved on a
+	 * processor without those features (SDM 27.3.1.5). The model
+	 * accepts them but does not deliver a pending #DB yet. */
+	uint64_t pending_dbg_reserved =
+		~(PENDING_DBG_B_MASK | PENDING_DBG_ENABLED_BP | PENDING_DBG_BS);
 
 	/* 27.3.1.1 control registers, debug registers and MSRs */
 	if (CC((cr0 & vtx_vmx_cr0_fixed0()) != vtx_vmx_cr0_fixed0()) ||
@@ -356,16 +368,23 @@ static int check_guest_state(struct vtx_cpu *c)
 		INTR_INFO_INTR_TYPE_SHIFT) == 0 &&
 	       !(rfl & X86_EFLAGS_IF)))
 		return ENTRY_FAIL_DEFAULT + 1;
-	/* 27.3.1.5 non-register state: only the active state is offered. */
+	/* 27.3.1.5 non-register state: only the active state is offered.
+	 * STI and MOV-SS blocking hold off an injected external interrupt,
+	 * MOV-SS blocking an NMI (and STI blocking one here, as the SDM
+	 * lets a processor require); exceptions may be injected under
+	 * either. The enclave-interruption bit needs SGX, which the model
+	 * lacks. */
 	if (CC(RD(GUEST_ACTIVITY_STATE) != GUEST_ACTIVITY_ACTIVE) ||
 	    CC(intr & GUEST_INTR_STATE_RESERVED_MASK) ||
+	    CC(intr & GUEST_INTR_STATE_ENCLAVE_INTR) ||
 	    CC((intr & GUEST_INTR_STATE_STI) &&
 	       (intr & GUEST_INTR_STATE_MOV_SS)) ||
 	    CC(!(rfl & X86_EFLAGS_IF) && (intr & GUEST_INTR_STATE_STI)) ||
 	    CC(intr & GUEST_INTR_STATE_SMI) ||
-	    CC((inj & INTR_INFO_VALID_MASK) &&
+	    CC((inj_type == INTR_TYPE_EXT_INTR ||
+		inj_type == INTR_TYPE_NMI_INTR) &&
 	       (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))) ||
-	    CC(RD(GUEST_PENDING_DBG_EXCEPTIONS) & PENDING_DBG_RESERVED_MASK))
+	    CC(RD(GUEST_PENDING_DBG_EXCEPTIONS) & pending_dbg_reserved))
 		return ENTRY_FAIL_DEFAULT + 1;
 	/* The VMCS link pointer: without VMCS shadowing on offer, the only
 	 * valid value is ~0 or a VMCS of the right revision. */
@@ -376,6 +395,27 @@ static int check_guest_state(struct vtx_cpu *c)
 			return ENTRY_FAIL_VMCS_LINK_PTR + 1;
 	}
 	return 0;
+}
+
+/*
+ * Blocking by STI or MOV SS from the interruptibility state (SDM 27.7.1):
+ * it covers the guest's first instruction, as if that instruction followed
+ * STI or MOV SS, unless the entry injects an event, which leaves none. The
+ * run loop ends a shadow when the instruction after the one that armed it
+ * retires (vtx/run.c): VMLAUNCH/VMRESUME arms it here; a C host runs no
+ * instruction, so the shadow starts armed.
+ */
+static void load_blocking(struct vtx_cpu *c)
+{
+	uint32_t intr = (uint32_t)RD(GUEST_INTERRUPTIBILITY_INFO);
+
+	if (RD(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK)
+		intr = 0;
+	c->sti_shadow = intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
+	c->mov_ss_shadow = intr & GUEST_INTR_STATE_MOV_SS;
+	c->shadow_armed = c->sti_shadow && c->vmx.c_host;
+	if (c->sti_shadow)
+		c->async = 1;
 }
 
 /* Loads guest state from the VMCS (SDM 27.3.2). */
@@ -435,8 +475,7 @@ static void load_guest_state(struct vtx_cpu *c)
 	c->rip = RD(GUEST_RIP);
 	c->next_rip = c->rip;
 	c->rflags = RD(GUEST_RFLAGS);
-	c->sti_shadow = RD(GUEST_INTERRUPTIBILITY_INFO) &
-			(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
+	load_blocking(c);
 }
 
 /* The VM-entry MSR-load area (SDM 27.4): 1-based index of the entry that

@@ -46,6 +46,15 @@ uint32_t vtx_vmx_insn_info(const struct vtx_insn *i, unsigned reg1,
 	return info;
 }
 
+uint64_t vtx_vmx_disp_qual(const struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	if (!(i->flags & VTX_INSN_HAS_MEM))
+		return 0;
+	if (i->base == VTX_REG_RIP)
+		return (uint64_t)i->disp + c->next_rip;
+	return (uint64_t)i->disp;
+}
+
 /* ---- saving guest state (SDM 28.3) ------------------------------------------ */
 
 static void save_seg(struct vtx_cpu *c, const struct kvm_segment *s,
@@ -208,8 +217,10 @@ static void load_host_state(struct vtx_cpu *c)
 	c->rip = RD(HOST_RIP);
 	c->next_rip = c->rip;
 	c->rflags = X86_EFLAGS_FIXED;
+	/* No blocking by STI or MOV SS after a VM exit (SDM 28.5). */
 	c->sti_shadow = false;
 	c->mov_ss_shadow = false;
+	c->shadow_armed = false;
 	if (!load_host_msrs(c)) {
 		/* SDM 28.7: a VMX abort; the model reports it as shutdown. */
 		snprintf(c->fault_chain, sizeof(c->fault_chain),
@@ -227,13 +238,21 @@ void vtx_vmx_exit(struct vtx_cpu *c, const struct vtx_exit_info *e)
 
 	/* An event being delivered when the exit happened is recorded in
 	 * the IDT-vectoring fields (SDM 28.2.4). */
+	bool vect_len = false;
 	if (c->delivering >= 0 && !c->vmx.entry_failed) {
-		vect = INTR_INFO_VALID_MASK | (uint32_t)c->delivering |
-		       (INTR_TYPE_HARD_EXCEPTION << 0);
+		/* The event's type as delivered: a hardware exception, an
+		 * INT n (software interrupt), an INT3 (software exception),
+		 * or an injected event's own type; software events also
+		 * report their instruction length (SDM 28.2.4). */
+		unsigned type = c->delivering_type;
+		vect = INTR_INFO_VALID_MASK | (uint32_t)c->delivering | type;
 		if (c->delivering_has_error) {
 			vect |= INTR_INFO_DELIVER_CODE_MASK;
 			WR(IDT_VECTORING_ERROR_CODE, c->delivering_error);
 		}
+		vect_len = type == INTR_TYPE_SOFT_INTR ||
+			   type == INTR_TYPE_PRIV_SW_EXCEPTION ||
+			   type == INTR_TYPE_SOFT_EXCEPTION;
 	}
 	c->delivering = -1;
 
@@ -245,17 +264,22 @@ void vtx_vmx_exit(struct vtx_cpu *c, const struct vtx_exit_info *e)
 	WR(IDT_VECTORING_INFO_FIELD, vect);
 	if (e->has_len)
 		WR(VM_EXIT_INSTRUCTION_LEN, e->len);
+	else if (vect_len)
+		WR(VM_EXIT_INSTRUCTION_LEN, c->delivering_len);
 	WR(VMX_INSTRUCTION_INFO, e->insn_info);
 	if (e->has_gla)
 		WR(GUEST_LINEAR_ADDRESS, e->gla);
 	if (e->has_gpa)
 		WR(GUEST_PHYSICAL_ADDRESS, e->gpa);
-	/* VM exits clear the valid bit of the entry interruption info. */
-	WR(VM_ENTRY_INTR_INFO_FIELD,
-	   RD(VM_ENTRY_INTR_INFO_FIELD) & ~(uint64_t)INTR_INFO_VALID_MASK);
 	c->inject_info = 0;
 
+	/* A VM exit clears the valid bit of the VM-entry interruption
+	 * information; an entry failure leaves the field as software wrote
+	 * it, and saves no guest state (SDM 27.8, 28.2). */
 	if (!c->vmx.entry_failed) {
+		WR(VM_ENTRY_INTR_INFO_FIELD,
+		   RD(VM_ENTRY_INTR_INFO_FIELD) &
+			   ~(uint64_t)INTR_INFO_VALID_MASK);
 		save_guest_state(c);
 		store_msrs(c);
 	}
@@ -370,6 +394,10 @@ void vtx_vmx_exception(struct vtx_cpu *c, int vector, uint32_t ec, bool has_ec,
 	 * as it was (SDM 28.1); #DB: the DR6-style bits. */
 	if (vector == PF_VECTOR)
 		e.qual = c->pend_cr2;
+	/* A double fault that exits is not considered to occur during the
+	 * delivery of the events that caused it (SDM 28.2.4). */
+	if (vector == DF_VECTOR)
+		c->delivering = -1;
 	vtx_vmx_exit(c, &e);
 }
 

@@ -92,12 +92,9 @@ static void vmx_insn_checks_regs(struct vtx_cpu *c, const struct vtx_insn *i,
 {
 	if (!c->vmx.on || c->mode != VTX_MODE_LONG64)
 		raise_ud(c);
-	if (c->vmx.non_root) {
-		uint64_t qual =
-			(i->flags & VTX_INSN_HAS_MEM) ? (uint64_t)i->disp : 0;
-		vtx_vmx_exit_insn(c, i, reason, qual,
+	if (c->vmx.non_root)
+		vtx_vmx_exit_insn(c, i, reason, vtx_vmx_disp_qual(c, i),
 				  vtx_vmx_insn_info(i, reg1, reg2));
-	}
 	if (c->cpl > 0)
 		raise_gp(c, 0);
 }

@@ -21,7 +21,9 @@
 #include "arch/x86_msr.h"
 #include "arch/x86_seg.h"
 #include "tests/unit/vtx_harness.h"
+#include "tests/vmx/fields.h"
 #include "vtx/cpu.h"
+#include "vtx/vmx.h"
 
 #define VMXON_REGION 0x30000ull
 #define VMCS_REGION 0x31000ull
@@ -338,6 +340,245 @@ static void test_vmread__unsupported_field_fails_with_error_12(void **state)
 			 VMXERR_UNSUPPORTED_VMCS_COMPONENT);
 }
 
+/* The field round-trip program (tests/vmx/vmx_fields.c) tests exactly
+ * the model's VMCS: its list and vtx_vmcs_field_supported() agree on
+ * every field of the SDM's table. */
+static void test_vmx_fields__program_list_is_the_models_field_set(void **state)
+{
+	static const uint32_t listed[] = {
+#define VMXT_LISTED(name) name,
+		VMXT_FIELDS(VMXT_LISTED)
+#undef VMXT_LISTED
+	};
+	unsigned int supported = 0;
+
+	(void)state;
+	for (unsigned int k = 0; k < VMCS_NR_FIELDS; k++) {
+		uint32_t enc = vmcs_field_table[k].encoding;
+		bool in_list = false;
+
+		for (size_t j = 0; j < ARRAY_SIZE(listed); j++)
+			in_list |= listed[j] == enc;
+		assert_int_equal(vtx_vmcs_field_supported(enc), in_list);
+		supported += in_list;
+	}
+	assert_int_equal(supported, ARRAY_SIZE(listed));
+}
+
+/* Injects an event into a guest without an IDT: an entry that succeeds
+ * ends in a triple fault, an entry failure in reason 33. */
+static void inject(struct harness *h, uint32_t info, uint32_t ec)
+{
+	wr(h, VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | info);
+	wr(h, VM_ENTRY_EXCEPTION_ERROR_CODE, ec);
+	wr(h, GUEST_IDTR_LIMIT, 0);
+}
+
+/* Error codes are 16 bits: bit 15 may be set, bits 31:16 may not (SDM
+ * 27.2.1.3). */
+static void test_vmlaunch__injected_error_code_bit_15_enters(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_stop st;
+
+	vmcs_setup(h, 0, 0);
+	inject(h,
+	       INTR_TYPE_HARD_EXCEPTION | GP_VECTOR |
+		       INTR_INFO_DELIVER_CODE_MASK,
+	       0x8000);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_TRIPLE_FAULT);
+}
+
+static void test_vmlaunch__injected_error_code_bit_16_fails_7(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_stop st;
+
+	vmcs_setup(h, 0, 0);
+	inject(h,
+	       INTR_TYPE_HARD_EXCEPTION | GP_VECTOR |
+		       INTR_INFO_DELIVER_CODE_MASK,
+	       0x10000);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st),
+			 VMXERR_ENTRY_INVALID_CONTROL_FIELD);
+	assert_string_equal(h->cpu->vmx_check,
+			    "ec && (RD(VM_ENTRY_EXCEPTION_ERROR_CODE) >> 16)");
+}
+
+/* Blocking by STI holds off an injected external interrupt, not an
+ * exception (SDM 27.3.1.5). */
+static void test_vmlaunch__exception_injection_under_sti_enters(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_stop st;
+
+	vmcs_setup(h, 0, 0);
+	wr(h, GUEST_RFLAGS, X86_EFLAGS_FIXED | X86_EFLAGS_IF);
+	wr(h, GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_STI);
+	inject(h, INTR_TYPE_HARD_EXCEPTION | UD_VECTOR, 0);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_TRIPLE_FAULT);
+}
+
+static void test_vmlaunch__interrupt_under_sti_is_entry_failure(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_stop st;
+
+	vmcs_setup(h, 0, 0);
+	wr(h, GUEST_RFLAGS, X86_EFLAGS_FIXED | X86_EFLAGS_IF);
+	wr(h, GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_STI);
+	inject(h, INTR_TYPE_EXT_INTR | 0x30, 0);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(rd(h, VM_EXIT_REASON),
+			 EXIT_REASON_INVALID_STATE |
+				 VMX_EXIT_REASONS_FAILED_VMENTRY);
+	/* An entry failure leaves the injection valid (SDM 27.8). */
+	assert_int_equal(rd(h, VM_ENTRY_INTR_INFO_FIELD),
+			 INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | 0x30);
+}
+
+/* Pending debug exceptions: bit 12 (enabled breakpoint) is defined, bit
+ * 4 reserved (SDM 27.3.1.5). */
+static void test_vmlaunch__pending_debug_bit_12_enters_bit_4_fails(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0x0f, 0xa2, /* cpuid */
+	};
+	struct vtx_stop st;
+
+	harness_load(h, CODE_BASE, code, sizeof(code));
+	vmcs_setup(h, 0, 0);
+	wr(h, GUEST_PENDING_DBG_EXCEPTIONS, PENDING_DBG_ENABLED_BP);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_CPUID);
+	assert_int_equal(vtx_vmclear(h->cpu, VMCS_REGION), 0);
+	assert_int_equal(vtx_vmptrld(h->cpu, VMCS_REGION), 0);
+	wr(h, GUEST_PENDING_DBG_EXCEPTIONS, 1u << 4);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(rd(h, VM_EXIT_REASON),
+			 EXIT_REASON_INVALID_STATE |
+				 VMX_EXIT_REASONS_FAILED_VMENTRY);
+	assert_string_equal(h->cpu->vmx_check,
+			    "RD(GUEST_PENDING_DBG_EXCEPTIONS) & "
+			    "pending_dbg_reserved");
+}
+
+/* Blocking by STI from the VMCS covers the first guest instruction only
+ * (SDM 27.7.1): an exit at it saves the blocking, one after a NOP not. */
+static void test_vmlaunch__sti_blocking_covers_first_instruction(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0x0f, 0xa2, /* cpuid */
+		0x90, /* nop */
+		0x0f, 0xa2, /* cpuid */
+	};
+	struct vtx_stop st;
+
+	harness_load(h, CODE_BASE, code, sizeof(code));
+	vmcs_setup(h, 0, 0);
+	wr(h, GUEST_RFLAGS, X86_EFLAGS_FIXED | X86_EFLAGS_IF);
+	wr(h, GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_STI);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_CPUID);
+	assert_int_equal(rd(h, GUEST_INTERRUPTIBILITY_INFO),
+			 GUEST_INTR_STATE_STI);
+	wr(h, GUEST_RIP, CODE_BASE + 2);
+	assert_int_equal(vtx_vmresume(h->cpu, &st), 0);
+	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_CPUID);
+	assert_int_equal(rd(h, GUEST_RIP), CODE_BASE + 3);
+	assert_int_equal(rd(h, GUEST_INTERRUPTIBILITY_INFO), 0);
+}
+
+/* A VMX instruction with a RIP-relative operand: the qualification is
+ * displacement + RIP of the next instruction (SDM 28.2.1). */
+static void test_vmptrst__rip_relative_qualification_is_address(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0x0f, 0xc7, 0x3d, 0x00, 0x01, 0x00, 0x00,
+		/* vmptrst qword ptr [rip + 0x100] */
+	};
+	struct vtx_stop st;
+
+	harness_load(h, CODE_BASE, code, sizeof(code));
+	vmcs_setup(h, 0, 0);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_VMPTRST);
+	assert_int_equal(rd(h, EXIT_QUALIFICATION), CODE_BASE + 7 + 0x100);
+	assert_int_equal(rd(h, VM_EXIT_INSTRUCTION_LEN), 7);
+}
+
+/* A double fault the exception bitmap intercepts is not a VM exit during
+ * event delivery: no IDT-vectoring information (SDM 28.2.4). */
+static void test_ud2__intercepted_double_fault_has_no_vectoring(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0x0f, 0x0b, /* ud2 */
+	};
+	struct vtx_stop st;
+
+	harness_load(h, CODE_BASE, code, sizeof(code));
+	vmcs_setup(h, 0, 0);
+	wr(h, EXCEPTION_BITMAP, 1u << DF_VECTOR);
+	wr(h, GUEST_IDTR_LIMIT, 0);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_EXCEPTION_NMI);
+	assert_int_equal(rd(h, VM_EXIT_INTR_INFO),
+			 INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION |
+				 INTR_INFO_DELIVER_CODE_MASK | DF_VECTOR);
+	assert_int_equal(rd(h, IDT_VECTORING_INFO_FIELD), 0);
+}
+
+/* INT 0x80 with an IDT too short for vector 0x80: its delivery raises
+ * #GP(0x80 * 8 + 2); with #GP intercepted, the exit's IDT-vectoring
+ * information names the INT as a software interrupt (type 4) and the
+ * exit reports its instruction length (SDM 28.2.4). */
+static void
+test_int_n__gp_during_delivery_reports_soft_int_vectoring(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0xcd, 0x80, /* int 0x80 */
+	};
+	struct vtx_stop st;
+
+	harness_load(h, CODE_BASE, code, sizeof(code));
+	vmcs_setup(h, 0, 0);
+	wr(h, GUEST_IDTR_LIMIT, 0x7f * 16 + 15);
+	wr(h, EXCEPTION_BITMAP, 1u << GP_VECTOR);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_EXCEPTION_NMI);
+	assert_int_equal(rd(h, VM_EXIT_INTR_INFO),
+			 INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION |
+				 INTR_INFO_DELIVER_CODE_MASK | GP_VECTOR);
+	assert_int_equal(rd(h, VM_EXIT_INTR_ERROR_CODE), 0x80 * 8 + 2);
+	assert_int_equal(rd(h, IDT_VECTORING_INFO_FIELD),
+			 INTR_INFO_VALID_MASK | INTR_TYPE_SOFT_INTR | 0x80);
+	assert_int_equal(rd(h, VM_EXIT_INSTRUCTION_LEN), 2);
+	assert_int_equal(rd(h, GUEST_RIP), CODE_BASE);
+}
+
+/* INVD exits unconditionally in non-root operation (SDM 26.1.2). */
+static void test_invd__always_exits_with_reason_13(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0x0f, 0x08, /* invd */
+	};
+	struct vtx_stop st;
+
+	harness_load(h, CODE_BASE, code, sizeof(code));
+	vmcs_setup(h, 0, 0);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_INVD);
+	assert_int_equal(rd(h, VM_EXIT_INSTRUCTION_LEN), 2);
+}
+
 int main(void)
 {
 #define T(fn) \
@@ -353,6 +594,18 @@ int main(void)
 		T(test_ept__unmapped_gpa_read_is_violation_with_gpa_and_qual),
 		T(test_ud2__exception_bitmap_turns_ud_into_exit),
 		T(test_vmread__unsupported_field_fails_with_error_12),
+		T(test_int_n__gp_during_delivery_reports_soft_int_vectoring),
+		T(test_invd__always_exits_with_reason_13),
+		T(test_vmlaunch__injected_error_code_bit_15_enters),
+		T(test_vmlaunch__injected_error_code_bit_16_fails_7),
+		T(test_vmlaunch__exception_injection_under_sti_enters),
+		T(test_vmlaunch__interrupt_under_sti_is_entry_failure),
+		T(test_vmlaunch__pending_debug_bit_12_enters_bit_4_fails),
+		T(test_vmlaunch__sti_blocking_covers_first_instruction),
+		T(test_vmptrst__rip_relative_qualification_is_address),
+		T(test_ud2__intercepted_double_fault_has_no_vectoring),
+		cmocka_unit_test(
+			test_vmx_fields__program_list_is_the_models_field_set),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
