@@ -199,6 +199,15 @@ static void cpuid_leaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
 	}
 }
 
+int vtx_cpu_cpuid(const struct vtx_cpu *c, uint32_t leaf, uint32_t subleaf,
+		  uint32_t regs[4])
+{
+	if (!c || !regs)
+		return -EINVAL;
+	cpuid_leaf(leaf, subleaf, regs);
+	return 0;
+}
+
 void x_cpuid(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	uint32_t r[4];
@@ -563,8 +572,7 @@ static void desc_intercept(struct vtx_cpu *c, const struct vtx_insn *i,
 {
 	if (!NONROOT(c) || !PROC2(c, SECONDARY_EXEC_DESC))
 		return;
-	vtx_vmx_exit_insn(c, i, reason,
-			  (i->flags & VTX_INSN_HAS_MEM) ? (uint64_t)i->disp : 0,
+	vtx_vmx_exit_insn(c, i, reason, vtx_vmx_disp_qual(c, i),
 			  vtx_vmx_insn_info(i, i->r1, 0) |
 				  (identity << VMX_INSN_INFO_IDENTITY_SHIFT));
 }
@@ -820,6 +828,15 @@ void x_invlpg(struct vtx_cpu *c, const struct vtx_insn *i)
 	vtx_tlb_flush(c);
 }
 
+/* INVD exits unconditionally in VMX non-root operation (SDM 26.1.2); the
+ * model has no caches to drop. */
+void x_invd(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	need_cpl0(c);
+	if (NONROOT(c))
+		vtx_vmx_exit_insn(c, i, EXIT_REASON_INVD, 0, 0);
+}
+
 void x_wbinvd(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	need_cpl0(c);
@@ -840,6 +857,8 @@ void x_int_n(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	c->delivering = (int)i->imm;
 	c->delivering_has_error = false;
+	c->delivering_type = INTR_TYPE_SOFT_INTR;
+	c->delivering_len = i->len;
 	vtx_deliver_event(c, (int)i->imm, 0, false, true, c->next_rip);
 	c->delivering = -1;
 	c->async = 1;
@@ -852,6 +871,8 @@ void x_int3(struct vtx_cpu *c, const struct vtx_insn *i)
 		vtx_vmx_exception(c, BP_VECTOR, 0, false, true, i->len);
 	c->delivering = BP_VECTOR;
 	c->delivering_has_error = false;
+	c->delivering_type = INTR_TYPE_SOFT_EXCEPTION;
+	c->delivering_len = i->len;
 	vtx_deliver_event(c, BP_VECTOR, 0, false, true, c->next_rip);
 	c->delivering = -1;
 	c->async = 1;

@@ -80,6 +80,13 @@ int vtx_cpu_set_sregs(struct vtx_cpu *cpu, const struct kvm_sregs *sregs);
 int vtx_cpu_get_msr(const struct vtx_cpu *cpu, uint32_t index, uint64_t *val);
 int vtx_cpu_set_msr(struct vtx_cpu *cpu, uint32_t index, uint64_t val);
 
+/* What the vCPU's CPUID instruction returns for @leaf and @subleaf in
+ * regs[0..3] = EAX, EBX, ECX, EDX, without running anything: a monitor
+ * emulating CPUID for its guest starts from the processor's answer, as KVM
+ * starts from the host's. 0, or -EINVAL for a NULL argument. */
+int vtx_cpu_cpuid(const struct vtx_cpu *cpu, uint32_t leaf, uint32_t subleaf,
+		  uint32_t regs[4]);
+
 /* Stop after this many more retired instructions (0: no limit). */
 void vtx_cpu_set_insn_limit(struct vtx_cpu *cpu, uint64_t insns);
 
