@@ -437,7 +437,8 @@ static inline bool vmx_intr_type_is_soft(uint32_t type)
 #define PENDING_DBG_ENABLED_BP (1ull << 12)
 #define PENDING_DBG_BS (1ull << 14)
 #define PENDING_DBG_RTM (1ull << 16)
-#define PENDING_DBG_RESERVED_MASK 0xfffffffffffea7f0ull /* 63:17, 15, 13, 10:4 */
+#define PENDING_DBG_RESERVED_MASK \
+	0xfffffffffffea7f0ull /* 63:17, 15, 13, 10:4 */
 
 /* ---- VM-exit instruction information (SDM 28.2.5) ---------------------------
  *

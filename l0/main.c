@@ -2,9 +2,10 @@
 /*
  * main.c - the nestvm program: parse the command line, load the guest and
  * its modules, build the boot contract, wire the UART and debug-exit
- * devices to the machine's port I/O, run, and turn how the run ended into
- * the exit status (docs/user-guide.md). The only place that prints or
- * exits. Monitor side; talks to the machine only through vtx/vtx.h.
+ * devices to the machine's port I/O (native) or to L0's exit handlers
+ * (nested, l0/vm.h), run, and turn how the run ended into the exit status
+ * (docs/user-guide.md). The only place that prints or exits. Monitor side;
+ * talks to the machine only through vtx/vtx.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,8 @@
 #include "l0/iobus.h"
 #include "l0/loader.h"
 #include "l0/options.h"
+#include "l0/vm.h"
+#include "mmu/l0_area.h"
 #include "vtx/vtx.h"
 
 /* Exit statuses of nestvm itself (docs/user-guide.md). */
@@ -48,6 +51,7 @@ struct nestvm_run {
 	int serial_fd;
 	struct io_access bad_io; /* an access the bus refused */
 	int bus_error;
+	struct l0_vm *vm; /* the nested level, when not --native */
 };
 
 /* One line on stderr: "nestvm: " + the message + newline. */
@@ -132,6 +136,10 @@ static int build_machine(struct nestvm_run *r, char *err)
 		.ops = &platform_ops,
 		.opaque = r,
 	};
+
+	/* The nested level keeps its own pages after L1's RAM. */
+	if (opt->level == NESTVM_LEVEL_NESTED)
+		cfg.arena_size += L0_AREA_SIZE;
 	int ret;
 
 	io_bus_init(&r->bus);
@@ -339,6 +347,158 @@ static int stop_status(const struct nestvm_run *r, const struct vtx_stop *st)
 	return EXIT_CANNOT_RUN;
 }
 
+/* ---- the nested level ---------------------------------------------------- */
+
+static const char *const level_names[] = {
+	[L0_LEVEL_L1] = "L1",
+	[L0_LEVEL_L2] = "L2",
+};
+
+/* "l1_exit CPUID (10) 12": one line per reason that occurred. */
+static void print_reason_counts(const char *what, const uint64_t *counts)
+{
+	for (unsigned int k = 0; k < VMX_NR_EXIT_REASONS; k++)
+		if (counts[k])
+			fprintf(stderr,
+				"nestvm: nested: %s %s (%u) %" PRIu64 "\n",
+				what, l0_exit_reason_name(k), k, counts[k]);
+}
+
+static double per_exit(uint64_t total, uint64_t count)
+{
+	return (double)total / (double)count;
+}
+
+/*
+ * The nested run's accounting (docs/design/nested.md), one fact per line:
+ * world switches, instructions per level, L1's VMREAD/VMWRITE, nested
+ * entries, ept02 fills and true faults, exits by reason at each level, and
+ * for each reflected reason its totals and what one reflected exit cost.
+ */
+static void print_nested_stats(const struct l0_vm *vm)
+{
+	const struct l0_stats *st = &vm->stats;
+
+	fprintf(stderr,
+		"nestvm: nested: world_switches %" PRIu64 "\n"
+		"nestvm: nested: vm_entries %" PRIu64 "\n"
+		"nestvm: nested: vm_exits %" PRIu64 "\n"
+		"nestvm: nested: insns_l1 %" PRIu64 "\n"
+		"nestvm: nested: insns_l2 %" PRIu64 "\n"
+		"nestvm: nested: l1_vmreads %" PRIu64 "\n"
+		"nestvm: nested: l1_vmwrites %" PRIu64 "\n"
+		"nestvm: nested: nested_entries %" PRIu64 "\n"
+		"nestvm: nested: nested_vmfails %" PRIu64 "\n"
+		"nestvm: nested: nested_entry_failures %" PRIu64 "\n"
+		"nestvm: nested: ept02_fills %" PRIu64 "\n"
+		"nestvm: nested: ept_violations_reflected %" PRIu64 "\n",
+		st->vm_entries + st->vm_exits, st->vm_entries, st->vm_exits,
+		st->insns_l1, st->insns_l2, st->vmreads, st->vmwrites,
+		st->nested_entries, st->nested_vmfails,
+		st->nested_entry_failures, st->ept02_fills,
+		st->ept_violations_reflected);
+	print_reason_counts("l1_exit", st->l1_exits);
+	print_reason_counts("l2_exit", st->l2_exits);
+	for (unsigned int k = 0; k < VMX_NR_EXIT_REASONS; k++) {
+		const struct l0_reflect_stats *x = &st->reflected[k];
+		const char *name = l0_exit_reason_name(k);
+
+		if (!x->count)
+			continue;
+		fprintf(stderr,
+			"nestvm: nested: reflected %s (%u) count %" PRIu64
+			" l1_exits %" PRIu64 " world_switches %" PRIu64
+			" vmreads %" PRIu64 " vmwrites %" PRIu64
+			" l1_insns %" PRIu64 "\n",
+			name, k, x->count, x->l1_exits, x->world_switches,
+			x->vmreads, x->vmwrites, x->l1_insns);
+		fprintf(stderr,
+			"nestvm: nested: per_reflected %s (%u) l1_exits %.2f "
+			"world_switches %.2f vmreads %.2f vmwrites %.2f "
+			"l1_insns %.2f\n",
+			name, k, per_exit(x->l1_exits, x->count),
+			per_exit(x->world_switches, x->count),
+			per_exit(x->vmreads, x->count),
+			per_exit(x->vmwrites, x->count),
+			per_exit(x->l1_insns, x->count));
+	}
+}
+
+/* Turns how the nested run stopped into nestvm's exit status. */
+static int nested_stop_status(const struct nestvm_run *r)
+{
+	const struct l0_stop *st = &r->vm->stop;
+	const char *level = level_names[st->level];
+	int status;
+
+	switch (st->reason) {
+	case L0_STOP_DEVICE:
+		status = debug_exit_status(&r->dexit);
+		if (status >= 0)
+			return status;
+		error_line("%s stopped the machine at RIP 0x%" PRIx64
+			   " for no known reason",
+			   level, st->rip);
+		return EXIT_CANNOT_RUN;
+	case L0_STOP_TRIPLE_FAULT:
+		error_line("%s triple-faulted at RIP 0x%" PRIx64 ": %s", level,
+			   st->rip, st->why);
+		return EXIT_GUEST_STOPPED;
+	case L0_STOP_HALTED:
+		error_line("%s halted at RIP 0x%" PRIx64
+			   " with nothing to wake it: %s",
+			   level, st->rip, st->why);
+		return EXIT_GUEST_STOPPED;
+	case L0_STOP_INSN_LIMIT:
+		error_line("the instruction limit (%" PRIu64
+			   ") ran out at %s RIP 0x%" PRIx64,
+			   r->opt->max_insns, level, st->rip);
+		return EXIT_INSN_LIMIT;
+	case L0_STOP_UNHANDLED:
+		error_line("L0: %s (at %s RIP 0x%" PRIx64 ")", st->why, level,
+			   st->rip);
+		return EXIT_CANNOT_RUN;
+	case L0_STOP_INTERNAL:
+		error_line("internal error: L0: %s (at %s RIP 0x%" PRIx64 ")",
+			   st->why, level, st->rip);
+		return EXIT_CANNOT_RUN;
+	}
+	error_line("the nested run stopped for an unknown reason %d",
+		   (int)st->reason);
+	return EXIT_CANNOT_RUN;
+}
+
+/* Runs the image as L1 under L0 (l0/vm.h). */
+static int run_nested(struct nestvm_run *r)
+{
+	char err[ERR_MAX] = "";
+	int ret, status;
+
+	r->vm = calloc(1, sizeof(*r->vm));
+	if (!r->vm) {
+		error_line("%s", strerror(ENOMEM));
+		return EXIT_CANNOT_RUN;
+	}
+	ret = l0_vm_init(r->vm, r->m, r->cpu, &r->bus, r->opt->mem_size, err,
+			 ERR_MAX);
+	if (ret) {
+		error_line("%s", err);
+		return EXIT_CANNOT_RUN;
+	}
+	l0_vm_run(r->vm, r->opt->max_insns);
+	fflush(stdout);
+	if (uart16550_flush(&r->uart))
+		error_line("serial output lost: %s",
+			   strerror(-r->uart.write_error));
+	if (r->opt->stats)
+		print_stats(r);
+	else
+		print_unimplemented(r, false);
+	print_nested_stats(r->vm);
+	status = nested_stop_status(r);
+	return status;
+}
+
 static int run_guest(struct nestvm_run *r)
 {
 	char err[ERR_MAX] = "";
@@ -356,10 +516,12 @@ static int run_guest(struct nestvm_run *r)
 	}
 
 	crash_set_cpu(r->cpu);
-	if (r->opt->max_insns)
-		vtx_cpu_set_insn_limit(r->cpu, r->opt->max_insns);
 	if (r->opt->debug_crash)
 		crash_on_purpose();
+	if (r->opt->level == NESTVM_LEVEL_NESTED)
+		return run_nested(r);
+	if (r->opt->max_insns)
+		vtx_cpu_set_insn_limit(r->cpu, r->opt->max_insns);
 
 	memset(&stop, 0, sizeof(stop));
 	ret = vtx_cpu_run(r->cpu, &stop);
@@ -382,6 +544,10 @@ static int run_guest(struct nestvm_run *r)
 static void run_free(struct nestvm_run *r)
 {
 	crash_set_cpu(NULL);
+	if (r->vm) {
+		l0_vm_destroy(r->vm);
+		free(r->vm);
+	}
 	if (r->cpu)
 		vtx_cpu_destroy(r->cpu);
 	if (r->m)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * options.c - command-line parsing for nestvm: the `run` command, its level
- * flag, and every run flag with its checks. Errors are one line for main()
+ * (nested unless --native), and every run flag with its checks. Errors are one line for main()
  * to print; nothing here touches files or the machine. Monitor side.
  */
 #include "l0/options.h"
@@ -14,14 +14,20 @@
 #include <string.h>
 
 static const char usage[] =
-	"usage: nestvm run --native IMAGE [flags]\n"
+	"usage: nestvm run [--native] IMAGE [flags]\n"
 	"       nestvm -h | --help | --version\n"
 	"\n"
 	"Runs the 64-bit ELF guest IMAGE on the modeled x86-64 machine and "
 	"exits\n"
 	"with the status the guest wrote to the debug-exit port (0xf4).\n"
 	"\n"
-	"Levels (exactly one):\n"
+	"Levels:\n"
+	"  (default)              run IMAGE as L1 under nestvm's monitor (L0), "
+	"with\n"
+	"                         nested VMX: a hypervisor image such as "
+	"l1-shim\n"
+	"                         runs its guest as L2; the exit counts go to\n"
+	"                         stderr at the end\n"
 	"  --native               run IMAGE directly on the machine, VMX off\n"
 	"\n"
 	"Flags:\n"
@@ -49,7 +55,8 @@ static const char usage[] =
 	"  v & 0xff   the guest wrote v to port 0xf4\n"
 	"  124        the --max-insns limit ran out\n"
 	"  125        nestvm could not run the guest (bad flag, bad file, "
-	"no memory)\n"
+	"no memory,\n"
+	"             or something the nested monitor does not handle yet)\n"
 	"  126        the guest stopped the machine (triple fault, or halted "
 	"with\n"
 	"             nothing to wake it)\n";
@@ -295,12 +302,8 @@ int options_parse(int argc, char *const argv[], struct nestvm_options *opt,
 		return 0;
 	if (!have_cmd)
 		return errmsg(-EINVAL, err, errlen,
-			      "no command given (usage: nestvm run --native "
+			      "no command given (usage: nestvm run [--native] "
 			      "IMAGE; try 'nestvm --help')");
-	if (opt->level == NESTVM_LEVEL_NONE)
-		return errmsg(-EINVAL, err, errlen,
-			      "run: no level given; the levels are: --native "
-			      "(the only one so far)");
 	if (!opt->image)
 		return errmsg(-EINVAL, err, errlen, "run: no IMAGE given");
 	return 0;

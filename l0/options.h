@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * options.h - the nestvm command line: `nestvm run --native IMAGE [flags]`,
- * parsed into a struct that main() acts on, and the --help text. Nothing
- * here prints or exits. Monitor side.
+ * options.h - the nestvm command line: `nestvm run [--native] IMAGE
+ * [flags]`, parsed into a struct that main() acts on, and the --help text.
+ * Nothing here prints or exits. Monitor side.
  */
 #ifndef NESTVM_L0_OPTIONS_H
 #define NESTVM_L0_OPTIONS_H
@@ -19,7 +19,7 @@ enum nestvm_action {
 };
 
 enum nestvm_level {
-	NESTVM_LEVEL_NONE,
+	NESTVM_LEVEL_NESTED, /* the guest is L1 under L0, with nested VMX */
 	NESTVM_LEVEL_NATIVE, /* the guest runs with VMX off */
 };
 

@@ -553,7 +553,10 @@ int vtx_vmx_enter(struct vtx_cpu *c, bool launch)
 	if (!v)
 		return -1;
 	/* SDM 31.3 "VMLAUNCH/VMRESUME": blocking by MOV SS, launch state. */
-	if (c->sti_shadow && c->mov_ss_shadow)
+	/* Blocking by MOV SS concerns the host executing VMLAUNCH; a host
+	 * written in C is never in a MOV-SS shadow (what is left on the vCPU
+	 * then is the last guest's, saved in its VMCS). */
+	if (!c->vmx.c_host && c->sti_shadow && c->mov_ss_shadow)
 		return VMXERR_ENTRY_EVENTS_BLOCKED_BY_MOV_SS;
 	if (launch && v->launch_state != 0)
 		return VMXERR_VMLAUNCH_NONCLEAR_VMCS;

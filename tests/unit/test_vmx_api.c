@@ -579,6 +579,34 @@ static void test_invd__always_exits_with_reason_13(void **state)
 	assert_int_equal(rd(h, VM_EXIT_INSTRUCTION_LEN), 2);
 }
 
+/* An exit taken inside the guest's MOV-SS shadow leaves that blocking in
+ * the VMCS, not on the C host: VMRESUME must enter, not fail with
+ * VMfailValid(26) (SDM 31.3 "VMLAUNCH/VMRESUME" concerns the executing
+ * host only). */
+static void test_vmresume__after_exit_in_mov_ss_shadow_enters(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0x8e, 0xd0, /* mov ss, eax */
+		0x0f, 0xa2, /* cpuid */
+		0x0f, 0xa2, /* cpuid */
+	};
+	struct vtx_stop st;
+
+	harness_load(h, CODE_BASE, code, sizeof(code));
+	vmcs_setup(h, 0, 0);
+	set_rax(h, SEL_KDATA);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_CPUID);
+	assert_int_equal(rd(h, GUEST_INTERRUPTIBILITY_INFO),
+			 GUEST_INTR_STATE_MOV_SS);
+	wr(h, GUEST_RIP, CODE_BASE + 4);
+	wr(h, GUEST_INTERRUPTIBILITY_INFO, 0);
+	assert_int_equal(vtx_vmresume(h->cpu, &st), 0);
+	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_CPUID);
+	assert_int_equal(rd(h, GUEST_RIP), CODE_BASE + 4);
+}
+
 int main(void)
 {
 #define T(fn) \
@@ -596,6 +624,7 @@ int main(void)
 		T(test_vmread__unsupported_field_fails_with_error_12),
 		T(test_int_n__gp_during_delivery_reports_soft_int_vectoring),
 		T(test_invd__always_exits_with_reason_13),
+		T(test_vmresume__after_exit_in_mov_ss_shadow_enters),
 		T(test_vmlaunch__injected_error_code_bit_15_enters),
 		T(test_vmlaunch__injected_error_code_bit_16_fails_7),
 		T(test_vmlaunch__exception_injection_under_sti_enters),

@@ -1,0 +1,594 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nvmx.c - the VMX instructions L1 executes, emulated by L0 with the SDM's
+ * semantics (Vol. 3C 31.3 "VMX Instruction Reference": the #UD and #GP
+ * checks left after the VM exit, every VMfail case, 31.2 the RFLAGS
+ * conventions), their memory operands decoded from the exit qualification
+ * and the VM-exit instruction information (28.2.1, 28.2.5) and reached
+ * through L1's page tables (mmu/l1mem.h), and L1's virtual VMX MSRs.
+ * Monitor side.
+ */
+#include "l0/nvmx.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <asm/vmx.h>
+
+#include "arch/ept.h"
+#include "arch/vmx_exit_qual.h"
+#include "arch/vmx_insn_errors.h"
+#include "arch/x86_msr.h"
+#include "arch/x86_paging.h"
+#include "arch/x86_seg.h"
+#include "l0/errmsg.h"
+#include "mmu/l1mem.h"
+#include "vmcs-merge/vmcs12.h"
+#include "vtx/vtx.h"
+
+int nvmx_init(struct l0_vm *vm, char *err, size_t errlen)
+{
+	struct nvmx *n = calloc(1, sizeof(*n));
+	int ret;
+
+	if (!n)
+		return errmsg(-ENOMEM, err, errlen, "no memory for nested VMX");
+	vm->nvmx = n;
+	n->vmcs12 = calloc(1, sizeof(*n->vmcs12));
+	if (!n->vmcs12)
+		return errmsg(-ENOMEM, err, errlen, "no memory for vmcs12");
+	ret = nested_vmx_caps_init(&n->caps, vm->cpu);
+	if (ret)
+		return errmsg(ret, err, errlen,
+			      "the processor lacks the VMX features nested "
+			      "runs need (TRUE controls, EPT with 4 levels "
+			      "and write-back)");
+	n->maxphyaddr = vm->mem.maxphyaddr;
+	/* As firmware leaves it: locked, VMX allowed outside SMX (24.7). */
+	n->feature_control = FEAT_CTL_LOCKED | FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX;
+	n->vmptr = NVMX_NO_VMPTR;
+	n->vmxon_ptr = NVMX_NO_VMPTR;
+	ept02_init(&n->ept02, &vm->area, &vm->mem);
+	return 0;
+}
+
+void nvmx_destroy(struct l0_vm *vm)
+{
+	struct nvmx *n = vm->nvmx;
+
+	ept02_destroy(&n->ept02);
+	free(n->vmcs12);
+	free(n);
+	vm->nvmx = NULL;
+}
+
+int nvmx_get_msr(const struct nvmx *n, uint32_t msr, uint64_t *val)
+{
+	if (msr == MSR_IA32_FEAT_CTL) {
+		*val = n->feature_control;
+		return 0;
+	}
+	if (!x86_msr_is_vmx_cap(msr))
+		return -ENOENT;
+	/* One L0 does not offer is #GP(0), as on a processor without it. */
+	return nested_vmx_caps_read(&n->caps, msr, val) ? -EINVAL : 0;
+}
+
+int nvmx_set_msr(struct nvmx *n, uint32_t msr, uint64_t val)
+{
+	(void)n;
+	(void)val;
+	/* Locked feature control and the read-only capability MSRs: WRMSR
+	 * raises #GP(0) (SDM 24.7, Appendix A). */
+	if (msr == MSR_IA32_FEAT_CTL || x86_msr_is_vmx_cap(msr))
+		return -EINVAL;
+	return -ENOENT;
+}
+
+/* ---- outcomes (SDM 31.2) ------------------------------------------------------ */
+
+static void set_flags(struct l0_vm *vm, uint64_t flags)
+{
+	uint64_t rflags = l0_vmread(vm, GUEST_RFLAGS);
+
+	l0_vmwrite(vm, GUEST_RFLAGS,
+		   (rflags & ~(uint64_t)X86_EFLAGS_ARITH_MASK) | flags);
+}
+
+enum l0_exit_action nvmx_succeed(struct l0_vm *vm)
+{
+	set_flags(vm, 0);
+	return EXIT_RESUME_SKIP_INSN;
+}
+
+enum l0_exit_action nvmx_fail_invalid(struct l0_vm *vm)
+{
+	set_flags(vm, X86_EFLAGS_CF);
+	return EXIT_RESUME_SKIP_INSN;
+}
+
+enum l0_exit_action nvmx_fail_valid(struct l0_vm *vm, unsigned int error)
+{
+	/* Without a current VMCS there is nowhere to put the error. */
+	if (vm->nvmx->vmptr == NVMX_NO_VMPTR)
+		return nvmx_fail_invalid(vm);
+	vm->nvmx->vmcs12->vm_instruction_error = error;
+	set_flags(vm, X86_EFLAGS_ZF);
+	return EXIT_RESUME_SKIP_INSN;
+}
+
+/* ---- checks and operands -------------------------------------------------------- */
+
+static enum l0_exit_action inject_ud(struct l0_vm *vm)
+{
+	l0_inject_exception(vm, UD_VECTOR, false, 0, 0);
+	return EXIT_RESUME;
+}
+
+static enum l0_exit_action inject_gp0(struct l0_vm *vm)
+{
+	l0_inject_exception(vm, GP_VECTOR, true, 0, 0);
+	return EXIT_RESUME;
+}
+
+/* L1's CPL: the DPL of SS (SDM 5.5). */
+static unsigned int l1_cpl(struct l0_vm *vm)
+{
+	return VMX_AR_DPL((uint32_t)l0_vmread(vm, GUEST_SS_AR_BYTES));
+}
+
+/* CR0 or CR4 as L1 reads it: its own value where L0 owns the bit. */
+static uint64_t l1_cr_view(struct l0_vm *vm, uint32_t guest, uint32_t mask,
+			   uint32_t shadow)
+{
+	uint64_t m = l0_vmread(vm, mask);
+
+	return (l0_vmread(vm, guest) & ~m) | (l0_vmread(vm, shadow) & m);
+}
+
+/*
+ * What the processor checks of a VMX instruction after the VM exit that L0
+ * is emulating (SDM 31.3, every instruction but VMXON): #UD outside VMX
+ * operation, #GP(0) above CPL 0. The mode checks (CR0.PE, RFLAGS.VM, a
+ * 64-bit CS in IA-32e mode) come before the VM exit, on the processor.
+ */
+static bool nvmx_permitted(struct l0_vm *vm, enum l0_exit_action *act)
+{
+	if (!vm->nvmx->vmxon) {
+		*act = inject_ud(vm);
+		return false;
+	}
+	if (l1_cpl(vm) > 0) {
+		*act = inject_gp0(vm);
+		return false;
+	}
+	return true;
+}
+
+/* The exit's instruction information and qualification. */
+struct nvmx_insn {
+	uint32_t info;
+	uint64_t qual;
+};
+
+static void nvmx_read_insn(struct l0_vm *vm, struct nvmx_insn *in)
+{
+	in->info = (uint32_t)l0_vmread(vm, VMX_INSTRUCTION_INFO);
+	in->qual = l0_vmread(vm, EXIT_QUALIFICATION);
+}
+
+static void l1_paging(struct l0_vm *vm, struct l1_paging *pg)
+{
+	pg->cr0 = l0_vmread(vm, GUEST_CR0);
+	pg->cr3 = l0_vmread(vm, GUEST_CR3);
+	pg->cr4 = l0_vmread(vm, GUEST_CR4);
+	pg->efer = l0_vmread(vm, GUEST_IA32_EFER);
+	pg->rflags = l0_vmread(vm, GUEST_RFLAGS);
+}
+
+/*
+ * The linear address of the memory operand (SDM 28.2.1: the qualification
+ * is the displacement, RIP-relative addressing included; 28.2.5: base,
+ * index, scale, address size, segment). L1 runs VMX instructions in 64-bit
+ * mode, where only FS and GS have a base (SDM 3.4.4). 0, or -EFAULT with
+ * *fault set for a non-canonical address (#SS through SS, else #GP).
+ */
+static int nvmx_operand_gva(struct l0_vm *vm, const struct nvmx_insn *in,
+			    gva_t *gva, struct l1mem_fault *fault)
+{
+	uint32_t info = in->info;
+	unsigned int seg = vmx_insn_info_get_seg(info);
+	uint64_t addr = in->qual;
+
+	if (vmx_insn_info_has_base(info))
+		addr += l0_read_gpr(vm, vmx_insn_info_get_base(info));
+	if (vmx_insn_info_has_index(info))
+		addr += l0_read_gpr(vm, vmx_insn_info_get_index(info))
+			<< (info & VMX_INSN_INFO_SCALING_MASK);
+	switch (vmx_insn_info_get_addr_size(info)) {
+	case VMX_INSN_INFO_ADDR_SIZE_16:
+		addr &= 0xffff;
+		break;
+	case VMX_INSN_INFO_ADDR_SIZE_32:
+		addr &= 0xffffffffull;
+		break;
+	default:
+		break;
+	}
+	if (seg == VCPU_SREG_FS)
+		addr += l0_vmread(vm, GUEST_FS_BASE);
+	else if (seg == VCPU_SREG_GS)
+		addr += l0_vmread(vm, GUEST_GS_BASE);
+	if (!x86_is_canonical(addr, false)) {
+		fault->vector = seg == VCPU_SREG_SS ? SS_VECTOR : GP_VECTOR;
+		fault->error_code = 0;
+		fault->address = addr;
+		return -EFAULT;
+	}
+	*gva = addr;
+	return 0;
+}
+
+/* A failed operand access: the fault L1 takes, or L0's limit. */
+static enum l0_exit_action operand_fault(struct l0_vm *vm, int ret,
+					 const struct l1mem_fault *f)
+{
+	if (ret == -EFAULT) {
+		l0_inject_exception(vm, f->vector, true, f->error_code,
+				    f->address);
+		return EXIT_RESUME;
+	}
+	return l0_stop_vm(vm, L0_STOP_UNHANDLED,
+			  "L1 executed a VMX instruction with a memory "
+			  "operand under a paging mode L0 does not walk "
+			  "(only 4-level paging): not handled yet");
+}
+
+/* Reads/writes len bytes of the memory operand; 0, or *act is set. */
+static int operand_read(struct l0_vm *vm, const struct nvmx_insn *in, void *buf,
+			size_t len, enum l0_exit_action *act)
+{
+	struct l1mem_fault f;
+	struct l1_paging pg;
+	gva_t gva;
+	int ret = nvmx_operand_gva(vm, in, &gva, &f);
+
+	if (!ret) {
+		l1_paging(vm, &pg);
+		ret = l1mem_read_gva(&vm->mem, &pg, gva, buf, len, &f);
+	}
+	if (ret)
+		*act = operand_fault(vm, ret, &f);
+	return ret;
+}
+
+static int operand_write(struct l0_vm *vm, const struct nvmx_insn *in,
+			 const void *buf, size_t len, enum l0_exit_action *act)
+{
+	struct l1mem_fault f;
+	struct l1_paging pg;
+	gva_t gva;
+	int ret = nvmx_operand_gva(vm, in, &gva, &f);
+
+	if (!ret) {
+		l1_paging(vm, &pg);
+		ret = l1mem_write_gva(&vm->mem, &pg, gva, buf, len, &f);
+	}
+	if (ret)
+		*act = operand_fault(vm, ret, &f);
+	return ret;
+}
+
+/* The 64-bit pointer operand of VMXON, VMCLEAR and VMPTRLD; register
+ * operands are #UD (SDM 31.3). */
+static int pointer_operand(struct l0_vm *vm, gpa_t *ptr,
+			   enum l0_exit_action *act)
+{
+	struct nvmx_insn in;
+
+	nvmx_read_insn(vm, &in);
+	if (vmx_insn_info_is_reg(in.info)) {
+		*act = inject_ud(vm);
+		return -EINVAL;
+	}
+	return operand_read(vm, &in, ptr, sizeof(*ptr), act);
+}
+
+/* 4 KiB aligned and inside L1's physical-address width. */
+static bool vmx_pointer_bad(const struct nvmx *n, gpa_t ptr)
+{
+	return (ptr & (PAGE_SIZE - 1)) || (ptr >> n->maxphyaddr);
+}
+
+/* Writes the cached vmcs12 back and makes L1 have no current VMCS. */
+static void nvmx_release_vmcs12(struct l0_vm *vm)
+{
+	struct nvmx *n = vm->nvmx;
+
+	if (n->vmptr == NVMX_NO_VMPTR)
+		return;
+	/* It was loaded from L1's RAM, so it fits back there. */
+	vmcs12_store(n->vmcs12, &vm->mem, n->vmptr);
+	n->vmptr = NVMX_NO_VMPTR;
+}
+
+/* ---- the instructions (SDM 31.3) -------------------------------------------------- */
+
+enum l0_exit_action nvmx_handle_vmxon(struct l0_vm *vm)
+{
+	struct nvmx *n = vm->nvmx;
+	enum l0_exit_action act;
+	uint64_t cr0 =
+		l1_cr_view(vm, GUEST_CR0, CR0_GUEST_HOST_MASK, CR0_READ_SHADOW);
+	uint64_t cr4 =
+		l1_cr_view(vm, GUEST_CR4, CR4_GUEST_HOST_MASK, CR4_READ_SHADOW);
+	uint64_t f0 = 0, f1 = 0, c0 = 0, c1 = 0;
+	uint32_t rev;
+	gpa_t ptr;
+
+	if (!(cr4 & X86_CR4_VMXE))
+		return inject_ud(vm);
+	if (n->vmxon) {
+		if (l1_cpl(vm) > 0)
+			return inject_gp0(vm);
+		return nvmx_fail_valid(vm, VMXERR_VMXON_IN_VMX_ROOT_OPERATION);
+	}
+	nvmx_get_msr(n, MSR_IA32_VMX_CR0_FIXED0, &f0);
+	nvmx_get_msr(n, MSR_IA32_VMX_CR0_FIXED1, &f1);
+	nvmx_get_msr(n, MSR_IA32_VMX_CR4_FIXED0, &c0);
+	nvmx_get_msr(n, MSR_IA32_VMX_CR4_FIXED1, &c1);
+	if (l1_cpl(vm) > 0 || (cr0 & f0) != f0 || (cr0 & ~f1) ||
+	    (cr4 & c0) != c0 || (cr4 & ~c1) ||
+	    !(n->feature_control & FEAT_CTL_LOCKED) ||
+	    !(n->feature_control & FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX))
+		return inject_gp0(vm);
+	if (pointer_operand(vm, &ptr, &act))
+		return act;
+	if (vmx_pointer_bad(n, ptr))
+		return nvmx_fail_invalid(vm);
+	/* Bits 30:0 the revision L0 reports, bit 31 clear (25.11.5). */
+	rev = vmcs12_read_revision(&vm->mem, ptr);
+	if (rev != VMCS12_REVISION)
+		return nvmx_fail_invalid(vm);
+	n->vmxon = true;
+	n->vmxon_ptr = ptr;
+	n->vmptr = NVMX_NO_VMPTR;
+	return nvmx_succeed(vm);
+}
+
+enum l0_exit_action nvmx_handle_vmxoff(struct l0_vm *vm)
+{
+	struct nvmx *n = vm->nvmx;
+	enum l0_exit_action act;
+
+	if (!nvmx_permitted(vm, &act))
+		return act;
+	nvmx_release_vmcs12(vm);
+	n->vmxon = false;
+	n->vmxon_ptr = NVMX_NO_VMPTR;
+	ept02_reset(&n->ept02);
+	return nvmx_succeed(vm);
+}
+
+enum l0_exit_action nvmx_handle_vmclear(struct l0_vm *vm)
+{
+	struct nvmx *n = vm->nvmx;
+	enum l0_exit_action act;
+	gpa_t ptr;
+
+	if (!nvmx_permitted(vm, &act) || pointer_operand(vm, &ptr, &act))
+		return act;
+	if (vmx_pointer_bad(n, ptr))
+		return nvmx_fail_valid(vm, VMXERR_VMCLEAR_INVALID_ADDRESS);
+	if (ptr == n->vmxon_ptr)
+		return nvmx_fail_valid(vm, VMXERR_VMCLEAR_VMXON_POINTER);
+	if (ptr == n->vmptr) {
+		n->vmcs12->launch_state = VMCS12_LAUNCH_CLEAR;
+		nvmx_release_vmcs12(vm);
+	} else {
+		/* Outside L1's RAM nothing holds a launch state. */
+		vmcs12_clear_launch_state(&vm->mem, ptr);
+	}
+	return nvmx_succeed(vm);
+}
+
+enum l0_exit_action nvmx_handle_vmptrld(struct l0_vm *vm)
+{
+	struct nvmx *n = vm->nvmx;
+	enum l0_exit_action act;
+	gpa_t ptr;
+
+	if (!nvmx_permitted(vm, &act) || pointer_operand(vm, &ptr, &act))
+		return act;
+	if (vmx_pointer_bad(n, ptr))
+		return nvmx_fail_valid(vm, VMXERR_VMPTRLD_INVALID_ADDRESS);
+	if (ptr == n->vmxon_ptr)
+		return nvmx_fail_valid(vm, VMXERR_VMPTRLD_VMXON_POINTER);
+	/* Memory that is not L1's RAM reads as all ones, which no revision
+	 * matches; a shadow-VMCS indicator (bit 31) is refused as VMCS
+	 * shadowing is not offered. */
+	if (vmcs12_read_revision(&vm->mem, ptr) != VMCS12_REVISION)
+		return nvmx_fail_valid(
+			vm, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
+	if (ptr != n->vmptr) {
+		nvmx_release_vmcs12(vm);
+		if (vmcs12_load(n->vmcs12, &vm->mem, ptr))
+			return nvmx_fail_valid(
+				vm, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
+		n->vmptr = ptr;
+	}
+	return nvmx_succeed(vm);
+}
+
+enum l0_exit_action nvmx_handle_vmptrst(struct l0_vm *vm)
+{
+	enum l0_exit_action act;
+	struct nvmx_insn in;
+	uint64_t ptr = vm->nvmx->vmptr;
+
+	if (!nvmx_permitted(vm, &act))
+		return act;
+	nvmx_read_insn(vm, &in);
+	if (vmx_insn_info_is_reg(in.info))
+		return inject_ud(vm);
+	if (operand_write(vm, &in, &ptr, sizeof(ptr), &act))
+		return act;
+	return nvmx_succeed(vm);
+}
+
+enum l0_exit_action nvmx_handle_vmread(struct l0_vm *vm)
+{
+	struct nvmx *n = vm->nvmx;
+	enum l0_exit_action act;
+	struct nvmx_insn in;
+	uint64_t enc, val;
+
+	if (!nvmx_permitted(vm, &act))
+		return act;
+	if (n->vmptr == NVMX_NO_VMPTR)
+		return nvmx_fail_invalid(vm);
+	nvmx_read_insn(vm, &in);
+	/* reg2 holds the encoding; in 64-bit mode all 64 bits of it. */
+	enc = l0_read_gpr(vm, vmx_insn_info_get_reg2(in.info));
+	if ((enc >> 32) || vmcs12_read_field(n->vmcs12, (uint32_t)enc, &val))
+		return nvmx_fail_valid(vm, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+	if (vmx_insn_info_is_reg(in.info))
+		l0_write_gpr(vm, vmx_insn_info_get_reg1(in.info), val);
+	else if (operand_write(vm, &in, &val, sizeof(val), &act))
+		return act;
+	return nvmx_succeed(vm);
+}
+
+enum l0_exit_action nvmx_handle_vmwrite(struct l0_vm *vm)
+{
+	struct nvmx *n = vm->nvmx;
+	enum l0_exit_action act;
+	struct nvmx_insn in;
+	uint64_t enc, val, misc = 0;
+
+	if (!nvmx_permitted(vm, &act))
+		return act;
+	if (n->vmptr == NVMX_NO_VMPTR)
+		return nvmx_fail_invalid(vm);
+	nvmx_read_insn(vm, &in);
+	if (vmx_insn_info_is_reg(in.info))
+		val = l0_read_gpr(vm, vmx_insn_info_get_reg1(in.info));
+	else if (operand_read(vm, &in, &val, sizeof(val), &act))
+		return act;
+	enc = l0_read_gpr(vm, vmx_insn_info_get_reg2(in.info));
+	if ((enc >> 32) || !nested_vmcs_field_supported((uint32_t)enc))
+		return nvmx_fail_valid(vm, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+	/* Exit-information fields are writable only when IA32_VMX_MISC[29]
+	 * says so. */
+	nvmx_get_msr(n, MSR_IA32_VMX_MISC, &misc);
+	if (vmcs_field_type((uint32_t)enc) == VMCS_FIELD_TYPE_EXIT_INFO &&
+	    !(misc & VMX_MISC_VMWRITE_SHADOW_RO_FIELDS))
+		return nvmx_fail_valid(vm,
+				       VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
+	vmcs12_write_field(n->vmcs12, (uint32_t)enc, val);
+	return nvmx_succeed(vm);
+}
+
+enum l0_exit_action nvmx_handle_vmlaunch(struct l0_vm *vm)
+{
+	enum l0_exit_action act;
+
+	if (!nvmx_permitted(vm, &act))
+		return act;
+	return nested_vmx_run(vm, true);
+}
+
+enum l0_exit_action nvmx_handle_vmresume(struct l0_vm *vm)
+{
+	enum l0_exit_action act;
+
+	if (!nvmx_permitted(vm, &act))
+		return act;
+	return nested_vmx_run(vm, false);
+}
+
+/*
+ * INVEPT: the type must be one L0 offers; a single-context EPTP must pass
+ * the EPTP checks of VM entry (SDM 31.3 "INVEPT", 25.6.11). ept02 is
+ * kept coherent with ept12 by dropping it ("invept" coherence): every type
+ * drops all of it, which invalidates at least what the type asks for.
+ */
+enum l0_exit_action nvmx_handle_invept(struct l0_vm *vm)
+{
+	struct nvmx *n = vm->nvmx;
+	uint64_t cap = nested_vmx_ept_vpid_cap(&n->caps);
+	struct vmx_invept_desc d;
+	enum l0_exit_action act;
+	struct nvmx_insn in;
+	uint64_t type;
+
+	if (!nvmx_permitted(vm, &act))
+		return act;
+	nvmx_read_insn(vm, &in);
+	if (vmx_insn_info_is_reg(in.info))
+		return inject_ud(vm);
+	type = l0_read_gpr(vm, vmx_insn_info_get_reg2(in.info));
+	if (operand_read(vm, &in, &d, sizeof(d), &act))
+		return act;
+	if (type > 3 || !vmx_ept_cap_has_invept_type(cap, (unsigned int)type))
+		return nvmx_fail_valid(
+			vm, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+	if (type == VMX_EPT_EXTENT_CONTEXT &&
+	    ((d.eptp & VMX_EPTP_MT_MASK) != VMX_EPTP_MT_WB ||
+	     (d.eptp & VMX_EPTP_PWL_MASK) != VMX_EPTP_PWL_4 ||
+	     (d.eptp & (VMX_EPTP_RESERVED_LOW | VMX_EPTP_AD_ENABLE_BIT |
+			VMX_EPTP_SSS_BIT)) ||
+	     ((d.eptp & VMX_EPTP_ADDR_MASK) >> n->maxphyaddr)))
+		return nvmx_fail_valid(
+			vm, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+	ept02_reset(&n->ept02);
+	/* The processor may hold translations through the old ept02. */
+	vtx_invept(vm->cpu, VMX_EPT_EXTENT_GLOBAL, 0);
+	return nvmx_succeed(vm);
+}
+
+/*
+ * INVVPID (SDM 31.3 "INVVPID"): the operand checks. L2 runs without a VPID
+ * of its own yet, so every VM entry and exit already flushes its
+ * translations and there is nothing left to invalidate.
+ */
+enum l0_exit_action nvmx_handle_invvpid(struct l0_vm *vm)
+{
+	struct nvmx *n = vm->nvmx;
+	uint64_t cap = nested_vmx_ept_vpid_cap(&n->caps);
+	struct vmx_invvpid_desc d;
+	enum l0_exit_action act;
+	struct nvmx_insn in;
+	uint64_t type;
+
+	if (!nvmx_permitted(vm, &act))
+		return act;
+	nvmx_read_insn(vm, &in);
+	if (vmx_insn_info_is_reg(in.info))
+		return inject_ud(vm);
+	type = l0_read_gpr(vm, vmx_insn_info_get_reg2(in.info));
+	if (operand_read(vm, &in, &d, sizeof(d), &act))
+		return act;
+	if (type > 3 ||
+	    !vmx_vpid_cap_has_invvpid_type(cap, (unsigned int)type) ||
+	    (d.vpid >> 16) ||
+	    (type != VMX_VPID_EXTENT_ALL_CONTEXT && (d.vpid & 0xffff) == 0) ||
+	    (type == VMX_VPID_EXTENT_INDIVIDUAL_ADDR &&
+	     !x86_is_canonical(d.gla, false)))
+		return nvmx_fail_valid(
+			vm, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+	return nvmx_succeed(vm);
+}
+
+/* VMCALL in (virtual) VMX root operation: VMfail, no dual-monitor
+ * treatment of SMM being offered; outside VMX operation #UD. */
+enum l0_exit_action nvmx_handle_vmcall(struct l0_vm *vm)
+{
+	enum l0_exit_action act;
+
+	if (!nvmx_permitted(vm, &act))
+		return act;
+	return nvmx_fail_valid(vm, VMXERR_VMCALL_IN_VMX_ROOT_OPERATION);
+}

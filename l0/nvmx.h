@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nvmx.h - L1's VMX, virtualized: the VMX operation state L1 believes it
+ * has (VMXON, the current vmcs12 and its cached copy, launch states), the
+ * emulation of every VMX instruction L1 executes (they all exit to L0, SDM
+ * Vol. 3C 26.1.2) with the SDM's VMfail cases (31.2, 31.3), the nested VM
+ * entry that runs L2 on vmcs02 (l0/nested.c), and the two-step decision on
+ * each L2 exit: does L0 want it, does L1 want it (reflect). Monitor side.
+ */
+#ifndef NESTVM_L0_NVMX_H
+#define NESTVM_L0_NVMX_H
+
+#include "l0/vm.h"
+#include "mmu/ept.h"
+#include "vmcs-merge/caps.h"
+#include "vmcs-merge/merge.h"
+
+struct vmcs12;
+
+/* L1's current-VMCS pointer when it has none (SDM 25.11.1). */
+#define NVMX_NO_VMPTR (~0ull)
+
+struct nvmx {
+	struct nested_vmx_caps caps; /* what L1 reads in the VMX MSRs */
+	unsigned int maxphyaddr; /* L1's physical-address width */
+	uint64_t feature_control; /* L1's IA32_FEATURE_CONTROL */
+	bool vmxon; /* L1 is in VMX operation */
+	gpa_t vmxon_ptr;
+	gpa_t vmptr; /* L1's current-VMCS pointer, or NVMX_NO_VMPTR */
+	struct vmcs12 *vmcs12; /* the cached copy of the current vmcs12 */
+	bool guest_mode; /* L2 is the current guest, vmcs02 the VMCS */
+	bool vmcs02_launched;
+	bool run_pending; /* L2 entered, the entry's outcome not seen yet */
+	bool run_launch; /* ... by a VMLAUNCH (launch state to set) */
+	struct vmcs02_config cfg02; /* of the last nested entry */
+	struct ept02 ept02;
+	struct vmcs12_check last_check; /* of the last nested entry */
+};
+
+/* Sets up L1's VMX, off (vm->nvmx). 0, or -errno with a message in err. */
+int nvmx_init(struct l0_vm *vm, char *err, size_t errlen);
+void nvmx_destroy(struct l0_vm *vm);
+
+/* The VMX MSRs as L1 sees them (l0_msr_read/write): 0, -ENOENT for an
+ * MSR that is not one of them, -EINVAL where L1 gets #GP(0). */
+int nvmx_get_msr(const struct nvmx *n, uint32_t msr, uint64_t *val);
+int nvmx_set_msr(struct nvmx *n, uint32_t msr, uint64_t val);
+
+/* L1's VMX instructions (L1 exit handlers, l0/vm.c's table). */
+enum l0_exit_action nvmx_handle_vmxon(struct l0_vm *vm);
+enum l0_exit_action nvmx_handle_vmxoff(struct l0_vm *vm);
+enum l0_exit_action nvmx_handle_vmclear(struct l0_vm *vm);
+enum l0_exit_action nvmx_handle_vmptrld(struct l0_vm *vm);
+enum l0_exit_action nvmx_handle_vmptrst(struct l0_vm *vm);
+enum l0_exit_action nvmx_handle_vmread(struct l0_vm *vm);
+enum l0_exit_action nvmx_handle_vmwrite(struct l0_vm *vm);
+enum l0_exit_action nvmx_handle_vmlaunch(struct l0_vm *vm);
+enum l0_exit_action nvmx_handle_vmresume(struct l0_vm *vm);
+enum l0_exit_action nvmx_handle_invept(struct l0_vm *vm);
+enum l0_exit_action nvmx_handle_invvpid(struct l0_vm *vm);
+enum l0_exit_action nvmx_handle_vmcall(struct l0_vm *vm);
+
+/* VMfail helpers (SDM 31.2): RFLAGS of L1 and, for VMfailValid, the
+ * VM-instruction error in the current vmcs12; all skip the instruction. */
+enum l0_exit_action nvmx_succeed(struct l0_vm *vm);
+enum l0_exit_action nvmx_fail_invalid(struct l0_vm *vm);
+enum l0_exit_action nvmx_fail_valid(struct l0_vm *vm, unsigned int error);
+
+/* ---- L2 (l0/nested.c) ------------------------------------------------------- */
+
+/* An exit of L2, with what deciding about it needs from L2's registers. */
+struct nested_l2_exit {
+	struct nested_exit_info info;
+	uint32_t msr; /* MSR_READ/MSR_WRITE: ECX */
+	uint64_t cr_value; /* CR_ACCESS, MOV to CR: the source register */
+};
+
+/*
+ * L1's VMLAUNCH or VMRESUME, once L1 may execute it (in VMX operation, at
+ * CPL 0): the launch-state and vmcs12 checks, then vmcs02 is prepared and
+ * made current so that the run loop enters L2.
+ */
+enum l0_exit_action nested_vmx_run(struct l0_vm *vm, bool launch);
+
+/* A VM entry of vmcs02 that failed with VMfail (error): what L0's checks
+ * let through reaches L1 as the same VMfailValid. */
+enum l0_exit_action nested_vmx_entry_vmfail(struct l0_vm *vm, int error);
+
+/* An exit of L2 (vmcs02 current): L0's own interest first (ept02 fills),
+ * then L1's (reflect), else L0 handles it for L2. */
+enum l0_exit_action nested_handle_l2_exit(struct l0_vm *vm);
+
+/*
+ * Whether L1 asked for this exit of L2, by vmcs12's controls, bitmaps
+ * (read from L1's memory; outside it they read as all ones) and CR masks
+ * (SDM 26.1-26.2 applied to vmcs12). An exit reason this function does not
+ * know goes to L1.
+ */
+bool nested_l1_wants_exit(const struct vmcs12 *v, const struct l1_mem *mem,
+			  const struct nested_l2_exit *x);
+
+/* Reflects an exit of L2 to L1 (SDM 28): vmcs02 -> vmcs12, vmcs12's host
+ * state into vmcs01, vmcs01 current; the run loop resumes L1. */
+enum l0_exit_action nested_reflect_vmexit(struct l0_vm *vm,
+					  const struct nested_exit_info *e);
+
+#endif

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vm.h - the nested level of nestvm: L0 runs an L1 guest on vmcs01 in the
+ * modeled VT-x, as a hypervisor drives silicon (only vtx/vtx.h), handles
+ * L1's exits through one table (CPUID, port I/O to L0's bus, MSRs, control
+ * registers, and L1's VMX instructions, l0/nvmx.h), and runs L1's own guest
+ * as L2 on vmcs02. The VM's life cycle, its run loop and what a run counts.
+ * SDM Vol. 3C ch. 26-28 (non-root operation, VM entries, VM exits).
+ * Monitor side.
+ */
+#ifndef NESTVM_L0_VM_H
+#define NESTVM_L0_VM_H
+
+#include <stdarg.h>
+
+#include "arch/vmx_exit_info.h"
+#include "arch/x86_regs.h"
+#include "mmu/l0_area.h"
+#include "mmu/l1mem.h"
+#include "vmcs-merge/merge.h"
+
+struct io_bus;
+struct nvmx;
+struct vtx_machine;
+struct vtx_cpu;
+
+/* What an exit handler asks the run loop to do next: advancing RIP past
+ * the exiting instruction is always explicit. */
+enum l0_exit_action {
+	EXIT_RESUME, /* re-enter the current guest as it is */
+	EXIT_RESUME_SKIP_INSN, /* the instruction was emulated: skip it */
+	EXIT_STOP_VM, /* the run is over; vm->stop says why */
+};
+
+/* Which guest ran when the run stopped. */
+enum l0_level {
+	L0_LEVEL_L1,
+	L0_LEVEL_L2,
+};
+
+enum l0_stop_reason {
+	L0_STOP_DEVICE, /* a device asked to stop (the debug-exit port) */
+	L0_STOP_TRIPLE_FAULT, /* the guest shut down */
+	L0_STOP_HALTED, /* HLT with nothing that could ever wake it */
+	L0_STOP_INSN_LIMIT, /* the instruction budget ran out */
+	L0_STOP_UNHANDLED, /* something L0 does not handle yet */
+	L0_STOP_INTERNAL, /* L0's own failure (a bug, or no memory) */
+};
+
+struct l0_stop {
+	enum l0_stop_reason reason;
+	enum l0_level level;
+	uint64_t rip; /* of the guest that was running */
+	char why[256]; /* one line, for the user */
+};
+
+/*
+ * The cost of the L2 exits of one reason that L1 handled: everything
+ * between the reflection and the next entry to L2 is charged to the
+ * reflected exit (the "span"), including that reflected exit and that
+ * entry as world switches.
+ */
+struct l0_reflect_stats {
+	uint64_t count; /* exits reflected */
+	uint64_t l1_exits; /* L1 exits in their spans */
+	uint64_t world_switches; /* VM entries and exits in their spans */
+	uint64_t vmreads, vmwrites; /* L1's (trapped) in their spans */
+	uint64_t l1_insns; /* instructions L1 retired in their spans */
+};
+
+struct l0_stats {
+	uint64_t vm_entries, vm_exits; /* world switches, both levels */
+	uint64_t l1_exits[VMX_NR_EXIT_REASONS]; /* vmcs01, by basic reason */
+	uint64_t l2_exits[VMX_NR_EXIT_REASONS]; /* vmcs02, by basic reason */
+	struct l0_reflect_stats reflected[VMX_NR_EXIT_REASONS];
+	uint64_t vmreads, vmwrites; /* L1's VMREAD/VMWRITE, all trapped */
+	uint64_t nested_entries; /* L1 VMLAUNCH/VMRESUME that entered L2 */
+	uint64_t nested_vmfails; /* ... that failed with VMfail */
+	uint64_t nested_entry_failures; /* ... that were entry failures */
+	uint64_t ept02_fills; /* hidden faults */
+	uint64_t ept_violations_reflected; /* true faults */
+	uint64_t insns_l1, insns_l2; /* retired while each level ran */
+};
+
+struct l0_vm {
+	struct vtx_machine *m;
+	struct vtx_cpu *cpu;
+	struct io_bus *bus;
+	struct l1_mem mem; /* L1's RAM: [0, mem.size) */
+	struct l0_area area; /* L0's pages: [mem.size, arena end) */
+	hpa_t vmxon_region, vmcs01, vmcs02, msr_bitmap01;
+	uint64_t eptp01;
+	struct vmcs_l0_host host; /* host state of vmcs01 and vmcs02 */
+	uint32_t pin_must1, proc_must1; /* the processor's default1 bits */
+	uint32_t exit_ctls, entry_ctls; /* L0's, for vmcs01 and vmcs02 */
+	bool vmcs01_launched;
+	struct nvmx *nvmx; /* L1's virtual VMX (l0/nvmx.h) */
+	struct l0_stats stats;
+	struct l0_stop stop;
+	uint64_t insn_limit; /* over the whole run, 0 for none */
+	int span; /* basic reason of the reflected exit L1 is handling, or -1 */
+	int vmx_err; /* the first failed VMREAD/VMWRITE of L0 (a bug), or 0 */
+	uint32_t vmx_err_field;
+};
+
+/* The CR bits L0 owns in L1 (and ORs into L2's masks): the ones VMX fixes
+ * to 1 and the model has no unrestricted guest to lift (SDM 24.8, A.7,
+ * A.8). */
+#define L0_CR0_OWNED ((uint64_t)(X86_CR0_PE | X86_CR0_NE | X86_CR0_PG))
+#define L0_CR4_OWNED ((uint64_t)X86_CR4_VMXE)
+
+/*
+ * Sets up the nested level on a machine whose arena holds L1's RAM
+ * [0, mem_size) followed by the L0 area, and whose vCPU holds L1's boot
+ * state (l0/boot.h): VMXON, ept01, vmcs01 with that state as guest state.
+ * Port I/O of L1 and L2 goes to bus. 0, or -errno with a message in err.
+ */
+int l0_vm_init(struct l0_vm *vm, struct vtx_machine *m, struct vtx_cpu *cpu,
+	       struct io_bus *bus, uint64_t mem_size, char *err, size_t errlen);
+void l0_vm_destroy(struct l0_vm *vm);
+
+/* Runs L1 (and whatever it runs) until the run stops; vm->stop says how.
+ * insn_limit bounds the instructions of all levels together (0: none). */
+void l0_vm_run(struct l0_vm *vm, uint64_t insn_limit);
+
+/* ---- for the exit handlers (l0/vm.c, l0/nvmx.c, l0/nested.c) ------------ */
+
+/* VMREAD/VMWRITE of the current VMCS; a failure is L0's bug: the first is
+ * recorded and stops the run after the handler returns. */
+uint64_t l0_vmread(struct l0_vm *vm, uint32_t field);
+void l0_vmwrite(struct l0_vm *vm, uint32_t field, uint64_t val);
+
+/* General-purpose register n (enum x86_gpr) of the guest that exited; RSP
+ * is the current VMCS's GUEST_RSP. */
+uint64_t l0_read_gpr(struct l0_vm *vm, unsigned int n);
+void l0_write_gpr(struct l0_vm *vm, unsigned int n, uint64_t val);
+
+/* Completes an emulated instruction of the current guest: RIP past it,
+ * and the STI/MOV-SS blocking it was under ends (SDM 25.4.2). */
+void l0_skip_insn(struct l0_vm *vm);
+
+/* Makes the next VM entry of the current VMCS deliver a hardware
+ * exception (SDM 27.6); for #PF, cr2 is loaded into CR2 first. */
+void l0_inject_exception(struct l0_vm *vm, unsigned int vector, bool has_error,
+			 uint32_t error, uint64_t cr2);
+
+/* Ends the run with reason and a one-line message; returns EXIT_STOP_VM. */
+__attribute__((format(printf, 3, 4))) enum l0_exit_action
+l0_stop_vm(struct l0_vm *vm, enum l0_stop_reason reason, const char *fmt, ...);
+
+/* An IN or OUT (not string I/O) of the current guest, with qualification
+ * qual (SDM Table 28-5), performed on L0's bus: IN fills AL/AX/EAX. */
+enum l0_exit_action l0_handle_pio(struct l0_vm *vm, uint64_t qual);
+
+/* MSRs as L1 sees them: L0's virtual IA32_FEATURE_CONTROL and capability
+ * MSRs, guest state in the current VMCS, the rest the processor's. 0, or
+ * -EINVAL where RDMSR/WRMSR would raise #GP(0). */
+int l0_msr_read(struct l0_vm *vm, uint32_t msr, uint64_t *val);
+int l0_msr_write(struct l0_vm *vm, uint32_t msr, uint64_t val);
+
+/* Name of a basic exit reason for messages ("CPUID"), never NULL. */
+const char *l0_exit_reason_name(uint32_t basic);
+
+#endif

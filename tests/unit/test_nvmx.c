@@ -1,0 +1,1068 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_nvmx.c - L0's nested VMX under L1 programs in raw instruction bytes:
+ * VMX instructions and their VMfail cases (SDM Vol. 3C 31.2, 31.3), L1's
+ * CPUID and VMX MSRs, nested entry (27.2, 27.8), reflection (28.2), ept02
+ * faults, the reflection switch's default, and that no address L1 supplies
+ * makes L0 touch memory outside L1's RAM. Host side, tests only.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <asm/vmx.h>
+
+#include "arch/boot_layout.h"
+#include "arch/ept.h"
+#include "arch/vmx_exit_qual.h"
+#include "arch/vmx_insn_errors.h"
+#include "arch/x86_msr.h"
+#include "l0/boot.h"
+#include "l0/dev/debug_exit.h"
+#include "l0/iobus.h"
+#include "l0/nvmx.h"
+#include "l0/vm.h"
+#include "tests/unit/vmcs12_fixture.h"
+#include "vmcs-merge/vmcs12.h"
+#include "vtx/vtx.h"
+
+#define L1_RAM MiB(8)
+#define AREA MiB(4)
+#define INSN_LIMIT 100000
+
+/*
+ * L1-physical layout (identity-mapped by the boot contract's tables):
+ *   0x100000  L1's code              0x108000  L1's host RIP: HLT
+ *   0x110000  L1's IDT               0x111000  one stub per vector:
+ *                                              mov r15d, vector; hlt
+ *   0x120000  operands (qwords)      0x130000  L2's code
+ *   0x140000  L2's stack top         0x150000  L1's exit stack top
+ *   0x200000  VMXON region           0x201000  vmcs12 A
+ *   0x202000  vmcs12 B               0x203000  I/O bitmap A
+ *   0x204000  I/O bitmap B           0x205000  MSR bitmap
+ *   0x300000  ept12 PML4, PDPT, PD
+ */
+#define L1_CODE 0x100000ull
+#define L1_HOST_RIP 0x108000ull
+#define L1_IDT 0x110000ull
+#define L1_STUBS 0x111000ull
+#define DATA 0x120000ull
+#define L2_CODE 0x130000ull
+#define L2_STACK 0x140000ull
+#define L1_EXIT_STACK 0x150000ull
+#define VMXON 0x200000ull
+#define VMCS_A 0x201000ull
+#define VMCS_B 0x202000ull
+#define IO_A 0x203000ull
+#define IO_B 0x204000ull
+#define MSRS 0x205000ull
+#define EPT12 0x300000ull
+
+struct fixture {
+	struct vtx_machine *m;
+	struct vtx_cpu *cpu;
+	struct io_bus bus;
+	struct debug_exit dexit;
+	struct boot_params bp;
+	struct l0_vm vm;
+};
+
+/* A program as bytes; the emitters below give their disassembly. */
+struct prog {
+	uint8_t b[256];
+	size_t n;
+};
+
+static void emit(struct prog *p, const void *bytes, size_t n)
+{
+	assert_true(p->n + n <= sizeof(p->b));
+	memcpy(p->b + p->n, bytes, n);
+	p->n += n;
+}
+
+static void emit_u32(struct prog *p, uint32_t v)
+{
+	emit(p, &v, 4);
+}
+
+/* 0f 20 e0           mov rax, cr4
+ * 48 0d 00 20 00 00  or rax, 0x2000 (CR4.VMXE)
+ * 0f 22 e0           mov cr4, rax */
+static void op_set_cr4_vmxe(struct prog *p)
+{
+	static const uint8_t b[] = { 0x0f, 0x20, 0xe0, 0x48, 0x0d, 0x00,
+				     0x20, 0x00, 0x00, 0x0f, 0x22, 0xe0 };
+	emit(p, b, sizeof(b));
+}
+
+/* 48 b8 imm64        movabs rax, imm64 (48 b9: rcx, 48 bb: rbx) */
+static void op_mov_imm64(struct prog *p, uint8_t opcode, uint64_t imm)
+{
+	uint8_t b[2] = { 0x48, opcode };
+
+	emit(p, b, 2);
+	emit(p, &imm, 8);
+}
+
+#define OP_RAX 0xb8
+#define OP_RCX 0xb9
+
+/* A memory-operand instruction on [disp32] with no base or index: ModRM
+ * mod 00 r/m 100 with SIB 25 (no base, no index). */
+static void op_abs(struct prog *p, const uint8_t *op, size_t n, uint8_t reg,
+		   uint32_t addr)
+{
+	uint8_t modrm[2] = { (uint8_t)(0x04 | (reg << 3)), 0x25 };
+
+	emit(p, op, n);
+	emit(p, modrm, 2);
+	emit_u32(p, addr);
+}
+
+/* f3 0f c7 34 25 a32  vmxon QWORD PTR ds:a32 */
+static void op_vmxon(struct prog *p, uint32_t addr)
+{
+	static const uint8_t op[] = { 0xf3, 0x0f, 0xc7 };
+	op_abs(p, op, 3, 6, addr);
+}
+
+/* 66 0f c7 34 25 a32  vmclear QWORD PTR ds:a32 */
+static void op_vmclear(struct prog *p, uint32_t addr)
+{
+	static const uint8_t op[] = { 0x66, 0x0f, 0xc7 };
+	op_abs(p, op, 3, 6, addr);
+}
+
+/* 0f c7 34 25 a32     vmptrld QWORD PTR ds:a32 */
+static void op_vmptrld(struct prog *p, uint32_t addr)
+{
+	static const uint8_t op[] = { 0x0f, 0xc7 };
+	op_abs(p, op, 2, 6, addr);
+}
+
+/* 0f c7 3c 25 a32     vmptrst QWORD PTR ds:a32 */
+static void op_vmptrst(struct prog *p, uint32_t addr)
+{
+	static const uint8_t op[] = { 0x0f, 0xc7 };
+	op_abs(p, op, 2, 7, addr);
+}
+
+/* 0f 78 04 25 a32     vmread QWORD PTR ds:a32, rax */
+static void op_vmread_to_mem(struct prog *p, uint32_t addr)
+{
+	static const uint8_t op[] = { 0x0f, 0x78 };
+	op_abs(p, op, 2, 0, addr);
+}
+
+static void op(struct prog *p, const uint8_t *b, size_t n)
+{
+	emit(p, b, n);
+}
+
+/* 0f 78 c3  vmread rbx, rax (RBX = the field RAX encodes) */
+static const uint8_t VMREAD_RBX_RAX[] = { 0x0f, 0x78, 0xc3 };
+/* 0f 79 c1  vmwrite rax, rcx (the field RAX encodes = RCX) */
+static const uint8_t VMWRITE_RAX_RCX[] = { 0x0f, 0x79, 0xc1 };
+/* 0f 01 c2  vmlaunch */
+static const uint8_t VMLAUNCH[] = { 0x0f, 0x01, 0xc2 };
+/* 0f 01 c3  vmresume */
+static const uint8_t VMRESUME[] = { 0x0f, 0x01, 0xc3 };
+/* 0f 01 c1  vmcall */
+static const uint8_t VMCALL[] = { 0x0f, 0x01, 0xc1 };
+/* 0f a2     cpuid */
+static const uint8_t CPUID[] = { 0x0f, 0xa2 };
+/* 0f 32     rdmsr */
+static const uint8_t RDMSR[] = { 0x0f, 0x32 };
+/* 0f 30     wrmsr */
+static const uint8_t WRMSR[] = { 0x0f, 0x30 };
+/* e6 80     out 0x80, al */
+static const uint8_t OUT_80[] = { 0xe6, 0x80 };
+/* f4        hlt */
+static const uint8_t HLT[] = { 0xf4 };
+
+/* b9 imm32  mov ecx, imm32 */
+static void op_mov_ecx(struct prog *p, uint32_t imm)
+{
+	uint8_t b = 0xb9;
+
+	emit(p, &b, 1);
+	emit_u32(p, imm);
+}
+
+/* 48 8b 04 25 a32  mov rax, QWORD PTR ds:a32 */
+static void op_load_rax(struct prog *p, uint32_t addr)
+{
+	static const uint8_t opc[] = { 0x48, 0x8b };
+	op_abs(p, opc, 2, 0, addr);
+}
+
+/* ---- the fixture ------------------------------------------------------------------- */
+
+static int setup(void **state)
+{
+	struct vtx_machine_config cfg = { .arena_size = L1_RAM + AREA };
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[256];
+
+	if (!f || vtx_machine_create(&cfg, &f->m))
+		return -1;
+	io_bus_init(&f->bus);
+	debug_exit_init(&f->dexit, false);
+	if (debug_exit_register(&f->dexit, &f->bus, DEBUG_EXIT_BASE) ||
+	    boot_init_params(&f->bp, L1_RAM, L1_CODE, L1_CODE, L1_CODE + 0x1000,
+			     NULL, err, sizeof(err)) ||
+	    boot_write_memory(f->m, &f->bp, err, sizeof(err)) ||
+	    vtx_cpu_create(f->m, &f->cpu) ||
+	    boot_setup_cpu(f->cpu, &f->bp, err, sizeof(err)) ||
+	    l0_vm_init(&f->vm, f->m, f->cpu, &f->bus, L1_RAM, err, sizeof(err)))
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	l0_vm_destroy(&f->vm);
+	vtx_cpu_destroy(f->cpu);
+	vtx_machine_destroy(f->m);
+	free(f);
+	return 0;
+}
+
+static void put(struct fixture *f, gpa_t at, const void *p, size_t n)
+{
+	assert_int_equal(vtx_hpa_write(f->m, at, p, n), 0);
+}
+
+static void put64(struct fixture *f, gpa_t at, uint64_t v)
+{
+	put(f, at, &v, 8);
+}
+
+static uint64_t get64(struct fixture *f, hpa_t at)
+{
+	uint64_t v;
+
+	assert_int_equal(vtx_hpa_read(f->m, at, &v, 8), 0);
+	return v;
+}
+
+/* vmcs01 field, after the run stopped in L1. */
+static uint64_t rd01(struct fixture *f, uint32_t field)
+{
+	uint64_t v = ~0ull;
+
+	assert_int_equal(vtx_vmread(f->cpu, field, &v), 0);
+	return v;
+}
+
+static uint64_t gpr(struct fixture *f, unsigned int n)
+{
+	struct kvm_regs regs;
+
+	vtx_cpu_get_regs(f->cpu, &regs);
+	return x86_regs_read_gpr(&regs, n);
+}
+
+/* An IDT whose every exception stub records its vector in R15 and halts,
+ * loaded into L1 (vmcs01 is current before the run). */
+static void install_l1_idt(struct fixture *f)
+{
+	for (unsigned int v = 0; v < 32; v++) {
+		struct x86_idt_gate64 g;
+		uint8_t stub[7] = { 0x41, 0xbf, (uint8_t)v, 0, 0, 0, 0xf4 };
+
+		x86_idt_build_gate64(&g, L1_STUBS + v * 16, BOOT_SEL_CODE64, 0,
+				     14, 0);
+		put(f, L1_IDT + v * 16, &g, sizeof(g));
+		put(f, L1_STUBS + v * 16, stub, sizeof(stub));
+	}
+	assert_int_equal(vtx_vmwrite(f->cpu, GUEST_IDTR_BASE, L1_IDT), 0);
+	assert_int_equal(vtx_vmwrite(f->cpu, GUEST_IDTR_LIMIT, 32 * 16 - 1), 0);
+	put(f, L1_HOST_RIP, HLT, 1);
+	/* R15 starts out as no vector at all. */
+	{
+		struct kvm_regs regs;
+
+		vtx_cpu_get_regs(f->cpu, &regs);
+		regs.r15 = 0xdead;
+		vtx_cpu_set_regs(f->cpu, &regs);
+	}
+}
+
+/* A region with a revision word (and the launch state of our format). */
+static void put_region(struct fixture *f, gpa_t at, uint32_t rev,
+		       uint32_t launch_state)
+{
+	put(f, at, &rev, 4);
+	put(f, at + offsetof(struct vmcs12, launch_state), &launch_state, 4);
+}
+
+/* Runs the program in L1 until it stops; L1's HLT ends a program. */
+static void run_l1(struct fixture *f, const struct prog *p)
+{
+	put(f, L1_CODE, p->b, p->n);
+	install_l1_idt(f);
+	l0_vm_run(&f->vm, INSN_LIMIT);
+	if (f->vm.stop.reason != L0_STOP_HALTED)
+		print_message("stop %d at 0x%llx: %s\n", f->vm.stop.reason,
+			      (unsigned long long)f->vm.stop.rip,
+			      f->vm.stop.why);
+}
+
+/* L1 halted (the stop names the HLT's own RIP): at the end of its
+ * program, or in an exception stub. */
+static void expect_halt_at(struct fixture *f, uint64_t rip)
+{
+	assert_int_equal(f->vm.stop.reason, L0_STOP_HALTED);
+	assert_int_equal(f->vm.stop.level, L0_LEVEL_L1);
+	assert_int_equal(f->vm.stop.rip, rip);
+}
+
+/* The arithmetic flags L1's RFLAGS ended with. */
+static uint64_t l1_flags(struct fixture *f)
+{
+	return rd01(f, GUEST_RFLAGS) & X86_EFLAGS_ARITH_MASK;
+}
+
+/* VMXON with a good region, then VMPTRLD of ptr (DATA+8). */
+static void prologue_vmxon(struct fixture *f, struct prog *p)
+{
+	put_region(f, VMXON, VMCS12_REVISION, 0);
+	put64(f, DATA, VMXON);
+	op_set_cr4_vmxe(p);
+	op_vmxon(p, DATA);
+}
+
+static void prologue_vmptrld(struct fixture *f, struct prog *p, gpa_t vmcs)
+{
+	prologue_vmxon(f, p);
+	put64(f, DATA + 8, vmcs);
+	op_vmptrld(p, DATA + 8);
+}
+
+/* ---- VMXON, VMPTRLD, VMCLEAR (SDM 31.3) -------------------------------------- */
+
+/* VMXON with CR4.VMXE clear (as L1 sees CR4) is #UD. */
+static void test_vmxon__cr4_vmxe_clear_injects_ud_into_l1(void **state)
+{
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+
+	put_region(f, VMXON, VMCS12_REVISION, 0);
+	put64(f, DATA, VMXON);
+	op_vmxon(&p, DATA);
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_STUBS + UD_VECTOR * 16 + 6);
+	assert_int_equal(gpr(f, VCPU_REGS_R15), UD_VECTOR);
+	assert_false(f->vm.nvmx->vmxon);
+}
+
+/* The region must carry IA32_VMX_BASIC's revision: VMfailInvalid (CF). */
+static void test_vmxon__model_revision_fails_invalid_with_cf(void **state)
+{
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+	uint64_t basic;
+
+	vtx_cpu_get_msr(f->cpu, MSR_IA32_VMX_BASIC, &basic);
+	op_set_cr4_vmxe(&p);
+	op_vmxon(&p, DATA);
+	op(&p, HLT, 1);
+	put_region(f, VMXON, vmx_basic_get_revision(basic), 0);
+	put64(f, DATA, VMXON);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_CODE + p.n - 1);
+	assert_int_equal(l1_flags(f), X86_EFLAGS_CF);
+	assert_false(f->vm.nvmx->vmxon);
+}
+
+/* A VMXON pointer into the L0 area (right after L1's RAM) reads as all
+ * ones: VMfailInvalid, and L0's page is left as it was. */
+static void test_vmxon__pointer_into_l0_area_fails_invalid(void **state)
+{
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+	uint64_t before = get64(f, L1_RAM);
+
+	op_set_cr4_vmxe(&p);
+	op_vmxon(&p, DATA);
+	op(&p, HLT, 1);
+	put64(f, DATA, L1_RAM);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_CODE + p.n - 1);
+	assert_int_equal(l1_flags(f), X86_EFLAGS_CF);
+	assert_int_equal(get64(f, L1_RAM), before);
+}
+
+static void test_vmxon__in_vmx_operation_fails_valid_error_15(void **state)
+{
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+
+	put_region(f, VMCS_A, VMCS12_REVISION, 0);
+	prologue_vmptrld(f, &p, VMCS_A);
+	op_vmxon(&p, DATA);
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_CODE + p.n - 1);
+	assert_int_equal(l1_flags(f), X86_EFLAGS_ZF);
+	assert_int_equal(f->vm.nvmx->vmcs12->vm_instruction_error,
+			 VMXERR_VMXON_IN_VMX_ROOT_OPERATION);
+}
+
+static void test_vmptrld__vmxon_pointer_fails_valid_error_10(void **state)
+{
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+
+	put_region(f, VMCS_A, VMCS12_REVISION, 0);
+	prologue_vmptrld(f, &p, VMCS_A);
+	op_vmptrld(&p, DATA); /* [DATA] is the VMXON pointer */
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_CODE + p.n - 1);
+	assert_int_equal(l1_flags(f), X86_EFLAGS_ZF);
+	assert_int_equal(f->vm.nvmx->vmptr, VMCS_A);
+	assert_int_equal(f->vm.nvmx->vmcs12->vm_instruction_error,
+			 VMXERR_VMPTRLD_VMXON_POINTER);
+}
+
+static void test_vmptrld__bad_revision_fails_valid_error_11(void **state)
+{
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+
+	put_region(f, VMCS_A, VMCS12_REVISION, 0);
+	put_region(f, VMCS_B, VMCS12_REVISION | 0x80000000u, 0);
+	prologue_vmptrld(f, &p, VMCS_A);
+	put64(f, DATA + 16, VMCS_B);
+	op_vmptrld(&p, DATA + 16);
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_CODE + p.n - 1);
+	assert_int_equal(l1_flags(f), X86_EFLAGS_ZF);
+	assert_int_equal(f->vm.nvmx->vmptr, VMCS_A);
+	assert_int_equal(f->vm.nvmx->vmcs12->vm_instruction_error,
+			 VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
+}
+
+/*
+ * A page of the L0 area made to look like a launched vmcs12: VMPTRLD of
+ * its address must not load it (error 11, as for any address with no
+ * RAM behind it) and VMCLEAR must not write its launch state.
+ */
+static void
+test_vmptrld__l0_area_page_fails_valid_11_and_is_untouched(void **state)
+{
+	struct fixture *f = *state;
+	const gpa_t bait = L1_RAM + MiB(2);
+	struct prog p = { 0 };
+
+	put_region(f, VMCS_A, VMCS12_REVISION, 0);
+	put_region(f, bait, VMCS12_REVISION, VMCS12_LAUNCH_LAUNCHED);
+	prologue_vmptrld(f, &p, VMCS_A);
+	put64(f, DATA + 16, bait);
+	op_vmptrld(&p, DATA + 16);
+	op_vmclear(&p, DATA + 16);
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_CODE + p.n - 1);
+	assert_int_equal(f->vm.nvmx->vmptr, VMCS_A);
+	assert_int_equal(f->vm.nvmx->vmcs12->vm_instruction_error,
+			 VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
+	/* VMCLEAR of an address outside L1's RAM succeeds, writing nothing. */
+	assert_int_equal(l1_flags(f), 0);
+	/* Revision and abort words, then launch state and padding. */
+	assert_int_equal(get64(f, bait), VMCS12_REVISION);
+	assert_int_equal(get64(f, bait + 8), VMCS12_LAUNCH_LAUNCHED);
+}
+
+static void test_vmclear__unaligned_fails_valid_error_2(void **state)
+{
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+
+	put_region(f, VMCS_A, VMCS12_REVISION, 0);
+	prologue_vmptrld(f, &p, VMCS_A);
+	put64(f, DATA + 16, VMCS_B + 8);
+	op_vmclear(&p, DATA + 16);
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_CODE + p.n - 1);
+	assert_int_equal(l1_flags(f), X86_EFLAGS_ZF);
+	assert_int_equal(f->vm.nvmx->vmcs12->vm_instruction_error,
+			 VMXERR_VMCLEAR_INVALID_ADDRESS);
+}
+
+/* VMCLEAR of the current vmcs12 writes the cached copy back, launch state
+ * clear, and leaves L1 without a current VMCS (SDM 31.3 "VMCLEAR"). */
+static void test_vmclear__current_vmcs12_written_back_and_released(void **state)
+{
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+	struct vmcs12 mem;
+
+	put_region(f, VMCS_A, VMCS12_REVISION, 0);
+	prologue_vmptrld(f, &p, VMCS_A);
+	op_mov_imm64(&p, OP_RAX, GUEST_RIP);
+	op_mov_imm64(&p, OP_RCX, 0x1234567);
+	op(&p, VMWRITE_RAX_RCX, 3);
+	op_vmclear(&p, DATA + 8);
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_CODE + p.n - 1);
+	assert_int_equal(l1_flags(f), 0);
+	assert_int_equal(f->vm.nvmx->vmptr, NVMX_NO_VMPTR);
+	assert_int_equal(vtx_hpa_read(f->m, VMCS_A, &mem, sizeof(mem)), 0);
+	assert_int_equal(mem.guest_rip, 0x1234567);
+	assert_int_equal(mem.launch_state, VMCS12_LAUNCH_CLEAR);
+}
+
+/* ---- VMLAUNCH and VMRESUME launch states --------------------------------------- */
+
+static void test_vmlaunch__launched_vmcs12_fails_valid_error_4(void **state)
+{
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+
+	put_region(f, VMCS_A, VMCS12_REVISION, VMCS12_LAUNCH_LAUNCHED);
+	prologue_vmptrld(f, &p, VMCS_A);
+	op(&p, VMLAUNCH, 3);
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_CODE + p.n - 1);
+	assert_int_equal(l1_flags(f), X86_EFLAGS_ZF);
+	assert_int_equal(f->vm.nvmx->vmcs12->vm_instruction_error,
+			 VMXERR_VMLAUNCH_NONCLEAR_VMCS);
+}
+
+static void test_vmresume__clear_vmcs12_fails_valid_error_5(void **state)
+{
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+
+	put_region(f, VMCS_A, VMCS12_REVISION, VMCS12_LAUNCH_CLEAR);
+	prologue_vmptrld(f, &p, VMCS_A);
+	op(&p, VMRESUME, 3);
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_CODE + p.n - 1);
+	assert_int_equal(l1_flags(f), X86_EFLAGS_ZF);
+	assert_int_equal(f->vm.nvmx->vmcs12->vm_instruction_error,
+			 VMXERR_VMRESUME_NONLAUNCHED_VMCS);
+}
+
+/* ---- VMREAD, VMWRITE, VMPTRST, VMCALL ------------------------------------------- */
+
+static void test_vmread__unsupported_field_fails_valid_error_12(void **state)
+{
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+
+	put_region(f, VMCS_A, VMCS12_REVISION, 0);
+	prologue_vmptrld(f, &p, VMCS_A);
+	op_mov_imm64(&p, OP_RAX, POSTED_INTR_DESC_ADDR);
+	op(&p, VMREAD_RBX_RAX, 3);
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_CODE + p.n - 1);
+	assert_int_equal(l1_flags(f), X86_EFLAGS_ZF);
+	assert_int_equal(f->vm.nvmx->vmcs12->vm_instruction_error,
+			 VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+	assert_int_equal(f->vm.stats.vmreads, 1);
+}
+
+static void test_vmread__without_current_vmcs_fails_invalid(void **state)
+{
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+
+	prologue_vmxon(f, &p);
+	op_mov_imm64(&p, OP_RAX, GUEST_RIP);
+	op(&p, VMREAD_RBX_RAX, 3);
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_CODE + p.n - 1);
+	assert_int_equal(l1_flags(f), X86_EFLAGS_CF);
+}
+
+/* VMWRITE truncates to the field's width; VMREAD zero-extends. */
+static void
+test_vmwrite_vmread__round_trip_truncated_to_field_width(void **state)
+{
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+
+	put_region(f, VMCS_A, VMCS12_REVISION, 0);
+	prologue_vmptrld(f, &p, VMCS_A);
+	op_mov_imm64(&p, OP_RAX, GUEST_ES_SELECTOR);
+	op_mov_imm64(&p, OP_RCX, 0xffffffff12345678ull);
+	op(&p, VMWRITE_RAX_RCX, 3);
+	op(&p, VMREAD_RBX_RAX, 3);
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_CODE + p.n - 1);
+	assert_int_equal(l1_flags(f), 0);
+	assert_int_equal(gpr(f, VCPU_REGS_RBX), 0x5678);
+	assert_int_equal(f->vm.nvmx->vmcs12->guest_es_selector, 0x5678);
+	assert_int_equal(f->vm.stats.vmreads, 1);
+	assert_int_equal(f->vm.stats.vmwrites, 1);
+}
+
+/* A memory operand at an unmapped linear address: #PF in L1 with CR2 and
+ * the write bit, and the instruction does not complete. */
+static void
+test_vmread__unmapped_memory_operand_injects_pf_with_cr2(void **state)
+{
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+	struct kvm_sregs sregs;
+
+	put_region(f, VMCS_A, VMCS12_REVISION, 0);
+	prologue_vmptrld(f, &p, VMCS_A);
+	op_mov_imm64(&p, OP_RAX, GUEST_RIP);
+	op_vmread_to_mem(&p, 0x40000000); /* beyond the 8 MiB mapped */
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_STUBS + PF_VECTOR * 16 + 6);
+	assert_int_equal(gpr(f, VCPU_REGS_R15), PF_VECTOR);
+	vtx_cpu_get_sregs(f->cpu, &sregs);
+	assert_int_equal(sregs.cr2, 0x40000000);
+}
+
+static void test_vmptrst__stores_current_pointer_in_l1_memory(void **state)
+{
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+
+	put_region(f, VMCS_A, VMCS12_REVISION, 0);
+	prologue_vmptrld(f, &p, VMCS_A);
+	op_vmptrst(&p, DATA + 24);
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_CODE + p.n - 1);
+	assert_int_equal(get64(f, DATA + 24), VMCS_A);
+}
+
+static void test_vmcall__in_vmx_operation_fails_valid_error_1(void **state)
+{
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+
+	put_region(f, VMCS_A, VMCS12_REVISION, 0);
+	prologue_vmptrld(f, &p, VMCS_A);
+	op(&p, VMCALL, 3);
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_CODE + p.n - 1);
+	assert_int_equal(f->vm.nvmx->vmcs12->vm_instruction_error,
+			 VMXERR_VMCALL_IN_VMX_ROOT_OPERATION);
+}
+
+/* ---- L1's CPUID and MSRs ------------------------------------------------------------ */
+
+static void test_l1_cpuid__leaf_1_reports_vmx(void **state)
+{
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+
+	op_mov_imm64(&p, OP_RAX, 1);
+	op(&p, CPUID, 2);
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_CODE + p.n - 1);
+	assert_int_equal(gpr(f, VCPU_REGS_RCX) & (1u << 5), 1u << 5);
+}
+
+static void test_l1_rdmsr__vmx_basic_gives_vmcs12_revision(void **state)
+{
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+
+	op_mov_ecx(&p, MSR_IA32_VMX_BASIC);
+	op(&p, RDMSR, 2);
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_CODE + p.n - 1);
+	assert_int_equal(gpr(f, VCPU_REGS_RAX), VMCS12_REVISION);
+	assert_int_equal(f->vm.stats.l1_exits[EXIT_REASON_MSR_READ], 1);
+}
+
+/* Feature control reads locked with VMX outside SMX; writing it is #GP. */
+static void test_l1_wrmsr__locked_feature_control_injects_gp(void **state)
+{
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+
+	op_mov_ecx(&p, MSR_IA32_FEAT_CTL);
+	op(&p, RDMSR, 2);
+	op(&p, WRMSR, 2);
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_STUBS + GP_VECTOR * 16 + 6);
+	assert_int_equal(gpr(f, VCPU_REGS_RAX),
+			 FEAT_CTL_LOCKED | FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX);
+}
+
+/*
+ * CR0.NE belongs to L0 (VMX fixes it to 1): L1 may clear it in its own
+ * view, and then VMXON's CR0 check fails with #GP(0) as on silicon, while
+ * the real CR0 keeps NE for non-root operation.
+ */
+static void test_l1_cr0_ne_clear__seen_by_l1_and_vmxon_gp(void **state)
+{
+	/* 0f 20 c0     mov rax, cr0
+	 * 48 83 e0 df  and rax, 0xffffffffffffffdf (clear CR0.NE)
+	 * 0f 22 c0     mov cr0, rax
+	 * 0f 20 c3     mov rbx, cr0 */
+	static const uint8_t clear_ne[] = { 0x0f, 0x20, 0xc0, 0x48, 0x83,
+					    0xe0, 0xdf, 0x0f, 0x22, 0xc0,
+					    0x0f, 0x20, 0xc3 };
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+
+	op(&p, clear_ne, sizeof(clear_ne));
+	prologue_vmxon(f, &p);
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_STUBS + GP_VECTOR * 16 + 6);
+	assert_int_equal(gpr(f, VCPU_REGS_RBX) & X86_CR0_NE, 0);
+	assert_int_equal(rd01(f, GUEST_CR0) & X86_CR0_NE, X86_CR0_NE);
+	assert_false(f->vm.nvmx->vmxon);
+}
+
+/* ---- nested VM entry ----------------------------------------------------------------- */
+
+/* L1: VMXON, VMPTRLD of vmcs12 A (written whole by the test, in L0's
+ * format), VMLAUNCH, HLT; its host RIP is a HLT at L1_HOST_RIP. Returns
+ * where L1's HLT after a failed VMLAUNCH is. */
+static uint64_t run_nested(struct fixture *f, const struct vmcs12 *v12,
+			   const struct prog *l2)
+{
+	struct prog p = { 0 };
+
+	put(f, VMCS_A, v12, sizeof(*v12));
+	put(f, L2_CODE, l2->b, l2->n);
+	prologue_vmptrld(f, &p, VMCS_A);
+	op(&p, VMLAUNCH, 3);
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	return L1_CODE + p.n - 1;
+}
+
+static void valid_vmcs12(struct fixture *f, struct vmcs12 *v, uint64_t eptp)
+{
+	vmcs12_fixture_init(v, &f->vm.nvmx->caps, eptp, L2_CODE, L2_STACK,
+			    L1_HOST_RIP, L1_EXIT_STACK);
+}
+
+/* A control L0 does not offer: VMfailValid(7), nothing entered, and L0
+ * records the rule (SDM 27.2.1.1). */
+static void test_vmlaunch__pin_controls_outside_caps_fail_valid_7(void **state)
+{
+	struct fixture *f = *state;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+
+	valid_vmcs12(f, &v, 0);
+	v.pin_based_vm_exec_control = 0;
+	op(&l2, HLT, 1);
+	expect_halt_at(f, run_nested(f, &v, &l2));
+	assert_int_equal(l1_flags(f), X86_EFLAGS_ZF);
+	assert_int_equal(f->vm.nvmx->vmcs12->vm_instruction_error,
+			 VMXERR_ENTRY_INVALID_CONTROL_FIELD);
+	assert_string_equal(
+		f->vm.nvmx->last_check.check,
+		"!nested_vmx_ctl_ok(caps, MSR_IA32_VMX_TRUE_PINBASED_CTLS, "
+		"v->pin_based_vm_exec_control)");
+	assert_int_equal(f->vm.stats.nested_vmfails, 1);
+	assert_int_equal(f->vm.stats.nested_entries, 0);
+}
+
+/* A link pointer other than ~0 is an entry failure (SDM 27.8): L1 resumes
+ * at its host RIP and reads reason 33 with bit 31 and qualification 4. */
+static void
+test_vmlaunch__bad_link_pointer_is_entry_failure_at_host_rip(void **state)
+{
+	struct fixture *f = *state;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+
+	valid_vmcs12(f, &v, 0);
+	v.vmcs_link_pointer = 0;
+	op(&l2, HLT, 1);
+	run_nested(f, &v, &l2);
+	expect_halt_at(f, L1_HOST_RIP);
+	assert_int_equal(f->vm.nvmx->vmcs12->vm_exit_reason,
+			 EXIT_REASON_INVALID_STATE |
+				 VMX_EXIT_REASONS_FAILED_VMENTRY);
+	assert_int_equal(f->vm.nvmx->vmcs12->exit_qualification,
+			 ENTRY_FAIL_VMCS_LINK_PTR);
+	assert_int_equal(f->vm.nvmx->vmcs12->launch_state, VMCS12_LAUNCH_CLEAR);
+	assert_int_equal(f->vm.stats.nested_entry_failures, 1);
+	assert_int_equal(rd01(f, GUEST_RSP), L1_EXIT_STACK);
+}
+
+/* L2's CPUID always goes to L1: exit reason 10, instruction length 2,
+ * L2's RIP at the CPUID, launch state launched; L1 at its host RIP. */
+static void test_vmlaunch__l2_cpuid_reflected_with_exit_info(void **state)
+{
+	struct fixture *f = *state;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
+
+	valid_vmcs12(f, &v, 0);
+	op(&l2, CPUID, 2);
+	run_nested(f, &v, &l2);
+	expect_halt_at(f, L1_HOST_RIP);
+	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_CPUID);
+	assert_int_equal(v12->vm_exit_instruction_len, 2);
+	assert_int_equal(v12->guest_rip, L2_CODE);
+	assert_int_equal(v12->guest_rsp, L2_STACK);
+	assert_int_equal(v12->launch_state, VMCS12_LAUNCH_LAUNCHED);
+	assert_int_equal(f->vm.stats.nested_entries, 1);
+	assert_int_equal(f->vm.stats.l2_exits[EXIT_REASON_CPUID], 1);
+	assert_int_equal(f->vm.stats.reflected[EXIT_REASON_CPUID].count, 1);
+	/* The span of the reflected exit: the L2 exit, L1's entry, and the
+	 * exit of L1's HLT, its one L1 exit before the run stopped. */
+	assert_int_equal(
+		f->vm.stats.reflected[EXIT_REASON_CPUID].world_switches, 3);
+	assert_int_equal(f->vm.stats.reflected[EXIT_REASON_CPUID].l1_exits, 1);
+	assert_int_equal(rd01(f, GUEST_RFLAGS), X86_EFLAGS_FIXED);
+	assert_int_equal(rd01(f, CR4_READ_SHADOW) & X86_CR4_VMXE, X86_CR4_VMXE);
+}
+
+/* ---- ept02 in a nested run -------------------------------------------------------------- */
+
+/* ept12 maps L2-physical [0, 2 MiB) to the same L1-physical range. */
+static uint64_t ept12_first_2m(struct fixture *f)
+{
+	put64(f, EPT12, (EPT12 + 0x1000) | EPT_RWX);
+	put64(f, EPT12 + 0x1000, (EPT12 + 0x2000) | EPT_RWX);
+	put64(f, EPT12 + 0x2000, 0 | EPT_RWX | EPT_LARGE | EPT_MT(EPT_MT_WB));
+	return vmx_build_eptp(EPT12, 4, false);
+}
+
+/*
+ * L2 fetches its code and reads L2-physical 0x3ff000, which ept12 leaves
+ * unmapped. The fetch misses ept02 five times (L2's PML4, PDPT, PD, the
+ * PT of the first 2 MiB, the code page): hidden faults, filled by L0 alone.
+ * The read is ept12's own violation: reflected with the GPA, the linear
+ * address and ept12's rights (none) in the qualification (SDM Table 28-7).
+ */
+static void test_l2_ept__hidden_faults_filled_true_fault_reflected(void **state)
+{
+	struct fixture *f = *state;
+	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+
+	valid_vmcs12(f, &v, ept12_first_2m(f));
+	op_load_rax(&l2, 0x3ff000);
+	run_nested(f, &v, &l2);
+	expect_halt_at(f, L1_HOST_RIP);
+	assert_int_equal(f->vm.stats.ept02_fills, 5);
+	assert_int_equal(f->vm.stats.ept_violations_reflected, 1);
+	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_EPT_VIOLATION);
+	assert_int_equal(v12->guest_physical_address, 0x3ff000);
+	assert_int_equal(v12->guest_linear_address, 0x3ff000);
+	assert_int_equal(v12->exit_qualification,
+			 EPT_VIOLATION_ACC_READ | EPT_VIOLATION_GVA_IS_VALID |
+				 EPT_VIOLATION_GVA_TRANSLATED);
+	assert_int_equal(v12->guest_rip, L2_CODE);
+	assert_int_equal(ept02_lookup(&f->vm.nvmx->ept02, L2_CODE), L2_CODE);
+}
+
+/* An ept12 whose root L1 placed in the L0 area (after its RAM): the walk
+ * reads all ones, a misconfiguration reflected to L1 at L2's first access
+ * (the PML4 read of the first fetch), and L0's page is not touched. */
+static void test_l2_ept__ept12_root_in_l0_area_reflects_misconfig(void **state)
+{
+	struct fixture *f = *state;
+	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+	uint8_t before[PAGE_SIZE], after[PAGE_SIZE];
+
+	assert_int_equal(vtx_hpa_read(f->m, L1_RAM, before, PAGE_SIZE), 0);
+	valid_vmcs12(f, &v, vmx_build_eptp(L1_RAM, 4, false));
+	op(&l2, HLT, 1);
+	run_nested(f, &v, &l2);
+	expect_halt_at(f, L1_HOST_RIP);
+	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_EPT_MISCONFIG);
+	assert_int_equal(v12->guest_physical_address, BOOT_PML4);
+	assert_int_equal(f->vm.stats.ept02_fills, 0);
+	assert_int_equal(vtx_hpa_read(f->m, L1_RAM, after, PAGE_SIZE), 0);
+	assert_memory_equal(before, after, PAGE_SIZE);
+}
+
+/* ---- I/O bitmaps ------------------------------------------------------------------ */
+
+/* An I/O bitmap outside L1's RAM (in the L0 area, which is zero there)
+ * reads as all ones: the OUT goes to L1. */
+static void test_l2_io__bitmap_outside_l1_ram_reflects_to_l1(void **state)
+{
+	struct fixture *f = *state;
+	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+
+	valid_vmcs12(f, &v, 0);
+	v.cpu_based_vm_exec_control |= CPU_BASED_USE_IO_BITMAPS;
+	v.io_bitmap_a = L1_RAM + MiB(1);
+	v.io_bitmap_b = IO_B;
+	op(&l2, OUT_80, 2);
+	run_nested(f, &v, &l2);
+	expect_halt_at(f, L1_HOST_RIP);
+	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_IO_INSTRUCTION);
+	assert_int_equal(v12->exit_qualification,
+			 IO_QUAL_IMM | (0x80ull << IO_QUAL_PORT_SHIFT));
+	assert_int_equal(f->bus.unclaimed_writes, 0);
+}
+
+/* A clear bit: L1 did not ask, so L0 performs the OUT for L2 on its bus
+ * (an unclaimed port) and L2 goes on to its CPUID, which L1 gets. */
+static void test_l2_io__clear_bitmap_bit_l0_performs_access_for_l2(void **state)
+{
+	struct fixture *f = *state;
+	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+
+	valid_vmcs12(f, &v, 0);
+	v.cpu_based_vm_exec_control |= CPU_BASED_USE_IO_BITMAPS;
+	v.io_bitmap_a = IO_A;
+	v.io_bitmap_b = IO_B;
+	op(&l2, OUT_80, 2);
+	op(&l2, CPUID, 2);
+	run_nested(f, &v, &l2);
+	expect_halt_at(f, L1_HOST_RIP);
+	assert_int_equal(f->bus.unclaimed_writes, 1);
+	assert_int_equal(f->vm.stats.l2_exits[EXIT_REASON_IO_INSTRUCTION], 1);
+	assert_int_equal(
+		f->vm.stats.reflected[EXIT_REASON_IO_INSTRUCTION].count, 0);
+	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_CPUID);
+	assert_int_equal(v12->guest_rip, L2_CODE + 2);
+}
+
+/* L2's RDMSR that L1's bitmap does not intercept reads L1's view: L0's
+ * locked feature control. */
+static void test_l2_msr__unintercepted_rdmsr_reads_l1_view(void **state)
+{
+	struct fixture *f = *state;
+	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+
+	valid_vmcs12(f, &v, 0);
+	v.cpu_based_vm_exec_control |= CPU_BASED_USE_MSR_BITMAPS;
+	v.msr_bitmap = MSRS;
+	op_mov_ecx(&l2, MSR_IA32_FEAT_CTL);
+	op(&l2, RDMSR, 2);
+	op(&l2, CPUID, 2);
+	run_nested(f, &v, &l2);
+	expect_halt_at(f, L1_HOST_RIP);
+	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_CPUID);
+	assert_int_equal(f->vm.stats.l2_exits[EXIT_REASON_MSR_READ], 1);
+	/* CPUID was reflected but not run: RAX still holds the MSR. */
+	assert_int_equal(gpr(f, VCPU_REGS_RAX),
+			 FEAT_CTL_LOCKED | FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX);
+}
+
+/* ---- the reflection switch ---------------------------------------------------------- */
+
+/* STYLE: the default reflects. Reasons the switch does not name (XSAVES,
+ * ENCLS, one past the SDM's list) go to L1; a named conditional one (HLT
+ * without HLT exiting) does not. */
+static void
+test_nested_l1_wants_exit__unknown_reason_reflects_to_l1(void **state)
+{
+	struct fixture *f = *state;
+	struct nested_l2_exit x = { 0 };
+	struct vmcs12 v;
+
+	valid_vmcs12(f, &v, 0);
+	x.info.reason = EXIT_REASON_XSAVES;
+	assert_true(nested_l1_wants_exit(&v, &f->vm.mem, &x));
+	x.info.reason = EXIT_REASON_ENCLS;
+	assert_true(nested_l1_wants_exit(&v, &f->vm.mem, &x));
+	x.info.reason = VMX_NR_EXIT_REASONS;
+	assert_true(nested_l1_wants_exit(&v, &f->vm.mem, &x));
+	x.info.reason = EXIT_REASON_HLT;
+	v.cpu_based_vm_exec_control &= ~(uint32_t)CPU_BASED_HLT_EXITING;
+	assert_false(nested_l1_wants_exit(&v, &f->vm.mem, &x));
+}
+
+/* SDM 26.2: #PF exits per the bitmap bit when the error code matches,
+ * with the opposite sense when it does not. */
+static void
+test_nested_l1_wants_exit__pf_mask_match_flips_bitmap_sense(void **state)
+{
+	struct fixture *f = *state;
+	struct nested_l2_exit x = { 0 };
+	struct vmcs12 v;
+
+	valid_vmcs12(f, &v, 0);
+	x.info.reason = EXIT_REASON_EXCEPTION_NMI;
+	x.info.intr_info =
+		vmx_build_intr_info(PF_VECTOR, INTR_TYPE_HARD_EXCEPTION, true);
+	x.info.intr_error = PFERR_WRITE_MASK;
+	v.exception_bitmap = 1u << PF_VECTOR;
+	v.page_fault_error_code_mask = PFERR_WRITE_MASK;
+	v.page_fault_error_code_match = PFERR_WRITE_MASK;
+	assert_true(nested_l1_wants_exit(&v, &f->vm.mem, &x));
+	x.info.intr_error = 0;
+	assert_false(nested_l1_wants_exit(&v, &f->vm.mem, &x));
+	v.exception_bitmap = 0;
+	assert_true(nested_l1_wants_exit(&v, &f->vm.mem, &x));
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_vmxon__cr4_vmxe_clear_injects_ud_into_l1),
+		T(test_vmxon__model_revision_fails_invalid_with_cf),
+		T(test_vmxon__pointer_into_l0_area_fails_invalid),
+		T(test_vmxon__in_vmx_operation_fails_valid_error_15),
+		T(test_vmptrld__vmxon_pointer_fails_valid_error_10),
+		T(test_vmptrld__bad_revision_fails_valid_error_11),
+		T(test_vmptrld__l0_area_page_fails_valid_11_and_is_untouched),
+		T(test_vmclear__unaligned_fails_valid_error_2),
+		T(test_vmclear__current_vmcs12_written_back_and_released),
+		T(test_vmlaunch__launched_vmcs12_fails_valid_error_4),
+		T(test_vmresume__clear_vmcs12_fails_valid_error_5),
+		T(test_vmread__unsupported_field_fails_valid_error_12),
+		T(test_vmread__without_current_vmcs_fails_invalid),
+		T(test_vmwrite_vmread__round_trip_truncated_to_field_width),
+		T(test_vmread__unmapped_memory_operand_injects_pf_with_cr2),
+		T(test_vmptrst__stores_current_pointer_in_l1_memory),
+		T(test_vmcall__in_vmx_operation_fails_valid_error_1),
+		T(test_l1_cpuid__leaf_1_reports_vmx),
+		T(test_l1_rdmsr__vmx_basic_gives_vmcs12_revision),
+		T(test_l1_wrmsr__locked_feature_control_injects_gp),
+		T(test_l1_cr0_ne_clear__seen_by_l1_and_vmxon_gp),
+		T(test_vmlaunch__pin_controls_outside_caps_fail_valid_7),
+		T(test_vmlaunch__bad_link_pointer_is_entry_failure_at_host_rip),
+		T(test_vmlaunch__l2_cpuid_reflected_with_exit_info),
+		T(test_l2_ept__hidden_faults_filled_true_fault_reflected),
+		T(test_l2_ept__ept12_root_in_l0_area_reflects_misconfig),
+		T(test_l2_io__bitmap_outside_l1_ram_reflects_to_l1),
+		T(test_l2_io__clear_bitmap_bit_l0_performs_access_for_l2),
+		T(test_l2_msr__unintercepted_rdmsr_reads_l1_view),
+		T(test_nested_l1_wants_exit__unknown_reason_reflects_to_l1),
+		T(test_nested_l1_wants_exit__pf_mask_match_flips_bitmap_sense),
+	};
+#undef T
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

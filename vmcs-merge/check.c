@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check.c - the checks on vmcs12 at a nested VM entry, in the SDM's order
+ * (Vol. 3C 27.2.1 controls against L0's capabilities, 27.2.2-27.2.4 host
+ * state, 27.3.1 the guest-state rules L0 checks; the processor checks the
+ * rest on vmcs02). One CC() line per rule records the rule that failed.
+ * Monitor side.
+ */
+#include "vmcs-merge/merge.h"
+
+#include <asm/vmx.h>
+
+#include "arch/ept.h"
+#include "arch/vmx_exit_qual.h"
+#include "arch/vmx_insn_errors.h"
+#include "arch/x86_msr.h"
+#include "arch/x86_paging.h"
+#include "arch/x86_regs.h"
+#include "arch/x86_seg.h"
+#include "vmcs-merge/caps.h"
+
+/* A rule: true when it is broken; the first broken one is recorded. */
+#define CC(cond)                            \
+	({                                  \
+		bool failed_ = (cond);      \
+		if (failed_ && !out->check) \
+			out->check = #cond; \
+		failed_;                    \
+	})
+
+/* Helpers the rules read as English. */
+#define canonical(v) x86_is_canonical((v), false)
+#define beyond_maxphy(pa) (((pa) >> maxphyaddr) != 0)
+#define page_aligned(pa) (((pa) & (PAGE_SIZE - 1)) == 0)
+
+static uint64_t cap(const struct nested_vmx_caps *caps, uint32_t msr)
+{
+	uint64_t v = 0;
+
+	nested_vmx_caps_read(caps, msr, &v);
+	return v;
+}
+
+static bool fixed_bits_bad(uint64_t val, uint64_t fixed0, uint64_t fixed1)
+{
+	return (val & fixed0) != fixed0 || (val & ~fixed1);
+}
+
+/* SDM 11.12.2: PAT entries may hold 0, 1, 4, 5, 6 or 7. */
+static bool pat_bad(uint64_t pat)
+{
+	for (unsigned int b = 0; b < 8; b++) {
+		unsigned int t = (pat >> (8 * b)) & 0xff;
+
+		if (t == 2 || t == 3 || t >= 8)
+			return true;
+	}
+	return false;
+}
+
+#define EFER_SETTABLE (EFER_SCE | EFER_LME | EFER_LMA | EFER_NX)
+
+/* An MSR area: 16-byte aligned and inside the physical-address width. */
+static bool msr_area_bad(uint64_t addr, uint32_t count, unsigned int maxphyaddr)
+{
+	return count &&
+	       ((addr & 0xf) || beyond_maxphy(addr + count * 16ull - 1));
+}
+
+/* SDM 27.2.1.1: VM-execution control fields. */
+static bool check_execution_controls(const struct vmcs12 *v,
+				     const struct nested_vmx_caps *caps,
+				     unsigned int maxphyaddr,
+				     struct vmcs12_check *out)
+{
+	uint32_t proc = v->cpu_based_vm_exec_control;
+	uint32_t proc2 = (proc & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS)
+				 ? v->secondary_vm_exec_control
+				 : 0;
+	uint64_t eptp = v->ept_pointer;
+	uint64_t ept_cap = nested_vmx_ept_vpid_cap(caps);
+
+	if (CC(!nested_vmx_ctl_ok(caps, MSR_IA32_VMX_TRUE_PINBASED_CTLS,
+				  v->pin_based_vm_exec_control)) ||
+	    CC(!nested_vmx_ctl_ok(caps, MSR_IA32_VMX_TRUE_PROCBASED_CTLS,
+				  proc)) ||
+	    CC(!nested_vmx_ctl_ok(caps, MSR_IA32_VMX_PROCBASED_CTLS2, proc2)) ||
+	    CC(v->cr3_target_count >
+	       vmx_misc_get_cr3_count(cap(caps, MSR_IA32_VMX_MISC))))
+		return false;
+	if ((proc & CPU_BASED_USE_IO_BITMAPS) &&
+	    (CC(!page_aligned(v->io_bitmap_a)) ||
+	     CC(beyond_maxphy(v->io_bitmap_a)) ||
+	     CC(!page_aligned(v->io_bitmap_b)) ||
+	     CC(beyond_maxphy(v->io_bitmap_b))))
+		return false;
+	if ((proc & CPU_BASED_USE_MSR_BITMAPS) &&
+	    (CC(!page_aligned(v->msr_bitmap)) ||
+	     CC(beyond_maxphy(v->msr_bitmap))))
+		return false;
+	/* 25.6.11: the EPT pointer, as far as the capabilities allow it. */
+	if ((proc2 & SECONDARY_EXEC_ENABLE_EPT) &&
+	    (CC((eptp & VMX_EPTP_MT_MASK) == VMX_EPTP_MT_WB &&
+		!(ept_cap & VMX_EPTP_WB_BIT)) ||
+	     CC((eptp & VMX_EPTP_MT_MASK) == VMX_EPTP_MT_UC &&
+		!(ept_cap & VMX_EPTP_UC_BIT)) ||
+	     CC((eptp & VMX_EPTP_MT_MASK) != VMX_EPTP_MT_WB &&
+		(eptp & VMX_EPTP_MT_MASK) != VMX_EPTP_MT_UC) ||
+	     CC((eptp & VMX_EPTP_PWL_MASK) != VMX_EPTP_PWL_4) ||
+	     CC((eptp & VMX_EPTP_AD_ENABLE_BIT) &&
+		!(ept_cap & VMX_EPT_AD_BIT)) ||
+	     CC(eptp & (VMX_EPTP_SSS_BIT | VMX_EPTP_RESERVED_LOW)) ||
+	     CC(beyond_maxphy(eptp & ~(PAGE_SIZE - 1)))))
+		return false;
+	if ((proc2 & SECONDARY_EXEC_ENABLE_VPID) &&
+	    CC(v->virtual_processor_id == 0))
+		return false;
+	return true;
+}
+
+/* SDM 27.2.1.2: VM-exit control fields. */
+static bool check_exit_controls(const struct vmcs12 *v,
+				const struct nested_vmx_caps *caps,
+				unsigned int maxphyaddr,
+				struct vmcs12_check *out)
+{
+	return !(CC(!nested_vmx_ctl_ok(caps, MSR_IA32_VMX_TRUE_EXIT_CTLS,
+				       v->vm_exit_controls)) ||
+		 CC(msr_area_bad(v->vm_exit_msr_store_addr,
+				 v->vm_exit_msr_store_count, maxphyaddr)) ||
+		 CC(msr_area_bad(v->vm_exit_msr_load_addr,
+				 v->vm_exit_msr_load_count, maxphyaddr)));
+}
+
+/* SDM 27.2.1.3: VM-entry control fields, event injection included. */
+static bool check_entry_controls(const struct vmcs12 *v,
+				 const struct nested_vmx_caps *caps,
+				 unsigned int maxphyaddr,
+				 struct vmcs12_check *out)
+{
+	uint32_t info = v->vm_entry_intr_info_field;
+	uint32_t type = vmx_intr_info_get_type(info);
+	unsigned int vector = vmx_intr_info_get_vector(info);
+	bool has_error = vmx_intr_info_has_error_code(info);
+	bool misc_zero_len =
+		cap(caps, MSR_IA32_VMX_MISC) & VMX_MISC_ZERO_LEN_INS;
+
+	if (CC(!nested_vmx_ctl_ok(caps, MSR_IA32_VMX_TRUE_ENTRY_CTLS,
+				  v->vm_entry_controls)))
+		return false;
+	if (vmx_intr_info_is_valid(info) &&
+	    (CC(type == INTR_TYPE_RESERVED) ||
+	     CC(type == INTR_TYPE_OTHER_EVENT) ||
+	     CC(type == INTR_TYPE_NMI_INTR && vector != NMI_VECTOR) ||
+	     CC(type == INTR_TYPE_HARD_EXCEPTION && vector > 31) ||
+	     CC(has_error != (type == INTR_TYPE_HARD_EXCEPTION &&
+			      (v->guest_cr0 & X86_CR0_PE) &&
+			      x86_exception_has_error_code(vector))) ||
+	     CC(has_error && (v->vm_entry_exception_error_code >> 16)) ||
+	     CC(info & INTR_INFO_RESVD_BITS_MASK) ||
+	     CC(vmx_intr_type_is_soft(type) &&
+		(v->vm_entry_instruction_len > 15 ||
+		 (v->vm_entry_instruction_len == 0 && !misc_zero_len)))))
+		return false;
+	return !CC(msr_area_bad(v->vm_entry_msr_load_addr,
+				v->vm_entry_msr_load_count, maxphyaddr));
+}
+
+/*
+ * SDM 27.2.2, 27.2.3, 27.2.4: host-state fields. L1 executes VMLAUNCH and
+ * VMRESUME in 64-bit mode (the only mode the processor runs VMX
+ * instructions in), so it is in IA-32e mode and the host address-space
+ * size must be 1.
+ */
+static bool check_host_state(const struct vmcs12 *v,
+			     const struct nested_vmx_caps *caps,
+			     unsigned int maxphyaddr, struct vmcs12_check *out)
+{
+	bool host_lm = v->vm_exit_controls & VM_EXIT_HOST_ADDR_SPACE_SIZE;
+	uint64_t efer = v->host_ia32_efer;
+
+	if (CC(fixed_bits_bad(v->host_cr0, cap(caps, MSR_IA32_VMX_CR0_FIXED0),
+			      cap(caps, MSR_IA32_VMX_CR0_FIXED1))) ||
+	    CC(fixed_bits_bad(v->host_cr4, cap(caps, MSR_IA32_VMX_CR4_FIXED0),
+			      cap(caps, MSR_IA32_VMX_CR4_FIXED1))) ||
+	    CC(beyond_maxphy(v->host_cr3)) ||
+	    CC(!canonical(v->host_ia32_sysenter_esp)) ||
+	    CC(!canonical(v->host_ia32_sysenter_eip)))
+		return false;
+	if ((v->vm_exit_controls & VM_EXIT_LOAD_IA32_PAT) &&
+	    CC(pat_bad(v->host_ia32_pat)))
+		return false;
+	if ((v->vm_exit_controls & VM_EXIT_LOAD_IA32_EFER) &&
+	    (CC(efer & ~EFER_SETTABLE) || CC(!!(efer & EFER_LMA) != host_lm) ||
+	     CC(!!(efer & EFER_LME) != host_lm)))
+		return false;
+	if (CC(v->host_es_selector & (SEL_TI | SEL_RPL_MASK)) ||
+	    CC(v->host_cs_selector & (SEL_TI | SEL_RPL_MASK)) ||
+	    CC(v->host_ss_selector & (SEL_TI | SEL_RPL_MASK)) ||
+	    CC(v->host_ds_selector & (SEL_TI | SEL_RPL_MASK)) ||
+	    CC(v->host_fs_selector & (SEL_TI | SEL_RPL_MASK)) ||
+	    CC(v->host_gs_selector & (SEL_TI | SEL_RPL_MASK)) ||
+	    CC(v->host_tr_selector & (SEL_TI | SEL_RPL_MASK)) ||
+	    CC(v->host_cs_selector == 0) || CC(v->host_tr_selector == 0) ||
+	    CC(v->host_ss_selector == 0 && !host_lm) ||
+	    CC(!canonical(v->host_fs_base)) ||
+	    CC(!canonical(v->host_gs_base)) ||
+	    CC(!canonical(v->host_gdtr_base)) ||
+	    CC(!canonical(v->host_idtr_base)) ||
+	    CC(!canonical(v->host_tr_base)))
+		return false;
+	return !(CC(!host_lm) || CC(!(v->host_cr4 & X86_CR4_PAE)) ||
+		 CC(!canonical(v->host_rip)));
+}
+
+/* SDM 27.3.1: the guest-state rules L0 checks; 0 or the qualification
+ * (ENTRY_FAIL_*) + 1 of the first that fails. */
+static int check_guest_state(const struct vmcs12 *v,
+			     const struct nested_vmx_caps *caps,
+			     unsigned int maxphyaddr, struct vmcs12_check *out)
+{
+	uint32_t entry = v->vm_entry_controls;
+	bool ia32e = entry & VM_ENTRY_IA32E_MODE;
+	uint64_t cr0 = v->guest_cr0, cr4 = v->guest_cr4;
+	uint64_t rflags = v->guest_rflags, efer = v->guest_ia32_efer;
+	uint32_t intr = v->guest_interruptibility_info;
+	uint32_t inj = v->vm_entry_intr_info_field;
+	bool inj_valid = vmx_intr_info_is_valid(inj);
+
+	/* 27.3.1.1 control registers, debug registers and MSRs */
+	if (CC(fixed_bits_bad(cr0, cap(caps, MSR_IA32_VMX_CR0_FIXED0),
+			      cap(caps, MSR_IA32_VMX_CR0_FIXED1))) ||
+	    CC(fixed_bits_bad(cr4, cap(caps, MSR_IA32_VMX_CR4_FIXED0),
+			      cap(caps, MSR_IA32_VMX_CR4_FIXED1))) ||
+	    CC((entry & VM_ENTRY_LOAD_DEBUG_CONTROLS) &&
+	       (v->guest_dr7 >> 32)) ||
+	    CC(ia32e && !(cr0 & X86_CR0_PG)) ||
+	    CC(ia32e && !(cr4 & X86_CR4_PAE)) ||
+	    CC(!ia32e && (cr4 & X86_CR4_PCIDE)) ||
+	    CC(beyond_maxphy(v->guest_cr3)) ||
+	    CC(!canonical(v->guest_sysenter_esp)) ||
+	    CC(!canonical(v->guest_sysenter_eip)) ||
+	    CC((entry & VM_ENTRY_LOAD_IA32_PAT) && pat_bad(v->guest_ia32_pat)))
+		return ENTRY_FAIL_DEFAULT + 1;
+	if ((entry & VM_ENTRY_LOAD_IA32_EFER) &&
+	    (CC(efer & ~EFER_SETTABLE) || CC(!!(efer & EFER_LMA) != ia32e) ||
+	     CC((cr0 & X86_CR0_PG) &&
+		!!(efer & EFER_LMA) != !!(efer & EFER_LME))))
+		return ENTRY_FAIL_DEFAULT + 1;
+	/* 27.3.1.4 RFLAGS */
+	if (CC((rflags & ~X86_EFLAGS_LIVE_MASK) != X86_EFLAGS_FIXED) ||
+	    CC((ia32e || !(cr0 & X86_CR0_PE)) && (rflags & X86_EFLAGS_VM)) ||
+	    CC(inj_valid && vmx_intr_info_get_type(inj) == INTR_TYPE_EXT_INTR &&
+	       !(rflags & X86_EFLAGS_IF)))
+		return ENTRY_FAIL_DEFAULT + 1;
+	/* 27.3.1.5 non-register state: only the active state is offered */
+	if (CC(v->guest_activity_state != GUEST_ACTIVITY_ACTIVE) ||
+	    CC(intr & GUEST_INTR_STATE_RESERVED_MASK) ||
+	    CC((intr & GUEST_INTR_STATE_STI) &&
+	       (intr & GUEST_INTR_STATE_MOV_SS)) ||
+	    CC(!(rflags & X86_EFLAGS_IF) && (intr & GUEST_INTR_STATE_STI)) ||
+	    CC(intr & GUEST_INTR_STATE_SMI) ||
+	    CC(inj_valid &&
+	       (vmx_intr_info_get_type(inj) == INTR_TYPE_EXT_INTR ||
+		vmx_intr_info_get_type(inj) == INTR_TYPE_NMI_INTR) &&
+	       (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))) ||
+	    CC(v->guest_pending_dbg_exceptions & PENDING_DBG_RESERVED_MASK))
+		return ENTRY_FAIL_DEFAULT + 1;
+	/* No VMCS shadowing is offered: the link pointer must be ~0. */
+	if (CC(v->vmcs_link_pointer != ~0ull))
+		return ENTRY_FAIL_VMCS_LINK_PTR + 1;
+	return 0;
+}
+
+void vmcs_merge_check_vmcs12(const struct vmcs12 *v,
+			     const struct nested_vmx_caps *caps,
+			     unsigned int maxphyaddr, struct vmcs12_check *out)
+{
+	int fail;
+
+	out->result = VMCS12_CHECK_OK;
+	out->error = 0;
+	out->exit_reason = 0;
+	out->qual = 0;
+	out->check = NULL;
+	if (!check_execution_controls(v, caps, maxphyaddr, out) ||
+	    !check_exit_controls(v, caps, maxphyaddr, out) ||
+	    !check_entry_controls(v, caps, maxphyaddr, out)) {
+		out->result = VMCS12_CHECK_VMFAIL;
+		out->error = VMXERR_ENTRY_INVALID_CONTROL_FIELD;
+		return;
+	}
+	if (!check_host_state(v, caps, maxphyaddr, out)) {
+		out->result = VMCS12_CHECK_VMFAIL;
+		out->error = VMXERR_ENTRY_INVALID_HOST_STATE_FIELD;
+		return;
+	}
+	fail = check_guest_state(v, caps, maxphyaddr, out);
+	if (fail) {
+		out->result = VMCS12_CHECK_ENTRY_FAIL;
+		out->exit_reason = EXIT_REASON_INVALID_STATE;
+		out->qual = (uint64_t)(fail - 1);
+	}
+}

@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * merge.c - vmcs01 + vmcs12 -> vmcs02 on a nested VM entry ("full": every
+ * field every time), vmcs02 -> vmcs12 on a reflected exit (SDM Vol. 3C 28.2
+ * exit information, 28.3 saving guest state), and vmcs12's host state
+ * loaded into vmcs01 as L1's guest state (28.5 loading host state), the
+ * way the processor would have done each for L1. Monitor side; vmcs01 and
+ * vmcs02 are reached only through vtx_vmread/vtx_vmwrite.
+ */
+#include "vmcs-merge/merge.h"
+
+#include <string.h>
+
+#include <asm/vmx.h>
+
+#include "arch/vmx_exit_qual.h"
+#include "arch/x86_msr.h"
+#include "arch/x86_regs.h"
+#include "arch/x86_seg.h"
+#include "vtx/vtx.h"
+
+/*
+ * VMREAD/VMWRITE of the current VMCS that remember the first failure: a
+ * failure here is L0's bug (a field the processor lacks), reported once by
+ * the caller rather than at every field.
+ */
+struct vmcs_io {
+	struct vtx_cpu *cpu;
+	int err;
+};
+
+static void wr(struct vmcs_io *io, uint32_t field, uint64_t val)
+{
+	int ret = vtx_vmwrite(io->cpu, field, val);
+
+	if (ret && !io->err)
+		io->err = ret;
+}
+
+static uint64_t rd(struct vmcs_io *io, uint32_t field)
+{
+	uint64_t val = 0;
+	int ret = vtx_vmread(io->cpu, field, &val);
+
+	if (ret && !io->err)
+		io->err = ret;
+	return val;
+}
+
+/* The four fields of one guest segment register, in encoding order of
+ * each group (SDM Appendix B): selector, base, limit, access rights. */
+struct seg_fields {
+	uint32_t sel, base, limit, ar;
+	size_t sel12, base12, limit12, ar12; /* offsets in struct vmcs12 */
+};
+
+#define SEG(S, s)                                                          \
+	{                                                                  \
+		GUEST_##S##_SELECTOR, GUEST_##S##_BASE, GUEST_##S##_LIMIT, \
+			GUEST_##S##_AR_BYTES,                              \
+			offsetof(struct vmcs12, guest_##s##_selector),     \
+			offsetof(struct vmcs12, guest_##s##_base),         \
+			offsetof(struct vmcs12, guest_##s##_limit),        \
+			offsetof(struct vmcs12, guest_##s##_ar_bytes)      \
+	}
+
+static const struct seg_fields guest_segs[] = {
+	SEG(ES, es), SEG(CS, cs), SEG(SS, ss),	   SEG(DS, ds),
+	SEG(FS, fs), SEG(GS, gs), SEG(LDTR, ldtr), SEG(TR, tr),
+};
+
+static uint16_t *m16(struct vmcs12 *v, size_t off)
+{
+	return (uint16_t *)((uint8_t *)v + off);
+}
+
+static uint32_t *m32(struct vmcs12 *v, size_t off)
+{
+	return (uint32_t *)((uint8_t *)v + off);
+}
+
+static uint64_t *m64(struct vmcs12 *v, size_t off)
+{
+	return (uint64_t *)((uint8_t *)v + off);
+}
+
+/* ---- host state ------------------------------------------------------------ */
+
+int vmcs_write_l0_host_state(struct vtx_cpu *cpu, const struct vmcs_l0_host *h)
+{
+	struct vmcs_io io = { .cpu = cpu };
+
+	wr(&io, HOST_CR0, h->cr0);
+	wr(&io, HOST_CR3, h->cr3);
+	wr(&io, HOST_CR4, h->cr4);
+	wr(&io, HOST_IA32_EFER, h->efer);
+	wr(&io, HOST_IA32_PAT, h->pat);
+	wr(&io, HOST_CS_SELECTOR, h->cs);
+	wr(&io, HOST_SS_SELECTOR, h->ss);
+	wr(&io, HOST_DS_SELECTOR, h->ds);
+	wr(&io, HOST_ES_SELECTOR, h->es);
+	wr(&io, HOST_FS_SELECTOR, h->fs);
+	wr(&io, HOST_GS_SELECTOR, h->gs);
+	wr(&io, HOST_TR_SELECTOR, h->tr);
+	wr(&io, HOST_FS_BASE, h->fs_base);
+	wr(&io, HOST_GS_BASE, h->gs_base);
+	wr(&io, HOST_TR_BASE, h->tr_base);
+	wr(&io, HOST_GDTR_BASE, h->gdtr_base);
+	wr(&io, HOST_IDTR_BASE, h->idtr_base);
+	wr(&io, HOST_IA32_SYSENTER_CS, 0);
+	wr(&io, HOST_IA32_SYSENTER_ESP, h->sysenter_esp);
+	wr(&io, HOST_IA32_SYSENTER_EIP, h->sysenter_eip);
+	wr(&io, HOST_RSP, h->rsp);
+	wr(&io, HOST_RIP, h->rip);
+	return io.err;
+}
+
+/* ---- vmcs02 ------------------------------------------------------------------ */
+
+/*
+ * The read shadow L2 sees for CR0 or CR4: L1's shadow for the bits L1
+ * owns, L1's guest value for the bits only L0 owns (L2 must read what it
+ * would read running on L1's VMCS), the rest never read from the shadow.
+ */
+static uint64_t shadow02(uint64_t mask12, uint64_t shadow12, uint64_t guest12)
+{
+	return (shadow12 & mask12) | (guest12 & ~mask12);
+}
+
+int vmcs_merge_prepare_vmcs02(struct vtx_cpu *cpu, const struct vmcs12 *v,
+			      const struct vmcs02_config *cfg)
+{
+	struct vmcs_io io = { .cpu = cpu };
+	uint32_t proc12 = v->cpu_based_vm_exec_control;
+	uint32_t entry12 = v->vm_entry_controls;
+	uint32_t proc, proc2 = 0;
+	uint64_t efer, tsc_offset = cfg->tsc_offset;
+
+	/*
+	 * Controls: L0 takes every port and MSR access (unconditional I/O
+	 * exiting, no MSR bitmap) and decides per access with vmcs12's
+	 * bitmaps; everything else L1 asked for is passed through. VPID is
+	 * not used for L2 yet: without it every VM entry and exit flushes
+	 * L2's translations (SDM 29.4.3.1), which is what INVVPID could ask.
+	 */
+	proc = (proc12 | cfg->proc_must1 | CPU_BASED_UNCOND_IO_EXITING |
+		CPU_BASED_USE_TSC_OFFSETTING |
+		CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) &
+	       ~(uint32_t)(CPU_BASED_USE_IO_BITMAPS |
+			   CPU_BASED_USE_MSR_BITMAPS);
+	if (proc12 & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS)
+		proc2 = v->secondary_vm_exec_control;
+	proc2 = (proc2 | SECONDARY_EXEC_ENABLE_EPT) &
+		~(uint32_t)SECONDARY_EXEC_ENABLE_VPID;
+	if (proc12 & CPU_BASED_USE_TSC_OFFSETTING)
+		tsc_offset += v->tsc_offset;
+
+	wr(&io, PIN_BASED_VM_EXEC_CONTROL,
+	   v->pin_based_vm_exec_control | cfg->pin_must1);
+	wr(&io, CPU_BASED_VM_EXEC_CONTROL, proc);
+	wr(&io, SECONDARY_VM_EXEC_CONTROL, proc2);
+	wr(&io, VM_EXIT_CONTROLS, cfg->exit_ctls);
+	wr(&io, VM_ENTRY_CONTROLS,
+	   (cfg->entry_ctls & ~(uint32_t)VM_ENTRY_IA32E_MODE) |
+		   (entry12 & VM_ENTRY_IA32E_MODE));
+	wr(&io, EXCEPTION_BITMAP, v->exception_bitmap | cfg->exception_bitmap);
+	/* L0 intercepts no #PF of its own, so L1's mask and match decide
+	 * (SDM 26.2) exactly as on L1's VMCS. */
+	wr(&io, PAGE_FAULT_ERROR_CODE_MASK, v->page_fault_error_code_mask);
+	wr(&io, PAGE_FAULT_ERROR_CODE_MATCH, v->page_fault_error_code_match);
+	wr(&io, CR3_TARGET_COUNT, v->cr3_target_count);
+	wr(&io, CR3_TARGET_VALUE0, v->cr3_target_value0);
+	wr(&io, CR3_TARGET_VALUE1, v->cr3_target_value1);
+	wr(&io, CR3_TARGET_VALUE2, v->cr3_target_value2);
+	wr(&io, CR3_TARGET_VALUE3, v->cr3_target_value3);
+	wr(&io, CR0_GUEST_HOST_MASK, v->cr0_guest_host_mask | cfg->cr0_mask);
+	wr(&io, CR4_GUEST_HOST_MASK, v->cr4_guest_host_mask | cfg->cr4_mask);
+	wr(&io, CR0_READ_SHADOW,
+	   shadow02(v->cr0_guest_host_mask, v->cr0_read_shadow, v->guest_cr0));
+	wr(&io, CR4_READ_SHADOW,
+	   shadow02(v->cr4_guest_host_mask, v->cr4_read_shadow, v->guest_cr4));
+	wr(&io, TSC_OFFSET, tsc_offset);
+	wr(&io, EPT_POINTER, cfg->eptp);
+	wr(&io, VM_EXIT_MSR_STORE_COUNT, 0);
+	wr(&io, VM_EXIT_MSR_LOAD_COUNT, 0);
+	wr(&io, VM_ENTRY_MSR_LOAD_COUNT, 0);
+	wr(&io, VM_ENTRY_INTR_INFO_FIELD, v->vm_entry_intr_info_field);
+	wr(&io, VM_ENTRY_EXCEPTION_ERROR_CODE,
+	   v->vm_entry_exception_error_code);
+	wr(&io, VM_ENTRY_INSTRUCTION_LEN, v->vm_entry_instruction_len);
+
+	/* Guest state: vmcs12's, with L1's own registers where vmcs12's
+	 * entry controls leave them to the processor (SDM 27.3.2.1). */
+	wr(&io, GUEST_CR0, v->guest_cr0);
+	wr(&io, GUEST_CR3, v->guest_cr3);
+	wr(&io, GUEST_CR4, v->guest_cr4 | cfg->cr4_mask);
+	if (entry12 & VM_ENTRY_LOAD_DEBUG_CONTROLS) {
+		wr(&io, GUEST_DR7, v->guest_dr7);
+		wr(&io, GUEST_IA32_DEBUGCTL, v->guest_ia32_debugctl);
+	} else {
+		wr(&io, GUEST_DR7, cfg->l1_dr7);
+		wr(&io, GUEST_IA32_DEBUGCTL, cfg->l1_debugctl);
+	}
+	if (entry12 & VM_ENTRY_LOAD_IA32_EFER) {
+		efer = v->guest_ia32_efer;
+	} else {
+		efer = cfg->l1_efer & ~(EFER_LMA | EFER_LME);
+		if (entry12 & VM_ENTRY_IA32E_MODE)
+			efer |= EFER_LMA |
+				((v->guest_cr0 & X86_CR0_PG) ? EFER_LME : 0);
+	}
+	wr(&io, GUEST_IA32_EFER, efer);
+	wr(&io, GUEST_IA32_PAT,
+	   (entry12 & VM_ENTRY_LOAD_IA32_PAT) ? v->guest_ia32_pat
+					      : cfg->l1_pat);
+	for (size_t i = 0; i < ARRAY_SIZE(guest_segs); i++) {
+		const struct seg_fields *s = &guest_segs[i];
+		struct vmcs12 *v12 = (struct vmcs12 *)v;
+
+		wr(&io, s->sel, *m16(v12, s->sel12));
+		wr(&io, s->base, *m64(v12, s->base12));
+		wr(&io, s->limit, *m32(v12, s->limit12));
+		wr(&io, s->ar, *m32(v12, s->ar12));
+	}
+	wr(&io, GUEST_GDTR_BASE, v->guest_gdtr_base);
+	wr(&io, GUEST_GDTR_LIMIT, v->guest_gdtr_limit);
+	wr(&io, GUEST_IDTR_BASE, v->guest_idtr_base);
+	wr(&io, GUEST_IDTR_LIMIT, v->guest_idtr_limit);
+	wr(&io, GUEST_RSP, v->guest_rsp);
+	wr(&io, GUEST_RIP, v->guest_rip);
+	wr(&io, GUEST_RFLAGS, v->guest_rflags);
+	wr(&io, GUEST_SYSENTER_CS, v->guest_sysenter_cs);
+	wr(&io, GUEST_SYSENTER_ESP, v->guest_sysenter_esp);
+	wr(&io, GUEST_SYSENTER_EIP, v->guest_sysenter_eip);
+	wr(&io, GUEST_ACTIVITY_STATE, v->guest_activity_state);
+	wr(&io, GUEST_INTERRUPTIBILITY_INFO, v->guest_interruptibility_info);
+	wr(&io, GUEST_PENDING_DBG_EXCEPTIONS, v->guest_pending_dbg_exceptions);
+	wr(&io, VMCS_LINK_POINTER, ~0ull);
+
+	if (io.err)
+		return io.err;
+	return vmcs_write_l0_host_state(cpu, cfg->host);
+}
+
+/* ---- exits ------------------------------------------------------------------- */
+
+void vmcs_merge_read_exit_info(struct vtx_cpu *cpu, struct nested_exit_info *e)
+{
+	struct vmcs_io io = { .cpu = cpu };
+
+	e->reason = (uint32_t)rd(&io, VM_EXIT_REASON);
+	e->qual = rd(&io, EXIT_QUALIFICATION);
+	e->intr_info = (uint32_t)rd(&io, VM_EXIT_INTR_INFO);
+	e->intr_error = (uint32_t)rd(&io, VM_EXIT_INTR_ERROR_CODE);
+	e->idt_vectoring_info = (uint32_t)rd(&io, IDT_VECTORING_INFO_FIELD);
+	e->idt_vectoring_error = (uint32_t)rd(&io, IDT_VECTORING_ERROR_CODE);
+	e->insn_len = (uint32_t)rd(&io, VM_EXIT_INSTRUCTION_LEN);
+	e->insn_info = (uint32_t)rd(&io, VMX_INSTRUCTION_INFO);
+	e->gla = rd(&io, GUEST_LINEAR_ADDRESS);
+	e->gpa = rd(&io, GUEST_PHYSICAL_ADDRESS);
+}
+
+/* SDM 28.2: what a VM exit writes into the exit-information fields. */
+static void set_exit_info(struct vmcs12 *v, const struct nested_exit_info *e)
+{
+	v->vm_exit_reason = e->reason;
+	v->exit_qualification = e->qual;
+	v->vm_exit_intr_info = e->intr_info;
+	if (vmx_intr_info_has_error_code(e->intr_info))
+		v->vm_exit_intr_error_code = e->intr_error;
+	v->idt_vectoring_info_field = e->idt_vectoring_info;
+	if (vmx_intr_info_has_error_code(e->idt_vectoring_info))
+		v->idt_vectoring_error_code = e->idt_vectoring_error;
+	v->vm_exit_instruction_len = e->insn_len;
+	v->vmx_instruction_info = e->insn_info;
+	v->guest_linear_address = e->gla;
+	v->guest_physical_address = e->gpa;
+	/* 28.2: a VM exit clears the valid bit of the entry event. */
+	v->vm_entry_intr_info_field &= ~INTR_INFO_VALID_MASK;
+}
+
+/*
+ * CR0 or CR4 as L1 should see L2's: the processor's value, except for the
+ * bits only L0 owns, which read as L2 believes them to be (the read
+ * shadow of vmcs02, which L0 keeps equal to L1's guest value).
+ */
+static uint64_t guest_cr12(uint64_t hw, uint64_t shadow, uint64_t mask12,
+			   uint64_t mask_l0)
+{
+	uint64_t l0_only = mask_l0 & ~mask12;
+
+	return (hw & ~l0_only) | (shadow & l0_only);
+}
+
+void vmcs_merge_sync_vmcs02_to_vmcs12(struct vtx_cpu *cpu, struct vmcs12 *v,
+				      const struct vmcs02_config *cfg,
+				      const struct nested_exit_info *e)
+{
+	struct vmcs_io io = { .cpu = cpu };
+	uint32_t exit12 = v->vm_exit_controls;
+
+	v->guest_cr0 = guest_cr12(rd(&io, GUEST_CR0), rd(&io, CR0_READ_SHADOW),
+				  v->cr0_guest_host_mask, cfg->cr0_mask);
+	v->guest_cr4 = guest_cr12(rd(&io, GUEST_CR4), rd(&io, CR4_READ_SHADOW),
+				  v->cr4_guest_host_mask, cfg->cr4_mask);
+	v->guest_cr3 = rd(&io, GUEST_CR3);
+	v->guest_rsp = rd(&io, GUEST_RSP);
+	v->guest_rip = rd(&io, GUEST_RIP);
+	v->guest_rflags = rd(&io, GUEST_RFLAGS);
+	for (size_t i = 0; i < ARRAY_SIZE(guest_segs); i++) {
+		const struct seg_fields *s = &guest_segs[i];
+
+		*m16(v, s->sel12) = (uint16_t)rd(&io, s->sel);
+		*m64(v, s->base12) = rd(&io, s->base);
+		*m32(v, s->limit12) = (uint32_t)rd(&io, s->limit);
+		*m32(v, s->ar12) = (uint32_t)rd(&io, s->ar);
+	}
+	v->guest_gdtr_base = rd(&io, GUEST_GDTR_BASE);
+	v->guest_gdtr_limit = (uint32_t)rd(&io, GUEST_GDTR_LIMIT);
+	v->guest_idtr_base = rd(&io, GUEST_IDTR_BASE);
+	v->guest_idtr_limit = (uint32_t)rd(&io, GUEST_IDTR_LIMIT);
+	v->guest_sysenter_cs = (uint32_t)rd(&io, GUEST_SYSENTER_CS);
+	v->guest_sysenter_esp = rd(&io, GUEST_SYSENTER_ESP);
+	v->guest_sysenter_eip = rd(&io, GUEST_SYSENTER_EIP);
+	v->guest_activity_state = (uint32_t)rd(&io, GUEST_ACTIVITY_STATE);
+	v->guest_interruptibility_info =
+		(uint32_t)rd(&io, GUEST_INTERRUPTIBILITY_INFO);
+	v->guest_pending_dbg_exceptions = rd(&io, GUEST_PENDING_DBG_EXCEPTIONS);
+	/* 28.3: DR7, PAT and EFER are saved only when L1 asked for it. */
+	if (exit12 & VM_EXIT_SAVE_DEBUG_CONTROLS) {
+		v->guest_dr7 = rd(&io, GUEST_DR7);
+		v->guest_ia32_debugctl = rd(&io, GUEST_IA32_DEBUGCTL);
+	}
+	if (exit12 & VM_EXIT_SAVE_IA32_PAT)
+		v->guest_ia32_pat = rd(&io, GUEST_IA32_PAT);
+	if (exit12 & VM_EXIT_SAVE_IA32_EFER)
+		v->guest_ia32_efer = rd(&io, GUEST_IA32_EFER);
+	/* IA32_VMX_MISC bit 5: the exit stores EFER.LMA into the
+	 * "IA-32e mode guest" entry control. */
+	v->vm_entry_controls =
+		(v->vm_entry_controls & ~(uint32_t)VM_ENTRY_IA32E_MODE) |
+		((uint32_t)rd(&io, VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE);
+	set_exit_info(v, e);
+}
+
+void vmcs_merge_set_entry_failure(struct vmcs12 *v, uint32_t basic_reason,
+				  uint64_t qual)
+{
+	v->vm_exit_reason = basic_reason | VMX_EXIT_REASONS_FAILED_VMENTRY;
+	v->exit_qualification = qual;
+	v->vm_entry_intr_info_field &= ~INTR_INFO_VALID_MASK;
+}
+
+/* ---- loading L1's host state (SDM 28.5) ----------------------------------- */
+
+/* A segment register as a VM exit loads it from a host selector (28.5.2). */
+static void load_host_seg(struct vmcs_io *io, uint32_t sel_field, uint16_t sel,
+			  uint64_t base, bool code, bool lm)
+{
+	struct kvm_segment s = {
+		.selector = sel,
+		.base = base,
+		.limit = 0xffffffff,
+		.type = code ? SEG_TYPE_CODE_XR_ACCESSED
+			     : SEG_TYPE_DATA_RW_ACCESSED,
+		.s = 1,
+		.present = 1,
+		.g = 1,
+		.l = code && lm,
+		.db = !(code && lm),
+		/* A null data selector leaves the register unusable. */
+		.unusable = !code && x86_sel_is_null(sel),
+	};
+	uint32_t idx = sel_field - GUEST_ES_SELECTOR;
+
+	wr(io, sel_field, sel);
+	wr(io, GUEST_ES_BASE + idx, base);
+	wr(io, GUEST_ES_LIMIT + idx, s.limit);
+	wr(io, GUEST_ES_AR_BYTES + idx, x86_seg_to_vmx_ar(&s));
+}
+
+int vmcs_merge_load_l1_host_state(struct vtx_cpu *cpu, const struct vmcs12 *v,
+				  uint64_t cr4_l0)
+{
+	struct vmcs_io io = { .cpu = cpu };
+	uint32_t exit12 = v->vm_exit_controls;
+	bool lm = exit12 & VM_EXIT_HOST_ADDR_SPACE_SIZE;
+	uint64_t efer, entry01;
+	struct kvm_segment tr = {
+		.selector = v->host_tr_selector,
+		.base = v->host_tr_base,
+		.limit = 0x67,
+		.type = SEG_TYPE_TSS64_BUSY,
+		.present = 1,
+	};
+
+	/* L1's view of CR0/CR4 is the host state; the real CR4 keeps the
+	 * bits L0 needs (VMXE in VMX non-root operation). */
+	wr(&io, GUEST_CR0, v->host_cr0 | X86_CR0_ET);
+	wr(&io, CR0_READ_SHADOW, v->host_cr0 | X86_CR0_ET);
+	wr(&io, GUEST_CR4, v->host_cr4 | cr4_l0);
+	wr(&io, CR4_READ_SHADOW, v->host_cr4);
+	wr(&io, GUEST_CR3, v->host_cr3);
+	wr(&io, GUEST_DR7, DR7_FIXED_1);
+	wr(&io, GUEST_IA32_DEBUGCTL, 0);
+	wr(&io, GUEST_SYSENTER_CS, v->host_ia32_sysenter_cs);
+	wr(&io, GUEST_SYSENTER_ESP, v->host_ia32_sysenter_esp);
+	wr(&io, GUEST_SYSENTER_EIP, v->host_ia32_sysenter_eip);
+	if (exit12 & VM_EXIT_LOAD_IA32_PAT)
+		wr(&io, GUEST_IA32_PAT, v->host_ia32_pat);
+	if (exit12 & VM_EXIT_LOAD_IA32_EFER) {
+		efer = v->host_ia32_efer;
+	} else {
+		efer = rd(&io, GUEST_IA32_EFER) & ~(EFER_LMA | EFER_LME);
+		if (lm)
+			efer |= EFER_LMA | EFER_LME;
+	}
+	wr(&io, GUEST_IA32_EFER, efer);
+	entry01 = rd(&io, VM_ENTRY_CONTROLS) & ~(uint64_t)VM_ENTRY_IA32E_MODE;
+	wr(&io, VM_ENTRY_CONTROLS, entry01 | (lm ? VM_ENTRY_IA32E_MODE : 0));
+
+	load_host_seg(&io, GUEST_CS_SELECTOR, v->host_cs_selector, 0, true, lm);
+	load_host_seg(&io, GUEST_SS_SELECTOR, v->host_ss_selector, 0, false,
+		      lm);
+	load_host_seg(&io, GUEST_DS_SELECTOR, v->host_ds_selector, 0, false,
+		      lm);
+	load_host_seg(&io, GUEST_ES_SELECTOR, v->host_es_selector, 0, false,
+		      lm);
+	/* FS and GS take their bases even with a null selector. */
+	load_host_seg(&io, GUEST_FS_SELECTOR, v->host_fs_selector,
+		      v->host_fs_base, false, lm);
+	load_host_seg(&io, GUEST_GS_SELECTOR, v->host_gs_selector,
+		      v->host_gs_base, false, lm);
+	wr(&io, GUEST_TR_SELECTOR, tr.selector);
+	wr(&io, GUEST_TR_BASE, tr.base);
+	wr(&io, GUEST_TR_LIMIT, tr.limit);
+	wr(&io, GUEST_TR_AR_BYTES, x86_seg_to_vmx_ar(&tr));
+	wr(&io, GUEST_LDTR_SELECTOR, 0);
+	wr(&io, GUEST_LDTR_BASE, 0);
+	wr(&io, GUEST_LDTR_LIMIT, 0);
+	wr(&io, GUEST_LDTR_AR_BYTES, VMX_AR_UNUSABLE_MASK);
+	wr(&io, GUEST_GDTR_BASE, v->host_gdtr_base);
+	wr(&io, GUEST_GDTR_LIMIT, 0xffff);
+	wr(&io, GUEST_IDTR_BASE, v->host_idtr_base);
+	wr(&io, GUEST_IDTR_LIMIT, 0xffff);
+	wr(&io, GUEST_RSP, v->host_rsp);
+	wr(&io, GUEST_RIP, v->host_rip);
+	wr(&io, GUEST_RFLAGS, X86_EFLAGS_FIXED);
+	wr(&io, GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+	wr(&io, GUEST_INTERRUPTIBILITY_INFO, 0);
+	wr(&io, GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	return io.err;
+}
