@@ -17,10 +17,16 @@
 #include "arch/ept.h"
 #include "arch/vmx_exit_qual.h"
 #include "arch/vmx_insn_errors.h"
+#include "arch/x86_msr.h"
 #include "arch/x86_paging.h"
 #include "mmu/l1mem.h"
 #include "vmcs-merge/vmcs12.h"
 #include "vtx/vtx.h"
+
+/* SDM Vol. 4 Table 2-2; arch/x86_msr.h does not list it yet. */
+#ifndef MSR_IA32_SMM_MONITOR_CTL
+#define MSR_IA32_SMM_MONITOR_CTL 0x0000009b
+#endif
 
 static bool vmcs12_uses_ept(const struct vmcs12 *v)
 {
@@ -51,15 +57,113 @@ static enum l0_exit_action resume_l1_at_host_state(struct l0_vm *vm)
 	return EXIT_RESUME;
 }
 
+static enum l0_exit_action nested_load_exit_msrs(struct l0_vm *vm);
+
 /* A VM-entry failure L1 sees (SDM 27.8): reason with bit 31 and the
- * qualification; nothing of L2 ran, no guest state is saved. */
+ * qualification; nothing of L2 ran, no guest state and no MSRs are saved,
+ * host state and the VM-exit MSR-load area are loaded. */
 static enum l0_exit_action nested_entry_failure(struct l0_vm *vm,
 						uint32_t basic, uint64_t qual)
 {
 	vm->stats.nested_entry_failures++;
 	vm->nvmx->run_pending = false;
+	/* vmcs02 may hold what the failed entry loaded (MSRs) rather than
+	 * vmcs12's values: prepare all of it next time. */
+	vm->nvmx->vmcs02_dirty = VMCS02_DIRTY_ALL;
 	vmcs_merge_set_entry_failure(vm->nvmx->vmcs12, basic, qual);
-	return resume_l1_at_host_state(vm);
+	if (resume_l1_at_host_state(vm) == EXIT_STOP_VM)
+		return EXIT_STOP_VM;
+	return nested_load_exit_msrs(vm);
+}
+
+/* ---- vmcs12's MSR areas (SDM 27.4, 28.4, 28.6) --------------------------------- */
+
+/*
+ * An MSR-area entry (SDM 25.7.2): bits 31:0 the MSR index, 63:32
+ * reserved, 127:64 the data. Entries are read from L1's memory; bytes
+ * outside L1's RAM read as all ones, so such an entry has reserved bits set
+ * and fails the way it would on a bus where nothing answers.
+ */
+struct msr_entry {
+	uint64_t index;
+	uint64_t data;
+};
+
+static void msr_area_read(const struct l1_mem *mem, gpa_t area, uint32_t k,
+			  struct msr_entry *e)
+{
+	gpa_t gpa = area + (uint64_t)k * sizeof(*e);
+
+	e->index = l1mem_read_u64_or_ones(mem, gpa);
+	e->data = l1mem_read_u64_or_ones(mem, gpa + 8);
+}
+
+/*
+ * Loads count MSRs from the area at L1-physical area into the guest that
+ * is current (L2 on vmcs02 at entry, L1 on vmcs01 at exit), as WRMSR at
+ * CPL 0 would with L1's view of the MSRs. The rules are the processor's
+ * (the model's own MSR-load check): reserved bits 63:32, the x2APIC range,
+ * and what WRMSR refuses; at VM entry also IA32_FS_BASE, IA32_GS_BASE and
+ * IA32_SMM_MONITOR_CTL (27.4), at VM exit IA32_SMBASE (28.6). 0, or the
+ * 1-based index of the entry that failed (entries before it stay loaded).
+ */
+static uint32_t nested_load_msr_area(struct l0_vm *vm, gpa_t area,
+				     uint32_t count, bool entry)
+{
+	for (uint32_t k = 0; k < count; k++) {
+		struct msr_entry e;
+		uint32_t idx;
+
+		msr_area_read(&vm->mem, area, k, &e);
+		idx = (uint32_t)e.index;
+		if ((e.index >> 32) || (idx >> 8) == 0x8)
+			return k + 1;
+		if (entry && (idx == MSR_FS_BASE || idx == MSR_GS_BASE ||
+			      idx == MSR_IA32_SMM_MONITOR_CTL))
+			return k + 1;
+		if (!entry && idx == MSR_IA32_SMBASE)
+			return k + 1;
+		if (l0_msr_write(vm, idx, e.data))
+			return k + 1;
+	}
+	return 0;
+}
+
+/*
+ * The VM-exit MSR-store area (SDM 28.4), with vmcs02 current: L2's MSRs
+ * as L1 would read them. An MSR RDMSR refuses stores 0, and an entry
+ * outside L1's RAM ends the store, as the model does on its own exits.
+ */
+static void nested_store_msr_area(struct l0_vm *vm, const struct vmcs12 *v)
+{
+	for (uint32_t k = 0; k < v->vm_exit_msr_store_count; k++) {
+		gpa_t gpa = v->vm_exit_msr_store_addr + (uint64_t)k * 16;
+		struct msr_entry e;
+
+		if (l1mem_read(&vm->mem, gpa, &e, sizeof(e)))
+			break;
+		if (l0_msr_read(vm, (uint32_t)e.index, &e.data))
+			e.data = 0;
+		l1mem_write(&vm->mem, gpa + 8, &e.data, sizeof(e.data));
+	}
+}
+
+/*
+ * After vmcs12's host state is in vmcs01: the VM-exit MSR-load area
+ * (SDM 28.6). A failure is a VMX abort (28.7): the indicator goes into
+ * vmcs12 and L1's processor shuts down, which ends the run.
+ */
+static enum l0_exit_action nested_load_exit_msrs(struct l0_vm *vm)
+{
+	struct vmcs12 *v = vm->nvmx->vmcs12;
+	uint32_t bad = nested_load_msr_area(vm, v->vm_exit_msr_load_addr,
+					    v->vm_exit_msr_load_count, false);
+
+	if (!bad)
+		return EXIT_RESUME;
+	v->abort = VMX_ABORT_LOAD_HOST_MSR_FAIL;
+	return l0_stop_vm(vm, L0_STOP_TRIPLE_FAULT,
+			  "VMX abort: VM-exit MSR-load entry %u failed", bad);
 }
 
 /* ---- nested VM entry ---------------------------------------------------------- */
@@ -92,10 +196,26 @@ static int nested_config(struct l0_vm *vm, struct vmcs02_config *cfg)
 	return ept02_use(&n->ept02, v->ept_pointer, &cfg->eptp);
 }
 
+static bool vmcs02_config_equal(const struct vmcs02_config *a,
+				const struct vmcs02_config *b)
+{
+	return a->exit_ctls == b->exit_ctls && a->entry_ctls == b->entry_ctls &&
+	       a->pin_must1 == b->pin_must1 && a->proc_must1 == b->proc_must1 &&
+	       a->exception_bitmap == b->exception_bitmap &&
+	       a->cr0_mask == b->cr0_mask && a->cr4_mask == b->cr4_mask &&
+	       a->eptp == b->eptp && a->tsc_offset == b->tsc_offset &&
+	       a->l1_efer == b->l1_efer && a->l1_pat == b->l1_pat &&
+	       a->l1_dr7 == b->l1_dr7 && a->l1_debugctl == b->l1_debugctl &&
+	       a->host == b->host;
+}
+
 enum l0_exit_action nested_vmx_run(struct l0_vm *vm, bool launch)
 {
 	struct nvmx *n = vm->nvmx;
 	struct vmcs12 *v = n->vmcs12;
+	struct vmcs02_config cfg;
+	uint64_t before;
+	uint32_t bad;
 	int ret;
 
 	/* SDM 31.3 "VMLAUNCH/VMRESUME", after the #UD and #GP checks. */
@@ -121,15 +241,19 @@ enum l0_exit_action nested_vmx_run(struct l0_vm *vm, bool launch)
 		return nested_entry_failure(vm, n->last_check.exit_reason,
 					    n->last_check.qual);
 	}
-	if (v->vm_entry_msr_load_count || v->vm_exit_msr_store_count ||
-	    v->vm_exit_msr_load_count)
-		return l0_stop_vm(vm, L0_STOP_UNHANDLED,
-				  "vmcs12 has VM-entry/exit MSR areas (%u, %u, "
-				  "%u entries): not handled yet",
-				  v->vm_entry_msr_load_count,
-				  v->vm_exit_msr_store_count,
-				  v->vm_exit_msr_load_count);
-
+	/* SDM 27.3.1.5, the last guest-state rule: the region the link
+	 * pointer names carries the VMCS revision, shadow indicator clear. */
+	if (v->vmcs_link_pointer != ~0ull &&
+	    vmcs12_read_revision(&vm->mem, v->vmcs_link_pointer) !=
+		    VMCS12_REVISION) {
+		n->last_check.result = VMCS12_CHECK_ENTRY_FAIL;
+		n->last_check.check =
+			"vmcs12_read_revision(mem, "
+			"v->vmcs_link_pointer) != VMCS12_REVISION";
+		return nested_entry_failure(vm, EXIT_REASON_INVALID_STATE,
+					    ENTRY_FAIL_VMCS_LINK_PTR);
+	}
+	cfg = n->cfg02;
 	ret = nested_config(vm, &n->cfg02);
 	if (ret)
 		return l0_stop_vm(vm, L0_STOP_INTERNAL,
@@ -140,12 +264,34 @@ enum l0_exit_action nested_vmx_run(struct l0_vm *vm, bool launch)
 		return l0_stop_vm(vm, L0_STOP_INTERNAL,
 				  "VMPTRLD of vmcs02 failed");
 	n->guest_mode = true;
-	ret = vmcs_merge_prepare_vmcs02(vm->cpu, v, &n->cfg02);
+	/* L0's own part of the merge changed: nothing in vmcs02 is known
+	 * to be right. */
+	if (!vmcs02_config_equal(&cfg, &n->cfg02))
+		n->vmcs02_dirty = VMCS02_DIRTY_ALL;
+	before = vm->stats.vmcs02_writes;
+	ret = vmcs_merge_prepare_vmcs02_parts(
+		vm->cpu, v, &n->cfg02,
+		vm->prep == L0_PREP_DIRTY ? n->vmcs02_dirty : VMCS02_DIRTY_ALL,
+		&vm->stats.vmcs02_writes);
+	if (vm->span >= 0)
+		vm->stats.reflected[vm->span].vmcs02_writes +=
+			vm->stats.vmcs02_writes - before;
+	n->vmcs02_dirty = 0;
 	if (ret)
 		return l0_stop_vm(vm, L0_STOP_INTERNAL,
 				  "preparing vmcs02 failed (VM-instruction "
 				  "error %d)",
 				  ret);
+	/*
+	 * SDM 27.4: the VM-entry MSR-load area, after guest state, into L2
+	 * (vmcs02 is current). A failure is an entry failure with the
+	 * 1-based index of the entry (27.8); the launch state stays as it
+	 * was (31.3 "VMLAUNCH").
+	 */
+	bad = nested_load_msr_area(vm, v->vm_entry_msr_load_addr,
+				   v->vm_entry_msr_load_count, true);
+	if (bad)
+		return nested_entry_failure(vm, EXIT_REASON_MSR_LOAD_FAIL, bad);
 	n->run_pending = true;
 	n->run_launch = launch;
 	return EXIT_RESUME;
@@ -155,6 +301,7 @@ enum l0_exit_action nested_vmx_entry_vmfail(struct l0_vm *vm, int error)
 {
 	vm->stats.nested_vmfails++;
 	vm->nvmx->run_pending = false;
+	vm->nvmx->vmcs02_dirty = VMCS02_DIRTY_ALL;
 	if (switch_to_vmcs01(vm) == EXIT_STOP_VM)
 		return EXIT_STOP_VM;
 	/* L1's RIP is still at its VMLAUNCH/VMRESUME. */
@@ -377,7 +524,12 @@ enum l0_exit_action nested_reflect_vmexit(struct l0_vm *vm,
 		vm->span = (int)basic;
 	}
 	vmcs_merge_sync_vmcs02_to_vmcs12(vm->cpu, n->vmcs12, &n->cfg02, e);
-	return resume_l1_at_host_state(vm);
+	/* SDM 28.4 then 28.5 and 28.6: MSRs stored after guest state,
+	 * loaded after host state. */
+	nested_store_msr_area(vm, n->vmcs12);
+	if (resume_l1_at_host_state(vm) == EXIT_STOP_VM)
+		return EXIT_STOP_VM;
+	return nested_load_exit_msrs(vm);
 }
 
 /* ---- handling an exit for L2 ------------------------------------------------------ */

@@ -49,6 +49,7 @@ int nvmx_init(struct l0_vm *vm, char *err, size_t errlen)
 	/* As firmware leaves it: locked, VMX allowed outside SMX (24.7). */
 	n->feature_control = FEAT_CTL_LOCKED | FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX;
 	n->vmptr = NVMX_NO_VMPTR;
+	n->vmcs02_dirty = VMCS02_DIRTY_ALL;
 	n->vmxon_ptr = NVMX_NO_VMPTR;
 	ept02_init(&n->ept02, &vm->area, &vm->mem);
 	return 0;
@@ -312,6 +313,8 @@ static void nvmx_release_vmcs12(struct l0_vm *vm)
 	/* It was loaded from L1's RAM, so it fits back there. */
 	vmcs12_store(n->vmcs12, &vm->mem, n->vmptr);
 	n->vmptr = NVMX_NO_VMPTR;
+	/* vmcs02 was prepared from a vmcs12 L1 no longer has current. */
+	n->vmcs02_dirty = VMCS02_DIRTY_ALL;
 }
 
 /* ---- the instructions (SDM 31.3) -------------------------------------------------- */
@@ -418,6 +421,7 @@ enum l0_exit_action nvmx_handle_vmptrld(struct l0_vm *vm)
 			return nvmx_fail_valid(
 				vm, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
 		n->vmptr = ptr;
+		n->vmcs02_dirty = VMCS02_DIRTY_ALL;
 	}
 	return nvmx_succeed(vm);
 }
@@ -488,6 +492,9 @@ enum l0_exit_action nvmx_handle_vmwrite(struct l0_vm *vm)
 		return nvmx_fail_valid(vm,
 				       VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
 	vmcs12_write_field(n->vmcs12, (uint32_t)enc, val);
+	/* The field's sync class is now dirty (arch/vmcs_fields.def). */
+	n->vmcs02_dirty |= VMCS02_DIRTY_CLASS(
+		vmcs_field_table[vmcs_field_lookup((uint32_t)enc)].sync);
 	return nvmx_succeed(vm);
 }
 

@@ -33,6 +33,11 @@ struct nvmx {
 	bool run_pending; /* L2 entered, the entry's outcome not seen yet */
 	bool run_launch; /* ... by a VMLAUNCH (launch state to set) */
 	struct vmcs02_config cfg02; /* of the last nested entry */
+	/* VMCS02_DIRTY_* parts of vmcs02 that no longer match vmcs12 and
+	 * cfg02: set by L1's VMWRITE (the field's sync class), VMPTRLD and
+	 * VMCLEAR (everything), and by an entry that did not complete;
+	 * cleared when a nested entry has written them. */
+	unsigned int vmcs02_dirty;
 	struct ept02 ept02;
 	struct vmcs12_check last_check; /* of the last nested entry */
 };

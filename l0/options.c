@@ -48,6 +48,13 @@ static const char usage[] =
 	"                         as QEMU's isa-debug-exit does\n"
 	"  --max-insns N          stop after N instructions (exit status 124)\n"
 	"  --stats                print the vCPU's counters to stderr at exit\n"
+	"  --profile NAME|FILE    charge modeled cycles from a cost profile:\n"
+	"                         p4-prescott, nehalem (the default: Turtles'\n"
+	"                         test machine, whose figures the nested report\n"
+	"                         is compared with), haswell, skylake-sp,\n"
+	"                         cascade-lake, or a file (docs/cost-model.md)\n"
+	"  --prep full|dirty      nested entry writes every vmcs02 field (full,\n"
+	"                         the default) or only the groups L1 changed\n"
 	"  -h, --help             print this help and exit\n"
 	"  --version              print the version and exit\n"
 	"\n"
@@ -124,6 +131,8 @@ enum opt_id {
 	OPT_QEMU_EXIT_CODES,
 	OPT_MAX_INSNS,
 	OPT_STATS,
+	OPT_PROFILE,
+	OPT_PREP,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_DEBUG_CRASH,
@@ -142,6 +151,8 @@ static const struct opt_def {
 	{ "--qemu-exit-codes", OPT_QEMU_EXIT_CODES, false },
 	{ "--max-insns", OPT_MAX_INSNS, true },
 	{ "--stats", OPT_STATS, false },
+	{ "--profile", OPT_PROFILE, true },
+	{ "--prep", OPT_PREP, true },
 	{ "-h", OPT_HELP, false },
 	{ "--help", OPT_HELP, false },
 	{ "--version", OPT_VERSION, false },
@@ -227,6 +238,20 @@ static int apply_opt(const struct opt_def *d, const char *val,
 		return 0;
 	case OPT_STATS:
 		opt->stats = true;
+		return 0;
+	case OPT_PROFILE:
+		if (!*val)
+			return errmsg(-EINVAL, err, errlen,
+				      "--profile: empty name (a profile name "
+				      "such as nehalem, or a file)");
+		opt->profile = val;
+		return 0;
+	case OPT_PREP:
+		if (strcmp(val, "full") && strcmp(val, "dirty"))
+			return errmsg(-EINVAL, err, errlen,
+				      "--prep: bad mode '%s' (full or dirty)",
+				      val);
+		opt->prep_dirty = !strcmp(val, "dirty");
 		return 0;
 	case OPT_HELP:
 		opt->action = NESTVM_HELP;

@@ -42,6 +42,8 @@ struct nestvm_options {
 	bool qemu_exit_codes;
 	uint64_t max_insns; /* 0: no limit */
 	bool stats;
+	const char *profile; /* --profile NAME|FILE; NULL: PROFILE_DEFAULT */
+	bool prep_dirty; /* --prep dirty (default full) */
 	bool debug_crash; /* hidden: crash on purpose after setup */
 };
 

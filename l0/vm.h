@@ -66,6 +66,7 @@ struct l0_reflect_stats {
 	uint64_t world_switches; /* VM entries and exits in their spans */
 	uint64_t vmreads, vmwrites; /* L1's (trapped) in their spans */
 	uint64_t l1_insns; /* instructions L1 retired in their spans */
+	uint64_t vmcs02_writes; /* L0's VMWRITEs preparing vmcs02 */
 };
 
 struct l0_stats {
@@ -79,7 +80,15 @@ struct l0_stats {
 	uint64_t nested_entry_failures; /* ... that were entry failures */
 	uint64_t ept02_fills; /* hidden faults */
 	uint64_t ept_violations_reflected; /* true faults */
+	uint64_t vmcs02_writes; /* L0's VMWRITEs preparing vmcs02 */
 	uint64_t insns_l1, insns_l2; /* retired while each level ran */
+};
+
+/* How a nested entry prepares vmcs02 (--prep): every field, or only the
+ * field groups whose vmcs12 fields L1 wrote since the last entry. */
+enum l0_prep_mode {
+	L0_PREP_FULL,
+	L0_PREP_DIRTY,
 };
 
 struct l0_vm {
@@ -95,6 +104,7 @@ struct l0_vm {
 	uint32_t exit_ctls, entry_ctls; /* L0's, for vmcs01 and vmcs02 */
 	bool vmcs01_launched;
 	struct nvmx *nvmx; /* L1's virtual VMX (l0/nvmx.h) */
+	enum l0_prep_mode prep;
 	struct l0_stats stats;
 	struct l0_stop stop;
 	uint64_t insn_limit; /* over the whole run, 0 for none */

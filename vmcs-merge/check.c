@@ -266,8 +266,15 @@ static int check_guest_state(const struct vmcs12 *v,
 	       (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))) ||
 	    CC(v->guest_pending_dbg_exceptions & PENDING_DBG_RESERVED_MASK))
 		return ENTRY_FAIL_DEFAULT + 1;
-	/* No VMCS shadowing is offered: the link pointer must be ~0. */
-	if (CC(v->vmcs_link_pointer != ~0ull))
+	/*
+	 * A link pointer other than ~0 names a VMCS region: 4 KiB aligned
+	 * and within the physical-address width. Its revision (bit 31 clear:
+	 * no VMCS shadowing is offered) is in L1's memory, so the caller
+	 * checks it next (nested_vmx_run()).
+	 */
+	if (v->vmcs_link_pointer != ~0ull &&
+	    (CC(v->vmcs_link_pointer & 0xfff) ||
+	     CC(beyond_maxphy(v->vmcs_link_pointer))))
 		return ENTRY_FAIL_VMCS_LINK_PTR + 1;
 	return 0;
 }

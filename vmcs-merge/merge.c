@@ -27,12 +27,14 @@
 struct vmcs_io {
 	struct vtx_cpu *cpu;
 	int err;
+	uint64_t writes; /* VMWRITEs issued */
 };
 
 static void wr(struct vmcs_io *io, uint32_t field, uint64_t val)
 {
 	int ret = vtx_vmwrite(io->cpu, field, val);
 
+	io->writes++;
 	if (ret && !io->err)
 		io->err = ret;
 }
@@ -86,33 +88,42 @@ static uint64_t *m64(struct vmcs12 *v, size_t off)
 
 /* ---- host state ------------------------------------------------------------ */
 
+static void write_l0_host_state(struct vmcs_io *io,
+				const struct vmcs_l0_host *h);
+
 int vmcs_write_l0_host_state(struct vtx_cpu *cpu, const struct vmcs_l0_host *h)
 {
 	struct vmcs_io io = { .cpu = cpu };
 
-	wr(&io, HOST_CR0, h->cr0);
-	wr(&io, HOST_CR3, h->cr3);
-	wr(&io, HOST_CR4, h->cr4);
-	wr(&io, HOST_IA32_EFER, h->efer);
-	wr(&io, HOST_IA32_PAT, h->pat);
-	wr(&io, HOST_CS_SELECTOR, h->cs);
-	wr(&io, HOST_SS_SELECTOR, h->ss);
-	wr(&io, HOST_DS_SELECTOR, h->ds);
-	wr(&io, HOST_ES_SELECTOR, h->es);
-	wr(&io, HOST_FS_SELECTOR, h->fs);
-	wr(&io, HOST_GS_SELECTOR, h->gs);
-	wr(&io, HOST_TR_SELECTOR, h->tr);
-	wr(&io, HOST_FS_BASE, h->fs_base);
-	wr(&io, HOST_GS_BASE, h->gs_base);
-	wr(&io, HOST_TR_BASE, h->tr_base);
-	wr(&io, HOST_GDTR_BASE, h->gdtr_base);
-	wr(&io, HOST_IDTR_BASE, h->idtr_base);
-	wr(&io, HOST_IA32_SYSENTER_CS, 0);
-	wr(&io, HOST_IA32_SYSENTER_ESP, h->sysenter_esp);
-	wr(&io, HOST_IA32_SYSENTER_EIP, h->sysenter_eip);
-	wr(&io, HOST_RSP, h->rsp);
-	wr(&io, HOST_RIP, h->rip);
+	write_l0_host_state(&io, h);
 	return io.err;
+}
+
+static void write_l0_host_state(struct vmcs_io *io,
+				const struct vmcs_l0_host *h)
+{
+	wr(io, HOST_CR0, h->cr0);
+	wr(io, HOST_CR3, h->cr3);
+	wr(io, HOST_CR4, h->cr4);
+	wr(io, HOST_IA32_EFER, h->efer);
+	wr(io, HOST_IA32_PAT, h->pat);
+	wr(io, HOST_CS_SELECTOR, h->cs);
+	wr(io, HOST_SS_SELECTOR, h->ss);
+	wr(io, HOST_DS_SELECTOR, h->ds);
+	wr(io, HOST_ES_SELECTOR, h->es);
+	wr(io, HOST_FS_SELECTOR, h->fs);
+	wr(io, HOST_GS_SELECTOR, h->gs);
+	wr(io, HOST_TR_SELECTOR, h->tr);
+	wr(io, HOST_FS_BASE, h->fs_base);
+	wr(io, HOST_GS_BASE, h->gs_base);
+	wr(io, HOST_TR_BASE, h->tr_base);
+	wr(io, HOST_GDTR_BASE, h->gdtr_base);
+	wr(io, HOST_IDTR_BASE, h->idtr_base);
+	wr(io, HOST_IA32_SYSENTER_CS, 0);
+	wr(io, HOST_IA32_SYSENTER_ESP, h->sysenter_esp);
+	wr(io, HOST_IA32_SYSENTER_EIP, h->sysenter_eip);
+	wr(io, HOST_RSP, h->rsp);
+	wr(io, HOST_RIP, h->rip);
 }
 
 /* ---- vmcs02 ------------------------------------------------------------------ */
@@ -127,22 +138,21 @@ static uint64_t shadow02(uint64_t mask12, uint64_t shadow12, uint64_t guest12)
 	return (shadow12 & mask12) | (guest12 & ~mask12);
 }
 
-int vmcs_merge_prepare_vmcs02(struct vtx_cpu *cpu, const struct vmcs12 *v,
-			      const struct vmcs02_config *cfg)
+/*
+ * The control fields (vmcs12's CTRL_EARLY and CTRL_RARE classes):
+ * L0 takes every port and MSR access (unconditional I/O exiting, no
+ * bitmaps) and decides per access with vmcs12's bitmaps; everything else
+ * L1 asked for is passed through. VPID is not used for L2 yet: without it
+ * every VM entry and exit flushes L2's translations (SDM 29.4.3.1), which
+ * is what INVVPID could ask.
+ */
+static void prepare_controls(struct vmcs_io *io, const struct vmcs12 *v,
+			     const struct vmcs02_config *cfg)
 {
-	struct vmcs_io io = { .cpu = cpu };
 	uint32_t proc12 = v->cpu_based_vm_exec_control;
-	uint32_t entry12 = v->vm_entry_controls;
 	uint32_t proc, proc2 = 0;
-	uint64_t efer, tsc_offset = cfg->tsc_offset;
+	uint64_t tsc_offset = cfg->tsc_offset;
 
-	/*
-	 * Controls: L0 takes every port and MSR access (unconditional I/O
-	 * exiting, no MSR bitmap) and decides per access with vmcs12's
-	 * bitmaps; everything else L1 asked for is passed through. VPID is
-	 * not used for L2 yet: without it every VM entry and exit flushes
-	 * L2's translations (SDM 29.4.3.1), which is what INVVPID could ask.
-	 */
 	proc = (proc12 | cfg->proc_must1 | CPU_BASED_UNCOND_IO_EXITING |
 		CPU_BASED_USE_TSC_OFFSETTING |
 		CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) &
@@ -155,51 +165,65 @@ int vmcs_merge_prepare_vmcs02(struct vtx_cpu *cpu, const struct vmcs12 *v,
 	if (proc12 & CPU_BASED_USE_TSC_OFFSETTING)
 		tsc_offset += v->tsc_offset;
 
-	wr(&io, PIN_BASED_VM_EXEC_CONTROL,
+	wr(io, PIN_BASED_VM_EXEC_CONTROL,
 	   v->pin_based_vm_exec_control | cfg->pin_must1);
-	wr(&io, CPU_BASED_VM_EXEC_CONTROL, proc);
-	wr(&io, SECONDARY_VM_EXEC_CONTROL, proc2);
-	wr(&io, VM_EXIT_CONTROLS, cfg->exit_ctls);
-	wr(&io, VM_ENTRY_CONTROLS,
+	wr(io, CPU_BASED_VM_EXEC_CONTROL, proc);
+	wr(io, SECONDARY_VM_EXEC_CONTROL, proc2);
+	wr(io, VM_EXIT_CONTROLS, cfg->exit_ctls);
+	wr(io, VM_ENTRY_CONTROLS,
 	   (cfg->entry_ctls & ~(uint32_t)VM_ENTRY_IA32E_MODE) |
-		   (entry12 & VM_ENTRY_IA32E_MODE));
-	wr(&io, EXCEPTION_BITMAP, v->exception_bitmap | cfg->exception_bitmap);
+		   (v->vm_entry_controls & VM_ENTRY_IA32E_MODE));
+	wr(io, EXCEPTION_BITMAP, v->exception_bitmap | cfg->exception_bitmap);
 	/* L0 intercepts no #PF of its own, so L1's mask and match decide
 	 * (SDM 26.2) exactly as on L1's VMCS. */
-	wr(&io, PAGE_FAULT_ERROR_CODE_MASK, v->page_fault_error_code_mask);
-	wr(&io, PAGE_FAULT_ERROR_CODE_MATCH, v->page_fault_error_code_match);
-	wr(&io, CR3_TARGET_COUNT, v->cr3_target_count);
-	wr(&io, CR3_TARGET_VALUE0, v->cr3_target_value0);
-	wr(&io, CR3_TARGET_VALUE1, v->cr3_target_value1);
-	wr(&io, CR3_TARGET_VALUE2, v->cr3_target_value2);
-	wr(&io, CR3_TARGET_VALUE3, v->cr3_target_value3);
-	wr(&io, CR0_GUEST_HOST_MASK, v->cr0_guest_host_mask | cfg->cr0_mask);
-	wr(&io, CR4_GUEST_HOST_MASK, v->cr4_guest_host_mask | cfg->cr4_mask);
-	wr(&io, CR0_READ_SHADOW,
+	wr(io, PAGE_FAULT_ERROR_CODE_MASK, v->page_fault_error_code_mask);
+	wr(io, PAGE_FAULT_ERROR_CODE_MATCH, v->page_fault_error_code_match);
+	wr(io, CR3_TARGET_COUNT, v->cr3_target_count);
+	wr(io, CR3_TARGET_VALUE0, v->cr3_target_value0);
+	wr(io, CR3_TARGET_VALUE1, v->cr3_target_value1);
+	wr(io, CR3_TARGET_VALUE2, v->cr3_target_value2);
+	wr(io, CR3_TARGET_VALUE3, v->cr3_target_value3);
+	wr(io, CR0_GUEST_HOST_MASK, v->cr0_guest_host_mask | cfg->cr0_mask);
+	wr(io, CR4_GUEST_HOST_MASK, v->cr4_guest_host_mask | cfg->cr4_mask);
+	wr(io, TSC_OFFSET, tsc_offset);
+	wr(io, EPT_POINTER, cfg->eptp);
+	wr(io, VM_EXIT_MSR_STORE_COUNT, 0);
+	wr(io, VM_EXIT_MSR_LOAD_COUNT, 0);
+	wr(io, VM_ENTRY_MSR_LOAD_COUNT, 0);
+}
+
+/*
+ * The fields written on every nested entry: vmcs12's HOT class, and EFER
+ * and PAT (RARE in the table). Those two depend on L1's own registers
+ * when vmcs12 does not load them, L2 can change them through an MSR access
+ * L0 handles for it, and a reflected exit saves them into vmcs12 only when
+ * L1 asks: rewriting them keeps `dirty` exactly `full`.
+ */
+static void prepare_hot(struct vmcs_io *io, const struct vmcs12 *v,
+			const struct vmcs02_config *cfg)
+{
+	uint32_t entry12 = v->vm_entry_controls;
+	uint64_t efer;
+
+	wr(io, CR0_READ_SHADOW,
 	   shadow02(v->cr0_guest_host_mask, v->cr0_read_shadow, v->guest_cr0));
-	wr(&io, CR4_READ_SHADOW,
+	wr(io, CR4_READ_SHADOW,
 	   shadow02(v->cr4_guest_host_mask, v->cr4_read_shadow, v->guest_cr4));
-	wr(&io, TSC_OFFSET, tsc_offset);
-	wr(&io, EPT_POINTER, cfg->eptp);
-	wr(&io, VM_EXIT_MSR_STORE_COUNT, 0);
-	wr(&io, VM_EXIT_MSR_LOAD_COUNT, 0);
-	wr(&io, VM_ENTRY_MSR_LOAD_COUNT, 0);
-	wr(&io, VM_ENTRY_INTR_INFO_FIELD, v->vm_entry_intr_info_field);
-	wr(&io, VM_ENTRY_EXCEPTION_ERROR_CODE,
-	   v->vm_entry_exception_error_code);
-	wr(&io, VM_ENTRY_INSTRUCTION_LEN, v->vm_entry_instruction_len);
+	wr(io, VM_ENTRY_INTR_INFO_FIELD, v->vm_entry_intr_info_field);
+	wr(io, VM_ENTRY_EXCEPTION_ERROR_CODE, v->vm_entry_exception_error_code);
+	wr(io, VM_ENTRY_INSTRUCTION_LEN, v->vm_entry_instruction_len);
 
 	/* Guest state: vmcs12's, with L1's own registers where vmcs12's
 	 * entry controls leave them to the processor (SDM 27.3.2.1). */
-	wr(&io, GUEST_CR0, v->guest_cr0);
-	wr(&io, GUEST_CR3, v->guest_cr3);
-	wr(&io, GUEST_CR4, v->guest_cr4 | cfg->cr4_mask);
+	wr(io, GUEST_CR0, v->guest_cr0);
+	wr(io, GUEST_CR3, v->guest_cr3);
+	wr(io, GUEST_CR4, v->guest_cr4 | cfg->cr4_mask);
 	if (entry12 & VM_ENTRY_LOAD_DEBUG_CONTROLS) {
-		wr(&io, GUEST_DR7, v->guest_dr7);
-		wr(&io, GUEST_IA32_DEBUGCTL, v->guest_ia32_debugctl);
+		wr(io, GUEST_DR7, v->guest_dr7);
+		wr(io, GUEST_IA32_DEBUGCTL, v->guest_ia32_debugctl);
 	} else {
-		wr(&io, GUEST_DR7, cfg->l1_dr7);
-		wr(&io, GUEST_IA32_DEBUGCTL, cfg->l1_debugctl);
+		wr(io, GUEST_DR7, cfg->l1_dr7);
+		wr(io, GUEST_IA32_DEBUGCTL, cfg->l1_debugctl);
 	}
 	if (entry12 & VM_ENTRY_LOAD_IA32_EFER) {
 		efer = v->guest_ia32_efer;
@@ -209,37 +233,72 @@ int vmcs_merge_prepare_vmcs02(struct vtx_cpu *cpu, const struct vmcs12 *v,
 			efer |= EFER_LMA |
 				((v->guest_cr0 & X86_CR0_PG) ? EFER_LME : 0);
 	}
-	wr(&io, GUEST_IA32_EFER, efer);
-	wr(&io, GUEST_IA32_PAT,
+	wr(io, GUEST_IA32_EFER, efer);
+	wr(io, GUEST_IA32_PAT,
 	   (entry12 & VM_ENTRY_LOAD_IA32_PAT) ? v->guest_ia32_pat
 					      : cfg->l1_pat);
+	wr(io, GUEST_CS_BASE, v->guest_cs_base);
+	wr(io, GUEST_CS_AR_BYTES, v->guest_cs_ar_bytes);
+	wr(io, GUEST_SS_AR_BYTES, v->guest_ss_ar_bytes);
+	wr(io, GUEST_RSP, v->guest_rsp);
+	wr(io, GUEST_RIP, v->guest_rip);
+	wr(io, GUEST_RFLAGS, v->guest_rflags);
+	wr(io, GUEST_ACTIVITY_STATE, v->guest_activity_state);
+	wr(io, GUEST_INTERRUPTIBILITY_INFO, v->guest_interruptibility_info);
+	wr(io, GUEST_PENDING_DBG_EXCEPTIONS, v->guest_pending_dbg_exceptions);
+}
+
+/* The rest of the guest state (vmcs12's RARE class, EFER and PAT aside):
+ * what L2 changes seldom and a reflected exit always saves. */
+static void prepare_rare(struct vmcs_io *io, const struct vmcs12 *v)
+{
+	struct vmcs12 *v12 = (struct vmcs12 *)v;
+
 	for (size_t i = 0; i < ARRAY_SIZE(guest_segs); i++) {
 		const struct seg_fields *s = &guest_segs[i];
-		struct vmcs12 *v12 = (struct vmcs12 *)v;
+		bool hot = s->sel == GUEST_CS_SELECTOR;
 
-		wr(&io, s->sel, *m16(v12, s->sel12));
-		wr(&io, s->base, *m64(v12, s->base12));
-		wr(&io, s->limit, *m32(v12, s->limit12));
-		wr(&io, s->ar, *m32(v12, s->ar12));
+		wr(io, s->sel, *m16(v12, s->sel12));
+		if (!hot)
+			wr(io, s->base, *m64(v12, s->base12));
+		wr(io, s->limit, *m32(v12, s->limit12));
+		if (!hot && s->sel != GUEST_SS_SELECTOR)
+			wr(io, s->ar, *m32(v12, s->ar12));
 	}
-	wr(&io, GUEST_GDTR_BASE, v->guest_gdtr_base);
-	wr(&io, GUEST_GDTR_LIMIT, v->guest_gdtr_limit);
-	wr(&io, GUEST_IDTR_BASE, v->guest_idtr_base);
-	wr(&io, GUEST_IDTR_LIMIT, v->guest_idtr_limit);
-	wr(&io, GUEST_RSP, v->guest_rsp);
-	wr(&io, GUEST_RIP, v->guest_rip);
-	wr(&io, GUEST_RFLAGS, v->guest_rflags);
-	wr(&io, GUEST_SYSENTER_CS, v->guest_sysenter_cs);
-	wr(&io, GUEST_SYSENTER_ESP, v->guest_sysenter_esp);
-	wr(&io, GUEST_SYSENTER_EIP, v->guest_sysenter_eip);
-	wr(&io, GUEST_ACTIVITY_STATE, v->guest_activity_state);
-	wr(&io, GUEST_INTERRUPTIBILITY_INFO, v->guest_interruptibility_info);
-	wr(&io, GUEST_PENDING_DBG_EXCEPTIONS, v->guest_pending_dbg_exceptions);
-	wr(&io, VMCS_LINK_POINTER, ~0ull);
+	wr(io, GUEST_GDTR_BASE, v->guest_gdtr_base);
+	wr(io, GUEST_GDTR_LIMIT, v->guest_gdtr_limit);
+	wr(io, GUEST_IDTR_BASE, v->guest_idtr_base);
+	wr(io, GUEST_IDTR_LIMIT, v->guest_idtr_limit);
+	wr(io, GUEST_SYSENTER_CS, v->guest_sysenter_cs);
+	wr(io, GUEST_SYSENTER_ESP, v->guest_sysenter_esp);
+	wr(io, GUEST_SYSENTER_EIP, v->guest_sysenter_eip);
+	wr(io, VMCS_LINK_POINTER, ~0ull);
+}
 
-	if (io.err)
-		return io.err;
-	return vmcs_write_l0_host_state(cpu, cfg->host);
+int vmcs_merge_prepare_vmcs02_parts(struct vtx_cpu *cpu, const struct vmcs12 *v,
+				    const struct vmcs02_config *cfg,
+				    unsigned int dirty, uint64_t *writes)
+{
+	struct vmcs_io io = { .cpu = cpu };
+
+	if (dirty & (VMCS02_DIRTY_CLASS(VMCS_SYNC_CTRL_EARLY) |
+		     VMCS02_DIRTY_CLASS(VMCS_SYNC_CTRL_RARE)))
+		prepare_controls(&io, v, cfg);
+	prepare_hot(&io, v, cfg);
+	if (dirty & VMCS02_DIRTY_CLASS(VMCS_SYNC_RARE))
+		prepare_rare(&io, v);
+	if (dirty & VMCS02_DIRTY_CONSTANT)
+		write_l0_host_state(&io, cfg->host);
+	if (writes)
+		*writes += io.writes;
+	return io.err;
+}
+
+int vmcs_merge_prepare_vmcs02(struct vtx_cpu *cpu, const struct vmcs12 *v,
+			      const struct vmcs02_config *cfg)
+{
+	return vmcs_merge_prepare_vmcs02_parts(cpu, v, cfg, VMCS02_DIRTY_ALL,
+					       NULL);
 }
 
 /* ---- exits ------------------------------------------------------------------- */
@@ -348,7 +407,8 @@ void vmcs_merge_set_entry_failure(struct vmcs12 *v, uint32_t basic_reason,
 {
 	v->vm_exit_reason = basic_reason | VMX_EXIT_REASONS_FAILED_VMENTRY;
 	v->exit_qualification = qual;
-	v->vm_entry_intr_info_field &= ~INTR_INFO_VALID_MASK;
+	/* The VM-entry interruption information keeps its valid bit: only
+	 * a VM exit from the guest clears it (SDM 27.8, 28.2). */
 }
 
 /* ---- loading L1's host state (SDM 28.5) ----------------------------------- */

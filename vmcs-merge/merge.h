@@ -85,6 +85,27 @@ void vmcs_merge_check_vmcs12(const struct vmcs12 *v,
 int vmcs_merge_prepare_vmcs02(struct vtx_cpu *cpu, const struct vmcs12 *v,
 			      const struct vmcs02_config *cfg);
 
+/*
+ * "dirty" preparation: which parts of vmcs02 to write. One bit per vmcs12
+ * sync class (arch/vmcs_fields.def) that L1 wrote since the last nested
+ * entry, and VMCS02_DIRTY_CONSTANT for what only L0 decides (vmcs02's host
+ * state, written once per vmcs02 and when L0's part of the merge changes).
+ * The hot part (HOT class, EFER, PAT) is written whatever the bits say.
+ */
+#define VMCS02_DIRTY_CLASS(c) (1u << (c))
+#define VMCS02_DIRTY_CONSTANT (1u << VMCS_NR_SYNC_CLASSES)
+#define VMCS02_DIRTY_ALL (VMCS02_DIRTY_CONSTANT | (VMCS02_DIRTY_CONSTANT - 1))
+
+/*
+ * Prepares the parts of the current VMCS (vmcs02) that dirty names, as
+ * vmcs_merge_prepare_vmcs02() prepares all of them (dirty ==
+ * VMCS02_DIRTY_ALL is "full"); adds the VMWRITEs it issued to *writes
+ * (may be NULL). 0, or the VMfail of a VMWRITE (L0's bug).
+ */
+int vmcs_merge_prepare_vmcs02_parts(struct vtx_cpu *cpu, const struct vmcs12 *v,
+				    const struct vmcs02_config *cfg,
+				    unsigned int dirty, uint64_t *writes);
+
 /* The exit information of the current VMCS, as a VM exit wrote it. */
 struct nested_exit_info {
 	uint32_t reason; /* the whole field, bit 31 included */

@@ -134,7 +134,11 @@ struct vtx_cpu {
 	uint64_t ram_size;
 	struct vtx_tlb_entry tlb[TLB_KINDS][VTX_TLB_SIZE];
 	uint32_t async; /* non-zero: leave the block after this insn */
-	uint64_t tsc; /* modeled cycles: the guest's TSC */
+	/* Modeled cycles (vtx/cost.c): the run loop adds cost.insn per
+	 * retired instruction, event paths their cost. The guest TSC is
+	 * tsc + tsc_adjust (+ the TSC offset in non-root). */
+	uint64_t tsc;
+	struct vtx_cost_profile cost;
 	uint64_t insn_budget; /* 0: unlimited */
 
 	struct kvm_segment seg[SEG_NR];
@@ -145,6 +149,8 @@ struct vtx_cpu {
 	uint64_t star, lstar, cstar, sfmask, kernel_gs_base, tsc_aux, pat;
 	uint64_t apic_base, feature_control, sysenter_cs, sysenter_esp;
 	uint64_t sysenter_eip, misc_enable;
+	uint64_t tsc_adjust; /* WRMSR to IA32_TSC moves it, not the clock */
+	uint64_t cost_mark; /* tsc when the current root/non-root run began */
 	uint32_t mode; /* fetch mode: VTX_MODE_* */
 
 	/* state of the run loop */
@@ -513,6 +519,28 @@ static inline uint64_t pop64(struct vtx_cpu *c)
 	c->gpr[REG_RSP] += 8;
 	return v;
 }
+
+/* ---- the cost model (vtx/cost.c) ------------------------------------------- */
+
+/* An instruction of class `cost` (a vtx_cost_profile member) replaces the
+ * base CPI the run loop adds when it retires; unsigned wrap-around makes
+ * the sum exact whatever the two values are. */
+#define cost_charge_insn(c, member) \
+	((c)->tsc += (c)->cost.member - (c)->cost.insn)
+
+/* An event inside the current run (walk steps, event delivery). */
+static inline void cost_charge(struct vtx_cpu *c, uint64_t cycles)
+{
+	c->tsc += cycles;
+}
+
+/* A VM entry or exit, or an operation of the C host: charged to its own
+ * bucket, after the run under way is closed into root or non-root. */
+void vtx_cost_charge_outside(struct vtx_cpu *c, uint64_t *bucket,
+			     uint64_t cycles);
+/* Closes the run under way into root or non-root (before the level
+ * changes). */
+void vtx_cost_close_run(struct vtx_cpu *c);
 
 /* ---- internal entry points ------------------------------------------------ */
 

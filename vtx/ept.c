@@ -94,9 +94,14 @@ uint64_t vtx_ept_translate(struct vtx_cpu *c, uint64_t gpa, int acc,
 	c->stats.ept_walks++;
 	for (level = 4; level >= 1; level--) {
 		unsigned shift = 12 + 9 * (level - 1);
-		uint64_t e = ept_entry(c, table + ((gpa >> shift) & 511) * 8);
-		bool leaf = level == 1 ||
-			    ((level == 2 || level == 3) && (e & EPT_LARGE));
+		uint64_t e;
+		bool leaf;
+
+		c->stats.ept_walk_steps++;
+		cost_charge(c, c->cost.ept_walk_step);
+		e = ept_entry(c, table + ((gpa >> shift) & 511) * 8);
+		leaf = level == 1 ||
+		       ((level == 2 || level == 3) && (e & EPT_LARGE));
 
 		if (!(e & EPT_RWX))
 			ept_violation(c, gpa, acc, 0, gla, has_gla, final);

@@ -184,6 +184,8 @@ void vtx_deliver_event(struct vtx_cpu *c, int vector, uint32_t error_code,
 	c->cpl = (int)new_cpl;
 	if (vector < 32)
 		c->stats.exceptions[vector]++;
+	c->stats.events++;
+	cost_charge(c, c->cost.event);
 }
 
 /* Called by the run loop after vtx_raise() longjmp'd to it: applies the

@@ -65,6 +65,7 @@ uint32_t vtx_pio_in(struct vtx_cpu *c, uint16_t port, unsigned size)
 			      .dir = VTX_PIO_IN,
 			      .data = 0xffffffffu };
 	c->stats.pio++;
+	cost_charge_insn(c, pio);
 	if (c->m->ops.pio && c->m->ops.pio(c->m->opaque, &io) == VTX_PIO_STOP)
 		vtx_request_stop(c);
 	return io.data & (uint32_t)size_mask(size);
@@ -77,6 +78,7 @@ void vtx_pio_out(struct vtx_cpu *c, uint16_t port, unsigned size, uint32_t val)
 			      .dir = VTX_PIO_OUT,
 			      .data = val & (uint32_t)size_mask(size) };
 	c->stats.pio++;
+	cost_charge_insn(c, pio);
 	if (c->m->ops.pio && c->m->ops.pio(c->m->opaque, &io) == VTX_PIO_STOP)
 		vtx_request_stop(c);
 }
@@ -214,6 +216,8 @@ void x_cpuid(struct vtx_cpu *c, const struct vtx_insn *i)
 	/* CPUID always exits in VMX non-root operation (SDM 26.1.2). */
 	if (NONROOT(c))
 		vtx_vmx_exit_insn(c, i, EXIT_REASON_CPUID, 0, 0);
+	c->stats.cpuids++;
+	cost_charge_insn(c, cpuid);
 	cpuid_leaf((uint32_t)c->gpr[REG_RAX], (uint32_t)c->gpr[REG_RCX], r);
 	c->gpr[REG_RAX] = r[0];
 	c->gpr[REG_RBX] = r[1];
@@ -231,9 +235,9 @@ static uint64_t read_tsc(struct vtx_cpu *c, const struct vtx_insn *i,
 	if (NONROOT(c)) {
 		if (PROC(c, CPU_BASED_RDTSC_EXITING))
 			vtx_vmx_exit_insn(c, i, reason, 0, 0);
-		return c->tsc + c->vmx.tsc_offset;
+		return c->tsc + c->tsc_adjust + c->vmx.tsc_offset;
 	}
-	return c->tsc;
+	return c->tsc + c->tsc_adjust;
 }
 
 void x_rdtsc(struct vtx_cpu *c, const struct vtx_insn *i)
@@ -299,6 +303,8 @@ void x_rdmsr(struct vtx_cpu *c, const struct vtx_insn *i)
 		note_msr(c, "rdmsr", idx);
 		raise_gp(c, 0);
 	}
+	c->stats.rdmsrs++;
+	cost_charge_insn(c, rdmsr);
 	c->gpr[REG_RAX] = (uint32_t)v;
 	c->gpr[REG_RDX] = (uint32_t)(v >> 32);
 }
@@ -316,6 +322,8 @@ void x_wrmsr(struct vtx_cpu *c, const struct vtx_insn *i)
 		note_msr(c, "wrmsr", idx);
 	if (ret)
 		raise_gp(c, 0);
+	c->stats.wrmsrs++;
+	cost_charge_insn(c, wrmsr);
 	c->async = 1; /* EFER and friends can change the mode */
 }
 

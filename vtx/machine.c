@@ -107,6 +107,7 @@ int vtx_cpu_create(struct vtx_machine *m, struct vtx_cpu **out)
 	c->ram_size = m->ram_size;
 	c->rflags = X86_EFLAGS_FIXED;
 	c->delivering = -1;
+	vtx_cost_profile_unit(&c->cost);
 	c->vmx.current = VMX_NO_VMCS;
 	c->vmx.vmxon_ptr = VMX_NO_VMCS;
 	/* SDM Vol. 3A 10.1.1 Table 10-1: power-up values of what we keep. */
@@ -318,7 +319,7 @@ int vtx_cpu_get_msr(const struct vtx_cpu *c, uint32_t idx, uint64_t *val)
 		*val = c->tsc_aux;
 		return 0;
 	case MSR_IA32_TSC:
-		*val = c->tsc;
+		*val = c->tsc + c->tsc_adjust;
 		return 0;
 	case MSR_IA32_CR_PAT:
 		*val = c->pat;
@@ -405,7 +406,9 @@ int vtx_cpu_set_msr(struct vtx_cpu *c, uint32_t idx, uint64_t val)
 		c->tsc_aux = val;
 		return 0;
 	case MSR_IA32_TSC:
-		c->tsc = val;
+		/* The modeled clock never goes back: the write moves the
+		 * difference the TSC reads with (as IA32_TSC_ADJUST does). */
+		c->tsc_adjust = val - c->tsc;
 		return 0;
 	case MSR_IA32_CR_PAT:
 		for (int b = 0; b < 8; b++) {
@@ -447,6 +450,12 @@ void vtx_cpu_set_insn_limit(struct vtx_cpu *c, uint64_t insns)
 void vtx_cpu_get_stats(const struct vtx_cpu *c, struct vtx_cpu_stats *st)
 {
 	*st = c->stats;
+	/* The run under way is not closed yet: add it to its bucket. */
+	st->cycles = c->tsc;
+	if (c->vmx.non_root)
+		st->cycles_nonroot += c->tsc - c->cost_mark;
+	else
+		st->cycles_root += c->tsc - c->cost_mark;
 }
 
 size_t vtx_cpu_get_unimplemented(const struct vtx_cpu *c,

@@ -113,9 +113,13 @@ static uint64_t walk_4level(struct vtx_cpu *c, uint64_t la, int acc, bool user,
 	uint64_t pa = 0;
 
 	c->stats.tlb_misses++;
+	cost_charge(c, c->cost.tlb_miss);
 	for (level = 4; level >= 1; level--) {
 		unsigned shift = 12 + 9 * (level - 1);
 		uint64_t gpa_e = table + ((la >> shift) & 511) * 8;
+
+		c->stats.walk_steps++;
+		cost_charge(c, c->cost.walk_step);
 		uint64_t pa_e = ept_active(c)
 					? vtx_ept_translate(c, gpa_e, ACC_READ,
 							    la, true, false)

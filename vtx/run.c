@@ -134,7 +134,7 @@ int vtx_cpu_run(struct vtx_cpu *c, struct vtx_stop *st)
 			c->stop_rip = c->rip;
 			c->rip = c->next_rip;
 			c->stats.insns++;
-			c->tsc++;
+			c->tsc += c->cost.insn;
 			/* The budget first: an instruction that also leaves the
 			 * block (SMC, a mode change) must not let one more run.
 			 * A device's stop on the same instruction wins. */

@@ -17,6 +17,24 @@ static bool host_ready(const struct vtx_cpu *c)
 	return c->vmx.on && c->vmx.c_host && !c->vmx.non_root && !c->in_run;
 }
 
+/* The C host's operations are real VMX instructions on silicon: each
+ * costs its profile figure, in the host's own bucket (it retires no
+ * modeled instruction, so the base CPI is not part of it). */
+static void host_charge(struct vtx_cpu *c, uint64_t *count, uint64_t cycles)
+{
+	(*count)++;
+	vtx_cost_charge_outside(c, &c->stats.cycles_host, cycles);
+}
+
+/* host_ready(), and the operation's charge when it is. */
+static bool host_op(struct vtx_cpu *c)
+{
+	if (!host_ready(c))
+		return false;
+	host_charge(c, &c->stats.host_vmx_ops, c->cost.vmx_insn);
+	return true;
+}
+
 /* The C host has no CR0/CR4 of its own on the vCPU: VMXON checks only
  * the region (SDM 31.3 "VMXON", the checks that concern the operand). */
 int vtx_vmxon(struct vtx_cpu *c, hpa_t region)
@@ -25,6 +43,7 @@ int vtx_vmxon(struct vtx_cpu *c, hpa_t region)
 
 	if (c->vmx.on || c->in_run)
 		return -EINVAL;
+	host_charge(c, &c->stats.host_vmx_ops, c->cost.vmx_insn);
 	st = vtx_vmx_op_vmxon(c, region);
 	if (st == 0)
 		c->vmx.c_host = true;
@@ -33,7 +52,7 @@ int vtx_vmxon(struct vtx_cpu *c, hpa_t region)
 
 int vtx_vmxoff(struct vtx_cpu *c)
 {
-	if (!host_ready(c))
+	if (!host_op(c))
 		return -EINVAL;
 	return vtx_vmx_op_vmxoff(c);
 }
@@ -52,17 +71,17 @@ static int status(struct vtx_cpu *c, int st)
 
 int vtx_vmclear(struct vtx_cpu *c, hpa_t vmcs)
 {
-	return host_ready(c) ? status(c, vtx_vmx_op_vmclear(c, vmcs)) : -EINVAL;
+	return host_op(c) ? status(c, vtx_vmx_op_vmclear(c, vmcs)) : -EINVAL;
 }
 
 int vtx_vmptrld(struct vtx_cpu *c, hpa_t vmcs)
 {
-	return host_ready(c) ? status(c, vtx_vmx_op_vmptrld(c, vmcs)) : -EINVAL;
+	return host_op(c) ? status(c, vtx_vmx_op_vmptrld(c, vmcs)) : -EINVAL;
 }
 
 int vtx_vmptrst(struct vtx_cpu *c, hpa_t *vmcs)
 {
-	if (!host_ready(c))
+	if (!host_op(c))
 		return -EINVAL;
 	*vmcs = c->vmx.current;
 	return 0;
@@ -70,26 +89,30 @@ int vtx_vmptrst(struct vtx_cpu *c, hpa_t *vmcs)
 
 int vtx_vmread(struct vtx_cpu *c, uint32_t field, uint64_t *val)
 {
-	return host_ready(c) ? status(c, vtx_vmx_op_vmread(c, field, val))
-			     : -EINVAL;
+	if (!host_ready(c))
+		return -EINVAL;
+	host_charge(c, &c->stats.host_vmreads, c->cost.vmread);
+	return status(c, vtx_vmx_op_vmread(c, field, val));
 }
 
 int vtx_vmwrite(struct vtx_cpu *c, uint32_t field, uint64_t val)
 {
-	return host_ready(c) ? status(c, vtx_vmx_op_vmwrite(c, field, val))
-			     : -EINVAL;
+	if (!host_ready(c))
+		return -EINVAL;
+	host_charge(c, &c->stats.host_vmwrites, c->cost.vmwrite);
+	return status(c, vtx_vmx_op_vmwrite(c, field, val));
 }
 
 int vtx_invept(struct vtx_cpu *c, uint64_t type, uint64_t eptp)
 {
-	return host_ready(c) ? status(c, vtx_vmx_op_invept(c, type, eptp))
-			     : -EINVAL;
+	return host_op(c) ? status(c, vtx_vmx_op_invept(c, type, eptp))
+			  : -EINVAL;
 }
 
 int vtx_invvpid(struct vtx_cpu *c, uint64_t type, uint16_t vpid, uint64_t gla)
 {
-	return host_ready(c) ? status(c, vtx_vmx_op_invvpid(c, type, vpid, gla))
-			     : -EINVAL;
+	return host_op(c) ? status(c, vtx_vmx_op_invvpid(c, type, vpid, gla))
+			  : -EINVAL;
 }
 
 /* The entry itself happens inside the run loop (vtx/run.c), where a

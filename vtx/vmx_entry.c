@@ -575,6 +575,7 @@ int vtx_vmx_enter(struct vtx_cpu *c, bool launch)
 		entry_failure(c, EXIT_REASON_INVALID_STATE, (uint64_t)(gs - 1));
 
 	load_guest_state(c);
+	vtx_cost_close_run(c);
 	c->vmx.non_root = true;
 	uint32_t bad = load_msrs(c, RD(VM_ENTRY_MSR_LOAD_ADDR),
 				 (uint32_t)RD(VM_ENTRY_MSR_LOAD_COUNT));
@@ -585,6 +586,7 @@ int vtx_vmx_enter(struct vtx_cpu *c, bool launch)
 	vtx_tlb_flush(c);
 	vtx_update_mode(c);
 	c->stats.vm_entries++;
+	vtx_cost_charge_outside(c, &c->stats.cycles_switch, c->cost.vm_entry);
 
 	/* Event injection happens at the first instruction boundary, as the
 	 * first thing the guest sees (SDM 27.6). */

@@ -283,6 +283,8 @@ void vtx_vmx_exit(struct vtx_cpu *c, const struct vtx_exit_info *e)
 		save_guest_state(c);
 		store_msrs(c);
 	}
+	/* The exit's cost is a world switch, not the guest's time. */
+	vtx_cost_charge_outside(c, &c->stats.cycles_switch, c->cost.vm_exit);
 	c->vmx.entry_failed = false;
 	c->vmx.non_root = false;
 	c->stats.vm_exits++;

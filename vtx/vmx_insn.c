@@ -106,6 +106,14 @@ static void vmx_insn_checks(struct vtx_cpu *c, const struct vtx_insn *i,
 	vmx_insn_checks_regs(c, i, reason, 0, 0);
 }
 
+/* A VMX instruction past its #UD, exit and #GP checks: it runs in root
+ * operation and costs the profile's figure whatever its outcome. */
+static void vmx_insn_charge(struct vtx_cpu *c)
+{
+	c->stats.vmx_insns++;
+	cost_charge_insn(c, vmx_insn);
+}
+
 static bool vmx_addr_ok(uint64_t pa)
 {
 	/* 4-KiB aligned, within the physical-address width (MAXPHYADDR 46). */
@@ -221,6 +229,7 @@ void x_vmxon(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	if (c->vmx.on) {
 		vmx_insn_checks(c, i, EXIT_REASON_VMON);
+		vmx_insn_charge(c);
 		vm_status(c, VMXERR_VMXON_IN_VMX_ROOT_OPERATION);
 		return;
 	}
@@ -238,30 +247,35 @@ void x_vmxon(struct vtx_cpu *c, const struct vtx_insn *i)
 	    !(c->feature_control & FEAT_CTL_LOCKED) ||
 	    !(c->feature_control & FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX))
 		raise_gp(c, 0);
+	vmx_insn_charge(c);
 	vm_status(c, vtx_vmx_op_vmxon(c, mem_load(c, insn_la(c, i), 8)));
 }
 
 void x_vmxoff(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	vmx_insn_checks(c, i, EXIT_REASON_VMOFF);
+	vmx_insn_charge(c);
 	vm_status(c, vtx_vmx_op_vmxoff(c));
 }
 
 void x_vmclear(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	vmx_insn_checks(c, i, EXIT_REASON_VMCLEAR);
+	vmx_insn_charge(c);
 	vm_status(c, vtx_vmx_op_vmclear(c, mem_load(c, insn_la(c, i), 8)));
 }
 
 void x_vmptrld(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	vmx_insn_checks(c, i, EXIT_REASON_VMPTRLD);
+	vmx_insn_charge(c);
 	vm_status(c, vtx_vmx_op_vmptrld(c, mem_load(c, insn_la(c, i), 8)));
 }
 
 void x_vmptrst(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	vmx_insn_checks(c, i, EXIT_REASON_VMPTRST);
+	vmx_insn_charge(c);
 	mem_store(c, insn_la(c, i), 8, c->vmx.current);
 	vm_status(c, 0);
 }
@@ -275,6 +289,8 @@ void x_vmread(struct vtx_cpu *c, const struct vtx_insn *i)
 
 	/* reg1: the destination register, reg2: the encoding (SDM 28.2.5) */
 	vmx_insn_checks_regs(c, i, EXIT_REASON_VMREAD, i->r1, i->r2);
+	c->stats.vmreads++;
+	cost_charge_insn(c, vmread);
 	st = vtx_vmx_op_vmread(c, c->gpr[i->r2], &v);
 	if (st == 0) {
 		if (i->flags & VTX_INSN_HAS_MEM)
@@ -292,6 +308,8 @@ void x_vmwrite(struct vtx_cpu *c, const struct vtx_insn *i)
 
 	/* reg1: the source register, reg2: the encoding (SDM 28.2.5) */
 	vmx_insn_checks_regs(c, i, EXIT_REASON_VMWRITE, i->r2, i->r1);
+	c->stats.vmwrites++;
+	cost_charge_insn(c, vmwrite);
 	if (c->vmx.current == VMX_NO_VMCS) {
 		vm_status(c, VTX_VMFAIL_INVALID);
 		return;
@@ -333,6 +351,7 @@ void x_invept(struct vtx_cpu *c, const struct vtx_insn *i)
 	struct vmx_invept_desc d;
 
 	vmx_insn_checks_regs(c, i, EXIT_REASON_INVEPT, 0, i->r1);
+	vmx_insn_charge(c);
 	vtx_read_slow(c, insn_la(c, i), &d, sizeof(d));
 	vm_status(c, vtx_vmx_op_invept(c, c->gpr[i->r1], d.eptp));
 }
@@ -342,6 +361,7 @@ void x_invvpid(struct vtx_cpu *c, const struct vtx_insn *i)
 	struct vmx_invvpid_desc d;
 
 	vmx_insn_checks_regs(c, i, EXIT_REASON_INVVPID, 0, i->r1);
+	vmx_insn_charge(c);
 	vtx_read_slow(c, insn_la(c, i), &d, sizeof(d));
 	vm_status(c, vtx_vmx_op_invvpid(c, c->gpr[i->r1], d.vpid, d.gla));
 }
@@ -351,5 +371,6 @@ void x_invvpid(struct vtx_cpu *c, const struct vtx_insn *i)
 void x_vmcall(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	vmx_insn_checks(c, i, EXIT_REASON_VMCALL);
+	vmx_insn_charge(c);
 	vm_status(c, VMXERR_VMCALL_IN_VMX_ROOT_OPERATION);
 }

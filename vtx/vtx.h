@@ -15,6 +15,7 @@
 #include <asm/kvm.h>
 
 #include "arch/types.h"
+#include "vtx/cost.h"
 
 struct vtx_machine;
 struct vtx_cpu;
@@ -156,6 +157,24 @@ struct vtx_cpu_stats {
 	uint64_t vm_entries; /* successful VM entries */
 	uint64_t vm_exits; /* VM exits, entry failures included */
 	uint64_t exits_by_reason[VTX_EXIT_REASONS]; /* by basic reason */
+
+	/* What the cost model charges (vtx/cost.h), each count once: */
+	uint64_t walk_steps; /* paging-structure entries page walks read */
+	uint64_t ept_walk_steps; /* EPT entries EPT walks read */
+	uint64_t events; /* exceptions and interrupts delivered via the IDT */
+	uint64_t cpuids, rdmsrs, wrmsrs; /* executed without a VM exit */
+	uint64_t vmreads, vmwrites; /* executed by a guest in VMX root */
+	uint64_t vmx_insns; /* other VMX instructions a guest ran in root */
+	uint64_t host_vmreads, host_vmwrites; /* by the C host, through here */
+	uint64_t host_vmx_ops; /* the C host's other VMX operations */
+
+	/* Modeled cycles. The buckets partition the total: cycles =
+	 * cycles_root + cycles_nonroot + cycles_switch + cycles_host. */
+	uint64_t cycles; /* all of them: the clock the guest TSC reads */
+	uint64_t cycles_root; /* running with VMX off or in VMX root */
+	uint64_t cycles_nonroot; /* running a guest in VMX non-root */
+	uint64_t cycles_switch; /* VM entries and VM exits themselves */
+	uint64_t cycles_host; /* VMX operations of the C host (vtx_vmread..) */
 };
 void vtx_cpu_get_stats(const struct vtx_cpu *cpu, struct vtx_cpu_stats *st);
 

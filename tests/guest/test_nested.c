@@ -131,6 +131,28 @@ static unsigned long long table_value(const char *err, const char *key)
 	return v;
 }
 
+/* A number in a line of the nested table: the value after " <field> " in
+ * the line that starts "nestvm: nested: <line> ", or fails. */
+static unsigned long long line_value(const char *err, const char *line,
+				     const char *field)
+{
+	char pat[160], fpat[64];
+	const char *at, *end, *f;
+	unsigned long long v;
+
+	snprintf(pat, sizeof(pat), "nestvm: nested: %s ", line);
+	snprintf(fpat, sizeof(fpat), " %s ", field);
+	at = strstr(err, pat);
+	if (!at)
+		fail_msg("no \"%s\" in stderr:\n%s", pat, err);
+	end = strchr(at, '\n');
+	f = strstr(at, fpat);
+	if (!f || (end && f > end))
+		fail_msg("no \"%s\" in the line \"%s\"", field, pat);
+	assert_int_equal(sscanf(f + strlen(fpat), "%llu", &v), 1);
+	return v;
+}
+
 /* A RESULT line's value, or fails. */
 static unsigned long long result_value(const char *out, const char *name)
 {
@@ -264,6 +286,123 @@ test_nested__cpuid_loop_costs_exactly_l1_shim_handler_exits(void **state)
 	cmd_result_free(&res);
 }
 
+/* ---- vmcs02 preparation: full and dirty ----------------------------------------- */
+
+/* l1-shim with l2 under L0, with --prep mode. */
+static void run_l1_shim_prep(const char *mode, const char *l2,
+			     const char *append, struct cmd_result *res)
+{
+	const char *args[] = { "--prep",   mode, L1_SHIM,
+			       "--module", l2,	 append ? "--append" : NULL,
+			       append,	   NULL };
+
+	run_nestvm(false, args, res);
+}
+
+/* out without its RESULT lines in modeled cycles (malloc'd): a guest
+ * that times itself with RDTSC measures modeled cycles, and fewer vmcs02
+ * writes cost fewer of them; that is the one thing dirty changes. */
+static char *without_cycle_lines(const char *out)
+{
+	char *res = calloc(1, strlen(out) + 1), *o = res;
+
+	assert_non_null(res);
+	while (*out) {
+		size_t len = strcspn(out, "\n");
+		bool cycles = len >= 7 && !strncmp(out + len - 7, " cycles", 7);
+
+		if (!cycles) {
+			memcpy(o, out, len);
+			o += len;
+			if (out[len] == '\n')
+				*o++ = '\n';
+		}
+		out += len + (out[len] == '\n');
+	}
+	return res;
+}
+
+/* Every guest under l1-shim prints the same (timings aside) and exits
+ * the same with either preparation, after the same number of nested
+ * entries and with strictly fewer vmcs02 writes. */
+static void test_nested__prep_dirty_output_identical_to_full(void **state)
+{
+	static const struct {
+		const char *elf, *append;
+	} guests[] = {
+		{ "build/guests/hello.elf", NULL },
+		{ "build/guests/tests/alu.elf", NULL },
+		{ "build/guests/tests/format.elf", NULL },
+		{ "build/guests/tests/exceptions.elf",
+		  "exc=de,ud,bp,pf,gp stats --" },
+		{ "build/guests/tests/exitcode.elf", NULL },
+		{ "build/guests/cpuid_loop.elf", "stats -- 1000" },
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(guests) / sizeof(guests[0]); k++) {
+		struct cmd_result full = { 0 }, dirty = { 0 };
+
+		run_l1_shim_prep("full", guests[k].elf, guests[k].append,
+				 &full);
+		run_l1_shim_prep("dirty", guests[k].elf, guests[k].append,
+				 &dirty);
+		{
+			char *a = without_cycle_lines(full.out);
+			char *b = without_cycle_lines(dirty.out);
+
+			assert_string_equal(b, a);
+			assert_int_equal(dirty.exit_code, full.exit_code);
+			free(a);
+			free(b);
+		}
+		assert_int_equal(table_value(dirty.err, "nested_entries"),
+				 table_value(full.err, "nested_entries"));
+		assert_int_equal(table_value(dirty.err, "l1_vmwrites"),
+				 table_value(full.err, "l1_vmwrites"));
+		assert_true(table_value(dirty.err, "vmcs02_writes") <
+			    table_value(full.err, "vmcs02_writes"));
+		cmd_result_free(&full);
+		cmd_result_free(&dirty);
+	}
+}
+
+/*
+ * vmcs02 writes per L2 CPUID round trip. full: every field the merge
+ * writes, 100 = 20 controls + 21 hot (vmcs12's HOT fields L0 merges, EFER
+ * and PAT) + 37 rare guest fields + 22 host fields. dirty: l1-shim's CPUID
+ * handler writes only GUEST_RIP (its one VMWRITE per exit), a HOT field,
+ * so no group is dirty and only the 21 hot fields are written.
+ */
+#define VMCS02_WRITES_FULL 100ull
+#define VMCS02_WRITES_HOT 21ull
+
+static void test_nested__prep_dirty_writes_21_not_100_per_cpuid(void **state)
+{
+	struct cmd_result full = { 0 }, dirty = { 0 };
+	const char *line = "reflected CPUID (10)";
+
+	(void)state;
+	run_l1_shim_prep("full", "build/guests/cpuid_loop.elf", "stats -- 1000",
+			 &full);
+	run_l1_shim_prep("dirty", "build/guests/cpuid_loop.elf",
+			 "stats -- 1000", &dirty);
+	assert_int_equal(result_value(full.out, "l1_vmwrites_cpuid"), CPUID_N);
+	assert_int_equal(line_value(full.err, line, "count"), CPUID_N);
+	assert_int_equal(line_value(dirty.err, line, "count"), CPUID_N);
+	assert_int_equal(line_value(full.err, line, "vmcs02_writes"),
+			 CPUID_N * VMCS02_WRITES_FULL);
+	assert_int_equal(line_value(dirty.err, line, "vmcs02_writes"),
+			 CPUID_N * VMCS02_WRITES_HOT);
+	/* Everything else a round trip costs is the same. */
+	assert_int_equal(line_value(dirty.err, line, "l1_exits"),
+			 line_value(full.err, line, "l1_exits"));
+	assert_int_equal(line_value(dirty.err, line, "world_switches"),
+			 line_value(full.err, line, "world_switches"));
+	cmd_result_free(&full);
+	cmd_result_free(&dirty);
+}
+
 /* Every world switch is an entry or an exit, and every exit was an L1 or
  * an L2 exit. */
 static void test_nested__world_switches_are_entries_plus_exits(void **state)
@@ -287,24 +426,63 @@ static void test_nested__world_switches_are_entries_plus_exits(void **state)
 /* ---- a third-party-style L1 ------------------------------------------------------ */
 
 /*
- * tests/vmx/vmx_fields.elf is a bare-metal VMX program (VMXON, VMCLEAR,
- * VMPTRLD and a VMWRITE/VMREAD round trip of every field it finds): as L1
- * under L0 it prints the same lines as on the bare model.
+ * tests/vmx/<name>.elf is a bare-metal VMX program (docs/vmx-tests.md):
+ * as L1 under L0 it prints exactly tests/vmx/expected/<name>.out, what it
+ * prints on the bare model and under Bochs' VT-x, and exits 0. Every VMX
+ * instruction it runs is one L1 exit L0 emulates.
  */
-static void test_nested__vmx_fields_program_prints_native_lines(void **state)
+static void expect_vmx_program_as_l1(const char *name, const char *exit_key)
 {
-	static const char *const args[] = { "build/tests/vmx/vmx_fields.elf",
-					    NULL };
-	struct cmd_result nested = { 0 }, native = { 0 };
+	char elf[128], path[128];
+	const char *args[] = { elf, NULL };
+	struct cmd_result nested = { 0 };
+	char *want;
+	FILE *f;
+	long size;
 
-	(void)state;
-	run_nestvm(true, args, &native);
-	assert_int_equal(native.exit_code, 0);
+	snprintf(elf, sizeof(elf), "build/tests/vmx/%s.elf", name);
+	snprintf(path, sizeof(path), "tests/vmx/expected/%s.out", name);
+	f = fopen(path, "rb");
+	if (!f)
+		fail_msg("cannot read %s", path);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	size = ftell(f);
+	assert_true(size > 0);
+	rewind(f);
+	want = calloc(1, (size_t)size + 1);
+	assert_non_null(want);
+	assert_int_equal(fread(want, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+
 	run_nestvm(false, args, &nested);
-	expect_run(&nested, native.out, 0);
-	assert_true(table_value(nested.err, "l1_exit VMWRITE (25)") > 0);
+	expect_run(&nested, want, 0);
+	assert_true(table_value(nested.err, exit_key) > 0);
 	cmd_result_free(&nested);
-	cmd_result_free(&native);
+	free(want);
+}
+
+static void test_nested__vmx_fields_program_as_l1_prints_expected(void **state)
+{
+	(void)state;
+	expect_vmx_program_as_l1("vmx_fields", "l1_exit VMWRITE (25)");
+}
+
+static void test_nested__vmx_insn_program_as_l1_prints_expected(void **state)
+{
+	(void)state;
+	expect_vmx_program_as_l1("vmx_insn", "l1_exit VMCLEAR (19)");
+}
+
+static void test_nested__vmx_entry_program_as_l1_prints_expected(void **state)
+{
+	(void)state;
+	expect_vmx_program_as_l1("vmx_entry", "nested_entry_failures");
+}
+
+static void test_nested__vmx_exits_program_as_l1_prints_expected(void **state)
+{
+	(void)state;
+	expect_vmx_program_as_l1("vmx_exits", "nested_entries");
 }
 
 /* ---- single-level virtualization under L0 ----------------------------------------- */
@@ -389,7 +567,17 @@ int main(void)
 		cmocka_unit_test(
 			test_nested__world_switches_are_entries_plus_exits),
 		cmocka_unit_test(
-			test_nested__vmx_fields_program_prints_native_lines),
+			test_nested__vmx_fields_program_as_l1_prints_expected),
+		cmocka_unit_test(
+			test_nested__prep_dirty_output_identical_to_full),
+		cmocka_unit_test(
+			test_nested__prep_dirty_writes_21_not_100_per_cpuid),
+		cmocka_unit_test(
+			test_nested__vmx_insn_program_as_l1_prints_expected),
+		cmocka_unit_test(
+			test_nested__vmx_entry_program_as_l1_prints_expected),
+		cmocka_unit_test(
+			test_nested__vmx_exits_program_as_l1_prints_expected),
 		cmocka_unit_test(
 			test_nested__non_vmx_l1_hello_runs_under_l0_as_native),
 		cmocka_unit_test(

@@ -45,6 +45,7 @@
  *   0x200000  VMXON region           0x201000  vmcs12 A
  *   0x202000  vmcs12 B               0x203000  I/O bitmap A
  *   0x204000  I/O bitmap B           0x205000  MSR bitmap
+ *   0x206000  MSR areas: entry load, +0x100 exit store, +0x200 exit load
  *   0x300000  ept12 PML4, PDPT, PD
  */
 #define L1_CODE 0x100000ull
@@ -61,6 +62,10 @@
 #define IO_A 0x203000ull
 #define IO_B 0x204000ull
 #define MSRS 0x205000ull
+#define MSR_AREAS 0x206000ull
+#define ENTRY_LOAD MSR_AREAS
+#define EXIT_STORE (MSR_AREAS + 0x100)
+#define EXIT_LOAD (MSR_AREAS + 0x200)
 #define EPT12 0x300000ull
 
 struct fixture {
@@ -788,8 +793,9 @@ static void test_vmlaunch__pin_controls_outside_caps_fail_valid_7(void **state)
 	assert_int_equal(f->vm.stats.nested_entries, 0);
 }
 
-/* A link pointer other than ~0 is an entry failure (SDM 27.8): L1 resumes
- * at its host RIP and reads reason 33 with bit 31 and qualification 4. */
+/* A link pointer naming no VMCS region (L1-physical 0 holds no vmcs12
+ * revision) is an entry failure (SDM 27.3.1.5, 27.8): L1 resumes at its
+ * host RIP and reads reason 33 with bit 31 and qualification 4. */
 static void
 test_vmlaunch__bad_link_pointer_is_entry_failure_at_host_rip(void **state)
 {
@@ -979,6 +985,201 @@ static void test_l2_msr__unintercepted_rdmsr_reads_l1_view(void **state)
 			 FEAT_CTL_LOCKED | FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX);
 }
 
+/* ---- vmcs12's MSR areas (SDM 27.4, 28.4, 28.6) ------------------------------------ */
+
+/* One 16-byte MSR-area entry at at: index (bits 63:32 as given), data. */
+static void put_msr_entry(struct fixture *f, gpa_t at, uint64_t index,
+			  uint64_t data)
+{
+	put64(f, at, index);
+	put64(f, at + 8, data);
+}
+
+static void use_msr_areas(struct vmcs12 *v, uint32_t n_load, uint32_t n_store,
+			  uint32_t n_exit_load)
+{
+	v->vm_entry_msr_load_addr = ENTRY_LOAD;
+	v->vm_entry_msr_load_count = n_load;
+	v->vm_exit_msr_store_addr = EXIT_STORE;
+	v->vm_exit_msr_store_count = n_store;
+	v->vm_exit_msr_load_addr = EXIT_LOAD;
+	v->vm_exit_msr_load_count = n_exit_load;
+}
+
+/* The entry load reaches L2 (a VMCS-field MSR into vmcs02, a processor
+ * MSR as such), the exit store saves L2's values into L1's memory, the
+ * exit load gives L1 its own after the reflected CPUID. */
+static void
+test_msr_areas__entry_load_store_and_exit_load_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+
+	valid_vmcs12(f, &v, 0);
+	use_msr_areas(&v, 2, 2, 1);
+	put_msr_entry(f, ENTRY_LOAD, MSR_IA32_SYSENTER_ESP, 0x1234000);
+	put_msr_entry(f, ENTRY_LOAD + 16, MSR_LSTAR, 0xffff800000001000ull);
+	put_msr_entry(f, EXIT_STORE, MSR_IA32_SYSENTER_ESP, 0x5555);
+	put_msr_entry(f, EXIT_STORE + 16, MSR_LSTAR, 0x5555);
+	put_msr_entry(f, EXIT_LOAD, MSR_IA32_SYSENTER_EIP, 0xabc000);
+	op(&l2, CPUID, 2);
+	run_nested(f, &v, &l2);
+	expect_halt_at(f, L1_HOST_RIP);
+	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_CPUID);
+	assert_int_equal(v12->guest_sysenter_esp, 0x1234000);
+	assert_int_equal(get64(f, EXIT_STORE + 8), 0x1234000);
+	assert_int_equal(get64(f, EXIT_STORE + 24), 0xffff800000001000ull);
+	assert_int_equal(rd01(f, GUEST_SYSENTER_EIP), 0xabc000);
+	assert_int_equal(v12->launch_state, VMCS12_LAUNCH_LAUNCHED);
+	assert_int_equal(f->vm.stats.nested_entries, 1);
+}
+
+/* SDM 27.4, 27.8: the second entry names IA32_FS_BASE: entry failure 34
+ * with qualification 2; the first entry stays loaded, the exit MSR-load
+ * area is loaded, nothing is stored, the launch state stays clear. */
+static void
+test_msr_areas__entry_load_bad_second_entry_fails_34_qual_2(void **state)
+{
+	struct fixture *f = *state;
+	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+
+	valid_vmcs12(f, &v, 0);
+	use_msr_areas(&v, 2, 1, 1);
+	put_msr_entry(f, ENTRY_LOAD, MSR_LSTAR, 0xffff800000002000ull);
+	put_msr_entry(f, ENTRY_LOAD + 16, MSR_FS_BASE, 0);
+	put_msr_entry(f, EXIT_STORE, MSR_LSTAR, 0x5555);
+	put_msr_entry(f, EXIT_LOAD, MSR_IA32_SYSENTER_EIP, 0xdef000);
+	op(&l2, CPUID, 2);
+	run_nested(f, &v, &l2);
+	expect_halt_at(f, L1_HOST_RIP);
+	assert_int_equal(v12->vm_exit_reason,
+			 EXIT_REASON_MSR_LOAD_FAIL |
+				 VMX_EXIT_REASONS_FAILED_VMENTRY);
+	assert_int_equal(v12->exit_qualification, 2);
+	assert_int_equal(v12->launch_state, VMCS12_LAUNCH_CLEAR);
+	assert_int_equal(f->vm.stats.nested_entry_failures, 1);
+	assert_int_equal(f->vm.stats.nested_entries, 0);
+	assert_int_equal(get64(f, EXIT_STORE + 8), 0x5555);
+	assert_int_equal(rd01(f, GUEST_SYSENTER_EIP), 0xdef000);
+	{
+		uint64_t lstar = 0;
+
+		assert_int_equal(vtx_cpu_get_msr(f->cpu, MSR_LSTAR, &lstar), 0);
+		assert_int_equal(lstar, 0xffff800000002000ull);
+	}
+}
+
+/* Bits 63:32 of an entry's index word are reserved (SDM 25.7.2): entry
+ * failure 34, qualification 1. */
+static void test_msr_areas__entry_index_bits_63_32_fail_34_qual_1(void **state)
+{
+	struct fixture *f = *state;
+	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+
+	valid_vmcs12(f, &v, 0);
+	use_msr_areas(&v, 1, 0, 0);
+	put_msr_entry(f, ENTRY_LOAD, (1ull << 32) | MSR_LSTAR, 0);
+	op(&l2, CPUID, 2);
+	run_nested(f, &v, &l2);
+	expect_halt_at(f, L1_HOST_RIP);
+	assert_int_equal(v12->vm_exit_reason,
+			 EXIT_REASON_MSR_LOAD_FAIL |
+				 VMX_EXIT_REASONS_FAILED_VMENTRY);
+	assert_int_equal(v12->exit_qualification, 1);
+}
+
+/* SDM 28.7: an exit MSR-load entry in the x2APIC range is a VMX abort:
+ * indicator 4 in vmcs12, and L1's processor shuts down (the run ends). */
+static void test_msr_areas__exit_load_x2apic_is_vmx_abort(void **state)
+{
+	struct fixture *f = *state;
+	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+
+	valid_vmcs12(f, &v, 0);
+	use_msr_areas(&v, 0, 0, 1);
+	put_msr_entry(f, EXIT_LOAD, 0x808, 0);
+	op(&l2, CPUID, 2);
+	run_nested(f, &v, &l2);
+	assert_int_equal(f->vm.stop.reason, L0_STOP_TRIPLE_FAULT);
+	assert_int_equal(v12->abort, VMX_ABORT_LOAD_HOST_MSR_FAIL);
+	assert_string_equal(f->vm.stop.why,
+			    "VMX abort: VM-exit MSR-load entry 1 failed");
+}
+
+/* SDM 27.3.1.5: a link pointer naming a region with the vmcs12 revision
+ * is valid (L2 runs); one whose revision differs is entry failure 33,
+ * qualification 4. */
+static void test_vmlaunch__link_pointer_to_a_vmcs12_region_enters(void **state)
+{
+	struct fixture *f = *state;
+	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+
+	valid_vmcs12(f, &v, 0);
+	put_region(f, VMCS_B, VMCS12_REVISION, 0);
+	v.vmcs_link_pointer = VMCS_B;
+	op(&l2, CPUID, 2);
+	run_nested(f, &v, &l2);
+	expect_halt_at(f, L1_HOST_RIP);
+	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_CPUID);
+}
+
+static void
+test_vmlaunch__link_pointer_bad_revision_fails_33_qual_4(void **state)
+{
+	struct fixture *f = *state;
+	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+
+	valid_vmcs12(f, &v, 0);
+	put_region(f, VMCS_B, VMCS12_REVISION ^ 1, 0);
+	v.vmcs_link_pointer = VMCS_B;
+	op(&l2, CPUID, 2);
+	run_nested(f, &v, &l2);
+	expect_halt_at(f, L1_HOST_RIP);
+	assert_int_equal(v12->vm_exit_reason,
+			 EXIT_REASON_INVALID_STATE |
+				 VMX_EXIT_REASONS_FAILED_VMENTRY);
+	assert_int_equal(v12->exit_qualification, ENTRY_FAIL_VMCS_LINK_PTR);
+	assert_string_equal(f->vm.nvmx->last_check.check,
+			    "vmcs12_read_revision(mem, v->vmcs_link_pointer) "
+			    "!= VMCS12_REVISION");
+}
+
+/* SDM 27.8: an entry failure leaves the VM-entry interruption
+ * information valid (only an exit from the guest clears it). */
+static void test_vmlaunch__entry_failure_keeps_injection_valid(void **state)
+{
+	struct fixture *f = *state;
+	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+	uint32_t inj =
+		vmx_build_intr_info(UD_VECTOR, INTR_TYPE_HARD_EXCEPTION, false);
+
+	valid_vmcs12(f, &v, 0);
+	v.vm_entry_intr_info_field = inj;
+	use_msr_areas(&v, 1, 0, 0);
+	put_msr_entry(f, ENTRY_LOAD, MSR_GS_BASE, 0);
+	op(&l2, CPUID, 2);
+	run_nested(f, &v, &l2);
+	expect_halt_at(f, L1_HOST_RIP);
+	assert_int_equal(v12->vm_exit_reason,
+			 EXIT_REASON_MSR_LOAD_FAIL |
+				 VMX_EXIT_REASONS_FAILED_VMENTRY);
+	assert_int_equal(v12->vm_entry_intr_info_field, inj);
+}
+
 /* ---- the reflection switch ---------------------------------------------------------- */
 
 /* STYLE: the default reflects. Reasons the switch does not name (XSAVES,
@@ -1060,6 +1261,13 @@ int main(void)
 		T(test_l2_io__bitmap_outside_l1_ram_reflects_to_l1),
 		T(test_l2_io__clear_bitmap_bit_l0_performs_access_for_l2),
 		T(test_l2_msr__unintercepted_rdmsr_reads_l1_view),
+		T(test_msr_areas__entry_load_store_and_exit_load_round_trip),
+		T(test_msr_areas__entry_load_bad_second_entry_fails_34_qual_2),
+		T(test_msr_areas__entry_index_bits_63_32_fail_34_qual_1),
+		T(test_msr_areas__exit_load_x2apic_is_vmx_abort),
+		T(test_vmlaunch__link_pointer_to_a_vmcs12_region_enters),
+		T(test_vmlaunch__link_pointer_bad_revision_fails_33_qual_4),
+		T(test_vmlaunch__entry_failure_keeps_injection_valid),
 		T(test_nested_l1_wants_exit__unknown_reason_reflects_to_l1),
 		T(test_nested_l1_wants_exit__pf_mask_match_flips_bitmap_sense),
 	};

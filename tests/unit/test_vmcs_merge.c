@@ -341,7 +341,8 @@ BREAK(guest_rflags, v->guest_rflags = 0)
 BREAK(guest_activity, v->guest_activity_state = GUEST_ACTIVITY_HLT)
 BREAK(guest_sti_if, v->guest_interruptibility_info = GUEST_INTR_STATE_STI)
 BREAK(guest_pending_dbg, v->guest_pending_dbg_exceptions = 1ull << 13)
-BREAK(guest_link, v->vmcs_link_pointer = 0)
+BREAK(guest_link, v->vmcs_link_pointer = 0x1008)
+BREAK(guest_link_width, v->vmcs_link_pointer = 1ull << 46)
 
 #define VMFAIL_CTL(n, b, chk)                                         \
 	{                                                             \
@@ -471,8 +472,10 @@ static const struct check_case check_cases[] = {
 	ENTRY_FAIL("guest_pending_dbg_reserved_bit", guest_pending_dbg, 0,
 		   "v->guest_pending_dbg_exceptions & "
 		   "PENDING_DBG_RESERVED_MASK"),
-	ENTRY_FAIL("guest_link_pointer_0", guest_link, 4,
-		   "v->vmcs_link_pointer != ~0ull"),
+	ENTRY_FAIL("guest_link_pointer_unaligned", guest_link, 4,
+		   "v->vmcs_link_pointer & 0xfff"),
+	ENTRY_FAIL("guest_link_pointer_beyond_width", guest_link_width, 4,
+		   "beyond_maxphy(v->vmcs_link_pointer)"),
 };
 
 /* Breaks exactly one rule of the valid vmcs12: the outcome and the check
@@ -527,6 +530,45 @@ static void config(struct vmcs02_config *cfg)
 	cfg->l1_pat = X86_RESET_PAT;
 	cfg->l1_dr7 = 0x400;
 	cfg->host = &l0_host;
+}
+
+/* "dirty" preparation: everything is 100 VMWRITEs, the hot part alone 21;
+ * with nothing dirty the controls and rare guest fields keep what the
+ * last full preparation wrote, while a hot field follows vmcs12. */
+static void test_prepare_vmcs02_parts__hot_only_writes_21_of_100(void **state)
+{
+	struct fixture *f = *state;
+	struct vmcs02_config cfg;
+	struct vmcs12 *v = &f->v;
+	uint64_t writes = 0;
+
+	vmx_on(f);
+	config(&cfg);
+	assert_int_equal(vmcs_merge_prepare_vmcs02_parts(
+				 f->cpu, v, &cfg, VMCS02_DIRTY_ALL, &writes),
+			 0);
+	assert_int_equal(writes, 100);
+	v->exception_bitmap = 1u << UD_VECTOR;
+	v->guest_gdtr_limit = 0x77;
+	v->guest_rip = L2_RIP + 0x40;
+	writes = 0;
+	assert_int_equal(
+		vmcs_merge_prepare_vmcs02_parts(f->cpu, v, &cfg, 0, &writes),
+		0);
+	assert_int_equal(writes, 21);
+	assert_int_equal(rd(f, EXCEPTION_BITMAP), 0);
+	assert_int_not_equal(rd(f, GUEST_GDTR_LIMIT), 0x77);
+	assert_int_equal(rd(f, GUEST_RIP), L2_RIP + 0x40);
+	writes = 0;
+	assert_int_equal(vmcs_merge_prepare_vmcs02_parts(
+				 f->cpu, v, &cfg,
+				 VMCS02_DIRTY_CLASS(VMCS_SYNC_CTRL_RARE) |
+					 VMCS02_DIRTY_CLASS(VMCS_SYNC_RARE),
+				 &writes),
+			 0);
+	assert_int_equal(writes, 78);
+	assert_int_equal(rd(f, EXCEPTION_BITMAP), 1u << UD_VECTOR);
+	assert_int_equal(rd(f, GUEST_GDTR_LIMIT), 0x77);
 }
 
 /* Controls are "what L0 needs | what L1 asked for": every port and MSR
@@ -699,6 +741,7 @@ int main(void)
 		T(test_vmcs12_read_field__unoffered_or_reserved_is_enoent),
 		T(test_vmcs12_check__valid_vmcs12_passes),
 		T(test_prepare_vmcs02__merges_controls_masks_shadows_offsets),
+		T(test_prepare_vmcs02_parts__hot_only_writes_21_of_100),
 		T(test_sync_vmcs02_to_vmcs12__saves_state_exit_info_clears_event),
 		T(test_sync_vmcs02_to_vmcs12__l0_only_cr0_bit_comes_from_shadow),
 		T(test_load_l1_host_state__loads_vmcs12_host_state_into_vmcs01),

@@ -72,7 +72,8 @@ test_cpuid__leaf_1_features_are_what_the_model_implements(void **state)
 					      (1u << 27) | (1u << 29));
 }
 
-/* The guest TSC is the model's clock, which today is the count of
+/* The guest TSC is the modeled cycle counter; under the harness's
+ * profile, the built-in "unit" one (vtx/cost.h), that is the count of
  * retired instructions. */
 static void test_rdtsc__equals_the_retired_instruction_count(void **state)
 {

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * profile.h - cost profiles as data files (profiles/NAME.profile): the
+ * parser, a pure function from text to a profile or one error line, and
+ * the loader that resolves `--profile NAME|FILE`. The format and every
+ * key: docs/cost-model.md. Monitor side; nothing here prints or exits.
+ */
+#ifndef NESTVM_L0_PROFILE_H
+#define NESTVM_L0_PROFILE_H
+
+#include <stddef.h>
+
+#include "vtx/vtx.h"
+
+/* The profile nestvm runs with when no --profile is given. */
+#define PROFILE_DEFAULT "nehalem"
+
+/* A published figure the report prints next to ours: none given. */
+#define PROFILE_REF_NONE UINT64_MAX
+
+/*
+ * The published cycles per CPUID round trip on the profile's machine,
+ * printed next to the modeled ones and never charged (docs/cost-model.md):
+ * the bare VMRESUME + CPUID exit loop, a single-level guest, a nested one.
+ */
+#define PROFILE_REFS(X)                                            \
+	X(ref_cpuid_bare, "bare VM entry + CPUID exit round trip") \
+	X(ref_cpuid_single, "CPUID in a single-level guest")       \
+	X(ref_cpuid_nested, "CPUID in a nested guest")
+
+struct l0_profile {
+	struct vtx_cost_profile cost;
+#define PROFILE_REF_MEMBER(key, what) uint64_t key;
+	PROFILE_REFS(PROFILE_REF_MEMBER)
+#undef PROFILE_REF_MEMBER
+};
+
+/*
+ * Parses the text of a profile file; `file` names it in messages. Every
+ * key must appear exactly once. 0, or -EINVAL with one line in err:
+ * "FILE:LINE: what is wrong" (or "FILE: missing key 'K'").
+ */
+int profile_parse(const char *file, const char *text, size_t len,
+		  struct l0_profile *out, char *err, size_t errlen);
+
+/*
+ * Loads `arg`: a path when it contains '/' or ends in ".profile", else
+ * the name of a shipped profile, looked up as NAME.profile in
+ * $NESTVM_PROFILE_DIR if set, else in the profiles/ directory one or two
+ * levels above exe_dir (the build tree's layout). 0, or -errno with one
+ * line in err.
+ */
+int profile_load(const char *arg, const char *exe_dir, struct l0_profile *out,
+		 char *err, size_t errlen);
+
+#endif

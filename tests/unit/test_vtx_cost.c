@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_vtx_cost.c - the cost model (vtx/cost.c): known instructions on a
+ * known profile give exactly sum(count x cost) cycles, RDTSC deltas are
+ * modeled cycles, a VMX round trip charges exactly entry + exit + the
+ * guest's instructions, and the buckets partition the total. Host side,
+ * tests only; reaches the model through vtx/vtx.h.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include <asm/vmx.h>
+
+#include "arch/vmcs.h"
+#include "arch/x86_msr.h"
+#include "arch/x86_seg.h"
+#include "tests/unit/vtx_harness.h"
+#include "vtx/vmx.h"
+
+#define VMXON_REGION 0x30000ull
+#define VMCS_REGION 0x31000ull
+
+/* Distinct values, so that a count charged to the wrong key shows. */
+static void test_profile(struct vtx_cost_profile *p)
+{
+	memset(p, 0, sizeof(*p));
+	strcpy(p->name, "test");
+	p->insn = 3;
+	p->tlb_miss = 5;
+	p->walk_step = 7;
+	p->ept_walk_step = 11;
+	p->event = 13;
+	p->vm_entry = 1009;
+	p->vm_exit = 2003;
+	p->vmread = 101;
+	p->vmwrite = 103;
+	p->vmx_insn = 107;
+	p->cpuid = 109;
+	p->rdmsr = 113;
+	p->wrmsr = 127;
+	p->pio = 131;
+}
+
+static void use_test_profile(struct harness *h, struct vtx_cost_profile *p)
+{
+	test_profile(p);
+	assert_int_equal(vtx_cpu_set_cost_profile(h->cpu, p), 0);
+}
+
+static void expect_partition(const struct vtx_cpu_stats *st)
+{
+	assert_int_equal(st->cycles, st->cycles_root + st->cycles_nonroot +
+					     st->cycles_switch +
+					     st->cycles_host);
+}
+
+/* NOP, XOR, CPUID, OUT, RDTSC on the test profile: 5 instructions, the
+ * CPUID and OUT at their class costs, one TLB miss of 4 steps (the code
+ * page; identity-mapped 4-KiB pages, SDM Vol. 3A 4.5). */
+static void test_cost__known_instructions_charge_sum_of_counts(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_cost_profile p;
+	static const uint8_t code[] = {
+		0x90, /* nop */
+		0x31, 0xc0, /* xor eax, eax */
+		0x0f, 0xa2, /* cpuid */
+		0xe6, 0x80, /* out 0x80, al */
+		0x0f, 0x31, /* rdtsc */
+	};
+	uint64_t want = 5 * 3 + (109 - 3) + (131 - 3) + 5 + 4 * 7;
+
+	use_test_profile(h, &p);
+	harness_exec(h, code, sizeof(code), 5);
+	assert_int_equal(h->stats.insns, 5);
+	assert_int_equal(h->stats.cpuids, 1);
+	assert_int_equal(h->stats.pio, 1);
+	assert_int_equal(h->stats.tlb_misses, 1);
+	assert_int_equal(h->stats.walk_steps, 4);
+	assert_int_equal(h->stats.events, 0);
+	assert_int_equal(h->stats.cycles, want);
+	assert_int_equal(vtx_cost_expected_cycles(&h->stats, &p), want);
+	assert_int_equal(h->stats.cycles_root, want);
+	expect_partition(&h->stats);
+	/* RDTSC reads the clock before its own base CPI is added. */
+	assert_int_equal(h->regs.rax, want - 3);
+	assert_int_equal(h->regs.rdx, 0);
+}
+
+/* Two RDTSCs around a CPUID: the delta is RDTSC's + MOV's CPI and the
+ * CPUID's class cost, exactly. */
+static void test_rdtsc__delta_equals_modeled_cycles(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_cost_profile p;
+	static const uint8_t code[] = {
+		0x0f, 0x31, /* rdtsc */
+		0x48, 0x89, 0xc6, /* mov rsi, rax */
+		0x0f, 0xa2, /* cpuid */
+		0x0f, 0x31, /* rdtsc */
+	};
+
+	use_test_profile(h, &p);
+	harness_exec(h, code, sizeof(code), 4);
+	assert_int_equal(h->regs.rax - h->regs.rsi, 3 + 3 + 109);
+}
+
+/* A WRMSR to IA32_TSC moves what RDTSC reads, never the modeled clock. */
+static void test_wrmsr_tsc__moves_guest_tsc_not_the_clock(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_cost_profile p;
+	static const uint8_t code[] = {
+		0x90, /* nop */
+		0x0f, 0x31, /* rdtsc */
+	};
+	uint64_t v;
+
+	use_test_profile(h, &p);
+	assert_int_equal(vtx_cpu_set_msr(h->cpu, MSR_IA32_TSC, 1000000), 0);
+	harness_exec(h, code, sizeof(code), 2);
+	assert_int_equal(h->regs.rax, 1000000 + 3 + 5 + 4 * 7);
+	assert_int_equal(h->stats.cycles, 2 * 3 + 5 + 4 * 7);
+	assert_int_equal(vtx_cpu_get_msr(h->cpu, MSR_IA32_TSC, &v), 0);
+	assert_int_equal(v, 1000000 + 2 * 3 + 5 + 4 * 7);
+}
+
+/* UD2 delivers #UD to a stub that halts: one event, charged once, and the
+ * total is still sum(count x cost). */
+static void test_cost__exception_delivery_charges_event(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_cost_profile p;
+	static const uint8_t code[] = {
+		0x0f, 0x0b, /* ud2 */
+	};
+
+	use_test_profile(h, &p);
+	harness_run_code(h, code, sizeof(code));
+	assert_int_equal(harness_stop_vector(h), UD_VECTOR);
+	assert_int_equal(h->stats.events, 1);
+	assert_int_equal(h->stats.insns, 1); /* the stub's HLT */
+	assert_int_equal(h->stats.cycles, 3 + 13 + h->stats.tlb_misses * 5 +
+						  h->stats.walk_steps * 7);
+	assert_int_equal(h->stats.cycles,
+			 vtx_cost_expected_cycles(&h->stats, &p));
+}
+
+static void wr(struct harness *h, uint32_t field, uint64_t val)
+{
+	assert_int_equal(vtx_vmwrite(h->cpu, field, val), 0);
+}
+
+static uint32_t ctl(struct harness *h, uint32_t msr, uint32_t want)
+{
+	uint64_t v;
+
+	assert_int_equal(vtx_cpu_get_msr(h->cpu, msr, &v), 0);
+	return (uint32_t)v | want;
+}
+
+static void wr_seg(struct harness *h, const struct kvm_segment *s, uint32_t sel)
+{
+	uint32_t idx = sel - GUEST_ES_SELECTOR;
+
+	wr(h, sel, s->selector);
+	wr(h, GUEST_ES_LIMIT + idx, s->limit);
+	wr(h, GUEST_ES_AR_BYTES + idx, x86_seg_to_vmx_ar(s));
+	wr(h, GUEST_ES_BASE + idx, s->base);
+}
+
+/* A C host with a VMCS whose guest is the harness's 64-bit state at
+ * CODE_BASE (the same setup as test_vmx_api.c). */
+static void vmcs_setup(struct harness *h)
+{
+	struct kvm_sregs *s = &h->sregs;
+	uint32_t rev = VTX_VMCS_REVISION;
+
+	harness_load(h, VMXON_REGION, &rev, 4);
+	harness_load(h, VMCS_REGION, &rev, 4);
+	assert_int_equal(vtx_vmxon(h->cpu, VMXON_REGION), 0);
+	assert_int_equal(vtx_vmclear(h->cpu, VMCS_REGION), 0);
+	assert_int_equal(vtx_vmptrld(h->cpu, VMCS_REGION), 0);
+	wr(h, PIN_BASED_VM_EXEC_CONTROL,
+	   ctl(h, MSR_IA32_VMX_TRUE_PINBASED_CTLS, 0));
+	wr(h, CPU_BASED_VM_EXEC_CONTROL,
+	   ctl(h, MSR_IA32_VMX_TRUE_PROCBASED_CTLS, 0));
+	wr(h, VM_EXIT_CONTROLS,
+	   ctl(h, MSR_IA32_VMX_TRUE_EXIT_CTLS,
+	       VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER |
+		       VM_EXIT_LOAD_IA32_EFER));
+	wr(h, VM_ENTRY_CONTROLS,
+	   ctl(h, MSR_IA32_VMX_TRUE_ENTRY_CTLS,
+	       VM_ENTRY_IA32E_MODE | VM_ENTRY_LOAD_IA32_EFER));
+	wr(h, GUEST_CR0, s->cr0);
+	wr(h, GUEST_CR3, s->cr3);
+	wr(h, GUEST_CR4, s->cr4 | X86_CR4_VMXE);
+	wr(h, GUEST_IA32_EFER, s->efer);
+	wr_seg(h, &s->es, GUEST_ES_SELECTOR);
+	wr_seg(h, &s->cs, GUEST_CS_SELECTOR);
+	wr_seg(h, &s->ss, GUEST_SS_SELECTOR);
+	wr_seg(h, &s->ds, GUEST_DS_SELECTOR);
+	wr_seg(h, &s->fs, GUEST_FS_SELECTOR);
+	wr_seg(h, &s->gs, GUEST_GS_SELECTOR);
+	wr_seg(h, &s->ldt, GUEST_LDTR_SELECTOR);
+	wr_seg(h, &s->tr, GUEST_TR_SELECTOR);
+	wr(h, GUEST_GDTR_BASE, s->gdt.base);
+	wr(h, GUEST_GDTR_LIMIT, s->gdt.limit);
+	wr(h, GUEST_IDTR_BASE, s->idt.base);
+	wr(h, GUEST_IDTR_LIMIT, s->idt.limit);
+	wr(h, GUEST_RIP, CODE_BASE);
+	wr(h, GUEST_RSP, HARNESS_STACK_TOP);
+	wr(h, GUEST_RFLAGS, X86_EFLAGS_FIXED);
+	wr(h, VMCS_LINK_POINTER, ~0ull);
+	wr(h, HOST_CR0, s->cr0);
+	wr(h, HOST_CR3, s->cr3);
+	wr(h, HOST_CR4, s->cr4 | X86_CR4_VMXE);
+	wr(h, HOST_IA32_EFER, s->efer);
+	wr(h, HOST_CS_SELECTOR, SEL_KCODE);
+	wr(h, HOST_SS_SELECTOR, SEL_KDATA);
+	wr(h, HOST_DS_SELECTOR, SEL_KDATA);
+	wr(h, HOST_ES_SELECTOR, SEL_KDATA);
+	wr(h, HOST_TR_SELECTOR, SEL_TSS);
+	wr(h, HOST_TR_BASE, HARNESS_TSS);
+	wr(h, HOST_GDTR_BASE, HARNESS_GDT);
+	wr(h, HOST_IDTR_BASE, HARNESS_IDT);
+	wr(h, HOST_RIP, 0xffffffff81000000ull);
+	wr(h, HOST_RSP, HARNESS_STACK_TOP);
+}
+
+/* VMLAUNCH of a guest that runs NOP, NOP, CPUID: the CPUID exits without
+ * retiring, so the round trip is entry + 2 x CPI (+ the guest's code-page
+ * walk) + exit; the host's VMREAD afterwards is its own bucket. */
+static void test_vmx_round_trip__charges_entry_exit_and_guest(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_cost_profile p;
+	struct vtx_cpu_stats a, b, c;
+	static const uint8_t code[] = {
+		0x90, /* nop */
+		0x90, /* nop */
+		0x0f, 0xa2, /* cpuid */
+	};
+	struct vtx_stop st;
+	uint64_t reason, guest;
+
+	harness_load(h, CODE_BASE, code, sizeof(code));
+	vmcs_setup(h);
+	use_test_profile(h, &p);
+	vtx_cpu_get_stats(h->cpu, &a);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(st.reason, VTX_STOP_VMEXIT);
+	vtx_cpu_get_stats(h->cpu, &b);
+
+	assert_int_equal(b.insns - a.insns, 2);
+	assert_int_equal(b.vm_entries - a.vm_entries, 1);
+	assert_int_equal(b.vm_exits - a.vm_exits, 1);
+	assert_int_equal(b.tlb_misses - a.tlb_misses, 1);
+	assert_int_equal(b.walk_steps - a.walk_steps, 4);
+	guest = 2 * 3 + 5 + 4 * 7;
+	assert_int_equal(b.cycles - a.cycles, 1009 + guest + 2003);
+	assert_int_equal(b.cycles_switch - a.cycles_switch, 1009 + 2003);
+	assert_int_equal(b.cycles_nonroot - a.cycles_nonroot, guest);
+	assert_int_equal(b.cycles_root - a.cycles_root, 0);
+	assert_int_equal(b.cycles_host - a.cycles_host, 0);
+
+	assert_int_equal(vtx_vmread(h->cpu, VM_EXIT_REASON, &reason), 0);
+	assert_int_equal(reason, EXIT_REASON_CPUID);
+	vtx_cpu_get_stats(h->cpu, &c);
+	assert_int_equal(c.host_vmreads - b.host_vmreads, 1);
+	assert_int_equal(c.cycles_host - b.cycles_host, 101);
+	assert_int_equal(c.cycles - b.cycles, 101);
+	expect_partition(&c);
+	/* The setup ran under the unit profile: only the rest is ours. */
+	assert_int_equal(c.cycles - a.cycles,
+			 vtx_cost_expected_cycles(&c, &p) -
+				 vtx_cost_expected_cycles(&a, &p));
+}
+
+static void test_cost_profile__class_below_base_cpi_is_refused(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_cost_profile p, got;
+	const char *bad = NULL;
+
+	test_profile(&p);
+	p.wrmsr = 2;
+	assert_int_equal(vtx_cost_profile_check(&p, &bad), -22);
+	assert_string_equal(bad, "wrmsr");
+	assert_int_equal(vtx_cpu_set_cost_profile(h->cpu, &p), -22);
+	p.wrmsr = 127;
+	p.vm_exit = VTX_COST_MAX + 1;
+	assert_int_equal(vtx_cost_profile_check(&p, &bad), -22);
+	assert_string_equal(bad, "vm_exit");
+	/* The vCPU kept the profile it was created with. */
+	vtx_cpu_get_cost_profile(h->cpu, &got);
+	assert_string_equal(got.name, "unit");
+	assert_int_equal(got.insn, 1);
+	assert_int_equal(got.vm_exit, 0);
+}
+
+#define T(fn) \
+	cmocka_unit_test_setup_teardown(fn, harness_setup, harness_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_cost__known_instructions_charge_sum_of_counts),
+		T(test_rdtsc__delta_equals_modeled_cycles),
+		T(test_wrmsr_tsc__moves_guest_tsc_not_the_clock),
+		T(test_cost__exception_delivery_charges_event),
+		T(test_vmx_round_trip__charges_entry_exit_and_guest),
+		T(test_cost_profile__class_below_base_cpi_is_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
