@@ -3,9 +3,9 @@
  * main.c - the nestvm program: parse the command line, load the guest and
  * its modules, build the boot contract, wire the UART and debug-exit
  * devices to the machine's port I/O (native) or to L0's exit handlers
- * (nested, l0/vm.h), run, and turn how the run ended into the exit status
- * (docs/user-guide.md). The only place that prints or exits. Monitor side;
- * talks to the machine only through vtx/vtx.h.
+ * (nested, l0/vm.h), run, report (l0/report.h, --json) and turn how the
+ * run ended into the exit status (docs/user-guide.md). The only place that
+ * decides what is printed, and that exits. Monitor side; vtx/vtx.h only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "arch/vmx_exit_info.h"
@@ -26,6 +27,7 @@
 #include "l0/loader.h"
 #include "l0/options.h"
 #include "l0/profile.h"
+#include "l0/report.h"
 #include "l0/vm.h"
 #include "mmu/l0_area.h"
 #include "vtx/vtx.h"
@@ -54,6 +56,9 @@ struct nestvm_run {
 	int bus_error;
 	struct l0_vm *vm; /* the nested level, when not --native */
 	struct l0_profile profile; /* the cost profile (--profile) */
+	bool ran; /* the guest ran: the run has a report */
+	char *json_tmp; /* --json: the file being written, renamed at the end */
+	int json_fd;
 };
 
 /* One line on stderr: "nestvm: " + the message + newline. */
@@ -214,6 +219,104 @@ static int build_machine(struct nestvm_run *r, char *err)
 		ret = -EINVAL;
 	}
 	return ret;
+}
+
+/*
+ * --json FILE: the report is written to a temporary file next to FILE and
+ * renamed over it at the end, so that FILE is never seen half written.
+ * Creating it before the run makes a bad path one error before anything
+ * runs. 0, or -errno with the message in err.
+ */
+static int open_json(struct nestvm_run *r, char *err)
+{
+	const char *path = r->opt->json_path;
+	struct stat sb;
+	size_t len;
+	mode_t mask;
+	int e;
+
+	if (!path)
+		return 0;
+	len = strlen(path);
+	if (path[len - 1] == '/' || (!stat(path, &sb) && S_ISDIR(sb.st_mode))) {
+		snprintf(err, ERR_MAX, "--json: '%s' is a directory", path);
+		return -EISDIR;
+	}
+	r->json_tmp = malloc(len + sizeof(".XXXXXX"));
+	if (!r->json_tmp) {
+		snprintf(err, ERR_MAX, "--json: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	snprintf(r->json_tmp, len + sizeof(".XXXXXX"), "%s.XXXXXX", path);
+	r->json_fd = mkostemp(r->json_tmp, O_CLOEXEC);
+	if (r->json_fd < 0) {
+		e = errno;
+		free(r->json_tmp);
+		r->json_tmp = NULL;
+		snprintf(err, ERR_MAX, "--json: cannot create '%s': %s", path,
+			 strerror(e));
+		return -e;
+	}
+	/* mkostemp() makes it private; the report is as readable as any
+	 * file nestvm creates. */
+	mask = umask(0);
+	umask(mask);
+	fchmod(r->json_fd, 0666 & ~mask);
+	return 0;
+}
+
+/* Removes the unfinished --json file, if any. */
+static void drop_json(struct nestvm_run *r)
+{
+	if (!r->json_tmp)
+		return;
+	if (r->json_fd >= 0)
+		close(r->json_fd);
+	r->json_fd = -1;
+	unlink(r->json_tmp);
+	free(r->json_tmp);
+	r->json_tmp = NULL;
+}
+
+/* Writes the report into the --json file and renames it into place.
+ * 0, or -1 after printing why. */
+static int finish_json(struct nestvm_run *r, int status)
+{
+	struct vtx_cpu_stats st;
+	struct report_input in = {
+		.profile = r->profile.cost.name,
+		.st = &st,
+		.vm = r->vm,
+		.exit_status = status,
+	};
+	FILE *f;
+	int ret;
+
+	vtx_cpu_get_stats(r->cpu, &st);
+	f = fdopen(r->json_fd, "w");
+	if (!f) {
+		ret = -errno;
+	} else {
+		r->json_fd = -1; /* the stream owns it now */
+		errno = 0;
+		ret = report_write_json(f, &in);
+		/* Durable before it is visible under its name. */
+		if (!ret && (fflush(f) || fsync(fileno(f))))
+			ret = -errno;
+		if (fclose(f) && !ret)
+			ret = errno ? -errno : -EIO;
+	}
+	if (!ret && rename(r->json_tmp, r->opt->json_path))
+		ret = -errno;
+	if (ret) {
+		error_line("--json: cannot write '%s': %s", r->opt->json_path,
+			   strerror(-ret));
+		drop_json(r);
+		return -1;
+	}
+	free(r->json_tmp);
+	r->json_tmp = NULL;
+	return 0;
 }
 
 /* Created last, once everything else is known to work, so that a failed
@@ -491,19 +594,22 @@ static void print_nested_stats(const struct l0_vm *vm)
 			"nestvm: nested: reflected %s (%u) count %" PRIu64
 			" l1_exits %" PRIu64 " world_switches %" PRIu64
 			" vmreads %" PRIu64 " vmwrites %" PRIu64
-			" l1_insns %" PRIu64 " vmcs02_writes %" PRIu64 "\n",
+			" l1_insns %" PRIu64 " vmcs02_writes %" PRIu64
+			" cycles %" PRIu64 "\n",
 			name, k, x->count, x->l1_exits, x->world_switches,
-			x->vmreads, x->vmwrites, x->l1_insns, x->vmcs02_writes);
+			x->vmreads, x->vmwrites, x->l1_insns, x->vmcs02_writes,
+			x->cycles);
 		fprintf(stderr,
 			"nestvm: nested: per_reflected %s (%u) l1_exits %.2f "
 			"world_switches %.2f vmreads %.2f vmwrites %.2f "
-			"l1_insns %.2f vmcs02_writes %.2f\n",
+			"l1_insns %.2f vmcs02_writes %.2f cycles %.2f\n",
 			name, k, per_exit(x->l1_exits, x->count),
 			per_exit(x->world_switches, x->count),
 			per_exit(x->vmreads, x->count),
 			per_exit(x->vmwrites, x->count),
 			per_exit(x->l1_insns, x->count),
-			per_exit(x->vmcs02_writes, x->count));
+			per_exit(x->vmcs02_writes, x->count),
+			per_exit(x->cycles, x->count));
 	}
 }
 
@@ -568,6 +674,20 @@ static int nested_stop_status(const struct nestvm_run *r)
 	return EXIT_CANNOT_RUN;
 }
 
+/* The per-level table (l0/report.h), after the lines above. */
+static void print_report_table(const struct nestvm_run *r)
+{
+	struct vtx_cpu_stats st;
+	struct report_input in = {
+		.profile = r->profile.cost.name,
+		.st = &st,
+		.vm = r->vm,
+	};
+
+	vtx_cpu_get_stats(r->cpu, &st);
+	report_print_table(stderr, &in);
+}
+
 /* Runs the image as L1 under L0 (l0/vm.h). */
 static int run_nested(struct nestvm_run *r)
 {
@@ -587,6 +707,7 @@ static int run_nested(struct nestvm_run *r)
 	}
 	r->vm->prep = r->opt->prep_dirty ? L0_PREP_DIRTY : L0_PREP_FULL;
 	l0_vm_run(r->vm, r->opt->max_insns);
+	r->ran = true;
 	fflush(stdout);
 	if (uart16550_flush(&r->uart))
 		error_line("serial output lost: %s",
@@ -597,31 +718,17 @@ static int run_nested(struct nestvm_run *r)
 		print_unimplemented(r, false);
 	print_nested_stats(r->vm);
 	print_nested_cycles(r);
+	print_report_table(r);
 	status = nested_stop_status(r);
 	return status;
 }
 
-static int run_guest(struct nestvm_run *r)
+/* Runs the image with VMX off. */
+static int run_native(struct nestvm_run *r)
 {
-	char err[ERR_MAX] = "";
 	struct vtx_stop stop;
-	int ret, status;
+	int ret;
 
-	ret = prepare_inputs(r, err);
-	if (!ret)
-		ret = build_machine(r, err);
-	if (!ret)
-		ret = open_serial(r, err);
-	if (ret) {
-		error_line("%s", err);
-		return EXIT_CANNOT_RUN;
-	}
-
-	crash_set_cpu(r->cpu);
-	if (r->opt->debug_crash)
-		crash_on_purpose();
-	if (r->opt->level == NESTVM_LEVEL_NESTED)
-		return run_nested(r);
 	if (r->opt->max_insns)
 		vtx_cpu_set_insn_limit(r->cpu, r->opt->max_insns);
 
@@ -635,17 +742,48 @@ static int run_guest(struct nestvm_run *r)
 		error_line("cannot run the guest: %s", strerror(-ret));
 		return EXIT_CANNOT_RUN;
 	}
+	r->ran = true;
 	if (r->opt->stats)
 		print_stats(r);
 	else
 		print_unimplemented(r, false);
-	status = stop_status(r, &stop);
+	return stop_status(r, &stop);
+}
+
+static int run_guest(struct nestvm_run *r)
+{
+	char err[ERR_MAX] = "";
+	int ret, status;
+
+	ret = prepare_inputs(r, err);
+	if (!ret)
+		ret = build_machine(r, err);
+	if (!ret)
+		ret = open_json(r, err);
+	if (!ret)
+		ret = open_serial(r, err);
+	if (ret) {
+		error_line("%s", err);
+		return EXIT_CANNOT_RUN;
+	}
+
+	crash_set_cpu(r->cpu);
+	if (r->opt->debug_crash)
+		crash_on_purpose();
+	if (r->opt->level == NESTVM_LEVEL_NESTED)
+		status = run_nested(r);
+	else
+		status = run_native(r);
+	/* A report of a run that never started would be all zeros. */
+	if (r->json_tmp && r->ran && finish_json(r, status))
+		return EXIT_CANNOT_RUN;
 	return status;
 }
 
 static void run_free(struct nestvm_run *r)
 {
 	crash_set_cpu(NULL);
+	drop_json(r);
 	if (r->vm) {
 		l0_vm_destroy(r->vm);
 		free(r->vm);
@@ -697,6 +835,7 @@ int main(int argc, char **argv)
 	}
 	r->opt = &opt;
 	r->serial_fd = -1;
+	r->json_fd = -1;
 	status = run_guest(r);
 	run_free(r);
 	free(r);

@@ -513,16 +513,8 @@ enum l0_exit_action nested_reflect_vmexit(struct l0_vm *vm,
 					  const struct nested_exit_info *e)
 {
 	struct nvmx *n = vm->nvmx;
-	uint32_t basic = vmx_exit_reason_basic(e->reason);
 
-	if (basic < VMX_NR_EXIT_REASONS) {
-		struct l0_reflect_stats *r = &vm->stats.reflected[basic];
-
-		r->count++;
-		/* The span of this exit starts with the exit itself. */
-		r->world_switches++;
-		vm->span = (int)basic;
-	}
+	l0_span_open(vm, vmx_exit_reason_basic(e->reason));
 	vmcs_merge_sync_vmcs02_to_vmcs12(vm->cpu, n->vmcs12, &n->cfg02, e);
 	/* SDM 28.4 then 28.5 and 28.6: MSRs stored after guest state,
 	 * loaded after host state. */

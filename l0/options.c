@@ -55,6 +55,9 @@ static const char usage[] =
 	"                         cascade-lake, or a file (docs/cost-model.md)\n"
 	"  --prep full|dirty      nested entry writes every vmcs02 field (full,\n"
 	"                         the default) or only the groups L1 changed\n"
+	"  --json FILE            write the end-of-run report (levels, "
+	"reflected\n"
+	"                         exits, cycles) to FILE as JSON\n"
 	"  -h, --help             print this help and exit\n"
 	"  --version              print the version and exit\n"
 	"\n"
@@ -133,6 +136,7 @@ enum opt_id {
 	OPT_STATS,
 	OPT_PROFILE,
 	OPT_PREP,
+	OPT_JSON,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_DEBUG_CRASH,
@@ -153,6 +157,7 @@ static const struct opt_def {
 	{ "--stats", OPT_STATS, false },
 	{ "--profile", OPT_PROFILE, true },
 	{ "--prep", OPT_PREP, true },
+	{ "--json", OPT_JSON, true },
 	{ "-h", OPT_HELP, false },
 	{ "--help", OPT_HELP, false },
 	{ "--version", OPT_VERSION, false },
@@ -252,6 +257,12 @@ static int apply_opt(const struct opt_def *d, const char *val,
 				      "--prep: bad mode '%s' (full or dirty)",
 				      val);
 		opt->prep_dirty = !strcmp(val, "dirty");
+		return 0;
+	case OPT_JSON:
+		if (!*val)
+			return errmsg(-EINVAL, err, errlen,
+				      "--json: empty file name");
+		opt->json_path = val;
 		return 0;
 	case OPT_HELP:
 		opt->action = NESTVM_HELP;

@@ -44,6 +44,7 @@ struct nestvm_options {
 	bool stats;
 	const char *profile; /* --profile NAME|FILE; NULL: PROFILE_DEFAULT */
 	bool prep_dirty; /* --prep dirty (default full) */
+	const char *json_path; /* --json FILE: the report as JSON; or NULL */
 	bool debug_crash; /* hidden: crash on purpose after setup */
 };
 

@@ -574,12 +574,126 @@ static enum l0_exit_action l1_handle_exit(struct l0_vm *vm)
 
 /* ---- the run loop ----------------------------------------------------------------- */
 
-static uint64_t insns_retired(const struct l0_vm *vm)
+static void clock_read(const struct l0_vm *vm, struct l0_clock *c)
 {
 	struct vtx_cpu_stats st;
 
 	vtx_cpu_get_stats(vm->cpu, &st);
-	return st.insns;
+	c->cycles = st.cycles;
+	c->host = st.cycles_host;
+	c->switches = st.cycles_switch;
+	c->guest = st.cycles_root + st.cycles_nonroot;
+	c->insns = st.insns;
+	c->vm_exits = st.vm_exits;
+}
+
+/* now - then, member by member. */
+static struct l0_clock clock_since(const struct l0_clock *now,
+				   const struct l0_clock *then)
+{
+	return (struct l0_clock){
+		.cycles = now->cycles - then->cycles,
+		.host = now->host - then->host,
+		.switches = now->switches - then->switches,
+		.guest = now->guest - then->guest,
+		.insns = now->insns - then->insns,
+		.vm_exits = now->vm_exits - then->vm_exits,
+	};
+}
+
+static struct l0_reflect_stats *open_span(struct l0_vm *vm)
+{
+	return vm->span >= 0 ? &vm->stats.reflected[vm->span] : NULL;
+}
+
+/* Charges the span under way, if any, cycles of L0's VMX operations
+ * (host) and of world switches. */
+static void span_charge(struct l0_vm *vm, uint64_t host, uint64_t switches)
+{
+	struct l0_reflect_stats *r = open_span(vm);
+
+	if (!r)
+		return;
+	r->cycles += host + switches;
+	r->cycles_l0 += host;
+	r->cycles_switch += switches;
+}
+
+/*
+ * L0's work between two runs (exit handling: its VMREADs, VMWRITEs,
+ * VMPTRLDs) goes to the span under way: the span a reflection has just
+ * opened, or the one L1 is working in. Only L0 runs here, so the
+ * guest buckets do not move; were they to, the time would still be L0's.
+ */
+static void account_between_runs(struct l0_vm *vm, const struct l0_clock *now)
+{
+	struct l0_clock d = clock_since(now, &vm->mark);
+
+	span_charge(vm, d.host + d.guest, d.switches);
+	/* An L2 exit that was not reflected is L0's alone (a hidden fault,
+	 * or an exit L0 handled for L2): outside every span. */
+	vm->exit_cycles = 0;
+	vm->mark = *now;
+}
+
+/*
+ * One run: L0's VMLAUNCH/VMRESUME, the entry, the guest's time, and the
+ * exit, with the span as it was before the entry (l2 says which guest
+ * ran). An L1 run stays inside its span. An L2 run splits: the operation
+ * and the entry close the span L1 was in; the exit waits in exit_cycles
+ * for l0_span_open(), since only the exit's handler knows whether L1
+ * gets it. The exit's share of the switch bucket is the profile's
+ * vm_exit per exit: the model charges each exit that, and entries the
+ * rest (vtx/vmx_exit.c, docs/cost-model.md).
+ */
+static void account_run(struct l0_vm *vm, bool l2, int span_before,
+			const struct l0_clock *now)
+{
+	struct l0_clock d = clock_since(now, &vm->mark);
+	uint64_t exit_sw = d.vm_exits * vm->vm_exit_cost;
+	int span_after = vm->span;
+
+	if (exit_sw > d.switches)
+		exit_sw = d.switches;
+	vm->mark = *now;
+	if (!l2) {
+		struct l0_reflect_stats *r = open_span(vm);
+
+		vm->stats.cycles_l1 += d.guest;
+		span_charge(vm, d.host, d.switches);
+		if (r) {
+			r->cycles += d.guest;
+			r->cycles_l1 += d.guest;
+		}
+		return;
+	}
+	vm->stats.cycles_l2 += d.guest;
+	vm->l2_cycles += d.guest;
+	vm->l2_insns += d.insns;
+	vm->span = span_before;
+	span_charge(vm, d.host, d.switches - exit_sw);
+	vm->span = span_after;
+	vm->exit_cycles = exit_sw;
+}
+
+void l0_span_open(struct l0_vm *vm, uint32_t basic)
+{
+	struct l0_reflect_stats *r;
+
+	if (basic >= VMX_NR_EXIT_REASONS)
+		return;
+	r = &vm->stats.reflected[basic];
+	r->count++;
+	/* The span of this exit starts with the exit itself. */
+	r->world_switches++;
+	r->cycles += vm->exit_cycles;
+	r->cycles_switch += vm->exit_cycles;
+	r->l2_cycles += vm->l2_cycles;
+	r->l2_insns += vm->l2_insns;
+	vm->exit_cycles = 0;
+	vm->l2_cycles = 0;
+	vm->l2_insns = 0;
+	vm->span = (int)basic;
 }
 
 /* A world switch, charged to the run and to the span under way. */
@@ -600,18 +714,23 @@ static enum l0_exit_action run_once(struct l0_vm *vm)
 	struct nvmx *n = vm->nvmx;
 	bool l2 = n->guest_mode;
 	bool launch = l2 ? !n->vmcs02_launched : !vm->vmcs01_launched;
-	uint64_t before = insns_retired(vm), ran;
+	int span_before = vm->span;
+	struct l0_clock before, after;
+	uint64_t ran;
 	struct vtx_stop st;
 	int ret;
 
+	clock_read(vm, &before);
+	account_between_runs(vm, &before);
 	if (vm->insn_limit) {
-		if (before >= vm->insn_limit)
+		if (before.insns >= vm->insn_limit)
 			return l0_stop_vm(vm, L0_STOP_INSN_LIMIT,
 					  "instruction limit reached");
-		vtx_cpu_set_insn_limit(vm->cpu, vm->insn_limit - before);
+		vtx_cpu_set_insn_limit(vm->cpu, vm->insn_limit - before.insns);
 	}
 	ret = launch ? vtx_vmlaunch(vm->cpu, &st) : vtx_vmresume(vm->cpu, &st);
-	ran = insns_retired(vm) - before;
+	clock_read(vm, &after);
+	ran = after.insns - before.insns;
 	if (l2) {
 		vm->stats.insns_l2 += ran;
 	} else {
@@ -619,17 +738,22 @@ static enum l0_exit_action run_once(struct l0_vm *vm)
 		if (vm->span >= 0)
 			vm->stats.reflected[vm->span].l1_insns += ran;
 	}
-	if (ret > 0 && l2)
+	if (ret > 0 && l2) {
+		account_run(vm, l2, span_before, &after);
 		return nested_vmx_entry_vmfail(vm, ret);
-	if (ret)
+	}
+	if (ret) {
+		account_run(vm, l2, span_before, &after);
 		return l0_stop_vm(
 			vm, L0_STOP_INTERNAL, "%s %s of %s failed (%d)",
 			launch ? "VMLAUNCH" : "VMRESUME",
 			l2 ? "vmcs02" : "vmcs01", level_name(vm), ret);
+	}
 	count_world_switch(vm, true);
 	/* The entry to L2 closes the span of the exit L1 just handled. */
 	if (l2)
 		vm->span = -1;
+	account_run(vm, l2, span_before, &after);
 
 	switch (st.reason) {
 	case VTX_STOP_VMEXIT:
@@ -663,7 +787,12 @@ static enum l0_exit_action run_once(struct l0_vm *vm)
 
 void l0_vm_run(struct l0_vm *vm, uint64_t insn_limit)
 {
+	struct vtx_cost_profile p;
+
 	vm->insn_limit = insn_limit;
+	vtx_cpu_get_cost_profile(vm->cpu, &p);
+	vm->vm_exit_cost = p.vm_exit;
+	clock_read(vm, &vm->mark);
 	for (;;) {
 		enum l0_exit_action act = run_once(vm);
 

@@ -59,6 +59,12 @@ struct l0_stop {
  * between the reflection and the next entry to L2 is charged to the
  * reflected exit (the "span"), including that reflected exit and that
  * entry as world switches.
+ *
+ * Invariant (tests/guest/test_nested.c): cycles = cycles_switch +
+ * cycles_l0 + cycles_l1, Turtles' breakdown of a nested exit (world
+ * switches, L0, L1); L0's C handlers are not modeled and add nothing.
+ * L2 does not run inside a span: its own time up to each exit is kept
+ * apart in l2_cycles and l2_insns.
  */
 struct l0_reflect_stats {
 	uint64_t count; /* exits reflected */
@@ -67,6 +73,11 @@ struct l0_reflect_stats {
 	uint64_t vmreads, vmwrites; /* L1's (trapped) in their spans */
 	uint64_t l1_insns; /* instructions L1 retired in their spans */
 	uint64_t vmcs02_writes; /* L0's VMWRITEs preparing vmcs02 */
+	uint64_t cycles; /* modeled cycles of their spans */
+	uint64_t cycles_switch; /* ... in VM entries and exits */
+	uint64_t cycles_l0; /* ... in L0's VMX operations */
+	uint64_t cycles_l1; /* ... while L1 ran (vmcs01) */
+	uint64_t l2_cycles, l2_insns; /* L2's run up to the exits */
 };
 
 struct l0_stats {
@@ -82,6 +93,19 @@ struct l0_stats {
 	uint64_t ept_violations_reflected; /* true faults */
 	uint64_t vmcs02_writes; /* L0's VMWRITEs preparing vmcs02 */
 	uint64_t insns_l1, insns_l2; /* retired while each level ran */
+	/* Modeled cycles while each level ran; with the model's switch and
+	 * C-host buckets (L0) they add up to the run's cycles. */
+	uint64_t cycles_l1, cycles_l2;
+};
+
+/* The cost model's clocks at one instant of the run (l0/vm.c takes them
+ * at every entry and exit to attribute cycles to levels and spans). */
+struct l0_clock {
+	uint64_t cycles; /* the modeled clock */
+	uint64_t host; /* L0's VMX operations */
+	uint64_t switches; /* VM entries and exits */
+	uint64_t guest; /* running a guest (root and non-root buckets) */
+	uint64_t insns, vm_exits;
 };
 
 /* How a nested entry prepares vmcs02 (--prep): every field, or only the
@@ -109,6 +133,10 @@ struct l0_vm {
 	struct l0_stop stop;
 	uint64_t insn_limit; /* over the whole run, 0 for none */
 	int span; /* basic reason of the reflected exit L1 is handling, or -1 */
+	struct l0_clock mark; /* the clocks at the last entry or exit */
+	uint64_t vm_exit_cost; /* the profile's, to split a run's switches */
+	uint64_t exit_cycles; /* the last L2 exit's, until it is reflected */
+	uint64_t l2_cycles, l2_insns; /* L2's run since the last reflection */
 	int vmx_err; /* the first failed VMREAD/VMWRITE of L0 (a bug), or 0 */
 	uint32_t vmx_err_field;
 };
@@ -167,6 +195,11 @@ enum l0_exit_action l0_handle_pio(struct l0_vm *vm, uint64_t qual);
  * -EINVAL where RDMSR/WRMSR would raise #GP(0). */
 int l0_msr_read(struct l0_vm *vm, uint32_t msr, uint64_t *val);
 int l0_msr_write(struct l0_vm *vm, uint32_t msr, uint64_t val);
+
+/* Starts the span of an L2 exit of reason basic that is being reflected
+ * to L1 (nested_reflect_vmexit()): counts it, and charges it the exit
+ * itself and L2's run that led to it. */
+void l0_span_open(struct l0_vm *vm, uint32_t basic);
 
 /* Name of a basic exit reason for messages ("CPUID"), never NULL. */
 const char *l0_exit_reason_name(uint32_t basic);

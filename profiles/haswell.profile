@@ -26,6 +26,8 @@ vm_entry        0     # no published figure for the entry alone: the round trip 
 vm_exit         482   # vmlatency results/: VMRESUME + CPUID exit round trip, Haswell: 482
 vmread          52    # no published figure for this generation: Core 2 Merom's 52 (Adams & Agesen, ASPLOS'06, Table 1), the latest generation measured
 vmwrite         44    # no published figure for this generation: Core 2 Merom's 44 (Adams & Agesen, Table 1)
+shadow_vmread   52    # no published figure for a shadowed VMREAD: the root VMREAD figure above, the same instruction on the shadow VMCS
+shadow_vmwrite  44    # no published figure for a shadowed VMWRITE: the root VMWRITE figure above, the same instruction on the shadow VMCS
 vmx_insn        1     # no published figure: the base CPI
 
 # Published cycles per CPUID round trip, printed next to ours, never charged.

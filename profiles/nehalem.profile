@@ -30,6 +30,8 @@ vm_entry        0     # no published figure for the entry alone: the round trip 
 vm_exit         952   # vmlatency results/: VMRESUME + CPUID exit round trip, Nehalem: 952 (Turtles sec. 4.3: ~1,000 per guest-to-root-and-back switch)
 vmread          52    # no published figure for Nehalem: Core 2 Merom's 52 (Adams & Agesen, ASPLOS'06, Table 1), the latest generation measured
 vmwrite         44    # no published figure for Nehalem: Core 2 Merom's 44 (Adams & Agesen, Table 1)
+shadow_vmread   52    # no published figure: Nehalem has no VMCS shadowing (it came with Haswell): for what-if runs, the root VMREAD figure above
+shadow_vmwrite  44    # no published figure: Nehalem has no VMCS shadowing (it came with Haswell): for what-if runs, the root VMWRITE figure above
 vmx_insn        1     # no published figure: the base CPI
 
 # Published cycles per CPUID round trip, printed next to ours, never charged.

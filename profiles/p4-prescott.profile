@@ -28,6 +28,8 @@ vm_entry        2409  # Adams & Agesen, ASPLOS'06, Table 1: VM entry 2,409
 vm_exit         1931  # Adams & Agesen, Table 1: page-fault VM exit 1,931 (the one exit measured; used for every reason)
 vmread          178   # Adams & Agesen, Table 1: VMREAD 178
 vmwrite         171   # Adams & Agesen, Table 1: VMWRITE 171
+shadow_vmread   178   # no published figure: the P4 has no VMCS shadowing (it came with Haswell): for what-if runs, the root VMREAD figure above
+shadow_vmwrite  171   # no published figure: the P4 has no VMCS shadowing (it came with Haswell): for what-if runs, the root VMWRITE figure above
 vmx_insn        1     # no published figure: the base CPI
 
 # Published cycles per CPUID round trip, printed next to ours, never charged.

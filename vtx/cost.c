@@ -87,6 +87,8 @@ uint64_t vtx_cost_expected_cycles(const struct vtx_cpu_stats *st,
 	       st->vm_entries * p->vm_entry + st->vm_exits * p->vm_exit +
 	       st->vmreads * (p->vmread - base) +
 	       st->vmwrites * (p->vmwrite - base) +
+	       st->shadow_vmreads * (p->shadow_vmread - base) +
+	       st->shadow_vmwrites * (p->shadow_vmwrite - base) +
 	       st->vmx_insns * (p->vmx_insn - base) +
 	       st->cpuids * (p->cpuid - base) + st->rdmsrs * (p->rdmsr - base) +
 	       st->wrmsrs * (p->wrmsr - base) + st->pio * (p->pio - base) +

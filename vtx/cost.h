@@ -32,7 +32,11 @@
 	X(cpuid, 1, "cycles per CPUID that does not exit")                 \
 	X(rdmsr, 1, "cycles per RDMSR that does not exit")                 \
 	X(wrmsr, 1, "cycles per WRMSR that does not exit")                 \
-	X(pio, 1, "cycles per IN/OUT that reaches a device")
+	X(pio, 1, "cycles per IN/OUT that reaches a device")               \
+	X(shadow_vmread, 1,                                                \
+	  "cycles per VMREAD in VMX non-root that reads the shadow VMCS")  \
+	X(shadow_vmwrite, 1,                                               \
+	  "cycles per VMWRITE in VMX non-root that writes the shadow VMCS")
 
 /* The largest value a key may have: above any published figure by far,
  * and small enough that no realistic run overflows 64 bits. */

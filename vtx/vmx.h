@@ -18,6 +18,9 @@ struct vtx_insn;
 
 /* The VMCS revision identifier the model reports in IA32_VMX_BASIC. */
 #define VTX_VMCS_REVISION 0x00004e56u
+/* Bit 31 of a VMCS region's first word: the shadow-VMCS indicator (SDM
+ * 25.2, 25.10). Bits 30:0 hold the revision identifier. */
+#define VTX_VMCS_SHADOW_INDICATOR 0x80000000u
 
 /* VMX state of one vCPU. Controls are cached at VM entry: in VMX non-root
  * operation nothing can change the current VMCS (SDM 25.11.1). */
@@ -38,6 +41,9 @@ struct vtx_vmx {
 	uint64_t cr3_target[4];
 	uint64_t tsc_offset;
 	uint16_t vpid;
+	/* VMCS shadowing (SDM 25.10, 26.3): the VMREAD/VMWRITE bitmaps and
+	 * the link pointer naming the shadow VMCS, cached at entry. */
+	uint64_t vmread_bitmap, vmwrite_bitmap, vmcs_link;
 	bool entry_failed; /* the exit is an entry failure: no guest state */
 };
 

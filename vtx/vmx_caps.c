@@ -38,7 +38,7 @@
 #define PROC2_MAY1                                                   \
 	(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_DESC |           \
 	 SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_ENABLE_VPID | \
-	 SECONDARY_EXEC_WBINVD_EXITING)
+	 SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_SHADOW_VMCS)
 
 #define EXIT_MAY1                                                  \
 	(VMX_EXIT_DEFAULT1 | VM_EXIT_SAVE_DEBUG_CONTROLS |         \
@@ -138,8 +138,9 @@ int vtx_vmx_read_cap(const struct vtx_cpu *c, uint32_t idx, uint64_t *val)
 		return 0;
 	case MSR_IA32_VMX_MISC:
 		/* EFER.LMA saved into the IA-32e entry control; 4 CR3
-		 * targets; 512 MSRs per list; VMWRITE to every field (A.6).
-		 * No activity state but active is offered yet. */
+		 * targets; 512 MSRs per list; VMWRITE to every field, the
+		 * VM-exit information fields of a shadow VMCS included
+		 * (A.6). No activity state but active is offered yet. */
 		*val = VMX_MISC_SAVE_EFER_LMA |
 		       (4ull << VMX_MISC_CR3_COUNT_SHIFT) |
 		       VMX_MISC_VMWRITE_SHADOW_RO_FIELDS;
@@ -215,6 +216,8 @@ bool vtx_vmcs_field_supported(uint32_t enc)
 	case VM_ENTRY_MSR_LOAD_ADDR:
 	case TSC_OFFSET:
 	case EPT_POINTER:
+	case VMREAD_BITMAP: /* with VMCS shadowing */
+	case VMWRITE_BITMAP:
 	case GUEST_PHYSICAL_ADDRESS:
 	case VMCS_LINK_POINTER:
 	case GUEST_IA32_DEBUGCTL:

@@ -98,6 +98,10 @@ static bool check_controls(struct vtx_cpu *c)
 	if ((proc2 & SECONDARY_EXEC_ENABLE_VPID) &&
 	    CC(RD(VIRTUAL_PROCESSOR_ID) == 0))
 		return false;
+	if ((proc2 & SECONDARY_EXEC_SHADOW_VMCS) &&
+	    (CC(!page_addr_ok(RD(VMREAD_BITMAP))) ||
+	     CC(!page_addr_ok(RD(VMWRITE_BITMAP)))))
+		return false;
 
 	/* 27.2.1.2 VM-exit control fields */
 	if (CC(ctl_bad(exit, MSR_IA32_VMX_TRUE_EXIT_CTLS)))
@@ -386,12 +390,19 @@ static int check_guest_state(struct vtx_cpu *c)
 	       (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))) ||
 	    CC(RD(GUEST_PENDING_DBG_EXCEPTIONS) & pending_dbg_reserved))
 		return ENTRY_FAIL_DEFAULT + 1;
-	/* The VMCS link pointer: without VMCS shadowing on offer, the only
-	 * valid value is ~0 or a VMCS of the right revision. */
+	/* The VMCS link pointer, unless ~0: a page-aligned VMCS of our
+	 * revision whose shadow-VMCS indicator equals "VMCS shadowing", and
+	 * (outside SMM) not the current VMCS itself (SDM 27.3.1.5). */
 	if (link != ~0ull) {
 		uint32_t rev = ~0u;
+		bool shadowing = c->vmx.proc2 & SECONDARY_EXEC_SHADOW_VMCS;
+
 		vtx_hpa_read(c->m, link, &rev, 4);
-		if (CC(!page_addr_ok(link)) || CC(rev != VTX_VMCS_REVISION))
+		if (CC(!page_addr_ok(link)) ||
+		    CC((rev & ~VTX_VMCS_SHADOW_INDICATOR) !=
+		       VTX_VMCS_REVISION) ||
+		    CC(!!(rev & VTX_VMCS_SHADOW_INDICATOR) != shadowing) ||
+		    CC(link == c->vmx.current))
 			return ENTRY_FAIL_VMCS_LINK_PTR + 1;
 	}
 	return 0;
@@ -528,6 +539,9 @@ static void cache_controls(struct vtx_cpu *c)
 	v->vpid = (v->proc2 & SECONDARY_EXEC_ENABLE_VPID)
 			  ? (uint16_t)RD(VIRTUAL_PROCESSOR_ID)
 			  : 0;
+	v->vmread_bitmap = RD(VMREAD_BITMAP);
+	v->vmwrite_bitmap = RD(VMWRITE_BITMAP);
+	v->vmcs_link = RD(VMCS_LINK_POINTER);
 }
 
 /* An entry failure after the controls and host state passed: a VM exit
@@ -551,6 +565,10 @@ int vtx_vmx_enter(struct vtx_cpu *c, bool launch)
 		return -1;
 	v = vtx_hpa_ptr(c->m, c->vmx.current, VMCS12_SIZE);
 	if (!v)
+		return -1;
+	/* A shadow VMCS cannot be entered: VMfailInvalid, like no VMCS at
+	 * all (SDM 27.1, 25.10). */
+	if (v->revision_id & VTX_VMCS_SHADOW_INDICATOR)
 		return -1;
 	/* SDM 31.3 "VMLAUNCH/VMRESUME": blocking by MOV SS, launch state. */
 	/* Blocking by MOV SS concerns the host executing VMLAUNCH; a host

@@ -3,8 +3,9 @@
  * vmx_insn.c - the VMX instructions as software executes them: VMXON,
  * VMXOFF, VMCLEAR, VMPTRLD, VMPTRST, VMREAD, VMWRITE, VMLAUNCH, VMRESUME,
  * INVEPT, INVVPID, VMCALL, with every #UD/#GP, VM exit and VMfail case of
- * the SDM's pseudo-code (Vol. 3C ch. 31, "VMX Instruction Reference"), and
- * VMCS access by encoding. Model side.
+ * the SDM's pseudo-code (Vol. 3C ch. 31, "VMX Instruction Reference"),
+ * VMREAD/VMWRITE of the shadow VMCS in VMX non-root operation (SDM 25.10,
+ * 26.3), and VMCS access by encoding. Model side.
  */
 #include <errno.h>
 
@@ -159,38 +160,58 @@ int vtx_vmx_op_vmclear(struct vtx_cpu *c, uint64_t pa)
 
 int vtx_vmx_op_vmptrld(struct vtx_cpu *c, uint64_t pa)
 {
+	uint32_t rev;
+
 	if (!vmx_addr_ok(pa))
 		return VMXERR_VMPTRLD_INVALID_ADDRESS;
 	if (pa == c->vmx.vmxon_ptr)
 		return VMXERR_VMPTRLD_VMXON_POINTER;
-	/* A shadow-VMCS indicator is an error while VMCS shadowing is not
-	 * offered (SDM 31.3 "VMPTRLD"). */
-	if (vmcs_revision(c, pa) != VTX_VMCS_REVISION)
+	/* Bits 30:0 must be the revision; bit 31, the shadow-VMCS
+	 * indicator, may be 1 because "VMCS shadowing" may be 1 (SDM 31.3
+	 * "VMPTRLD"): a shadow VMCS can be current, for VMREAD/VMWRITE. */
+	rev = vmcs_revision(c, pa);
+	if ((rev & ~VTX_VMCS_SHADOW_INDICATOR) != VTX_VMCS_REVISION)
 		return VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID;
 	c->vmx.current = pa;
 	return 0;
 }
 
-int vtx_vmx_op_vmread(struct vtx_cpu *c, uint64_t enc, uint64_t *val)
+/* VMREAD and VMWRITE on the VMCS at `vmcs`: the current VMCS in root
+ * operation, the one the VMCS link pointer names in non-root operation
+ * (SDM 31.3 "VMREAD", "VMWRITE"); ~0 is no VMCS: VMfailInvalid. */
+static int vmcs_op_read(struct vtx_cpu *c, uint64_t vmcs, uint64_t enc,
+			uint64_t *val)
 {
-	if (c->vmx.current == VMX_NO_VMCS)
+	if (vmcs == VMX_NO_VMCS)
 		return VTX_VMFAIL_INVALID;
 	if ((enc >> 32) || !vtx_vmcs_field_supported((uint32_t)enc))
 		return VMXERR_UNSUPPORTED_VMCS_COMPONENT;
-	*val = vtx_vmcs_read(c, c->vmx.current, (uint32_t)enc);
+	*val = vtx_vmcs_read(c, vmcs, (uint32_t)enc);
 	return 0;
 }
 
-int vtx_vmx_op_vmwrite(struct vtx_cpu *c, uint64_t enc, uint64_t val)
+static int vmcs_op_write(struct vtx_cpu *c, uint64_t vmcs, uint64_t enc,
+			 uint64_t val)
 {
-	if (c->vmx.current == VMX_NO_VMCS)
+	if (vmcs == VMX_NO_VMCS)
 		return VTX_VMFAIL_INVALID;
 	if ((enc >> 32) || !vtx_vmcs_field_supported((uint32_t)enc))
 		return VMXERR_UNSUPPORTED_VMCS_COMPONENT;
 	/* IA32_VMX_MISC bit 29 is set: VMWRITE may write the exit-
-	 * information fields too (SDM 31.3 "VMWRITE"). */
-	vtx_vmcs_write(c, c->vmx.current, (uint32_t)enc, val);
+	 * information fields too, of a shadow VMCS as of any other (SDM
+	 * 31.3 "VMWRITE"). */
+	vtx_vmcs_write(c, vmcs, (uint32_t)enc, val);
 	return 0;
+}
+
+int vtx_vmx_op_vmread(struct vtx_cpu *c, uint64_t enc, uint64_t *val)
+{
+	return vmcs_op_read(c, c->vmx.current, enc, val);
+}
+
+int vtx_vmx_op_vmwrite(struct vtx_cpu *c, uint64_t enc, uint64_t val)
+{
+	return vmcs_op_write(c, c->vmx.current, enc, val);
 }
 
 /* INVEPT (SDM 31.3 "INVEPT"). The model's TLB caches combined
@@ -280,43 +301,93 @@ void x_vmptrst(struct vtx_cpu *c, const struct vtx_insn *i)
 	vm_status(c, 0);
 }
 
+/*
+ * In VMX non-root operation, does a VMREAD/VMWRITE of `enc` go to the
+ * shadow VMCS instead of exiting (SDM 26.1.3, 31.3)? Only with "VMCS
+ * shadowing", an encoding within bits 14:0, and its bit in the 4-KiB
+ * bitmap (bit n of byte n / 8, n = bits 14:0) clear. A bitmap outside
+ * memory reads as all ones: the access exits.
+ */
+static bool vmcs_shadowed(struct vtx_cpu *c, uint64_t enc, uint64_t bitmap)
+{
+	uint8_t b = 0xff;
+
+	if (!(c->vmx.proc2 & SECONDARY_EXEC_SHADOW_VMCS) || (enc >> 15))
+		return false;
+	vtx_hpa_read(c->m, bitmap + (enc >> 3), &b, 1);
+	return !((b >> (enc & 7)) & 1);
+}
+
+/* VMREAD/VMWRITE's #UD, exit and #GP checks (SDM 31.3): those of every
+ * VMX instruction, except that a shadowed access in non-root operation
+ * does not exit. True when the access goes to the shadow VMCS. */
+static bool vmcs_access_checks(struct vtx_cpu *c, const struct vtx_insn *i,
+			       uint32_t reason, unsigned reg1, unsigned reg2,
+			       uint64_t enc, uint64_t bitmap)
+{
+	if (!c->vmx.on || c->mode != VTX_MODE_LONG64)
+		raise_ud(c);
+	if (c->vmx.non_root && !vmcs_shadowed(c, enc, bitmap))
+		vtx_vmx_exit_insn(c, i, reason, vtx_vmx_disp_qual(c, i),
+				  vtx_vmx_insn_info(i, reg1, reg2));
+	if (c->cpl > 0)
+		raise_gp(c, 0);
+	return c->vmx.non_root;
+}
+
 /* VMREAD r/m64, r64: r2 holds the encoding; the destination is r1 or
  * memory. */
 void x_vmread(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	uint64_t v = 0;
+	uint64_t enc = c->gpr[i->r2], v = 0, vmcs = c->vmx.current;
 	int st;
 
 	/* reg1: the destination register, reg2: the encoding (SDM 28.2.5) */
-	vmx_insn_checks_regs(c, i, EXIT_REASON_VMREAD, i->r1, i->r2);
-	c->stats.vmreads++;
-	cost_charge_insn(c, vmread);
-	st = vtx_vmx_op_vmread(c, c->gpr[i->r2], &v);
+	if (vmcs_access_checks(c, i, EXIT_REASON_VMREAD, i->r1, i->r2, enc,
+			       c->vmx.vmread_bitmap)) {
+		/* Non-root without an exit: its own event class. */
+		c->stats.shadow_vmreads++;
+		cost_charge_insn(c, shadow_vmread);
+		vmcs = c->vmx.vmcs_link;
+	} else {
+		c->stats.vmreads++;
+		cost_charge_insn(c, vmread);
+	}
+	st = vmcs_op_read(c, vmcs, enc, &v);
 	if (st == 0) {
 		if (i->flags & VTX_INSN_HAS_MEM)
 			mem_store(c, insn_la(c, i), 8, v);
 		else
 			c->gpr[i->r1] = v;
 	}
+	/* A VMfailValid goes to the current VMCS even when the access was
+	 * for the shadow VMCS (SDM 31.2). */
 	vm_status(c, st);
 }
 
 /* VMWRITE r64, r/m64: r1 holds the encoding; the value is r2 or memory. */
 void x_vmwrite(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	uint64_t v;
+	uint64_t enc = c->gpr[i->r1], v, vmcs = c->vmx.current;
 
 	/* reg1: the source register, reg2: the encoding (SDM 28.2.5) */
-	vmx_insn_checks_regs(c, i, EXIT_REASON_VMWRITE, i->r2, i->r1);
-	c->stats.vmwrites++;
-	cost_charge_insn(c, vmwrite);
-	if (c->vmx.current == VMX_NO_VMCS) {
+	if (vmcs_access_checks(c, i, EXIT_REASON_VMWRITE, i->r2, i->r1, enc,
+			       c->vmx.vmwrite_bitmap)) {
+		c->stats.shadow_vmwrites++;
+		cost_charge_insn(c, shadow_vmwrite);
+		vmcs = c->vmx.vmcs_link;
+	} else {
+		c->stats.vmwrites++;
+		cost_charge_insn(c, vmwrite);
+	}
+	/* VMfailInvalid comes before the source operand is read. */
+	if (vmcs == VMX_NO_VMCS) {
 		vm_status(c, VTX_VMFAIL_INVALID);
 		return;
 	}
 	v = (i->flags & VTX_INSN_HAS_MEM) ? mem_load(c, insn_la(c, i), 8)
 					  : c->gpr[i->r2];
-	vm_status(c, vtx_vmx_op_vmwrite(c, c->gpr[i->r1], v));
+	vm_status(c, vmcs_op_write(c, vmcs, enc, v));
 }
 
 static void vm_entry_insn(struct vtx_cpu *c, const struct vtx_insn *i,

@@ -164,6 +164,8 @@ struct vtx_cpu_stats {
 	uint64_t events; /* exceptions and interrupts delivered via the IDT */
 	uint64_t cpuids, rdmsrs, wrmsrs; /* executed without a VM exit */
 	uint64_t vmreads, vmwrites; /* executed by a guest in VMX root */
+	/* executed in VMX non-root without a VM exit: VMCS shadowing */
+	uint64_t shadow_vmreads, shadow_vmwrites;
 	uint64_t vmx_insns; /* other VMX instructions a guest ran in root */
 	uint64_t host_vmreads, host_vmwrites; /* by the C host, through here */
 	uint64_t host_vmx_ops; /* the C host's other VMX operations */

@@ -3,7 +3,9 @@
  * Whole-stack nested tests: build/nestvm runs l1-shim as L1 under L0 and a
  * guest as L2, which prints and exits as in the native l1-shim run; the
  * cpuid loop's exit multiplication is exactly what l1-shim's own per-exit
- * counts say; a guest that is no hypervisor runs under L0 as natively.
+ * counts say; a guest that is no hypervisor runs under L0 as natively;
+ * the end-of-run report (the per-level table and --json, read back with a
+ * strict JSON reader of its own) holds the same numbers, to the cycle.
  * Host side; run from the top of the tree.
  */
 #include <stdarg.h>
@@ -12,10 +14,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <ctype.h>
+#include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tests/lib/run_cmd.h"
 
@@ -25,7 +30,7 @@
 #define L1_SHIM "build/l1-shim.elf"
 #define EXPECTED_DIR "tests/guest/expected/"
 #define TIMEOUT_S 300
-#define ARGS_MAX 16
+#define ARGS_MAX 24
 #define CPUID_N 1000ull
 
 static char *read_expected(const char *name)
@@ -549,6 +554,660 @@ static void test_nested__max_insns_stops_nested_run_with_124(void **state)
 	cmd_result_free(&res);
 }
 
+/* ---- the report: table and --json ---------------------------------------------- */
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long size;
+
+	if (!f)
+		fail_msg("cannot read %s", path);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	size = ftell(f);
+	assert_true(size >= 0);
+	rewind(f);
+	buf = calloc(1, (size_t)size + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	return buf;
+}
+
+/*
+ * A strict JSON reader (RFC 8259), enough to check the report: whether a
+ * document is well formed, and the value at a path of member names
+ * ("reflected.CPUID.count"). Written here so that the test needs nothing
+ * beyond the C library.
+ */
+static void js_ws(const char **p)
+{
+	while (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r')
+		(*p)++;
+}
+
+/* A string; its text (escapes kept as the escaped character) into out. */
+static bool js_string(const char **p, char *out, size_t outlen)
+{
+	const char *s = *p;
+	size_t n = 0;
+
+	if (*s++ != '"')
+		return false;
+	while (*s != '"') {
+		char c = *s;
+
+		if ((unsigned char)c < 0x20)
+			return false;
+		if (c == '\\') {
+			s++;
+			if (*s == 'u') {
+				for (int i = 1; i <= 4; i++)
+					if (!isxdigit((unsigned char)s[i]))
+						return false;
+				c = '?';
+				s += 4;
+			} else if (*s && strchr("\"\\/bfnrt", *s)) {
+				c = *s;
+			} else {
+				return false;
+			}
+		}
+		s++;
+		if (out && n + 1 < outlen)
+			out[n++] = c;
+	}
+	if (out)
+		out[n] = '\0';
+	*p = s + 1;
+	return true;
+}
+
+static bool js_digits(const char **p)
+{
+	if (!isdigit((unsigned char)**p))
+		return false;
+	while (isdigit((unsigned char)**p))
+		(*p)++;
+	return true;
+}
+
+static bool js_number(const char **p)
+{
+	if (**p == '-')
+		(*p)++;
+	if (**p == '0')
+		(*p)++;
+	else if (!js_digits(p))
+		return false;
+	if (**p == '.') {
+		(*p)++;
+		if (!js_digits(p))
+			return false;
+	}
+	if (**p == 'e' || **p == 'E') {
+		(*p)++;
+		if (**p == '+' || **p == '-')
+			(*p)++;
+		if (!js_digits(p))
+			return false;
+	}
+	return true;
+}
+
+static bool js_value(const char **p, int depth);
+
+/* An object or array body after its opening bracket. */
+static bool js_members(const char **p, bool object, int depth)
+{
+	char close = object ? '}' : ']';
+
+	js_ws(p);
+	if (**p == close) {
+		(*p)++;
+		return true;
+	}
+	for (;;) {
+		if (object) {
+			if (!js_string(p, NULL, 0))
+				return false;
+			js_ws(p);
+			if (*(*p)++ != ':')
+				return false;
+		}
+		if (!js_value(p, depth + 1))
+			return false;
+		js_ws(p);
+		if (**p == close) {
+			(*p)++;
+			return true;
+		}
+		if (*(*p)++ != ',')
+			return false;
+		js_ws(p);
+	}
+}
+
+static bool js_value(const char **p, int depth)
+{
+	js_ws(p);
+	if (depth > 64)
+		return false;
+	switch (**p) {
+	case '{':
+		(*p)++;
+		return js_members(p, true, depth);
+	case '[':
+		(*p)++;
+		return js_members(p, false, depth);
+	case '"':
+		return js_string(p, NULL, 0);
+	case 't':
+		return !strncmp(*p, "true", 4) && (*p += 4, true);
+	case 'f':
+		return !strncmp(*p, "false", 5) && (*p += 5, true);
+	case 'n':
+		return !strncmp(*p, "null", 4) && (*p += 4, true);
+	default:
+		return js_number(p);
+	}
+}
+
+static bool js_valid(const char *doc)
+{
+	const char *p = doc;
+
+	if (!js_value(&p, 0))
+		return false;
+	js_ws(&p);
+	return *p == '\0';
+}
+
+/* The text of the value at path, or NULL. doc must be js_valid(). */
+static const char *js_find(const char *doc, const char *path)
+{
+	const char *p = doc;
+
+	js_ws(&p);
+	while (*path) {
+		size_t len = strcspn(path, ".");
+		char key[64];
+		bool found = false;
+
+		if (*p != '{')
+			return NULL;
+		p++;
+		js_ws(&p);
+		while (*p != '}') {
+			assert_true(js_string(&p, key, sizeof(key)));
+			js_ws(&p);
+			p++; /* ':' */
+			js_ws(&p);
+			if (strlen(key) == len && !strncmp(key, path, len)) {
+				found = true;
+				break;
+			}
+			assert_true(js_value(&p, 0));
+			js_ws(&p);
+			if (*p == ',')
+				p++;
+			js_ws(&p);
+		}
+		if (!found)
+			return NULL;
+		path += len + (path[len] == '.');
+	}
+	return p;
+}
+
+/* The unsigned integer at path, or fails. */
+static unsigned long long js_u64(const char *doc, const char *path)
+{
+	const char *v = js_find(doc, path);
+	char *end;
+	unsigned long long n;
+
+	if (!v)
+		fail_msg("no %s in the report:\n%s", path, doc);
+	if (!isdigit((unsigned char)*v))
+		fail_msg("%s is not an unsigned integer", path);
+	n = strtoull(v, &end, 10);
+	if (*end == '.' || *end == 'e' || *end == 'E')
+		fail_msg("%s is not an integer", path);
+	return n;
+}
+
+/* How many members the object at path has, or fails. */
+static size_t js_count(const char *doc, const char *path)
+{
+	const char *p = js_find(doc, path);
+	size_t n = 0;
+
+	if (!p || *p != '{')
+		fail_msg("no object %s in the report", path);
+	p++;
+	js_ws(&p);
+	while (*p != '}') {
+		assert_true(js_string(&p, NULL, 0));
+		js_ws(&p);
+		p++;
+		assert_true(js_value(&p, 0));
+		js_ws(&p);
+		if (*p == ',')
+			p++;
+		js_ws(&p);
+		n++;
+	}
+	return n;
+}
+
+/* Whether the string at path is want. */
+static bool js_string_is(const char *doc, const char *path, const char *want)
+{
+	const char *p = js_find(doc, path);
+	char buf[64];
+
+	return p && js_string(&p, buf, sizeof(buf)) && !strcmp(buf, want);
+}
+
+static void test_js__reader_rejects_what_rfc_8259_forbids(void **state)
+{
+	static const char *const bad[] = {
+		"",	     "{",     "{\"a\":}",   "{\"a\":1,}",
+		"[1 2]",     "{a:1}", "01",	    "1.",
+		"\"\\x\"",   "tru",   "{\"a\":1}x", "\"a\nb\"",
+		"{\"a\" 1}", "[1,]",  "-",	    "1e",
+	};
+	static const char *const good[] = {
+		"{}",
+		"[]",
+		"0",
+		"-1.5e+3",
+		"{\"a\":[1,{\"b\":\"x\\\"\\u00e9\"}],\"c\":true,\"d\":null}",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (js_valid(bad[i]))
+			fail_msg("accepted '%s'", bad[i]);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (!js_valid(good[i]))
+			fail_msg("refused '%s'", good[i]);
+	assert_int_equal(js_u64("{\"a\":{\"b\":[2],\"c\":7}}", "a.c"), 7);
+	assert_null(js_find("{\"a\":{\"b\":1}}", "a.x"));
+}
+
+/* A private directory for report files (removed by rm_dir()). */
+static void make_dir(char *dir, size_t len)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, len, "%s/nestvm-report-XXXXXX",
+		 tmp && *tmp ? tmp : P_tmpdir);
+	if (!mkdtemp(dir))
+		fail_msg("cannot create %s", dir);
+}
+
+/* How many entries dir has, "." and ".." aside. */
+static int dir_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+static void rm_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[512];
+
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* Runs nestvm with args and --json FILE, and returns the report
+ * (malloc'd), which must be well-formed JSON. */
+static char *run_with_json(bool native, const char *const args[],
+			   const char *file, struct cmd_result *res)
+{
+	const char *argv[ARGS_MAX];
+	size_t n = 0;
+	char *doc;
+
+	for (; args[n]; n++) {
+		assert_true(n < ARGS_MAX - 3);
+		argv[n] = args[n];
+	}
+	argv[n++] = "--json";
+	argv[n++] = file;
+	argv[n] = NULL;
+	run_nestvm(native, argv, res);
+	doc = read_file(file);
+	if (!js_valid(doc))
+		fail_msg("--json wrote no valid JSON:\n%s", doc);
+	return doc;
+}
+
+/* The Nehalem profile (profiles/nehalem.profile, the default): a VM exit
+ * costs 952 cycles and a VM entry none (the round trip is charged at the
+ * exit), an instruction 1. */
+#define NEHALEM_VM_EXIT 952ull
+#define NEHALEM_VM_ENTRY 0ull
+
+/*
+ * One L2 CPUID under l1-shim, in the JSON report: 8 L1 exits (5 VMREADs,
+ * 1 VMWRITE, its handler's CPUID, the VMRESUME; see the test above) and
+ * 18 world switches; 9 of those are VM exits, the rest entries. Its
+ * 23,560 modeled cycles split as Turtles' Figure 10 does: 8,568 in world
+ * switches (9 x 952), 162 in L1 (its 162 instructions at CPI 1; each of
+ * its VMX instructions exits), and 14,830 in L0's VMX operations (the
+ * reflection, the 100 vmcs02 VMWRITEs of --prep full, the emulation of
+ * L1's VMX instructions), L0's C handlers at 0. The guest, timing the
+ * loop with RDTSC, sees the same clock: between cycles and cycles plus
+ * L2's own time, per iteration.
+ */
+#define CPUID_ROUND_TRIP_CYCLES 23560ull
+#define CPUID_ROUND_TRIP_L0 14830ull
+#define CPUID_ROUND_TRIP_L1 162ull
+
+static void test_report__json_cpuid_reflected_exact_breakdown_sums(void **state)
+{
+	static const char *const args[] = {
+		L1_SHIM,    "--module",	     "build/guests/cpuid_loop.elf",
+		"--append", "stats -- 1000", NULL
+	};
+	struct cmd_result res = { 0 };
+	unsigned long long cycles, sw, l0, l0h, l1, l2, per_iter;
+	char dir[256], file[300], *doc;
+
+	(void)state;
+	make_dir(dir, sizeof(dir));
+	snprintf(file, sizeof(file), "%s/report.json", dir);
+	doc = run_with_json(false, args, file, &res);
+	assert_int_equal(res.exit_code, 0);
+	assert_true(js_string_is(doc, "mode", "nested"));
+	assert_true(js_string_is(doc, "profile", "nehalem"));
+	assert_int_equal(js_u64(doc, "exit_status"), 0);
+
+	assert_int_equal(js_u64(doc, "reflected.CPUID.reason"), 10);
+	assert_int_equal(js_u64(doc, "reflected.CPUID.count"), CPUID_N);
+	assert_int_equal(js_u64(doc, "reflected.CPUID.l1_exits"), CPUID_N * 8);
+	assert_int_equal(js_u64(doc, "reflected.CPUID.world_switches"),
+			 CPUID_N * 18);
+	assert_int_equal(js_u64(doc, "reflected.CPUID.vmreads"), CPUID_N * 5);
+	assert_int_equal(js_u64(doc, "reflected.CPUID.vmwrites"), CPUID_N);
+	cycles = js_u64(doc, "reflected.CPUID.cycles");
+	assert_int_equal(cycles, CPUID_N * CPUID_ROUND_TRIP_CYCLES);
+
+	sw = js_u64(doc, "reflected.CPUID.breakdown.switches");
+	l0 = js_u64(doc, "reflected.CPUID.breakdown.l0");
+	l0h = js_u64(doc, "reflected.CPUID.breakdown.l0_handlers");
+	l1 = js_u64(doc, "reflected.CPUID.breakdown.l1");
+	assert_int_equal(sw + l0 + l0h + l1, cycles);
+	assert_int_equal(
+		sw, CPUID_N * (9 * NEHALEM_VM_EXIT + 9 * NEHALEM_VM_ENTRY));
+	assert_int_equal(l0, CPUID_N * CPUID_ROUND_TRIP_L0);
+	assert_int_equal(l0h, 0);
+	assert_int_equal(l1, CPUID_N * CPUID_ROUND_TRIP_L1);
+	assert_int_equal(l1, js_u64(doc, "reflected.CPUID.l1_insns"));
+
+	/* The guest's own clock brackets the round trip. */
+	l2 = js_u64(doc, "reflected.CPUID.l2_cycles");
+	per_iter = result_value(res.out, "cpuid_cycles_per_iter");
+	assert_true(per_iter >= cycles / CPUID_N);
+	assert_true(per_iter <= (cycles + l2) / CPUID_N);
+
+	/* The stderr table says the same. */
+	assert_int_equal(line_value(res.err, "reflected CPUID (10)", "cycles"),
+			 cycles);
+	assert_int_equal(
+		line_value(res.err, "reflected CPUID (10)", "l1_exits"),
+		js_u64(doc, "reflected.CPUID.l1_exits"));
+	assert_non_null(strstr(
+		res.err, "nestvm:   CPUID (10)                 1000      "
+			 "8.00     18.00     5.00     1.00    23560.0     "
+			 "  8568.0    14830.0      162.0"));
+	free(doc);
+	cmd_result_free(&res);
+	rm_dir(dir);
+}
+
+/* --prep dirty changes one part of the round trip: L0's, by the 79
+ * vmcs02 VMWRITEs it no longer does (100 - 21), at nehalem's 44 cycles
+ * each; switches and L1 are the same. */
+#define NEHALEM_VMWRITE 44ull
+
+static void test_report__json_prep_dirty_saves_l0_vmwrite_cycles(void **state)
+{
+	static const char *const args[] = { "--prep",
+					    "dirty",
+					    L1_SHIM,
+					    "--module",
+					    "build/guests/cpuid_loop.elf",
+					    "--append",
+					    "stats -- 1000",
+					    NULL };
+	struct cmd_result res = { 0 };
+	char dir[256], file[300], *doc;
+	unsigned long long saved =
+		(VMCS02_WRITES_FULL - VMCS02_WRITES_HOT) * NEHALEM_VMWRITE;
+
+	(void)state;
+	make_dir(dir, sizeof(dir));
+	snprintf(file, sizeof(file), "%s/dirty.json", dir);
+	doc = run_with_json(false, args, file, &res);
+	assert_int_equal(res.exit_code, 0);
+	assert_int_equal(js_u64(doc, "reflected.CPUID.vmcs02_writes"),
+			 CPUID_N * VMCS02_WRITES_HOT);
+	assert_int_equal(js_u64(doc, "reflected.CPUID.breakdown.l0"),
+			 CPUID_N * (CPUID_ROUND_TRIP_L0 - saved));
+	assert_int_equal(js_u64(doc, "reflected.CPUID.breakdown.switches"),
+			 CPUID_N * 9 * NEHALEM_VM_EXIT);
+	assert_int_equal(js_u64(doc, "reflected.CPUID.breakdown.l1"),
+			 CPUID_N * CPUID_ROUND_TRIP_L1);
+	assert_int_equal(js_u64(doc, "reflected.CPUID.cycles"),
+			 CPUID_N * (CPUID_ROUND_TRIP_CYCLES - saved));
+	free(doc);
+	cmd_result_free(&res);
+	rm_dir(dir);
+}
+
+/* The levels partition the run: L0's VMX operations, L1 and L2 running,
+ * and world switches add up to every modeled cycle; L1's and L2's
+ * instructions to every instruction; exits match the table's lines. */
+static void test_report__json_levels_add_up_to_run_totals(void **state)
+{
+	static const char *const args[] = {
+		L1_SHIM,    "--module",	     "build/guests/cpuid_loop.elf",
+		"--append", "stats -- 1000", NULL
+	};
+	struct cmd_result res = { 0 };
+	char dir[256], file[300], *doc;
+
+	(void)state;
+	make_dir(dir, sizeof(dir));
+	snprintf(file, sizeof(file), "%s/report.json", dir);
+	doc = run_with_json(false, args, file, &res);
+	assert_int_equal(res.exit_code, 0);
+	assert_int_equal(js_u64(doc, "levels.L0.cycles") +
+				 js_u64(doc, "levels.L1.cycles") +
+				 js_u64(doc, "levels.L2.cycles") +
+				 js_u64(doc, "switches.cycles"),
+			 js_u64(doc, "cycles"));
+	assert_int_equal(js_u64(doc, "levels.L0.cycles_handlers"), 0);
+	assert_int_equal(js_u64(doc, "levels.L1.insns") +
+				 js_u64(doc, "levels.L2.insns"),
+			 js_u64(doc, "insns"));
+	assert_int_equal(js_u64(doc, "levels.L1.insns"),
+			 table_value(res.err, "insns_l1"));
+	assert_int_equal(js_u64(doc, "levels.L2.exits_by_reason.CPUID"),
+			 CPUID_N);
+	assert_int_equal(js_u64(doc, "levels.L1.exits_by_reason.CPUID"),
+			 CPUID_N + 1);
+	assert_int_equal(js_u64(doc, "levels.L1.vmreads_trapped"),
+			 table_value(res.err, "l1_vmreads"));
+	assert_int_equal(js_u64(doc, "levels.L1.vmwrites_trapped"),
+			 table_value(res.err, "l1_vmwrites"));
+	assert_int_equal(js_u64(doc, "levels.L2.ept02_fills"),
+			 table_value(res.err, "ept02_fills"));
+	assert_int_equal(js_u64(doc, "levels.L2.ept_violations_reflected"), 0);
+	assert_int_equal(js_u64(doc, "levels.L2.exits_reflected") +
+				 js_u64(doc, "levels.L2.exits_handled_by_l0"),
+			 js_u64(doc, "levels.L2.exits"));
+	assert_int_equal(js_u64(doc, "levels.L0.exits_handled"),
+			 js_u64(doc, "levels.L1.exits") +
+				 js_u64(doc, "levels.L2.exits"));
+	assert_int_equal(js_u64(doc, "switches.world_switches"),
+			 table_value(res.err, "world_switches"));
+	assert_int_equal(js_u64(doc, "levels.L0.vmcs02_writes"),
+			 table_value(res.err, "vmcs02_writes"));
+	/* The CPUID exits and the OUTs that print and end the run. */
+	assert_int_equal(js_count(doc, "reflected"), 2);
+	free(doc);
+	cmd_result_free(&res);
+	rm_dir(dir);
+}
+
+/* A native run's report: the image is L0 on the machine, all of the run's
+ * instructions and cycles are its own, and nothing is reflected. */
+static void test_report__json_native_run_has_level_l0_only(void **state)
+{
+	static const char *const args[] = { "build/guests/hello.elf",
+					    "--append", "hello world", NULL };
+	struct cmd_result res = { 0 };
+	char dir[256], file[300], *doc;
+
+	(void)state;
+	make_dir(dir, sizeof(dir));
+	snprintf(file, sizeof(file), "%s/native.json", dir);
+	doc = run_with_json(true, args, file, &res);
+	assert_int_equal(res.exit_code, 0);
+	assert_true(js_string_is(doc, "mode", "native"));
+	assert_int_equal(js_u64(doc, "exit_status"), 0);
+	assert_true(js_u64(doc, "insns") > 0);
+	assert_int_equal(js_u64(doc, "levels.L0.insns"), js_u64(doc, "insns"));
+	assert_int_equal(js_u64(doc, "levels.L0.cycles"),
+			 js_u64(doc, "cycles"));
+	assert_int_equal(js_count(doc, "levels"), 1);
+	assert_null(js_find(doc, "switches"));
+	assert_int_equal(js_count(doc, "reflected"), 0);
+	/* No table for a native run. */
+	assert_null(strstr(res.err, "per level"));
+	free(doc);
+	cmd_result_free(&res);
+	rm_dir(dir);
+}
+
+/* l1-shim on the bare model is L0; its guest's exits are L1's. */
+static void test_report__json_native_l1_shim_guest_is_level_l1(void **state)
+{
+	static const char *const args[] = {
+		L1_SHIM,    "--module",	     "build/guests/cpuid_loop.elf",
+		"--append", "stats -- 1000", NULL
+	};
+	struct cmd_result res = { 0 };
+	char dir[256], file[300], *doc;
+
+	(void)state;
+	make_dir(dir, sizeof(dir));
+	snprintf(file, sizeof(file), "%s/native.json", dir);
+	doc = run_with_json(true, args, file, &res);
+	assert_int_equal(res.exit_code, 0);
+	assert_int_equal(js_u64(doc, "levels.L1.exits_by_reason.CPUID"),
+			 CPUID_N);
+	assert_int_equal(
+		js_u64(doc, "levels.L0.vmreads"),
+		result_value(res.out, "l1_vmreads_cpuid") +
+			result_value(res.out, "l1_vmreads_io_instruction"));
+	assert_int_equal(js_u64(doc, "levels.L0.cycles") +
+				 js_u64(doc, "levels.L1.cycles") +
+				 js_u64(doc, "switches.cycles"),
+			 js_u64(doc, "cycles"));
+	assert_null(js_find(doc, "levels.L0.insns"));
+	assert_int_equal(js_count(doc, "reflected"), 0);
+	free(doc);
+	cmd_result_free(&res);
+	rm_dir(dir);
+}
+
+/* --json replaces FILE whole and leaves nothing else behind; a run that
+ * ends on --max-insns still reports, with its status. */
+static void test_report__json_replaces_file_status_124_recorded(void **state)
+{
+	static const char *const args[] = {
+		L1_SHIM,       "--module", "build/guests/cpuid_loop.elf",
+		"--max-insns", "50000",	   NULL
+	};
+	struct cmd_result res = { 0 };
+	char dir[256], file[300], *doc;
+	FILE *f;
+
+	(void)state;
+	make_dir(dir, sizeof(dir));
+	snprintf(file, sizeof(file), "%s/report.json", dir);
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fputs("old contents, not JSON\n", f);
+	fclose(f);
+	doc = run_with_json(false, args, file, &res);
+	assert_int_equal(res.exit_code, 124);
+	assert_int_equal(js_u64(doc, "exit_status"), 124);
+	assert_int_equal(js_u64(doc, "insns"), 50000);
+	assert_int_equal(dir_entries(dir), 1);
+	free(doc);
+	cmd_result_free(&res);
+	rm_dir(dir);
+}
+
+/* A --json path that cannot be created is one line and status 125
+ * before the guest runs (nothing on stdout), and no file is left. */
+static void test_report__json_bad_path_one_error_before_run(void **state)
+{
+	struct cmd_result res = { 0 };
+	char dir[256], file[300], want[700];
+	const char *args[] = { "build/guests/hello.elf", "--json", file, NULL };
+
+	(void)state;
+	make_dir(dir, sizeof(dir));
+	snprintf(file, sizeof(file), "%s/no-such-dir/report.json", dir);
+	run_nestvm(false, args, &res);
+	snprintf(want, sizeof(want),
+		 "nestvm: --json: cannot create '%s': No such file or "
+		 "directory\n",
+		 file);
+	assert_string_equal(res.err, want);
+	assert_string_equal(res.out, "");
+	assert_int_equal(res.exit_code, 125);
+	cmd_result_free(&res);
+
+	/* A directory is no file to write. */
+	snprintf(file, sizeof(file), "%s", dir);
+	run_nestvm(true, args, &res);
+	snprintf(want, sizeof(want), "nestvm: --json: '%s' is a directory\n",
+		 dir);
+	assert_string_equal(res.err, want);
+	assert_string_equal(res.out, "");
+	assert_int_equal(res.exit_code, 125);
+	assert_int_equal(dir_entries(dir), 0);
+	cmd_result_free(&res);
+	rm_dir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -584,6 +1243,20 @@ int main(void)
 			test_nested__triple_l2_reported_by_l1_shim_exits_126),
 		cmocka_unit_test(
 			test_nested__max_insns_stops_nested_run_with_124),
+		cmocka_unit_test(test_js__reader_rejects_what_rfc_8259_forbids),
+		cmocka_unit_test(
+			test_report__json_cpuid_reflected_exact_breakdown_sums),
+		cmocka_unit_test(
+			test_report__json_prep_dirty_saves_l0_vmwrite_cycles),
+		cmocka_unit_test(test_report__json_levels_add_up_to_run_totals),
+		cmocka_unit_test(
+			test_report__json_native_run_has_level_l0_only),
+		cmocka_unit_test(
+			test_report__json_native_l1_shim_guest_is_level_l1),
+		cmocka_unit_test(
+			test_report__json_replaces_file_status_124_recorded),
+		cmocka_unit_test(
+			test_report__json_bad_path_one_error_before_run),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,6 +33,8 @@ static const char good[] = "# a test profile\n"
 			   "rdmsr 13\n"
 			   "wrmsr 14\n"
 			   "\t pio   15\t\r\n"
+			   "shadow_vmread 16\n"
+			   "shadow_vmwrite 17\n"
 			   "\n"
 			   "ref_cpuid_bare 100\n"
 			   "ref_cpuid_single none\n"
@@ -95,6 +97,8 @@ static void test_profile_parse__complete_file_gives_exact_values(void **state)
 	assert_int_equal(p.cost.rdmsr, 13);
 	assert_int_equal(p.cost.wrmsr, 14);
 	assert_int_equal(p.cost.pio, 15);
+	assert_int_equal(p.cost.shadow_vmread, 16);
+	assert_int_equal(p.cost.shadow_vmwrite, 17);
 	assert_int_equal(p.ref_cpuid_bare, 100);
 	assert_int_equal(p.ref_cpuid_single, PROFILE_REF_NONE);
 	assert_int_equal(p.ref_cpuid_nested, 100000000);
@@ -164,8 +168,8 @@ static void test_profile_parse__bad_reference_value_fails(void **state)
 	char text[2048];
 
 	(void)state;
-	with_line(text, sizeof(text), 19, "ref_cpuid_single unknown");
-	expect_error(text, "t.profile:19: bad value 'unknown' for "
+	with_line(text, sizeof(text), 21, "ref_cpuid_single unknown");
+	expect_error(text, "t.profile:21: bad value 'unknown' for "
 			   "'ref_cpuid_single' (cycles from 0 to 100000000, "
 			   "or none)");
 }

@@ -4,7 +4,8 @@
  * way the monitor drives it: a VMCS built with VMWRITE, VMLAUNCH and
  * VMRESUME of a 64-bit guest, VM exits with their reason, qualification
  * and instruction length (SDM Vol. 3C ch. 26-28), VMfail cases (ch. 31),
- * and an entry failure on bad guest state. Host side, tests only.
+ * an entry failure on bad guest state, and VMCS shadowing (25.10, 26.3).
+ * Host side, tests only.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +28,10 @@
 
 #define VMXON_REGION 0x30000ull
 #define VMCS_REGION 0x31000ull
+#define SHADOW_VMCS 0x32000ull
+#define VMREAD_BITMAP_PAGE 0x33000ull
+#define VMWRITE_BITMAP_PAGE 0x34000ull
+#define OTHER_VMCS 0x35000ull
 #define EPT_PML4 0x40000ull
 #define EPT_PDPT 0x41000ull
 #define EPT_PD 0x42000ull
@@ -327,6 +332,14 @@ static void test_ud2__exception_bitmap_turns_ud_into_exit(void **state)
 	assert_int_equal(rd(h, GUEST_RIP), CODE_BASE);
 }
 
+/* The VMCS-shadowing fields exist only with the feature, and the field
+ * round-trip program (run under a nested monitor that lacks it too)
+ * leaves them to tests/vmx/vmx_shadow.c. */
+static bool shadowing_field(uint32_t enc)
+{
+	return (enc & ~1u) == VMREAD_BITMAP || (enc & ~1u) == VMWRITE_BITMAP;
+}
+
 /* VMREAD/VMWRITE of a field the model does not offer: VMfailValid(12). */
 static void test_vmread__unsupported_field_fails_with_error_12(void **state)
 {
@@ -359,10 +372,12 @@ static void test_vmx_fields__program_list_is_the_models_field_set(void **state)
 
 		for (size_t j = 0; j < ARRAY_SIZE(listed); j++)
 			in_list |= listed[j] == enc;
-		assert_int_equal(vtx_vmcs_field_supported(enc), in_list);
-		supported += in_list;
+		assert_false(in_list && shadowing_field(enc));
+		assert_int_equal(vtx_vmcs_field_supported(enc),
+				 in_list || shadowing_field(enc));
+		supported += vtx_vmcs_field_supported(enc);
 	}
-	assert_int_equal(supported, ARRAY_SIZE(listed));
+	assert_int_equal(supported, ARRAY_SIZE(listed) + 2);
 }
 
 /* Injects an event into a guest without an IDT: an entry that succeeds
@@ -607,6 +622,398 @@ static void test_vmresume__after_exit_in_mov_ss_shadow_enters(void **state)
 	assert_int_equal(rd(h, GUEST_RIP), CODE_BASE + 4);
 }
 
+/* ---- VMCS shadowing (SDM 25.10, 26.3, 27.2.1.1, 27.3.1.5, 31.3) ---------- */
+
+static void region_init(struct harness *h, uint64_t pa, uint32_t rev)
+{
+	harness_load(h, pa, &rev, 4);
+}
+
+static void set_rax_rbx(struct harness *h, uint64_t rax, uint64_t rbx)
+{
+	struct kvm_regs r;
+
+	vtx_cpu_get_regs(h->cpu, &r);
+	r.rax = rax;
+	r.rbx = rbx;
+	vtx_cpu_set_regs(h->cpu, &r);
+}
+
+/* A guest with "VMCS shadowing", zeroed VMREAD/VMWRITE bitmaps and a
+ * shadow VMCS at SHADOW_VMCS as its link pointer. */
+static void shadow_setup(struct harness *h, const uint8_t *code, size_t len)
+{
+	harness_load(h, CODE_BASE, code, len);
+	region_init(h, SHADOW_VMCS,
+		    VTX_VMCS_REVISION | VTX_VMCS_SHADOW_INDICATOR);
+	vmcs_setup(h, 0, SECONDARY_EXEC_SHADOW_VMCS);
+	wr(h, VMREAD_BITMAP, VMREAD_BITMAP_PAGE);
+	wr(h, VMWRITE_BITMAP, VMWRITE_BITMAP_PAGE);
+	wr(h, VMCS_LINK_POINTER, SHADOW_VMCS);
+}
+
+/* VMREAD or VMWRITE, then RFLAGS into RDX, then CPUID to exit. */
+static const uint8_t shadow_vmread_code[] = {
+	0x0f, 0x78, 0xd8, /* vmread rax, rbx */
+	0x9c, /* pushf */
+	0x5a, /* pop rdx */
+	0x0f, 0xa2, /* cpuid */
+};
+
+static const uint8_t shadow_vmwrite_code[] = {
+	0x0f, 0x79, 0xd8, /* vmwrite rbx, rax */
+	0x9c, /* pushf */
+	0x5a, /* pop rdx */
+	0x0f, 0xa2, /* cpuid */
+};
+
+/* Runs the guest to its CPUID exit; returns its RDX (the RFLAGS after
+ * the VMREAD/VMWRITE) and its RAX in *rax. */
+static uint64_t shadow_run_to_cpuid(struct harness *h, uint64_t *rax)
+{
+	struct vtx_stop st;
+	struct kvm_regs r;
+
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(st.reason, VTX_STOP_VMEXIT);
+	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_CPUID);
+	assert_int_equal(rd(h, GUEST_RIP), CODE_BASE + 5);
+	vtx_cpu_get_regs(h->cpu, &r);
+	if (rax)
+		*rax = r.rax;
+	return r.rdx;
+}
+
+#define ARITH_FLAGS                                                      \
+	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | X86_EFLAGS_ZF | \
+	 X86_EFLAGS_SF | X86_EFLAGS_OF)
+
+/* Appendix A.3.3, A.6: "VMCS shadowing" may be 1; VMWRITE may write the
+ * VM-exit information fields (what a shadow VMCS relies on). */
+static void test_vmx_caps__shadow_vmcs_offered_with_vmwrite_to_ro(void **state)
+{
+	struct harness *h = *state;
+	uint64_t v;
+
+	assert_int_equal(
+		vtx_cpu_get_msr(h->cpu, MSR_IA32_VMX_PROCBASED_CTLS2, &v), 0);
+	assert_int_equal((v >> 32) & SECONDARY_EXEC_SHADOW_VMCS,
+			 SECONDARY_EXEC_SHADOW_VMCS);
+	assert_int_equal(v & SECONDARY_EXEC_SHADOW_VMCS, 0);
+	assert_int_equal(vtx_cpu_get_msr(h->cpu, MSR_IA32_VMX_MISC, &v), 0);
+	assert_int_equal(v & VMX_MISC_VMWRITE_SHADOW_RO_FIELDS,
+			 VMX_MISC_VMWRITE_SHADOW_RO_FIELDS);
+}
+
+/* SDM 31.3 "VMPTRLD": with VMCS shadowing offered, a region whose
+ * shadow-VMCS indicator is 1 becomes current; VMREAD and VMWRITE in root
+ * operation then use it. Bits 30:0 must still be the revision. */
+static void test_vmptrld__shadow_vmcs_becomes_current(void **state)
+{
+	struct harness *h = *state;
+	hpa_t cur = 0;
+
+	vmcs_setup(h, 0, 0);
+	region_init(h, SHADOW_VMCS,
+		    VTX_VMCS_REVISION | VTX_VMCS_SHADOW_INDICATOR);
+	assert_int_equal(vtx_vmptrld(h->cpu, SHADOW_VMCS), 0);
+	assert_int_equal(vtx_vmptrst(h->cpu, &cur), 0);
+	assert_int_equal(cur, SHADOW_VMCS);
+	wr(h, GUEST_RIP, 0x5a5a);
+	assert_int_equal(rd(h, GUEST_RIP), 0x5a5a);
+	assert_int_equal(vtx_vmcs_read(h->cpu, SHADOW_VMCS, GUEST_RIP), 0x5a5a);
+	assert_int_equal(vtx_vmcs_read(h->cpu, VMCS_REGION, GUEST_RIP),
+			 CODE_BASE);
+
+	region_init(h, OTHER_VMCS,
+		    (VTX_VMCS_REVISION ^ 1) | VTX_VMCS_SHADOW_INDICATOR);
+	assert_int_equal(vtx_vmptrld(h->cpu, OTHER_VMCS),
+			 VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
+	assert_int_equal(vtx_vmptrst(h->cpu, &cur), 0);
+	assert_int_equal(cur, SHADOW_VMCS);
+}
+
+/* SDM 27.1: VMLAUNCH/VMRESUME with a shadow VMCS as the current VMCS
+ * fail like no current VMCS: VMfailInvalid, nothing written to it. */
+static void test_vmlaunch__shadow_vmcs_current_fails_invalid(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_stop st;
+
+	vmcs_setup(h, 0, 0);
+	region_init(h, SHADOW_VMCS,
+		    VTX_VMCS_REVISION | VTX_VMCS_SHADOW_INDICATOR);
+	assert_int_equal(vtx_vmptrld(h->cpu, SHADOW_VMCS), 0);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), VTX_VMFAIL_INVALID);
+	assert_int_equal(vtx_vmresume(h->cpu, &st), VTX_VMFAIL_INVALID);
+	assert_int_equal(rd(h, VM_INSTRUCTION_ERROR), 0);
+	assert_int_equal(h->cpu->stats.vm_entries, 0);
+}
+
+/* SDM 27.2.1.1: with "VMCS shadowing", each bitmap address must be
+ * 4-KiB aligned and within MAXPHYADDR: else VMfailValid(7). */
+static void
+test_vmlaunch__unaligned_vmread_bitmap_fails_with_error_7(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_stop st;
+
+	shadow_setup(h, shadow_vmread_code, sizeof(shadow_vmread_code));
+	wr(h, VMREAD_BITMAP, VMREAD_BITMAP_PAGE + 8);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st),
+			 VMXERR_ENTRY_INVALID_CONTROL_FIELD);
+	assert_string_equal(h->cpu->vmx_check,
+			    "!page_addr_ok(RD(VMREAD_BITMAP))");
+}
+
+static void test_vmlaunch__vmwrite_bitmap_beyond_width_fails_7(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_stop st;
+
+	shadow_setup(h, shadow_vmread_code, sizeof(shadow_vmread_code));
+	wr(h, VMWRITE_BITMAP, 1ull << 46);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st),
+			 VMXERR_ENTRY_INVALID_CONTROL_FIELD);
+	assert_string_equal(h->cpu->vmx_check,
+			    "!page_addr_ok(RD(VMWRITE_BITMAP))");
+}
+
+/* Without "VMCS shadowing" the bitmap addresses are not checked. */
+static void test_vmlaunch__bitmaps_unchecked_without_shadowing(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_stop st;
+
+	harness_load(h, CODE_BASE, shadow_vmread_code,
+		     sizeof(shadow_vmread_code));
+	vmcs_setup(h, 0, SECONDARY_EXEC_ENABLE_RDTSCP);
+	wr(h, VMREAD_BITMAP, 8);
+	wr(h, VMWRITE_BITMAP, 1ull << 46);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_VMREAD);
+}
+
+/* SDM 27.3.1.5: the link pointer's shadow-VMCS indicator must equal
+ * "VMCS shadowing": entry failure, qualification 4, both ways. */
+static void expect_link_failure(struct harness *h, const char *check)
+{
+	struct vtx_stop st;
+
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(rd(h, VM_EXIT_REASON),
+			 EXIT_REASON_INVALID_STATE |
+				 VMX_EXIT_REASONS_FAILED_VMENTRY);
+	assert_int_equal(rd(h, EXIT_QUALIFICATION), ENTRY_FAIL_VMCS_LINK_PTR);
+	assert_string_equal(h->cpu->vmx_check, check);
+}
+
+static void
+test_vmlaunch__shadowing_with_ordinary_link_vmcs_fails_qual_4(void **state)
+{
+	struct harness *h = *state;
+
+	shadow_setup(h, shadow_vmread_code, sizeof(shadow_vmread_code));
+	region_init(h, SHADOW_VMCS, VTX_VMCS_REVISION);
+	expect_link_failure(h, "!!(rev & VTX_VMCS_SHADOW_INDICATOR) != "
+			       "shadowing");
+}
+
+static void
+test_vmlaunch__shadow_link_vmcs_without_shadowing_fails_qual_4(void **state)
+{
+	struct harness *h = *state;
+
+	vmcs_setup(h, 0, 0);
+	region_init(h, SHADOW_VMCS,
+		    VTX_VMCS_REVISION | VTX_VMCS_SHADOW_INDICATOR);
+	wr(h, VMCS_LINK_POINTER, SHADOW_VMCS);
+	expect_link_failure(h, "!!(rev & VTX_VMCS_SHADOW_INDICATOR) != "
+			       "shadowing");
+}
+
+static void test_vmlaunch__link_bad_revision_fails_qual_4(void **state)
+{
+	struct harness *h = *state;
+
+	shadow_setup(h, shadow_vmread_code, sizeof(shadow_vmread_code));
+	region_init(h, SHADOW_VMCS,
+		    (VTX_VMCS_REVISION ^ 2) | VTX_VMCS_SHADOW_INDICATOR);
+	expect_link_failure(h, "(rev & ~VTX_VMCS_SHADOW_INDICATOR) != "
+			       "VTX_VMCS_REVISION");
+}
+
+/* Outside SMM the link pointer may not name the current VMCS. */
+static void test_vmlaunch__link_to_current_vmcs_fails_qual_4(void **state)
+{
+	struct harness *h = *state;
+
+	vmcs_setup(h, 0, 0);
+	wr(h, VMCS_LINK_POINTER, VMCS_REGION);
+	expect_link_failure(h, "link == c->vmx.current");
+}
+
+/* SDM 26.3 (VMREAD in non-root): a clear bitmap bit reads the shadow
+ * VMCS without a VM exit: VMsucceed, counted as a shadow VMREAD. */
+static void test_vmread__shadowed_field_reads_shadow_vmcs(void **state)
+{
+	struct harness *h = *state;
+	uint64_t rax = 0, fl;
+
+	shadow_setup(h, shadow_vmread_code, sizeof(shadow_vmread_code));
+	vtx_vmcs_write(h->cpu, SHADOW_VMCS, GUEST_RIP, 0xfeedface12345678ull);
+	set_rax_rbx(h, 0, GUEST_RIP);
+	fl = shadow_run_to_cpuid(h, &rax);
+	assert_int_equal(rax, 0xfeedface12345678ull);
+	assert_int_equal(fl & ARITH_FLAGS, 0);
+	assert_int_equal(h->cpu->stats.shadow_vmreads, 1);
+	assert_int_equal(h->cpu->stats.shadow_vmwrites, 0);
+	assert_int_equal(h->cpu->stats.vmreads, 0);
+	assert_int_equal(h->cpu->stats.exits_by_reason[EXIT_REASON_VMREAD], 0);
+	assert_int_equal(h->cpu->stats.vm_exits, 1);
+}
+
+/* A set bit (bit 14:0 of the encoding, here GUEST_RIP = 0x681e: byte
+ * 0xd03, bit 6) exits with reason 23 as without shadowing. */
+static void test_vmread__bitmap_bit_set_exits_with_reason_23(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_stop st;
+	uint8_t b = 1u << 6;
+
+	shadow_setup(h, shadow_vmread_code, sizeof(shadow_vmread_code));
+	harness_load(h, VMREAD_BITMAP_PAGE + (GUEST_RIP >> 3), &b, 1);
+	set_rax_rbx(h, 0, GUEST_RIP);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_VMREAD);
+	assert_int_equal(rd(h, GUEST_RIP), CODE_BASE);
+	assert_int_equal(rd(h, VM_EXIT_INSTRUCTION_LEN), 3);
+	assert_int_equal(h->cpu->stats.shadow_vmreads, 0);
+
+	/* The neighbouring bit of the same byte does not exit. */
+	b = 1u << 7;
+	harness_load(h, VMREAD_BITMAP_PAGE + (GUEST_RIP >> 3), &b, 1);
+	assert_int_equal(vtx_vmclear(h->cpu, VMCS_REGION), 0);
+	assert_int_equal(vtx_vmptrld(h->cpu, VMCS_REGION), 0);
+	wr(h, GUEST_RIP, CODE_BASE);
+	shadow_run_to_cpuid(h, NULL);
+	assert_int_equal(h->cpu->stats.shadow_vmreads, 1);
+}
+
+/* The VMWRITE bitmap governs VMWRITE alone: a VMREAD bitmap of ones
+ * does not make a VMWRITE exit. */
+static void test_vmwrite__vmwrite_bitmap_set_exits_with_reason_25(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_stop st;
+	uint8_t ones[4096];
+
+	memset(ones, 0xff, sizeof(ones));
+	shadow_setup(h, shadow_vmwrite_code, sizeof(shadow_vmwrite_code));
+	harness_load(h, VMREAD_BITMAP_PAGE, ones, sizeof(ones));
+	set_rax_rbx(h, 0x77, GUEST_RSP);
+	shadow_run_to_cpuid(h, NULL);
+	assert_int_equal(vtx_vmcs_read(h->cpu, SHADOW_VMCS, GUEST_RSP), 0x77);
+
+	harness_load(h, VMWRITE_BITMAP_PAGE, ones, sizeof(ones));
+	assert_int_equal(vtx_vmclear(h->cpu, VMCS_REGION), 0);
+	assert_int_equal(vtx_vmptrld(h->cpu, VMCS_REGION), 0);
+	wr(h, GUEST_RIP, CODE_BASE);
+	set_rax_rbx(h, 0x88, GUEST_RSP);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_VMWRITE);
+	assert_int_equal(vtx_vmcs_read(h->cpu, SHADOW_VMCS, GUEST_RSP), 0x77);
+}
+
+/* An encoding with any of bits 63:15 set always exits (SDM 31.3
+ * "VMREAD"), even where bits 14:0 name a clear bit. */
+static void test_vmread__encoding_bits_63_15_exit(void **state)
+{
+	static const uint64_t encs[] = { GUEST_RIP | 0x8000ull,
+					 GUEST_RIP | (1ull << 32),
+					 GUEST_RIP | (1ull << 63) };
+	struct harness *h = *state;
+	struct vtx_stop st;
+
+	for (size_t k = 0; k < ARRAY_SIZE(encs); k++) {
+		shadow_setup(h, shadow_vmread_code, sizeof(shadow_vmread_code));
+		set_rax_rbx(h, 0, encs[k]);
+		assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+		assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_VMREAD);
+		assert_int_equal(vtx_vmxoff(h->cpu), 0);
+	}
+	assert_int_equal(h->cpu->stats.shadow_vmreads, 0);
+}
+
+/* A link pointer of ~0 is valid at entry; a shadowed VMREAD then is
+ * VMfailInvalid (CF = 1) and leaves its destination alone. */
+static void test_vmread__link_pointer_all_ones_fails_invalid(void **state)
+{
+	struct harness *h = *state;
+	uint64_t rax = 0, fl;
+
+	shadow_setup(h, shadow_vmread_code, sizeof(shadow_vmread_code));
+	wr(h, VMCS_LINK_POINTER, ~0ull);
+	set_rax_rbx(h, 0x1234, GUEST_RIP);
+	fl = shadow_run_to_cpuid(h, &rax);
+	assert_int_equal(fl & ARITH_FLAGS, X86_EFLAGS_CF);
+	assert_int_equal(rax, 0x1234);
+	assert_int_equal(rd(h, VM_INSTRUCTION_ERROR), 0);
+	assert_int_equal(h->cpu->stats.shadow_vmreads, 1);
+}
+
+/* A shadowed VMREAD of a field the model lacks is VMfailValid(12); the
+ * error goes to the current VMCS, not the shadow VMCS (SDM 31.2). */
+static void test_vmread__shadowed_unsupported_field_fails_valid_12(void **state)
+{
+	struct harness *h = *state;
+	uint64_t rax = 0, fl;
+
+	shadow_setup(h, shadow_vmread_code, sizeof(shadow_vmread_code));
+	set_rax_rbx(h, 0x1234, POSTED_INTR_DESC_ADDR);
+	fl = shadow_run_to_cpuid(h, &rax);
+	assert_int_equal(fl & ARITH_FLAGS, X86_EFLAGS_ZF);
+	assert_int_equal(rax, 0x1234);
+	assert_int_equal(rd(h, VM_INSTRUCTION_ERROR),
+			 VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+	assert_int_equal(
+		vtx_vmcs_read(h->cpu, SHADOW_VMCS, VM_INSTRUCTION_ERROR), 0);
+}
+
+/* A shadowed VMWRITE changes the shadow VMCS, not the current VMCS; a
+ * VM-exit information field too, as IA32_VMX_MISC bit 29 allows. */
+static void test_vmwrite__shadowed_writes_shadow_vmcs_ro_too(void **state)
+{
+	struct harness *h = *state;
+	uint64_t fl;
+
+	shadow_setup(h, shadow_vmwrite_code, sizeof(shadow_vmwrite_code));
+	set_rax_rbx(h, 0xabcdef, EXIT_QUALIFICATION);
+	fl = shadow_run_to_cpuid(h, NULL);
+	assert_int_equal(fl & ARITH_FLAGS, 0);
+	assert_int_equal(vtx_vmcs_read(h->cpu, SHADOW_VMCS, EXIT_QUALIFICATION),
+			 0xabcdef);
+	assert_int_equal(rd(h, EXIT_QUALIFICATION), 0);
+	assert_int_equal(h->cpu->stats.shadow_vmwrites, 1);
+	assert_int_equal(h->cpu->stats.vmwrites, 0);
+}
+
+/* A shadowed VMWRITE with a link pointer of ~0: VMfailInvalid, nothing
+ * written anywhere. */
+static void test_vmwrite__link_pointer_all_ones_fails_invalid(void **state)
+{
+	struct harness *h = *state;
+	uint64_t fl;
+
+	shadow_setup(h, shadow_vmwrite_code, sizeof(shadow_vmwrite_code));
+	wr(h, VMCS_LINK_POINTER, ~0ull);
+	set_rax_rbx(h, 0x99, GUEST_RSP);
+	fl = shadow_run_to_cpuid(h, NULL);
+	assert_int_equal(fl & ARITH_FLAGS, X86_EFLAGS_CF);
+	assert_int_equal(vtx_vmcs_read(h->cpu, SHADOW_VMCS, GUEST_RSP), 0);
+	assert_int_equal(rd(h, VM_INSTRUCTION_ERROR), 0);
+}
+
 int main(void)
 {
 #define T(fn) \
@@ -633,6 +1040,24 @@ int main(void)
 		T(test_vmlaunch__sti_blocking_covers_first_instruction),
 		T(test_vmptrst__rip_relative_qualification_is_address),
 		T(test_ud2__intercepted_double_fault_has_no_vectoring),
+		T(test_vmx_caps__shadow_vmcs_offered_with_vmwrite_to_ro),
+		T(test_vmptrld__shadow_vmcs_becomes_current),
+		T(test_vmlaunch__shadow_vmcs_current_fails_invalid),
+		T(test_vmlaunch__unaligned_vmread_bitmap_fails_with_error_7),
+		T(test_vmlaunch__vmwrite_bitmap_beyond_width_fails_7),
+		T(test_vmlaunch__bitmaps_unchecked_without_shadowing),
+		T(test_vmlaunch__shadowing_with_ordinary_link_vmcs_fails_qual_4),
+		T(test_vmlaunch__shadow_link_vmcs_without_shadowing_fails_qual_4),
+		T(test_vmlaunch__link_bad_revision_fails_qual_4),
+		T(test_vmlaunch__link_to_current_vmcs_fails_qual_4),
+		T(test_vmread__shadowed_field_reads_shadow_vmcs),
+		T(test_vmread__bitmap_bit_set_exits_with_reason_23),
+		T(test_vmwrite__vmwrite_bitmap_set_exits_with_reason_25),
+		T(test_vmread__encoding_bits_63_15_exit),
+		T(test_vmread__link_pointer_all_ones_fails_invalid),
+		T(test_vmread__shadowed_unsupported_field_fails_valid_12),
+		T(test_vmwrite__shadowed_writes_shadow_vmcs_ro_too),
+		T(test_vmwrite__link_pointer_all_ones_fails_invalid),
 		cmocka_unit_test(
 			test_vmx_fields__program_list_is_the_models_field_set),
 	};

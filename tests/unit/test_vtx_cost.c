@@ -24,6 +24,8 @@
 
 #define VMXON_REGION 0x30000ull
 #define VMCS_REGION 0x31000ull
+#define SHADOW_VMCS 0x32000ull
+#define SHADOW_BITMAPS 0x33000ull /* all zero: every field shadowed */
 
 /* Distinct values, so that a count charged to the wrong key shows. */
 static void test_profile(struct vtx_cost_profile *p)
@@ -44,6 +46,8 @@ static void test_profile(struct vtx_cost_profile *p)
 	p->rdmsr = 113;
 	p->wrmsr = 127;
 	p->pio = 131;
+	p->shadow_vmread = 137;
+	p->shadow_vmwrite = 139;
 }
 
 static void use_test_profile(struct harness *h, struct vtx_cost_profile *p)
@@ -282,6 +286,57 @@ static void test_vmx_round_trip__charges_entry_exit_and_guest(void **state)
 				 vtx_cost_expected_cycles(&a, &p));
 }
 
+/* With VMCS shadowing, a guest's VMREAD and VMWRITE of shadowed fields
+ * retire in non-root at their own class costs (shadow_vmread 137,
+ * shadow_vmwrite 139), counted apart from root VMREAD/VMWRITE. */
+static void test_shadow_vmcs__nonroot_access_charges_own_class(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_cost_profile p;
+	struct vtx_cpu_stats a, b;
+	static const uint8_t code[] = {
+		0x0f, 0x78, 0xd8, /* vmread rax, rbx */
+		0x0f, 0x79, 0xd8, /* vmwrite rbx, rax */
+		0x0f, 0xa2, /* cpuid */
+	};
+	uint32_t shadow_rev = VTX_VMCS_REVISION | VTX_VMCS_SHADOW_INDICATOR;
+	struct vtx_stop st;
+	struct kvm_regs r;
+	uint64_t guest;
+
+	harness_load(h, CODE_BASE, code, sizeof(code));
+	harness_load(h, SHADOW_VMCS, &shadow_rev, 4);
+	vmcs_setup(h);
+	wr(h, CPU_BASED_VM_EXEC_CONTROL,
+	   ctl(h, MSR_IA32_VMX_TRUE_PROCBASED_CTLS,
+	       CPU_BASED_ACTIVATE_SECONDARY_CONTROLS));
+	wr(h, SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_SHADOW_VMCS);
+	wr(h, VMREAD_BITMAP, SHADOW_BITMAPS);
+	wr(h, VMWRITE_BITMAP, SHADOW_BITMAPS);
+	wr(h, VMCS_LINK_POINTER, SHADOW_VMCS);
+	vtx_cpu_get_regs(h->cpu, &r);
+	r.rbx = GUEST_RSP;
+	vtx_cpu_set_regs(h->cpu, &r);
+	use_test_profile(h, &p);
+	vtx_cpu_get_stats(h->cpu, &a);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	assert_int_equal(st.reason, VTX_STOP_VMEXIT);
+	vtx_cpu_get_stats(h->cpu, &b);
+
+	assert_int_equal(b.exits_by_reason[EXIT_REASON_CPUID], 1);
+	assert_int_equal(b.insns - a.insns, 2);
+	assert_int_equal(b.shadow_vmreads - a.shadow_vmreads, 1);
+	assert_int_equal(b.shadow_vmwrites - a.shadow_vmwrites, 1);
+	assert_int_equal(b.vmreads - a.vmreads, 0);
+	assert_int_equal(b.vmwrites - a.vmwrites, 0);
+	guest = 137 + 139 + 5 + 4 * 7;
+	assert_int_equal(b.cycles_nonroot - a.cycles_nonroot, guest);
+	assert_int_equal(b.cycles - a.cycles, 1009 + guest + 2003);
+	assert_int_equal(b.cycles - a.cycles,
+			 vtx_cost_expected_cycles(&b, &p) -
+				 vtx_cost_expected_cycles(&a, &p));
+}
+
 static void test_cost_profile__class_below_base_cpi_is_refused(void **state)
 {
 	struct harness *h = *state;
@@ -315,6 +370,7 @@ int main(void)
 		T(test_wrmsr_tsc__moves_guest_tsc_not_the_clock),
 		T(test_cost__exception_delivery_charges_event),
 		T(test_vmx_round_trip__charges_entry_exit_and_guest),
+		T(test_shadow_vmcs__nonroot_access_charges_own_class),
 		T(test_cost_profile__class_below_base_cpi_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,8 +2,9 @@
 /*
  * fields.h - the VMCS fields the field round-trip program tests: every
  * field of the model's VMCS (vtx_vmcs_field_supported(), vtx/vmx_caps.c),
- * all of which Bochs' corei7_skylake_x also has (SDM Vol. 3D Appendix B).
- * A host test checks that this list and the model's set are the same.
+ * all of which Bochs' corei7_skylake_x also has (SDM Vol. 3D Appendix B),
+ * except the VMREAD/VMWRITE bitmaps, which vmx_shadow.c tests with VMCS
+ * shadowing. A host test checks that this list and the model's set agree.
  * Freestanding-safe: an X-macro list, VMXT_FIELDS(F) calls F(NAME) once
  * per field, in the model's order.
  */
