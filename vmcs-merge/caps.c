@@ -201,136 +201,17 @@ uint64_t nested_vmx_ept_vpid_cap(const struct nested_vmx_caps *caps)
 
 /*
  * The fields of the features offered above (SDM Appendix B): the
- * execution, exit and entry controls with their bitmaps and MSR areas, the
- * exit information, and guest and host state without PDPTEs (no PAE
- * paging under EPT is offered: no unrestricted guest) or the performance,
- * SMM and extension MSRs. A _HIGH access names its 64-bit field.
+ * processor's own fields (which already leave out PDPTEs, the performance,
+ * SMM and extension MSRs), less those of VMCS shadowing, which L0 does not
+ * offer L1 yet.
  */
 bool nested_vmcs_field_supported(uint32_t enc)
 {
 	switch (enc & ~VMCS_ENC_HIGH) {
-	case VIRTUAL_PROCESSOR_ID:
-	case GUEST_ES_SELECTOR:
-	case GUEST_CS_SELECTOR:
-	case GUEST_SS_SELECTOR:
-	case GUEST_DS_SELECTOR:
-	case GUEST_FS_SELECTOR:
-	case GUEST_GS_SELECTOR:
-	case GUEST_LDTR_SELECTOR:
-	case GUEST_TR_SELECTOR:
-	case HOST_ES_SELECTOR:
-	case HOST_CS_SELECTOR:
-	case HOST_SS_SELECTOR:
-	case HOST_DS_SELECTOR:
-	case HOST_FS_SELECTOR:
-	case HOST_GS_SELECTOR:
-	case HOST_TR_SELECTOR:
-	case IO_BITMAP_A:
-	case IO_BITMAP_B:
-	case MSR_BITMAP:
-	case VM_EXIT_MSR_STORE_ADDR:
-	case VM_EXIT_MSR_LOAD_ADDR:
-	case VM_ENTRY_MSR_LOAD_ADDR:
-	case TSC_OFFSET:
-	case EPT_POINTER:
-	case GUEST_PHYSICAL_ADDRESS:
-	case VMCS_LINK_POINTER:
-	case GUEST_IA32_DEBUGCTL:
-	case GUEST_IA32_PAT:
-	case GUEST_IA32_EFER:
-	case HOST_IA32_PAT:
-	case HOST_IA32_EFER:
-	case PIN_BASED_VM_EXEC_CONTROL:
-	case CPU_BASED_VM_EXEC_CONTROL:
-	case EXCEPTION_BITMAP:
-	case PAGE_FAULT_ERROR_CODE_MASK:
-	case PAGE_FAULT_ERROR_CODE_MATCH:
-	case CR3_TARGET_COUNT:
-	case VM_EXIT_CONTROLS:
-	case VM_EXIT_MSR_STORE_COUNT:
-	case VM_EXIT_MSR_LOAD_COUNT:
-	case VM_ENTRY_CONTROLS:
-	case VM_ENTRY_MSR_LOAD_COUNT:
-	case VM_ENTRY_INTR_INFO_FIELD:
-	case VM_ENTRY_EXCEPTION_ERROR_CODE:
-	case VM_ENTRY_INSTRUCTION_LEN:
-	case SECONDARY_VM_EXEC_CONTROL:
-	case VM_INSTRUCTION_ERROR:
-	case VM_EXIT_REASON:
-	case VM_EXIT_INTR_INFO:
-	case VM_EXIT_INTR_ERROR_CODE:
-	case IDT_VECTORING_INFO_FIELD:
-	case IDT_VECTORING_ERROR_CODE:
-	case VM_EXIT_INSTRUCTION_LEN:
-	case VMX_INSTRUCTION_INFO:
-	case GUEST_ES_LIMIT:
-	case GUEST_CS_LIMIT:
-	case GUEST_SS_LIMIT:
-	case GUEST_DS_LIMIT:
-	case GUEST_FS_LIMIT:
-	case GUEST_GS_LIMIT:
-	case GUEST_LDTR_LIMIT:
-	case GUEST_TR_LIMIT:
-	case GUEST_GDTR_LIMIT:
-	case GUEST_IDTR_LIMIT:
-	case GUEST_ES_AR_BYTES:
-	case GUEST_CS_AR_BYTES:
-	case GUEST_SS_AR_BYTES:
-	case GUEST_DS_AR_BYTES:
-	case GUEST_FS_AR_BYTES:
-	case GUEST_GS_AR_BYTES:
-	case GUEST_LDTR_AR_BYTES:
-	case GUEST_TR_AR_BYTES:
-	case GUEST_INTERRUPTIBILITY_INFO:
-	case GUEST_ACTIVITY_STATE:
-	case GUEST_SYSENTER_CS:
-	case HOST_IA32_SYSENTER_CS:
-	case CR0_GUEST_HOST_MASK:
-	case CR4_GUEST_HOST_MASK:
-	case CR0_READ_SHADOW:
-	case CR4_READ_SHADOW:
-	case CR3_TARGET_VALUE0:
-	case CR3_TARGET_VALUE1:
-	case CR3_TARGET_VALUE2:
-	case CR3_TARGET_VALUE3:
-	case EXIT_QUALIFICATION:
-	case GUEST_LINEAR_ADDRESS:
-	case GUEST_CR0:
-	case GUEST_CR3:
-	case GUEST_CR4:
-	case GUEST_ES_BASE:
-	case GUEST_CS_BASE:
-	case GUEST_SS_BASE:
-	case GUEST_DS_BASE:
-	case GUEST_FS_BASE:
-	case GUEST_GS_BASE:
-	case GUEST_LDTR_BASE:
-	case GUEST_TR_BASE:
-	case GUEST_GDTR_BASE:
-	case GUEST_IDTR_BASE:
-	case GUEST_DR7:
-	case GUEST_RSP:
-	case GUEST_RIP:
-	case GUEST_RFLAGS:
-	case GUEST_PENDING_DBG_EXCEPTIONS:
-	case GUEST_SYSENTER_ESP:
-	case GUEST_SYSENTER_EIP:
-	case HOST_CR0:
-	case HOST_CR3:
-	case HOST_CR4:
-	case HOST_FS_BASE:
-	case HOST_GS_BASE:
-	case HOST_TR_BASE:
-	case HOST_GDTR_BASE:
-	case HOST_IDTR_BASE:
-	case HOST_IA32_SYSENTER_ESP:
-	case HOST_IA32_SYSENTER_EIP:
-	case HOST_RSP:
-	case HOST_RIP:
-		/* SDM 25.11.2: only 64-bit fields have a high access type. */
-		return !vmcs_field_is_high(enc) ||
-		       VMCS_ENC_WIDTH_CODE(enc) == VMCS_WIDTH_64;
-	default:
+	case VMREAD_BITMAP:
+	case VMWRITE_BITMAP:
 		return false;
+	default:
+		return vtx_vmcs_field_supported(enc);
 	}
 }

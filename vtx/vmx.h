@@ -57,8 +57,7 @@ uint64_t vtx_vmx_cr4_fixed1(void);
 /* Allowed settings of a control group: bits that must be 1 (allowed-0
  * clear) and bits that may be 1, from the TRUE_* MSR values. */
 void vtx_vmx_ctl_allowed(uint32_t msr, uint32_t *must1, uint32_t *may1);
-/* Is the field encoding one the model's VMCS supports? */
-bool vtx_vmcs_field_supported(uint32_t enc);
+/* Which fields the model's VMCS has: vtx_vmcs_field_supported(), vtx.h. */
 
 /* VMCS access by encoding, on the VMCS region at hpa (vtx/vmx_insn.c).
  * No checks beyond the field's existence: callers do the VMfail logic. */

@@ -88,6 +88,11 @@ int vtx_cpu_set_msr(struct vtx_cpu *cpu, uint32_t index, uint64_t val);
 int vtx_cpu_cpuid(const struct vtx_cpu *cpu, uint32_t leaf, uint32_t subleaf,
 		  uint32_t regs[4]);
 
+/* Whether the processor's VMCS has the field with this encoding (a _HIGH
+ * access names its 64-bit field): what VMREAD/VMWRITE would accept. A
+ * monitor offering VMX to its guest starts from it. */
+bool vtx_vmcs_field_supported(uint32_t enc);
+
 /* Stop after this many more retired instructions (0: no limit). */
 void vtx_cpu_set_insn_limit(struct vtx_cpu *cpu, uint64_t insns);
 
