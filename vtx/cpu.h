@@ -86,6 +86,20 @@ struct vtx_insn {
 #define VTX_INSN_ENDS_BLOCK 0x01 /* control transfer or state change */
 #define VTX_INSN_HAS_MEM 0x02
 
+/*
+ * A cached successor of a block (vtx/run.c): the block that a full lookup
+ * at `rip` returned when the fetch context (mode, user or supervisor) was
+ * `ctx` and the fetch generation was `gen`. While the generation has not
+ * moved, a lookup at the same RIP in the same context returns the same
+ * block with no side effect, so the run loop may skip it.
+ */
+struct vtx_chain {
+	uint64_t rip;
+	uint64_t gen;
+	struct vtx_block *to;
+	uint32_t ctx;
+};
+
 /* A decoded block: up to VTX_BLOCK_MAX instructions from one page. */
 #define VTX_BLOCK_MAX 32
 struct vtx_block {
@@ -94,6 +108,9 @@ struct vtx_block {
 	uint32_t mode; /* the fetch mode it was decoded for */
 	uint32_t n;
 	struct vtx_insn *insns;
+	/* successors: [0] where execution falls through or a branch is not
+	 * taken, [1] the last other target seen */
+	struct vtx_chain next[2];
 };
 
 /* Soft TLB: direct-mapped, one array per access kind. A tag is the
@@ -198,6 +215,11 @@ struct vtx_cpu {
 
 	/* the decoded-block cache (vtx/decode.c) */
 	struct vtx_bcache *bc;
+	/* Moves whenever a block lookup at a given RIP and fetch context
+	 * could return another block or have a side effect: a cache flush,
+	 * a block built, stale code, any change to the execute TLB. Block
+	 * chaining (vtx/run.c) is valid only within one generation. */
+	uint64_t fetch_gen;
 };
 
 #define VTX_MODE_LONG64 1 /* CS.L = 1 in IA-32e mode */
@@ -273,6 +295,63 @@ static inline void reg_write(struct vtx_cpu *c, unsigned r, unsigned osz,
 	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | X86_EFLAGS_ZF | \
 	 X86_EFLAGS_SF | X86_EFLAGS_OF)
 
+#if defined(__x86_64__)
+/*
+ * The host is an x86-64, and its own ADD, ADC, SUB, SBB and TEST of the
+ * same operand size define the six arithmetic flags exactly as the SDM
+ * does for the guest's instruction (cpu-diff checks the model against
+ * that same host). One host instruction, then LAHF (SF, ZF, AF, PF and CF
+ * in their RFLAGS bit positions) and SETO, replace a dozen masks and
+ * compares per instruction, the larger part of an ADD's cost in the model.
+ */
+#define HOST_LAHF_MASK                                                   \
+	(X86_EFLAGS_SF | X86_EFLAGS_ZF | X86_EFLAGS_AF | X86_EFLAGS_PF | \
+	 X86_EFLAGS_CF)
+
+/* op(a, b) with CF = cin first ("bt $0"); the result is discarded. */
+#define HOST_FLAGS_ASM(op, sfx, mod, a, b, cin, ah, of)              \
+	__asm__("btl $0, %k4\n\t" op sfx " %" mod "3, %" mod "2\n\t" \
+		"lahf\n\t"                                           \
+		"seto %b1"                                           \
+		: "=&a"(ah), "=&q"(of), "+q"(a)                      \
+		: "q"(b), "r"(cin)                                   \
+		: "cc")
+
+#define HOST_FLAGS_FN(name, op)                                           \
+	static inline uint64_t name(uint64_t a, uint64_t b, unsigned osz, \
+				    unsigned cin)                         \
+	{                                                                 \
+		uint32_t ah;                                              \
+		uint8_t of;                                               \
+		switch (osz) {                                            \
+		case 1:                                                   \
+			HOST_FLAGS_ASM(op, "b", "b", a, b, cin, ah, of);  \
+			break;                                            \
+		case 2:                                                   \
+			HOST_FLAGS_ASM(op, "w", "w", a, b, cin, ah, of);  \
+			break;                                            \
+		case 4:                                                   \
+			HOST_FLAGS_ASM(op, "l", "k", a, b, cin, ah, of);  \
+			break;                                            \
+		default:                                                  \
+			HOST_FLAGS_ASM(op, "q", "q", a, b, cin, ah, of);  \
+			break;                                            \
+		}                                                         \
+		return ((ah >> 8) & HOST_LAHF_MASK) |                     \
+		       (of ? X86_EFLAGS_OF : 0);                          \
+	}
+
+HOST_FLAGS_FN(host_flags_adc, "adc")
+HOST_FLAGS_FN(host_flags_sbb, "sbb")
+
+static inline uint64_t flags_szp(uint64_t r, unsigned osz)
+{
+	/* TEST r, r: SF, ZF, PF of r; CF = OF = 0; AF is undefined and
+	 * masked off (the model clears it). */
+	return host_flags_adc(r, 0, osz, 0) &
+	       (X86_EFLAGS_SF | X86_EFLAGS_ZF | X86_EFLAGS_PF);
+}
+#else
 static inline uint64_t flags_szp(uint64_t r, unsigned osz)
 {
 	uint64_t f = 0;
@@ -285,6 +364,7 @@ static inline uint64_t flags_szp(uint64_t r, unsigned osz)
 		f |= X86_EFLAGS_PF;
 	return f;
 }
+#endif
 
 static inline void flags_set_arith(struct vtx_cpu *c, uint64_t f)
 {
@@ -298,6 +378,10 @@ static inline void flags_set_arith(struct vtx_cpu *c, uint64_t f)
 static inline uint64_t flags_add(uint64_t a, uint64_t b, uint64_t r,
 				 unsigned osz, unsigned cin)
 {
+#if defined(__x86_64__)
+	(void)r;
+	return host_flags_adc(a, b, osz, cin);
+#else
 	uint64_t m = size_mask(osz), f = flags_szp(r, osz);
 	a &= m;
 	b &= m;
@@ -309,12 +393,17 @@ static inline uint64_t flags_add(uint64_t a, uint64_t b, uint64_t r,
 	if ((a ^ b ^ r) & 0x10)
 		f |= X86_EFLAGS_AF;
 	return f;
+#endif
 }
 
 /* r = a - b - borrow_in */
 static inline uint64_t flags_sub(uint64_t a, uint64_t b, uint64_t r,
 				 unsigned osz, unsigned bin)
 {
+#if defined(__x86_64__)
+	(void)r;
+	return host_flags_sbb(a, b, osz, bin);
+#else
 	uint64_t m = size_mask(osz), f = flags_szp(r, osz);
 	a &= m;
 	b &= m;
@@ -326,6 +415,7 @@ static inline uint64_t flags_sub(uint64_t a, uint64_t b, uint64_t r,
 	if ((a ^ b ^ r) & 0x10)
 		f |= X86_EFLAGS_AF;
 	return f;
+#endif
 }
 
 /* AND/OR/XOR/TEST: CF = OF = 0; AF undefined, the model clears it. */
@@ -436,15 +526,64 @@ static inline uint64_t seg_linear(const struct vtx_cpu *c, unsigned seg,
 	return (uint32_t)(off + c->seg[seg].base);
 }
 
+/* An n-byte little-endian value (n <= 8) at a host address. The sizes
+ * instructions use get a copy of constant size, a single move: a copy of
+ * run-time size becomes a generic memcpy, slower than the rest of a MOV. */
+static inline uint64_t host_load(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+	uint32_t d;
+	uint16_t w;
+
+	switch (n) {
+	case 1:
+		return *p;
+	case 2:
+		memcpy(&w, p, 2);
+		return w;
+	case 4:
+		memcpy(&d, p, 4);
+		return d;
+	case 8:
+		memcpy(&v, p, 8);
+		return v;
+	default:
+		memcpy(&v, p, n);
+		return v;
+	}
+}
+
+static inline void host_store(uint8_t *p, unsigned n, uint64_t v)
+{
+	uint32_t d = (uint32_t)v;
+	uint16_t w = (uint16_t)v;
+
+	switch (n) {
+	case 1:
+		*p = (uint8_t)v;
+		break;
+	case 2:
+		memcpy(p, &w, 2);
+		break;
+	case 4:
+		memcpy(p, &d, 4);
+		break;
+	case 8:
+		memcpy(p, &v, 8);
+		break;
+	default:
+		memcpy(p, &v, n);
+		break;
+	}
+}
+
 static inline uint64_t mem_load(struct vtx_cpu *c, uint64_t la, unsigned n)
 {
 	uint8_t *p;
 	uint64_t v = 0;
 	if (likely(((la & (PAGE_SIZE - 1)) + n) <= PAGE_SIZE) &&
-	    likely((p = tlb_hit(c, la, TLB_READ)) != NULL)) {
-		memcpy(&v, p, n);
-		return v;
-	}
+	    likely((p = tlb_hit(c, la, TLB_READ)) != NULL))
+		return host_load(p, n);
 	vtx_read_slow(c, la, &v, n);
 	return v;
 }
@@ -455,7 +594,7 @@ static inline void mem_store(struct vtx_cpu *c, uint64_t la, unsigned n,
 	uint8_t *p;
 	if (likely(((la & (PAGE_SIZE - 1)) + n) <= PAGE_SIZE) &&
 	    likely((p = tlb_hit(c, la, TLB_WRITE)) != NULL)) {
-		memcpy(p, &v, n);
+		host_store(p, n, v);
 		return;
 	}
 	vtx_write_slow(c, la, &v, n);

@@ -57,6 +57,7 @@ void vtx_bcache_flush(struct vtx_cpu *c)
 	bc->ninsns = 0;
 	memset(c->m->code_page, 0, c->m->ram_size >> PAGE_SHIFT);
 	c->flush_pending = false;
+	c->fetch_gen++;
 }
 
 /* ---- the unimplemented-instruction record ----------------------------------- */
@@ -924,6 +925,9 @@ static struct vtx_block *block_build(struct vtx_cpu *c, uint64_t pa,
 	if (bc->nblocks == BLOCK_POOL || bc->ninsns + VTX_BLOCK_MAX > INSN_POOL)
 		vtx_bcache_flush(c);
 	b = &bc->blocks[bc->nblocks++];
+	/* The table changes: no chained successor may skip a lookup. */
+	c->fetch_gen++;
+	memset(b->next, 0, sizeof(b->next));
 	b->pa = pa;
 	b->pa_last = pa & PAGE_MASK;
 	b->mode = c->mode;

@@ -70,6 +70,13 @@ alu2(const struct vtx_cpu *c, int op, uint64_t a, uint64_t b, unsigned sz,
 
 #define ALU_WRITES(op) ((op) != ALU_CMP && (op) != ALU_TEST)
 
+/* MOV leaves the flags alone: no read-modify-write of RFLAGS for it. */
+#define ALU_COMMIT_FLAGS(c, op, f)             \
+	do {                                   \
+		if ((op) != ALU_MOV)           \
+			flags_set_arith(c, f); \
+	} while (0)
+
 #define DEFINE_ALU2(name, op)                                               \
 	static void alu_##name##_rr(struct vtx_cpu *c,                      \
 				    const struct vtx_insn *i)               \
@@ -79,7 +86,7 @@ alu2(const struct vtx_cpu *c, int op, uint64_t a, uint64_t b, unsigned sz,
 				     reg_read(c, i->r2, sz), sz, &f);       \
 		if (ALU_WRITES(op))                                         \
 			reg_write(c, i->r1, sz, r);                         \
-		flags_set_arith(c, f);                                      \
+		ALU_COMMIT_FLAGS(c, op, f);                                 \
 	}                                                                   \
 	static void alu_##name##_ri(struct vtx_cpu *c,                      \
 				    const struct vtx_insn *i)               \
@@ -89,7 +96,7 @@ alu2(const struct vtx_cpu *c, int op, uint64_t a, uint64_t b, unsigned sz,
 				     sz, &f);                               \
 		if (ALU_WRITES(op))                                         \
 			reg_write(c, i->r1, sz, r);                         \
-		flags_set_arith(c, f);                                      \
+		ALU_COMMIT_FLAGS(c, op, f);                                 \
 	}                                                                   \
 	static void alu_##name##_rm(struct vtx_cpu *c,                      \
 				    const struct vtx_insn *i)               \
@@ -100,7 +107,7 @@ alu2(const struct vtx_cpu *c, int op, uint64_t a, uint64_t b, unsigned sz,
 			r = alu2(c, op, reg_read(c, i->r1, sz), b, sz, &f); \
 		if (ALU_WRITES(op))                                         \
 			reg_write(c, i->r1, sz, r);                         \
-		flags_set_arith(c, f);                                      \
+		ALU_COMMIT_FLAGS(c, op, f);                                 \
 	}                                                                   \
 	static void alu_##name##_mx(struct vtx_cpu *c,                      \
 				    const struct vtx_insn *i, uint64_t b)   \
@@ -112,9 +119,9 @@ alu2(const struct vtx_cpu *c, int op, uint64_t a, uint64_t b, unsigned sz,
 				     : NULL;                                \
 		if (p) {                                                    \
 			if ((op) != ALU_MOV)                                \
-				memcpy(&a, p, sz);                          \
+				a = host_load(p, sz);                       \
 			r = alu2(c, op, a, b, sz, &f);                      \
-			memcpy(p, &r, sz);                                  \
+			host_store(p, sz, r);                               \
 		} else {                                                    \
 			if (ALU_WRITES(op))                                 \
 				rmw_probe(c, la, sz);                       \
@@ -124,7 +131,7 @@ alu2(const struct vtx_cpu *c, int op, uint64_t a, uint64_t b, unsigned sz,
 			if (ALU_WRITES(op))                                 \
 				mem_store(c, la, sz, r);                    \
 		}                                                           \
-		flags_set_arith(c, f);                                      \
+		ALU_COMMIT_FLAGS(c, op, f);                                 \
 	}                                                                   \
 	static void alu_##name##_mr(struct vtx_cpu *c,                      \
 				    const struct vtx_insn *i)               \
@@ -205,9 +212,9 @@ alu1(const struct vtx_cpu *c, int op, uint64_t a, unsigned sz, uint64_t *f)
 		uint64_t la = insn_la(c, i), a = 0, f, r;                      \
 		uint8_t *p = mem_rmw_ptr(c, la, sz);                           \
 		if (p) {                                                       \
-			memcpy(&a, p, sz);                                     \
+			a = host_load(p, sz);                                  \
 			r = alu1(c, op, a, sz, &f);                            \
-			memcpy(p, &r, sz);                                     \
+			host_store(p, sz, r);                                  \
 		} else {                                                       \
 			rmw_probe(c, la, sz);                                  \
 			a = mem_load(c, la, sz);                               \
@@ -234,8 +241,9 @@ const vtx_handler_fn vtx_alu1_handlers[UN_NR][F1_NR] = {
 /* Returns the result; *fl is the whole new RFLAGS. A masked count of zero
  * changes nothing. Flags the SDM leaves undefined: OF for counts > 1 is
  * computed as for a count of 1 from the final result; AF is cleared. */
-static uint64_t shift(const struct vtx_cpu *c, int op, uint64_t a, unsigned cnt,
-		      unsigned sz, uint64_t *fl)
+static inline __attribute__((always_inline)) uint64_t
+shift(const struct vtx_cpu *c, int op, uint64_t a, unsigned cnt, unsigned sz,
+      uint64_t *fl)
 {
 	unsigned bits = sz * 8;
 	uint64_t m = size_mask(sz), r, f, cf, of;

@@ -21,6 +21,7 @@ static uint8_t unbacked_page[PAGE_SIZE] __attribute__((aligned(4096)));
 
 void vtx_tlb_flush(struct vtx_cpu *c)
 {
+	c->fetch_gen++;
 	for (int k = 0; k < TLB_KINDS; k++)
 		for (unsigned e = 0; e < VTX_TLB_SIZE; e++)
 			c->tlb[k][e].tag = VTX_TLB_EMPTY;
@@ -29,6 +30,8 @@ void vtx_tlb_flush(struct vtx_cpu *c)
 void vtx_tlb_flush_page(struct vtx_cpu *c, uint64_t la)
 {
 	unsigned e = (la >> PAGE_SHIFT) & (VTX_TLB_SIZE - 1);
+
+	c->fetch_gen++;
 	/* Both privilege tags of the page share one slot per kind. A 2 MiB or
 	 * 1 GiB translation is cached per 4 KiB page, so INVLPG of any address
 	 * in a large page must drop all of it: flush everything then. */
@@ -52,6 +55,7 @@ void vtx_code_write(struct vtx_machine *m, uint64_t pa, uint64_t len)
 			 * instruction and flush before decoding anything. */
 			m->cpu->flush_pending = true;
 			m->cpu->async = 1;
+			m->cpu->fetch_gen++;
 			m->cpu->stats.code_flushes++;
 		}
 	}
@@ -198,6 +202,10 @@ uint8_t *vtx_translate_slow(struct vtx_cpu *c, uint64_t la, int acc)
 	bool user = c->cpl == 3;
 	uint64_t pa;
 
+	/* A fetch walk charges cycles and may fill or evict an execute TLB
+	 * entry: chained blocks must look up again (vtx/run.c). */
+	if (acc == ACC_EXEC)
+		c->fetch_gen++;
 	if (c->mode == VTX_MODE_LONG64 && !is_canonical(la)) {
 		/* SDM Vol. 3A 6.15: #SS for stack references, else #GP(0);
 		 * the callers that use SS report it themselves. */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * run.c - the run loop: fetch a decoded block for RIP, execute its
- * instructions, retire them, and handle what interrupts the stream (faults
- * through longjmp, stop requests, the instruction budget). Model side.
+ * run.c - the run loop: fetch a decoded block for RIP (through the block's
+ * chained successors when they are still valid), execute its instructions,
+ * retire them, and handle what interrupts the stream (faults through
+ * longjmp, stop requests, the instruction budget). Model side.
  *
  * Faults are precise (SDM Vol. 3A 6.5): c->rip stays at the executing
  * instruction until it retires, so a fault delivered from here reports
@@ -85,6 +86,119 @@ static void shadow_step(struct vtx_cpu *c)
 	}
 }
 
+/* What a block lookup depends on besides RIP and the fetch generation: the
+ * fetch mode (blocks are decoded for one) and whether the execute TLB is
+ * searched with the user tag (CPL 3). */
+static inline uint32_t fetch_ctx(const struct vtx_cpu *c)
+{
+	return c->mode | (c->cpl == 3 ? 0x100u : 0);
+}
+
+/*
+ * The block to run at c->rip. Block chaining: when the previous block ended
+ * without an asynchronous event, its cached successors are tried first. A
+ * successor is valid while the fetch generation has not moved since a full
+ * lookup at the same RIP and in the same context returned it: nothing that
+ * lookup reads (the execute TLB, the block table, the code pages) has
+ * changed, so it would return the same block again, without a walk or a
+ * decode, and skipping it changes no count and no modeled cycle. A lookup
+ * that itself moves the generation (a fetch walk, a block built, a flush)
+ * is not cached: the next time round looks up again.
+ */
+static inline struct vtx_block *block_next(struct vtx_cpu *c,
+					   struct vtx_block *prev)
+{
+	uint64_t rip = c->rip, gen = c->fetch_gen;
+	uint32_t ctx = fetch_ctx(c);
+	struct vtx_block *b;
+	struct vtx_chain *ch;
+
+	if (prev) {
+		ch = &prev->next[0];
+		if (ch->rip == rip && ch->gen == gen && ch->ctx == ctx)
+			return ch->to;
+		ch = &prev->next[1];
+		if (ch->rip == rip && ch->gen == gen && ch->ctx == ctx)
+			return ch->to;
+	}
+	b = vtx_block_lookup(c);
+	if (prev && c->fetch_gen == gen) {
+		/* The first successor keeps slot 0 (a fall-through, or the
+		 * only target of a jump); the others share slot 1. */
+		ch = &prev->next[prev->next[0].gen == gen ? 1 : 0];
+		ch->rip = rip;
+		ch->gen = gen;
+		ch->to = b;
+		ch->ctx = ctx;
+	}
+	return b;
+}
+
+/* Retires the instruction the handler just ran. */
+#define RETIRE(c)                           \
+	do {                                \
+		(c)->stop_rip = (c)->rip;   \
+		(c)->rip = (c)->next_rip;   \
+		(c)->stats.insns++;         \
+		(c)->tsc += (c)->cost.insn; \
+	} while (0)
+
+/*
+ * Runs blocks until a stop. It is entered from vtx_cpu_run() after its
+ * setjmp and left by a stop or by a longjmp (a fault, a VM exit), which
+ * abandons this frame: its locals are never used again, so they may live
+ * in registers, and a fresh entry starts without a previous block.
+ */
+static __attribute__((noinline)) void run_blocks(struct vtx_cpu *c)
+{
+	struct vtx_block *prev = NULL;
+
+	while (!c->stop_requested) {
+		if (unlikely(c->inject_info)) {
+			inject_event(c);
+			prev = NULL;
+		}
+		struct vtx_block *b = block_next(c, prev);
+		const struct vtx_insn *i = b->insns, *end = i + b->n;
+
+		prev = b;
+		if (likely(c->stats.insns + b->n < c->stop_at)) {
+			/* The instruction budget cannot run out in this
+			 * block: no need to test it per instruction. */
+			for (; i < end; i++) {
+				c->next_rip = c->rip + i->len;
+				i->fn(c, i);
+				RETIRE(c);
+				if (unlikely(c->async))
+					goto async;
+			}
+			continue;
+		}
+		for (; i < end; i++) {
+			c->next_rip = c->rip + i->len;
+			i->fn(c, i);
+			RETIRE(c);
+			/* The budget first: an instruction that also leaves the
+			 * block (SMC, a mode change) must not let one more run.
+			 * A device's stop on the same instruction wins. */
+			if (unlikely(c->stats.insns >= c->stop_at) &&
+			    !c->stop_requested) {
+				c->budget_hit = true;
+				vtx_request_stop(c);
+			}
+			if (unlikely(c->async))
+				goto async;
+		}
+		continue;
+	async:
+		/* Anything asynchronous (a stop, stale code, a mode or paging
+		 * change) ends the block: look RIP up again. */
+		c->async = 0;
+		shadow_step(c);
+		prev = NULL;
+	}
+}
+
 int vtx_cpu_run(struct vtx_cpu *c, struct vtx_stop *st)
 {
 	/* Everything the loop changes between setjmp and longjmp lives in
@@ -122,36 +236,7 @@ int vtx_cpu_run(struct vtx_cpu *c, struct vtx_stop *st)
 			goto out;
 	}
 
-	while (!c->stop_requested) {
-		if (unlikely(c->inject_info))
-			inject_event(c);
-		struct vtx_block *b = vtx_block_lookup(c);
-		const struct vtx_insn *i = b->insns, *end = i + b->n;
-
-		for (; i < end; i++) {
-			c->next_rip = c->rip + i->len;
-			i->fn(c, i);
-			c->stop_rip = c->rip;
-			c->rip = c->next_rip;
-			c->stats.insns++;
-			c->tsc += c->cost.insn;
-			/* The budget first: an instruction that also leaves the
-			 * block (SMC, a mode change) must not let one more run.
-			 * A device's stop on the same instruction wins. */
-			if (unlikely(c->stats.insns >= c->stop_at) &&
-			    !c->stop_requested) {
-				c->budget_hit = true;
-				vtx_request_stop(c);
-			}
-			/* Anything asynchronous (a stop, stale code, a mode or
-			 * paging change) ends the block: look RIP up again. */
-			if (unlikely(c->async)) {
-				c->async = 0;
-				shadow_step(c);
-				break;
-			}
-		}
-	}
+	run_blocks(c);
 out:
 	c->async = 0;
 	c->in_run = false;

@@ -728,6 +728,48 @@ static void test_hpa_write__over_decoded_code_invalidates_it(void **state)
 
 #define T(t) cmocka_unit_test_setup_teardown(t, harness_setup, harness_teardown)
 
+/* A chained block must not outlive the translation it was reached
+ * through: the loop calls 0x105000 until it remaps that page (PTE write +
+ * INVLPG); the next call runs the new frame's code (SDM Vol. 3A 4.10.4).
+ * Blocks are chained to their successors (docs/performance.md), so this
+ * pins that remapping invalidates the chain. */
+static void test_invlpg__remapped_code_page_breaks_block_chain(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0xe8, 0xfb, 0x4f, 0x00, 0x00, /* call 0x105000 */
+		0x48, 0x01, 0xc3, /* add rbx, rax */
+		0x48, 0x83, 0xf9, 0x02, /* cmp rcx, 2 */
+		0x75, 0x0b, /* jne +0xb (dec rcx) */
+		0x48, 0x89, 0x37, /* mov qword ptr [rdi], rsi */
+		0x0f, 0x01, 0x3c, 0x25, 0x00, 0x50, 0x10, 0x00,
+		/* invlpg byte ptr ds:0x105000 */
+		0x48, 0xff, 0xc9, /* dec rcx */
+		0x75, 0xe2, /* jne -0x1e (call) */
+		0xf4, /* hlt */
+	};
+	static const uint8_t one[] = {
+		0xb8, 0x01, 0x00, 0x00, 0x00, /* mov eax, 1 */
+		0xc3, /* ret */
+	};
+	static const uint8_t two[] = {
+		0xb8, 0x02, 0x00, 0x00, 0x00, /* mov eax, 2 */
+		0xc3, /* ret */
+	};
+
+	harness_load(h, 0x105000, one, sizeof(one));
+	harness_load(h, 0x106000, two, sizeof(two));
+	h->regs.rcx = 4;
+	h->regs.rbx = 0;
+	h->regs.rdi = HARNESS_PT + (0x105000 >> 12) * 8;
+	h->regs.rsi = (*harness_pte(h, 0x105000) & ~PTE_ADDR_MASK) | 0x106000;
+	assert_int_equal(harness_run_code(h, code, sizeof(code)),
+			 VTX_STOP_HALTED);
+	/* calls 1: rcx = 4, 3, 2 (remapped after it); 2: rcx = 1 */
+	assert_int_equal(h->regs.rbx, 1 + 1 + 1 + 2);
+	assert_int_equal(h->regs.rcx, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -769,6 +811,7 @@ int main(void)
 		T(test_smc__rewritten_page_runs_new_bytes_on_the_next_call),
 		T(test_smc__store_to_a_data_page_flushes_nothing),
 		T(test_hpa_write__over_decoded_code_invalidates_it),
+		T(test_invlpg__remapped_code_page_breaks_block_chain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
