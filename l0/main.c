@@ -21,10 +21,13 @@
 #include "arch/vmx_exit_info.h"
 #include "l0/boot.h"
 #include "l0/crash.h"
+#include "l0/errmsg.h"
+#include "l0/dev/bochs_shutdown.h"
 #include "l0/dev/debug_exit.h"
 #include "l0/dev/uart16550.h"
 #include "l0/iobus.h"
 #include "l0/loader.h"
+#include "l0/multiboot.h"
 #include "l0/options.h"
 #include "l0/profile.h"
 #include "l0/report.h"
@@ -45,12 +48,14 @@ struct nestvm_run {
 	struct io_bus bus;
 	struct uart16550 uart;
 	struct debug_exit dexit;
+	struct bochs_shutdown bshut; /* port 0x8900 */
 	struct vtx_machine *m;
 	struct vtx_cpu *cpu;
 	struct loader_file image;
 	struct loader_file modules[NESTVM_MODULES_MAX];
 	struct loader_elf elf;
 	struct boot_params bp;
+	bool multiboot; /* an ELF32 multiboot kernel (l0/multiboot.c) */
 	int serial_fd;
 	struct io_access bad_io; /* an access the bus refused */
 	int bus_error;
@@ -132,9 +137,19 @@ static int prepare_inputs(struct nestvm_run *r, char *err)
 		return ret;
 	ret = loader_read_file(opt->image, LOADER_FILE_MAX, &r->image, err,
 			       ERR_MAX);
-	if (!ret)
-		ret = loader_parse_elf(opt->image, r->image.data, r->image.size,
-				       opt->mem_size, &r->elf, err, ERR_MAX);
+	if (!ret) {
+		/* An ELF32 image is a multiboot kernel; ELF64 keeps the
+		 * 64-bit boot contract. */
+		r->multiboot = multiboot_is_elf32(r->image.data, r->image.size);
+		ret = (r->multiboot ? multiboot_parse_elf : loader_parse_elf)(
+			opt->image, r->image.data, r->image.size, opt->mem_size,
+			&r->elf, err, ERR_MAX);
+	}
+	if (!ret && r->multiboot && opt->level != NESTVM_LEVEL_NATIVE)
+		ret = errmsg(-ENOEXEC, err, ERR_MAX,
+			     "'%s' is a multiboot kernel: run it with --native "
+			     "(multiboot L1 images are not supported yet)",
+			     opt->image);
 	if (!ret)
 		ret = boot_init_params(&r->bp, opt->mem_size, r->elf.entry,
 				       r->elf.start, r->elf.end, opt->cmdline,
@@ -175,9 +190,13 @@ static int build_machine(struct nestvm_run *r, char *err)
 	io_bus_init(&r->bus);
 	uart16550_init(&r->uart, -1);
 	debug_exit_init(&r->dexit, opt->qemu_exit_codes);
+	bochs_shutdown_init(&r->bshut);
 	ret = uart16550_register(&r->uart, &r->bus, UART16550_COM1_BASE);
 	if (!ret)
 		ret = debug_exit_register(&r->dexit, &r->bus, DEBUG_EXIT_BASE);
+	if (!ret)
+		ret = bochs_shutdown_register(&r->bshut, &r->bus,
+					      BOCHS_SHUTDOWN_BASE);
 	if (ret) {
 		snprintf(err, ERR_MAX, "cannot set up the devices: %s",
 			 strerror(-ret));
@@ -203,7 +222,10 @@ static int build_machine(struct nestvm_run *r, char *err)
 				 "cannot copy module '%s' to guest RAM: %s",
 				 opt->modules[i], strerror(-ret));
 	}
-	if (!ret)
+	if (!ret && r->multiboot)
+		ret = multiboot_write_memory(r->m, &r->bp, opt->image,
+					     opt->modules, err, ERR_MAX);
+	else if (!ret)
 		ret = boot_write_memory(r->m, &r->bp, err, ERR_MAX);
 	if (!ret) {
 		ret = vtx_cpu_create(r->m, &r->cpu);
@@ -212,7 +234,8 @@ static int build_machine(struct nestvm_run *r, char *err)
 				 strerror(-ret));
 	}
 	if (!ret)
-		ret = boot_setup_cpu(r->cpu, &r->bp, err, ERR_MAX);
+		ret = (r->multiboot ? multiboot_setup_cpu : boot_setup_cpu)(
+			r->cpu, &r->bp, err, ERR_MAX);
 	if (!ret && vtx_cpu_set_cost_profile(r->cpu, &r->profile.cost)) {
 		snprintf(err, ERR_MAX, "the machine refused cost profile '%s'",
 			 r->profile.cost.name);
@@ -496,6 +519,8 @@ static int stop_status(const struct nestvm_run *r, const struct vtx_stop *st)
 		status = debug_exit_status(&r->dexit);
 		if (status >= 0)
 			return status;
+		if (r->bshut.done) /* "Shutdown" on port 0x8900 */
+			return 0;
 		if (r->bus_error)
 			error_line("internal error: a %u-byte port access at "
 				   "0x%x at RIP 0x%" PRIx64,
@@ -576,12 +601,19 @@ static void print_nested_stats(const struct l0_vm *vm)
 		"nestvm: nested: nested_entry_failures %" PRIu64 "\n"
 		"nestvm: nested: ept02_fills %" PRIu64 "\n"
 		"nestvm: nested: ept_violations_reflected %" PRIu64 "\n"
-		"nestvm: nested: vmcs02_writes %" PRIu64 "\n",
+		"nestvm: nested: vmcs02_writes %" PRIu64 "\n"
+		"nestvm: nested: vmcs_access %s\n"
+		"nestvm: nested: l1_shadow_vmreads %" PRIu64 "\n"
+		"nestvm: nested: l1_shadow_vmwrites %" PRIu64 "\n"
+		"nestvm: nested: shadow_sync_vmreads %" PRIu64 "\n"
+		"nestvm: nested: shadow_sync_vmwrites %" PRIu64 "\n",
 		st->vm_entries + st->vm_exits, st->vm_entries, st->vm_exits,
 		st->insns_l1, st->insns_l2, st->vmreads, st->vmwrites,
 		st->nested_entries, st->nested_vmfails,
 		st->nested_entry_failures, st->ept02_fills,
-		st->ept_violations_reflected, st->vmcs02_writes);
+		st->ept_violations_reflected, st->vmcs02_writes,
+		vmcs_access_mode_name(vm->vmcs_access), st->shadow_vmreads,
+		st->shadow_vmwrites, st->sync_vmreads, st->sync_vmwrites);
 	print_reason_counts("l1_exit", st->l1_exits);
 	print_reason_counts("l2_exit", st->l2_exits);
 	for (unsigned int k = 0; k < VMX_NR_EXIT_REASONS; k++) {
@@ -595,10 +627,13 @@ static void print_nested_stats(const struct l0_vm *vm)
 			" l1_exits %" PRIu64 " world_switches %" PRIu64
 			" vmreads %" PRIu64 " vmwrites %" PRIu64
 			" l1_insns %" PRIu64 " vmcs02_writes %" PRIu64
-			" cycles %" PRIu64 "\n",
+			" cycles %" PRIu64 " shadow_vmreads %" PRIu64
+			" shadow_vmwrites %" PRIu64 " sync_vmreads %" PRIu64
+			" sync_vmwrites %" PRIu64 "\n",
 			name, k, x->count, x->l1_exits, x->world_switches,
 			x->vmreads, x->vmwrites, x->l1_insns, x->vmcs02_writes,
-			x->cycles);
+			x->cycles, x->shadow_vmreads, x->shadow_vmwrites,
+			x->sync_vmreads, x->sync_vmwrites);
 		fprintf(stderr,
 			"nestvm: nested: per_reflected %s (%u) l1_exits %.2f "
 			"world_switches %.2f vmreads %.2f vmwrites %.2f "
@@ -706,6 +741,11 @@ static int run_nested(struct nestvm_run *r)
 		return EXIT_CANNOT_RUN;
 	}
 	r->vm->prep = r->opt->prep_dirty ? L0_PREP_DIRTY : L0_PREP_FULL;
+	ret = l0_vm_set_vmcs_access(r->vm, r->opt->vmcs_access, err, ERR_MAX);
+	if (ret) {
+		error_line("%s", err);
+		return EXIT_CANNOT_RUN;
+	}
 	l0_vm_run(r->vm, r->opt->max_insns);
 	r->ran = true;
 	fflush(stdout);

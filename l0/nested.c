@@ -71,6 +71,8 @@ static enum l0_exit_action nested_entry_failure(struct l0_vm *vm,
 	 * vmcs12's values: prepare all of it next time. */
 	vm->nvmx->vmcs02_dirty = VMCS02_DIRTY_ALL;
 	vmcs_merge_set_entry_failure(vm->nvmx->vmcs12, basic, qual);
+	/* L1 reads the exit reason and qualification in the shadow VMCS. */
+	vm->nvmx->shadow_stale = true;
 	if (resume_l1_at_host_state(vm) == EXIT_STOP_VM)
 		return EXIT_STOP_VM;
 	return nested_load_exit_msrs(vm);
@@ -221,6 +223,9 @@ enum l0_exit_action nested_vmx_run(struct l0_vm *vm, bool launch)
 	/* SDM 31.3 "VMLAUNCH/VMRESUME", after the #UD and #GP checks. */
 	if (n->vmptr == NVMX_NO_VMPTR)
 		return nvmx_fail_invalid(vm);
+	/* Everything below reads vmcs12, which must hold what L1 wrote
+	 * through the shadow VMCS (KVM's copy_shadow_to_vmcs12()). */
+	nvmx_sync_shadow_to_vmcs12(vm);
 	if (l0_vmread(vm, GUEST_INTERRUPTIBILITY_INFO) &
 	    GUEST_INTR_STATE_MOV_SS)
 		return nvmx_fail_valid(vm,
@@ -516,6 +521,9 @@ enum l0_exit_action nested_reflect_vmexit(struct l0_vm *vm,
 
 	l0_span_open(vm, vmx_exit_reason_basic(e->reason));
 	vmcs_merge_sync_vmcs02_to_vmcs12(vm->cpu, n->vmcs12, &n->cfg02, e);
+	/* L2's state and the exit information reach L1's shadow VMCS
+	 * before L1 runs (nvmx_sync_vmcs12_to_shadow()). */
+	n->shadow_stale = true;
 	/* SDM 28.4 then 28.5 and 28.6: MSRs stored after guest state,
 	 * loaded after host state. */
 	nested_store_msr_area(vm, n->vmcs12);

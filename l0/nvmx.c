@@ -5,7 +5,8 @@
  * checks left after the VM exit, every VMfail case, 31.2 the RFLAGS
  * conventions), their memory operands decoded from the exit qualification
  * and the VM-exit instruction information (28.2.1, 28.2.5) and reached
- * through L1's page tables (mmu/l1mem.h), and L1's virtual VMX MSRs.
+ * through L1's page tables (mmu/l1mem.h), L1's virtual VMX MSRs, and
+ * VMCS shadowing for L1 (25.10): the shadow VMCS kept in step with vmcs12.
  * Monitor side.
  */
 #include "l0/nvmx.h"
@@ -51,6 +52,7 @@ int nvmx_init(struct l0_vm *vm, char *err, size_t errlen)
 	n->vmptr = NVMX_NO_VMPTR;
 	n->vmcs02_dirty = VMCS02_DIRTY_ALL;
 	n->vmxon_ptr = NVMX_NO_VMPTR;
+	vmcs_shadow_set_init(&n->shadow, VMCS_ACCESS_TRAP, false);
 	ept02_init(&n->ept02, &vm->area, &vm->mem);
 	return 0;
 }
@@ -88,6 +90,129 @@ int nvmx_set_msr(struct nvmx *n, uint32_t msr, uint64_t val)
 	return -ENOENT;
 }
 
+/* ---- VMCS shadowing for L1 (SDM 25.10) ------------------------------------------ */
+
+/* A failed VMX operation of L0 (a bug): kept as l0_vmwrite() keeps it. */
+static void shadow_record_err(struct l0_vm *vm, int ret, uint32_t field)
+{
+	if (ret && !vm->vmx_err) {
+		vm->vmx_err = ret;
+		vm->vmx_err_field = field;
+	}
+}
+
+/* The shadow VMCS becomes current for L0's accesses; shadow_leave()
+ * makes vmcs01 current again. 0, or the VMfail (recorded). */
+static int shadow_enter(struct l0_vm *vm)
+{
+	int ret = vtx_vmptrld(vm->cpu, vm->shadow_vmcs);
+
+	shadow_record_err(vm, ret, VMCS_LINK_POINTER);
+	return ret;
+}
+
+static void shadow_leave(struct l0_vm *vm)
+{
+	shadow_record_err(vm, vtx_vmptrld(vm->cpu, vm->vmcs01),
+			  VMCS_LINK_POINTER);
+}
+
+static void count_sync(struct l0_vm *vm, uint64_t reads, uint64_t writes)
+{
+	vm->stats.sync_vmreads += reads;
+	vm->stats.sync_vmwrites += writes;
+	if (vm->span >= 0) {
+		vm->stats.reflected[vm->span].sync_vmreads += reads;
+		vm->stats.reflected[vm->span].sync_vmwrites += writes;
+	}
+}
+
+void nvmx_sync_shadow_to_vmcs12(struct l0_vm *vm)
+{
+	struct nvmx *n = vm->nvmx;
+	uint64_t reads = 0;
+
+	if (!n->shadow_active || shadow_enter(vm))
+		return;
+	shadow_record_err(
+		vm,
+		vmcs_shadow_copy_from_shadow(vm->cpu, n->vmcs12, &n->shadow,
+					     &n->vmcs02_dirty, &reads),
+		VMCS_LINK_POINTER);
+	shadow_leave(vm);
+	count_sync(vm, reads, 0);
+}
+
+void nvmx_sync_vmcs12_to_shadow(struct l0_vm *vm)
+{
+	struct nvmx *n = vm->nvmx;
+	uint64_t writes = 0;
+
+	if (!n->shadow_active || !n->shadow_stale || shadow_enter(vm))
+		return;
+	shadow_record_err(vm,
+			  vmcs_shadow_copy_to_shadow(vm->cpu, n->vmcs12,
+						     &n->shadow, &writes),
+			  VMCS_LINK_POINTER);
+	shadow_leave(vm);
+	n->shadow_stale = false;
+	count_sync(vm, 0, writes);
+}
+
+/*
+ * L0 wrote field enc of vmcs12 while L1 runs on the shadow VMCS (a trapped
+ * VMWRITE of a field L1 may only read there, a VMfailValid's error): L1
+ * must read the new value, so it is written there too, as KVM's
+ * handle_vmwrite() does for its read-only shadow fields.
+ */
+static void shadow_write_through(struct l0_vm *vm, uint32_t enc)
+{
+	struct nvmx *n = vm->nvmx;
+	uint64_t val = 0;
+
+	if (!n->shadow_active || n->shadow_stale ||
+	    !(vmcs_shadow_field_access(&n->shadow, enc) & VMCS_SHADOW_READ))
+		return;
+	vmcs12_read_field(n->vmcs12, enc, &val);
+	if (shadow_enter(vm))
+		return;
+	shadow_record_err(vm, vtx_vmwrite(vm->cpu, enc, val), enc);
+	shadow_leave(vm);
+	count_sync(vm, 0, 1);
+}
+
+/* L1 has a current vmcs12 (SDM 25.11.1): vmcs01 shadows it. */
+static void shadow_activate(struct l0_vm *vm)
+{
+	struct nvmx *n = vm->nvmx;
+
+	if (vm->vmcs_access == VMCS_ACCESS_TRAP || n->shadow_active)
+		return;
+	l0_vmwrite(vm, SECONDARY_VM_EXEC_CONTROL,
+		   l0_vmread(vm, SECONDARY_VM_EXEC_CONTROL) |
+			   SECONDARY_EXEC_SHADOW_VMCS);
+	l0_vmwrite(vm, VMCS_LINK_POINTER, vm->shadow_vmcs);
+	n->shadow_active = true;
+	n->shadow_stale = true;
+}
+
+/* L1 is about to lose its current vmcs12: what L1 wrote in the shadow
+ * VMCS goes into vmcs12 first, then every access exits again. */
+static void shadow_deactivate(struct l0_vm *vm)
+{
+	struct nvmx *n = vm->nvmx;
+
+	if (!n->shadow_active)
+		return;
+	nvmx_sync_shadow_to_vmcs12(vm);
+	l0_vmwrite(vm, SECONDARY_VM_EXEC_CONTROL,
+		   l0_vmread(vm, SECONDARY_VM_EXEC_CONTROL) &
+			   ~(uint64_t)SECONDARY_EXEC_SHADOW_VMCS);
+	l0_vmwrite(vm, VMCS_LINK_POINTER, ~0ull);
+	n->shadow_active = false;
+	n->shadow_stale = false;
+}
+
 /* ---- outcomes (SDM 31.2) ------------------------------------------------------ */
 
 static void set_flags(struct l0_vm *vm, uint64_t flags)
@@ -116,6 +241,7 @@ enum l0_exit_action nvmx_fail_valid(struct l0_vm *vm, unsigned int error)
 	if (vm->nvmx->vmptr == NVMX_NO_VMPTR)
 		return nvmx_fail_invalid(vm);
 	vm->nvmx->vmcs12->vm_instruction_error = error;
+	shadow_write_through(vm, VM_INSTRUCTION_ERROR);
 	set_flags(vm, X86_EFLAGS_ZF);
 	return EXIT_RESUME_SKIP_INSN;
 }
@@ -310,6 +436,7 @@ static void nvmx_release_vmcs12(struct l0_vm *vm)
 
 	if (n->vmptr == NVMX_NO_VMPTR)
 		return;
+	shadow_deactivate(vm);
 	/* It was loaded from L1's RAM, so it fits back there. */
 	vmcs12_store(n->vmcs12, &vm->mem, n->vmptr);
 	n->vmptr = NVMX_NO_VMPTR;
@@ -422,6 +549,7 @@ enum l0_exit_action nvmx_handle_vmptrld(struct l0_vm *vm)
 				vm, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
 		n->vmptr = ptr;
 		n->vmcs02_dirty = VMCS02_DIRTY_ALL;
+		shadow_activate(vm);
 	}
 	return nvmx_succeed(vm);
 }
@@ -492,6 +620,7 @@ enum l0_exit_action nvmx_handle_vmwrite(struct l0_vm *vm)
 		return nvmx_fail_valid(vm,
 				       VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
 	vmcs12_write_field(n->vmcs12, (uint32_t)enc, val);
+	shadow_write_through(vm, (uint32_t)enc);
 	/* The field's sync class is now dirty (arch/vmcs_fields.def). */
 	n->vmcs02_dirty |= VMCS02_DIRTY_CLASS(
 		vmcs_field_table[vmcs_field_lookup((uint32_t)enc)].sync);

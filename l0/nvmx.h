@@ -40,6 +40,20 @@ struct nvmx {
 	unsigned int vmcs02_dirty;
 	struct ept02 ept02;
 	struct vmcs12_check last_check; /* of the last nested entry */
+	/*
+	 * VMCS shadowing for L1 (--vmcs-access shadow, shadow-all). While
+	 * shadow_active, vmcs01 has "VMCS shadowing" set and its link
+	 * pointer names the shadow VMCS, which holds the current value of
+	 * every field shadow marks writable (L1 writes them there without
+	 * an exit); vmcs12 holds the current value of every other field.
+	 * Active exactly while L1 has a current vmcs12, as in KVM: with no
+	 * current VMCS every VMREAD/VMWRITE exits and gets L0's VMfail.
+	 * shadow_stale: L0 wrote vmcs12 (VMPTRLD, a reflected exit, an
+	 * entry failure), so the shadow VMCS is refreshed before L1 runs.
+	 */
+	struct vmcs_shadow_set shadow;
+	bool shadow_active;
+	bool shadow_stale;
 };
 
 /* Sets up L1's VMX, off (vm->nvmx). 0, or -errno with a message in err. */
@@ -70,6 +84,17 @@ enum l0_exit_action nvmx_handle_vmcall(struct l0_vm *vm);
 enum l0_exit_action nvmx_succeed(struct l0_vm *vm);
 enum l0_exit_action nvmx_fail_invalid(struct l0_vm *vm);
 enum l0_exit_action nvmx_fail_valid(struct l0_vm *vm, unsigned int error);
+
+/*
+ * The shadow VMCS and vmcs12, kept in step (no-ops while shadowing is not
+ * active): shadow VMCS -> vmcs12 before L0 reads vmcs12 for L1 (a nested
+ * entry; VMCLEAR, VMPTRLD of another VMCS and VMXOFF release it through
+ * nvmx.c itself), and vmcs12 -> shadow VMCS before L1 runs after L0 wrote
+ * vmcs12 (l0/vm.c's run loop). vmcs01 is current before and after. A
+ * failed VMX operation is L0's bug, recorded as l0_vmwrite() records it.
+ */
+void nvmx_sync_shadow_to_vmcs12(struct l0_vm *vm);
+void nvmx_sync_vmcs12_to_shadow(struct l0_vm *vm);
 
 /* ---- L2 (l0/nested.c) ------------------------------------------------------- */
 

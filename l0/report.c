@@ -98,17 +98,22 @@ static void table_levels(FILE *f, const struct report_input *in)
 	      f);
 	snprintf(note, sizeof(note),
 		 "exits handled; cycles of its VMX operations (C handlers: "
-		 "0, not modeled); vmcs02 writes %" PRIu64,
-		 s->vmcs02_writes);
+		 "0, not modeled); vmcs02 writes %" PRIu64
+		 "; shadow VMCS syncs %" PRIu64 "/%" PRIu64,
+		 s->vmcs02_writes, s->sync_vmreads, s->sync_vmwrites);
 	table_row(f, "L0 (monitor)", l1_exits + l2_exits, 0,
 		  st->cycles_host + REPORT_L0_HANDLER_CYCLES, st->host_vmreads,
 		  st->host_vmwrites, note);
 	snprintf(note, sizeof(note),
-		 "exits to L0; VMREAD/VMWRITE all trapped; nested entries "
-		 "%" PRIu64,
+		 "exits to L0; VMREAD/VMWRITE %s: %" PRIu64 "/%" PRIu64
+		 " trapped, %" PRIu64 "/%" PRIu64
+		 " shadowed; nested entries %" PRIu64,
+		 vmcs_access_mode_name(in->vm->vmcs_access), s->vmreads,
+		 s->vmwrites, s->shadow_vmreads, s->shadow_vmwrites,
 		 s->nested_entries);
 	table_row(f, "L1 (vmcs01)", l1_exits, s->insns_l1, s->cycles_l1,
-		  s->vmreads, s->vmwrites, note);
+		  s->vmreads + s->shadow_vmreads,
+		  s->vmwrites + s->shadow_vmwrites, note);
 	snprintf(note, sizeof(note),
 		 "exits to L0: %" PRIu64 " reflected to L1, %" PRIu64
 		 " handled by L0; ept02 fills (hidden faults) %" PRIu64
@@ -148,8 +153,9 @@ static void table_reasons(FILE *f, const struct l0_stats *s)
 }
 
 /* Per reflected exit, averaged over its reason: what it multiplies into
- * (L1 exits, world switches, L1's VMREAD/VMWRITE) and its modeled cycles
- * with Turtles' breakdown, then L2's own time before it. */
+ * (L1 exits, world switches, L1's VMREAD/VMWRITE, trapped or shadowed)
+ * and its modeled cycles with Turtles' breakdown, then L2's own time
+ * before it. */
 static void table_reflected(FILE *f, const struct l0_stats *s)
 {
 	fputs("nestvm: per reflected L2 exit     count  L1 exits  switches  "
@@ -170,8 +176,8 @@ static void table_reflected(FILE *f, const struct l0_stats *s)
 			"%10.1f %11.1f\n",
 			label, r->count, per_exit(r->l1_exits, r->count),
 			per_exit(r->world_switches, r->count),
-			per_exit(r->vmreads, r->count),
-			per_exit(r->vmwrites, r->count),
+			per_exit(r->vmreads + r->shadow_vmreads, r->count),
+			per_exit(r->vmwrites + r->shadow_vmwrites, r->count),
 			per_exit(r->cycles, r->count),
 			per_exit(r->cycles_switch, r->count),
 			per_exit(r->cycles_l0 + REPORT_L0_HANDLER_CYCLES,
@@ -230,6 +236,8 @@ static void json_nested_levels(struct json_writer *w,
 	json_write_u64(w, "vmwrites", st->host_vmwrites);
 	json_write_u64(w, "vmx_ops", st->host_vmx_ops);
 	json_write_u64(w, "vmcs02_writes", s->vmcs02_writes);
+	json_write_u64(w, "shadow_sync_vmreads", s->sync_vmreads);
+	json_write_u64(w, "shadow_sync_vmwrites", s->sync_vmwrites);
 	json_write_u64(w, "insns", 0);
 	json_write_u64(w, "cycles", st->cycles_host + REPORT_L0_HANDLER_CYCLES);
 	json_write_u64(w, "cycles_vmx", st->cycles_host);
@@ -240,11 +248,14 @@ static void json_nested_levels(struct json_writer *w,
 	json_write_u64(w, "exits", l1_exits);
 	json_reasons(w, "exits_by_reason", s->l1_exits, VMX_NR_EXIT_REASONS);
 	json_write_u64(w, "exits_reflected_to", refl);
-	/* Every VMREAD/VMWRITE of L1 exits: L0 offers no VMCS shadowing. */
-	json_write_u64(w, "vmreads", s->vmreads);
-	json_write_u64(w, "vmwrites", s->vmwrites);
+	/* Trapped ones exited to L0; shadowed ones the shadow VMCS
+	 * answered (--vmcs-access shadow, shadow-all). */
+	json_write_u64(w, "vmreads", s->vmreads + s->shadow_vmreads);
+	json_write_u64(w, "vmwrites", s->vmwrites + s->shadow_vmwrites);
 	json_write_u64(w, "vmreads_trapped", s->vmreads);
 	json_write_u64(w, "vmwrites_trapped", s->vmwrites);
+	json_write_u64(w, "vmreads_shadowed", s->shadow_vmreads);
+	json_write_u64(w, "vmwrites_shadowed", s->shadow_vmwrites);
 	json_write_u64(w, "nested_entries", s->nested_entries);
 	json_write_u64(w, "nested_vmfails", s->nested_vmfails);
 	json_write_u64(w, "nested_entry_failures", s->nested_entry_failures);
@@ -283,8 +294,14 @@ static void json_reflected(struct json_writer *w, const struct l0_stats *s)
 		json_write_u64(w, "count", r->count);
 		json_write_u64(w, "l1_exits", r->l1_exits);
 		json_write_u64(w, "world_switches", r->world_switches);
-		json_write_u64(w, "vmreads", r->vmreads);
-		json_write_u64(w, "vmwrites", r->vmwrites);
+		json_write_u64(w, "vmreads", r->vmreads + r->shadow_vmreads);
+		json_write_u64(w, "vmwrites", r->vmwrites + r->shadow_vmwrites);
+		json_write_u64(w, "vmreads_trapped", r->vmreads);
+		json_write_u64(w, "vmwrites_trapped", r->vmwrites);
+		json_write_u64(w, "vmreads_shadowed", r->shadow_vmreads);
+		json_write_u64(w, "vmwrites_shadowed", r->shadow_vmwrites);
+		json_write_u64(w, "shadow_sync_vmreads", r->sync_vmreads);
+		json_write_u64(w, "shadow_sync_vmwrites", r->sync_vmwrites);
 		json_write_u64(w, "cycles", r->cycles);
 		json_begin_object(w, "breakdown");
 		json_write_u64(w, "switches", r->cycles_switch);
@@ -349,6 +366,9 @@ int report_write_json(FILE *f, const struct report_input *in)
 	json_write_u64(&w, "nestvm_report", REPORT_JSON_VERSION);
 	json_write_string(&w, "mode", in->vm ? "nested" : "native");
 	json_write_string(&w, "profile", in->profile);
+	if (in->vm)
+		json_write_string(&w, "vmcs_access",
+				  vmcs_access_mode_name(in->vm->vmcs_access));
 	json_write_u64(&w, "exit_status", (uint64_t)in->exit_status);
 	json_write_u64(&w, "insns", in->st->insns);
 	json_write_u64(&w, "cycles", in->st->cycles);

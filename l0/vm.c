@@ -32,6 +32,9 @@
 /* CPUID.01H:ECX.VMX (SDM 24.6): L0 offers nested VMX, so L1 sees it. */
 #define CPUID_1_ECX_VMX (1u << 5)
 
+/* Bit 31 of a VMCS region's revision word: a shadow VMCS (SDM 25.2). */
+#define VMCS_SHADOW_INDICATOR 0x80000000u
+
 /* ---- helpers for the handlers ---------------------------------------------- */
 
 uint64_t l0_vmread(struct l0_vm *vm, uint32_t field)
@@ -585,6 +588,8 @@ static void clock_read(const struct l0_vm *vm, struct l0_clock *c)
 	c->guest = st.cycles_root + st.cycles_nonroot;
 	c->insns = st.insns;
 	c->vm_exits = st.vm_exits;
+	c->shadow_vmreads = st.shadow_vmreads;
+	c->shadow_vmwrites = st.shadow_vmwrites;
 }
 
 /* now - then, member by member. */
@@ -598,6 +603,8 @@ static struct l0_clock clock_since(const struct l0_clock *now,
 		.guest = now->guest - then->guest,
 		.insns = now->insns - then->insns,
 		.vm_exits = now->vm_exits - then->vm_exits,
+		.shadow_vmreads = now->shadow_vmreads - then->shadow_vmreads,
+		.shadow_vmwrites = now->shadow_vmwrites - then->shadow_vmwrites,
 	};
 }
 
@@ -660,10 +667,15 @@ static void account_run(struct l0_vm *vm, bool l2, int span_before,
 		struct l0_reflect_stats *r = open_span(vm);
 
 		vm->stats.cycles_l1 += d.guest;
+		/* Only L1 runs with VMCS shadowing (vmcs01). */
+		vm->stats.shadow_vmreads += d.shadow_vmreads;
+		vm->stats.shadow_vmwrites += d.shadow_vmwrites;
 		span_charge(vm, d.host, d.switches);
 		if (r) {
 			r->cycles += d.guest;
 			r->cycles_l1 += d.guest;
+			r->shadow_vmreads += d.shadow_vmreads;
+			r->shadow_vmwrites += d.shadow_vmwrites;
 		}
 		return;
 	}
@@ -720,6 +732,14 @@ static enum l0_exit_action run_once(struct l0_vm *vm)
 	struct vtx_stop st;
 	int ret;
 
+	/* L0 wrote vmcs12 since L1 last ran: L1 must read it in its shadow
+	 * VMCS (KVM does this when it switches to the guest). The cost is
+	 * L0's, charged below to the span under way. */
+	if (!l2) {
+		nvmx_sync_vmcs12_to_shadow(vm);
+		if (vm->vmx_err)
+			return EXIT_RESUME;
+	}
 	clock_read(vm, &before);
 	account_between_runs(vm, &before);
 	if (vm->insn_limit) {
@@ -1078,6 +1098,56 @@ int l0_vm_init(struct l0_vm *vm, struct vtx_machine *m, struct vtx_cpu *cpu,
 			      "VMWRITE of vmcs01 field 0x%x failed (%d)",
 			      vm->vmx_err_field,
 			      vm->vmx_err ? vm->vmx_err : ret);
+	return 0;
+}
+
+int l0_vm_set_vmcs_access(struct l0_vm *vm, enum vmcs_access_mode mode,
+			  char *err, size_t errlen)
+{
+	const char *name = vmcs_access_mode_name(mode);
+	uint64_t basic = 0, may2 = 0, misc = 0;
+	uint8_t *rd, *wr;
+	int ret;
+
+	vm->vmcs_access = mode;
+	if (mode == VMCS_ACCESS_TRAP)
+		return 0;
+	vtx_cpu_get_msr(vm->cpu, MSR_IA32_VMX_PROCBASED_CTLS2, &may2);
+	if (!((may2 >> 32) & SECONDARY_EXEC_SHADOW_VMCS))
+		return errmsg(-ENODEV, err, errlen,
+			      "--vmcs-access %s: the processor lacks VMCS "
+			      "shadowing",
+			      name);
+	vtx_cpu_get_msr(vm->cpu, MSR_IA32_VMX_BASIC, &basic);
+	ret = vmx_region(vm,
+			 vmx_basic_get_revision(basic) | VMCS_SHADOW_INDICATOR,
+			 &vm->shadow_vmcs);
+	if (!ret)
+		ret = l0_area_alloc_page(&vm->area, &vm->vmread_bitmap);
+	if (!ret)
+		ret = l0_area_alloc_page(&vm->area, &vm->vmwrite_bitmap);
+	rd = vtx_hpa_ptr(vm->m, vm->vmread_bitmap, PAGE_SIZE);
+	wr = vtx_hpa_ptr(vm->m, vm->vmwrite_bitmap, PAGE_SIZE);
+	if (ret || !rd || !wr)
+		return errmsg(-ENOMEM, err, errlen,
+			      "the L0 area has no room for the shadow VMCS");
+	/* L1 may write the VM-exit information fields of its VMCS when
+	 * its IA32_VMX_MISC[29] says so (SDM 31.3 "VMWRITE"). */
+	nvmx_get_msr(vm->nvmx, MSR_IA32_VMX_MISC, &misc);
+	vmcs_shadow_set_init(&vm->nvmx->shadow, mode,
+			     misc & VMX_MISC_VMWRITE_SHADOW_RO_FIELDS);
+	vmcs_shadow_fill_bitmaps(&vm->nvmx->shadow, rd, wr);
+	/* vmcs01 is current; the control itself is set only while L1 has
+	 * a current vmcs12 (l0/nvmx.c). */
+	if (vtx_vmclear(vm->cpu, vm->shadow_vmcs))
+		return errmsg(-EIO, err, errlen,
+			      "VMCLEAR of the shadow VMCS failed");
+	l0_vmwrite(vm, VMREAD_BITMAP, vm->vmread_bitmap);
+	l0_vmwrite(vm, VMWRITE_BITMAP, vm->vmwrite_bitmap);
+	if (vm->vmx_err)
+		return errmsg(-EIO, err, errlen,
+			      "VMWRITE of vmcs01 field 0x%x failed (%d)",
+			      vm->vmx_err_field, vm->vmx_err);
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "mmu/l0_area.h"
 #include "mmu/l1mem.h"
 #include "vmcs-merge/merge.h"
+#include "vmcs-merge/shadow.h"
 
 struct io_bus;
 struct nvmx;
@@ -71,6 +72,8 @@ struct l0_reflect_stats {
 	uint64_t l1_exits; /* L1 exits in their spans */
 	uint64_t world_switches; /* VM entries and exits in their spans */
 	uint64_t vmreads, vmwrites; /* L1's (trapped) in their spans */
+	uint64_t shadow_vmreads, shadow_vmwrites; /* L1's, not trapped */
+	uint64_t sync_vmreads, sync_vmwrites; /* L0's shadow-VMCS syncs */
 	uint64_t l1_insns; /* instructions L1 retired in their spans */
 	uint64_t vmcs02_writes; /* L0's VMWRITEs preparing vmcs02 */
 	uint64_t cycles; /* modeled cycles of their spans */
@@ -85,7 +88,12 @@ struct l0_stats {
 	uint64_t l1_exits[VMX_NR_EXIT_REASONS]; /* vmcs01, by basic reason */
 	uint64_t l2_exits[VMX_NR_EXIT_REASONS]; /* vmcs02, by basic reason */
 	struct l0_reflect_stats reflected[VMX_NR_EXIT_REASONS];
-	uint64_t vmreads, vmwrites; /* L1's VMREAD/VMWRITE, all trapped */
+	uint64_t vmreads, vmwrites; /* L1's VMREAD/VMWRITE that exited */
+	/* L1's VMREAD/VMWRITE the shadow VMCS answered without an exit. */
+	uint64_t shadow_vmreads, shadow_vmwrites;
+	/* L0's VMREADs (shadow VMCS -> vmcs12) and VMWRITEs (vmcs12 ->
+	 * shadow VMCS) keeping the shadow VMCS and vmcs12 in step. */
+	uint64_t sync_vmreads, sync_vmwrites;
 	uint64_t nested_entries; /* L1 VMLAUNCH/VMRESUME that entered L2 */
 	uint64_t nested_vmfails; /* ... that failed with VMfail */
 	uint64_t nested_entry_failures; /* ... that were entry failures */
@@ -106,6 +114,7 @@ struct l0_clock {
 	uint64_t switches; /* VM entries and exits */
 	uint64_t guest; /* running a guest (root and non-root buckets) */
 	uint64_t insns, vm_exits;
+	uint64_t shadow_vmreads, shadow_vmwrites; /* non-root, no exit */
 };
 
 /* How a nested entry prepares vmcs02 (--prep): every field, or only the
@@ -129,6 +138,11 @@ struct l0_vm {
 	bool vmcs01_launched;
 	struct nvmx *nvmx; /* L1's virtual VMX (l0/nvmx.h) */
 	enum l0_prep_mode prep;
+	/* --vmcs-access: how L1's VMREAD/VMWRITE reach vmcs12. With
+	 * shadowing, the shadow VMCS and the two bitmaps are L0's pages
+	 * (l0_vm_set_vmcs_access()); otherwise they are 0. */
+	enum vmcs_access_mode vmcs_access;
+	hpa_t shadow_vmcs, vmread_bitmap, vmwrite_bitmap;
 	struct l0_stats stats;
 	struct l0_stop stop;
 	uint64_t insn_limit; /* over the whole run, 0 for none */
@@ -156,6 +170,16 @@ struct l0_vm {
 int l0_vm_init(struct l0_vm *vm, struct vtx_machine *m, struct vtx_cpu *cpu,
 	       struct io_bus *bus, uint64_t mem_size, char *err, size_t errlen);
 void l0_vm_destroy(struct l0_vm *vm);
+
+/*
+ * Chooses how L1's VMREAD/VMWRITE reach vmcs12, before l0_vm_run(): trap
+ * (the default l0_vm_init() leaves), or VMCS shadowing of mode's field
+ * set (SDM Vol. 3C 25.10): a shadow VMCS and VMREAD/VMWRITE bitmaps in the
+ * L0 area, their addresses in vmcs01. 0, or -errno with a message in err
+ * (the processor lacks VMCS shadowing, the L0 area is full).
+ */
+int l0_vm_set_vmcs_access(struct l0_vm *vm, enum vmcs_access_mode mode,
+			  char *err, size_t errlen);
 
 /* Runs L1 (and whatever it runs) until the run stops; vm->stop says how.
  * insn_limit bounds the instructions of all levels together (0: none). */

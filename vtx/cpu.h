@@ -223,10 +223,11 @@ struct vtx_cpu {
 };
 
 #define VTX_MODE_LONG64 1 /* CS.L = 1 in IA-32e mode */
-#define VTX_MODE_COMPAT32 2
-#define VTX_MODE_PROT32 3
+#define VTX_MODE_COMPAT32 2 /* IA-32e mode, CS.L = 0, CS.D = 1 */
+#define VTX_MODE_PROT32 3 /* CR0.PE = 1, CS.D = 1, not IA-32e */
 #define VTX_MODE_PROT16 4
 #define VTX_MODE_REAL 5
+#define VTX_MODE_COMPAT16 6 /* IA-32e mode, CS.L = 0, CS.D = 0 */
 
 /* ---- size helpers --------------------------------------------------------- */
 
@@ -631,13 +632,27 @@ static inline uint64_t insn_ea(const struct vtx_cpu *c,
 	return ea;
 }
 
+/*
+ * Outside 64-bit mode: the linear address of an n-byte access at offset
+ * `off` of segment `seg`, after the checks of SDM Vol. 3A 5.3 (an unusable
+ * segment, the limit, expand-down) that raise #SS(0) through SS and #GP(0)
+ * otherwise (vtx/exec_ctl.c).
+ */
+uint64_t vtx_seg_check(struct vtx_cpu *c, unsigned seg, uint64_t off,
+		       unsigned n);
+
 static inline uint64_t insn_la(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	uint64_t la = seg_linear(c, i->seg, insn_ea(c, i));
+	uint64_t ea = insn_ea(c, i), la;
 
+	/* The same one mode test as seg_linear(): 64-bit code pays nothing
+	 * for the segmentation of the other modes. */
+	if (unlikely(c->mode != VTX_MODE_LONG64))
+		return vtx_seg_check(c, i->seg, ea, i->osz);
+	la = i->seg >= SEG_FS ? ea + c->seg[i->seg].base : ea;
 	/* A non-canonical reference through SS (an RSP- or RBP-based
 	 * operand) is #SS(0), not #GP(0) (SDM Vol. 3A 6.15). */
-	if (unlikely(i->seg == SEG_SS) && c->mode == VTX_MODE_LONG64 &&
+	if (unlikely(i->seg == SEG_SS) &&
 	    (uint64_t)((int64_t)(la << 16) >> 16) != la)
 		vtx_raise(c, SS_VECTOR, 0, true);
 	return la;

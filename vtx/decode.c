@@ -2,7 +2,8 @@
 /*
  * decode.c - decoding guest code once, with Zydis, into blocks of
  * pre-decoded instructions bound to their handlers; the block cache keyed
- * by physical address and fetch mode; invalidation when decoded code is
+ * by physical address and fetch mode (64-bit, compatibility and 32-bit
+ * protected mode, each with its Zydis decoder); invalidation when code is
  * written; the record of instructions the model does not implement.
  * Model side. Decoding never runs on the hot path: a block is decoded on
  * its first execution and reused until its page is written.
@@ -23,6 +24,8 @@
 
 struct vtx_bcache {
 	ZydisDecoder dec64;
+	ZydisDecoder dec32; /* protected mode, CS.D = 1 */
+	ZydisDecoder compat32; /* compatibility mode, CS.D = 1 */
 	struct vtx_block *table[BC_SIZE];
 	size_t nblocks, ninsns;
 	struct vtx_block blocks[BLOCK_POOL];
@@ -35,7 +38,13 @@ int vtx_bcache_create(struct vtx_cpu *c)
 	if (!bc)
 		return -ENOMEM;
 	if (ZYAN_FAILED(ZydisDecoderInit(&bc->dec64, ZYDIS_MACHINE_MODE_LONG_64,
-					 ZYDIS_STACK_WIDTH_64))) {
+					 ZYDIS_STACK_WIDTH_64)) ||
+	    ZYAN_FAILED(ZydisDecoderInit(&bc->dec32,
+					 ZYDIS_MACHINE_MODE_LEGACY_32,
+					 ZYDIS_STACK_WIDTH_32)) ||
+	    ZYAN_FAILED(ZydisDecoderInit(&bc->compat32,
+					 ZYDIS_MACHINE_MODE_LONG_COMPAT_32,
+					 ZYDIS_STACK_WIDTH_32))) {
 		free(bc);
 		return -EINVAL;
 	}
@@ -556,8 +565,17 @@ static bool bind(struct vtx_insn *vi, const ZydisDecodedInstruction *zi,
 	case ZYDIS_MNEMONIC_CALL:
 	case ZYDIS_MNEMONIC_JMP: {
 		bool call = zi->mnemonic == ZYDIS_MNEMONIC_CALL;
-		if (zi->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
-			return false;
+		if (zi->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR) {
+			/* ptr16:16/32 (outside 64-bit mode) or m16:16/32/64 */
+			if (o[0].type == ZYDIS_OPERAND_TYPE_POINTER) {
+				vi->imm = o[0].ptr.offset;
+				vi->disp = o[0].ptr.segment;
+				return PICK(call ? x_call_far_ptr
+						 : x_jmp_far_ptr);
+			}
+			return is_mem(&o[0]) && set_mem(vi, &o[0]) &&
+			       PICK(call ? x_call_far_m : x_jmp_far_m);
+		}
 		if (is_imm(&o[0])) {
 			vi->imm = o[0].imm.value.u;
 			return PICK(call ? x_call_rel : x_jmp_rel);
@@ -569,6 +587,8 @@ static bool bind(struct vtx_insn *vi, const ZydisDecodedInstruction *zi,
 	}
 	case ZYDIS_MNEMONIC_RET:
 		vi->imm = nops ? o[0].imm.value.u : 0;
+		if (zi->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
+			return PICK(x_ret_far);
 		return PICK(x_ret);
 	case ZYDIS_MNEMONIC_JRCXZ:
 	case ZYDIS_MNEMONIC_JECXZ:
@@ -871,7 +891,11 @@ static ZyanStatus decode_one(struct vtx_cpu *c, const uint8_t *bytes,
 			     size_t avail, ZydisDecodedInstruction *zi,
 			     ZydisDecodedOperand *ops)
 {
-	return ZydisDecoderDecodeFull(&c->bc->dec64, bytes, avail, zi, ops);
+	const ZydisDecoder *d = c->mode == VTX_MODE_LONG64   ? &c->bc->dec64
+				: c->mode == VTX_MODE_PROT32 ? &c->bc->dec32
+							     : &c->bc->compat32;
+
+	return ZydisDecoderDecodeFull(d, bytes, avail, zi, ops);
 }
 
 static void fill_insn(struct vtx_cpu *c, struct vtx_insn *vi, uint64_t rip,
@@ -896,7 +920,7 @@ static void fill_insn(struct vtx_cpu *c, struct vtx_insn *vi, uint64_t rip,
 	vi->asz = (uint8_t)(zi->address_width / 8);
 	vi->mnemonic = (uint16_t)zi->mnemonic;
 	if (!vi->osz)
-		vi->osz = 8;
+		vi->osz = c->mode == VTX_MODE_LONG64 ? 8 : 4;
 	if (!bind(vi, zi, ops) || !vi->fn) {
 		uint8_t len = vi->len;
 		memset(vi, 0, sizeof(*vi));
@@ -992,6 +1016,11 @@ struct vtx_block *vtx_block_lookup(struct vtx_cpu *c)
 	unsigned slot;
 	struct vtx_block *b;
 
+	/* A fetch beyond CS's limit is #GP(0) (SDM Vol. 3A 5.3); branches
+	 * check their targets, this catches falling off the end. */
+	if (unlikely(c->mode != VTX_MODE_LONG64) &&
+	    c->rip > c->seg[SEG_CS].limit)
+		raise_gp(c, 0);
 	if (unlikely(c->flush_pending))
 		vtx_bcache_flush(c);
 	p = tlb_hit(c, la, TLB_EXEC);
@@ -1017,9 +1046,10 @@ struct vtx_block *vtx_block_lookup(struct vtx_cpu *c)
 		if (q >= c->ram && (uint64_t)(q - c->ram) == b->pa_last)
 			return b;
 	}
-	if (c->mode != VTX_MODE_LONG64) {
+	if (c->mode != VTX_MODE_LONG64 && c->mode != VTX_MODE_PROT32 &&
+	    c->mode != VTX_MODE_COMPAT32) {
 		vtx_note_unimplemented(c, c->rip, p, 1,
-				       "execution outside 64-bit mode");
+				       "real or 16-bit mode execution");
 		raise_ud(c);
 	}
 	return block_build(c, pa, p, slot);

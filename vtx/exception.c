@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * exception.c - raising exceptions from instructions, the double-fault and
- * triple-fault rules, and event delivery through the IA-32e IDT (SDM Vol.
- * 3A 6.12, 6.14, 6.15 Table 6-5). Model side.
+ * triple-fault rules, and event delivery through the IA-32e IDT and the
+ * 32-bit protected-mode IDT (SDM Vol. 3A 6.10-6.12, 6.14, 6.15 Table 6-5).
+ * Model side.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,7 +63,7 @@ static enum exc_class exc_class(int v)
 	}
 }
 
-static void shutdown(struct vtx_cpu *c)
+__attribute__((noreturn)) static void shutdown(struct vtx_cpu *c)
 {
 	/* In VMX non-root operation a triple fault is a VM exit. */
 	if (c->vmx.non_root)
@@ -93,6 +94,97 @@ static void read_desc(struct vtx_cpu *c, uint16_t sel, uint64_t *lo,
 	vtx_read_sys(c, t->base + off, lo, 8);
 }
 
+/* What the model does not deliver: recorded, then the CPU stops as on a
+ * triple fault, with the chain saying why. */
+__attribute__((noreturn)) static void unimplemented_delivery(struct vtx_cpu *c,
+							     const char *what)
+{
+	vtx_note_unimplemented(c, c->rip, NULL, 0, what);
+	chain_add(c, ", not delivered: %s", what);
+	shutdown(c);
+}
+
+/*
+ * Protected-mode delivery through a 32-bit interrupt or trap gate to a
+ * handler at the current privilege level (SDM Vol. 3A 6.10-6.12.1): the
+ * 8-byte gate, its code segment, then EFLAGS, CS, EIP and the error code
+ * pushed on the current 32-bit stack. Task gates, 16-bit gates and
+ * handlers at a more privileged level are not modeled.
+ */
+static void deliver_prot32(struct vtx_cpu *c, int vector, uint32_t error_code,
+			   bool has_error, bool software, uint64_t return_rip)
+{
+	uint32_t ext = software ? 0 : 1;
+	uint32_t idt_ec = (uint32_t)vector * 8 + 2 + ext;
+	uint32_t g[2], frame[4], esp, target;
+	struct kvm_segment cs;
+	uint64_t desc;
+	unsigned n = 0, type, dpl;
+	uint16_t sel;
+
+	if ((uint64_t)vector * 8 + 7 > c->idt.limit)
+		raise_gp(c, idt_ec);
+	vtx_read_sys(c, c->idt.base + (uint64_t)vector * 8, g, sizeof(g));
+	type = (g[1] >> 8) & IDT_GATE_TYPE_MASK;
+	dpl = (g[1] >> (8 + IDT_GATE_DPL_SHIFT)) & 3;
+	if (type == SEG_TYPE_TASK_GATE || type == SEG_TYPE_INT_GATE16 ||
+	    type == SEG_TYPE_TRAP_GATE16)
+		unimplemented_delivery(c, "task gate or 16-bit gate");
+	if (type != SEG_TYPE_INT_GATE32 && type != SEG_TYPE_TRAP_GATE32)
+		raise_gp(c, idt_ec);
+	if (software && dpl < (unsigned)c->cpl)
+		raise_gp(c, idt_ec);
+	if (!((g[1] >> 8) & IDT_GATE_P))
+		vtx_raise(c, NP_VECTOR, idt_ec, true);
+
+	sel = (uint16_t)(g[0] >> 16);
+	target = (g[0] & 0xffff) | (g[1] & 0xffff0000u);
+	if (x86_sel_is_null(sel))
+		raise_gp(c, ext);
+	read_desc(c, sel, &desc, ext);
+	x86_seg_decode_desc(&cs, desc, sel);
+	if (!cs.s || !(cs.type & SEG_TYPE_CODE) || cs.dpl > c->cpl)
+		raise_gp(c, (sel & 0xfffc) | ext);
+	if (!cs.present)
+		vtx_raise(c, NP_VECTOR, (sel & 0xfffc) | ext, true);
+	if (!(cs.type & SEG_TYPE_CONFORMING) && cs.dpl < c->cpl)
+		unimplemented_delivery(c,
+				       "interrupt to a more privileged level");
+	if (!cs.db || !c->seg[SEG_SS].db)
+		unimplemented_delivery(c, "interrupt to 16-bit code or stack");
+	if (target > cs.limit)
+		raise_gp(c, ext);
+
+	/* Frame, lowest address first. */
+	if (has_error)
+		frame[n++] = error_code;
+	frame[n++] = (uint32_t)return_rip;
+	frame[n++] = c->seg[SEG_CS].selector;
+	frame[n++] = (uint32_t)c->rflags;
+	esp = (uint32_t)c->gpr[REG_RSP] - n * 4;
+	vtx_write_sys(c, vtx_seg_check(c, SEG_SS, esp, n * 4), frame, n * 4);
+
+	/* Nothing can fault from here on: commit. */
+	int cpl = c->cpl;
+	cs.selector = (uint16_t)((sel & ~3u) | (unsigned)cpl);
+	c->seg[SEG_CS] = cs;
+	c->gpr[REG_RSP] = esp;
+	c->rflags &= ~(uint64_t)(X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_RF |
+				 X86_EFLAGS_VM);
+	if (type == SEG_TYPE_INT_GATE32)
+		c->rflags &= ~(uint64_t)X86_EFLAGS_IF;
+	c->rip = target;
+	c->next_rip = target;
+	vtx_update_mode(c);
+	c->cpl = cpl;
+	/* A new CS base changes what a RIP means to chained blocks. */
+	c->fetch_gen++;
+	if (vector < 32)
+		c->stats.exceptions[vector]++;
+	c->stats.events++;
+	cost_charge(c, c->cost.event);
+}
+
 /* IA-32e mode delivery (SDM Vol. 3A 6.14.2-6.14.5). `software` is INT n /
  * INT3 / INTO: the gate's DPL is checked and EXT is 0 in error codes. */
 void vtx_deliver_event(struct vtx_cpu *c, int vector, uint32_t error_code,
@@ -105,11 +197,13 @@ void vtx_deliver_event(struct vtx_cpu *c, int vector, uint32_t error_code,
 	uint64_t desc, frame[6], rsp;
 	unsigned n = 0, new_cpl, type;
 
-	if (c->mode != VTX_MODE_LONG64 && c->mode != VTX_MODE_COMPAT32) {
-		vtx_note_unimplemented(c, c->rip, NULL, 0,
-				       "event delivery outside IA-32e mode");
-		shutdown(c);
+	if (c->mode == VTX_MODE_PROT32 || c->mode == VTX_MODE_PROT16) {
+		deliver_prot32(c, vector, error_code, has_error, software,
+			       return_rip);
+		return;
 	}
+	if (!(c->efer & EFER_LMA))
+		unimplemented_delivery(c, "real-mode event delivery");
 	if ((uint64_t)vector * 16 + 15 > c->idt.limit)
 		raise_gp(c, idt_ec);
 	vtx_read_sys(c, c->idt.base + (uint64_t)vector * 16, &g, sizeof(g));

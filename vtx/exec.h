@@ -76,6 +76,7 @@ extern const vtx_handler_fn vtx_bt_handlers[F_NR];
 	X(wbinvd) X(clflush) X(rdpmc) X(xgetbv) X(pause) X(vmxon) \
 	X(vmxoff) X(vmclear) X(vmptrld) X(vmptrst) X(vmread) X(vmwrite) \
 	X(vmlaunch) X(vmresume) X(invept) X(invvpid) X(vmcall) X(invd) \
+	X(jmp_far_ptr) X(jmp_far_m) X(call_far_ptr) X(call_far_m) X(ret_far) \
 	X(unimplemented)
 /* clang-format on */
 
@@ -87,8 +88,13 @@ VTX_HANDLERS(X)
 uint32_t vtx_pio_in(struct vtx_cpu *c, uint16_t port, unsigned size);
 void vtx_pio_out(struct vtx_cpu *c, uint16_t port, unsigned size, uint32_t val);
 
-/* Loads a segment register in 64-bit mode from a selector (vtx/exec_sys.c).
- * Raises #GP/#NP/#SS as SDM Vol. 3A 5.x says. */
+/* The 8-byte descriptor for sel from the GDT or LDT; #GP(sel) if it lies
+ * beyond the table's limit (vtx/exec_sys.c). */
+uint64_t vtx_read_desc(struct vtx_cpu *c, uint16_t sel);
+
+/* Loads a data or stack segment register from a selector in protected,
+ * compatibility or 64-bit mode (vtx/exec_sys.c). Raises #GP/#NP/#SS as SDM
+ * Vol. 3A 5.x says. */
 void vtx_load_seg(struct vtx_cpu *c, unsigned seg, uint16_t sel);
 
 #endif

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * exec_ctl.c - the stack, near control transfers, flag instructions and
- * the string instructions with their REP forms (SDM Vol. 1 ch. 6-7, Vol. 2
- * instruction pages). Model side.
+ * exec_ctl.c - the stack, near and far control transfers, flag
+ * instructions and the string instructions with their REP forms (SDM Vol.
+ * 1 ch. 6-7, Vol. 2 instruction pages), and the segment checks of
+ * protected and compatibility mode (SDM Vol. 3A 5.3, 5.8). Model side.
  */
+#include "arch/x86_seg.h"
 #include "vtx/exec.h"
 
 static inline bool canonical(uint64_t la)
@@ -11,26 +13,73 @@ static inline bool canonical(uint64_t la)
 	return (uint64_t)((int64_t)(la << 16) >> 16) == la;
 }
 
+/* ---- segmentation outside 64-bit mode ------------------------------------- */
+
+/* SDM Vol. 3A 5.3: an offset is valid in an expand-up segment up to the
+ * limit, in an expand-down one above the limit up to 0xffff or, with the
+ * B flag, 0xffffffff. A flat 4 GiB expand-up segment needs no check. */
+uint64_t vtx_seg_check(struct vtx_cpu *c, unsigned seg, uint64_t off,
+		       unsigned n)
+{
+	const struct kvm_segment *s = &c->seg[seg];
+	int vec = seg == SEG_SS ? SS_VECTOR : GP_VECTOR;
+	uint64_t last = off + n - 1;
+
+	if (unlikely(s->unusable))
+		vtx_raise(c, vec, 0, true);
+	if (s->s && !(s->type & SEG_TYPE_CODE) &&
+	    (s->type & SEG_TYPE_EXPAND_DOWN)) {
+		uint64_t top = s->db ? 0xffffffffull : 0xffffull;
+		if (off <= s->limit || last > top)
+			vtx_raise(c, vec, 0, true);
+	} else if (s->limit != 0xffffffffu && last > s->limit) {
+		vtx_raise(c, vec, 0, true);
+	}
+	return (uint32_t)(off + s->base);
+}
+
 /* ---- stack ------------------------------------------------------------------ */
 
-/* The linear address of an sz-byte stack access at offset off. A
- * non-canonical stack address raises #SS(0), not the #GP(0) of other
- * accesses (SDM Vol. 2B "PUSH", "POP", "LEAVE": 64-bit mode exceptions). */
+/*
+ * In 64-bit mode the stack pointer is RSP and a non-canonical stack
+ * address raises #SS(0), not the #GP(0) of other accesses (SDM Vol. 2B
+ * "PUSH", "POP", "LEAVE": 64-bit mode exceptions). Elsewhere it is ESP
+ * when SS.B is set and SP otherwise (SDM Vol. 1 6.2.3), and the access is
+ * checked against SS's limit.
+ */
+static inline bool stack32(const struct vtx_cpu *c)
+{
+	return c->seg[SEG_SS].db;
+}
+
 static uint64_t stack_la(struct vtx_cpu *c, uint64_t off, unsigned sz)
 {
-	uint64_t la = seg_linear(c, SEG_SS, off);
+	if (likely(c->mode == VTX_MODE_LONG64)) {
+		if (unlikely(!canonical(off) || !canonical(off + sz - 1)))
+			vtx_raise(c, SS_VECTOR, 0, true);
+		return off;
+	}
+	return vtx_seg_check(c, SEG_SS,
+			     off & (stack32(c) ? 0xffffffffu : 0xffffu), sz);
+}
 
-	if (c->mode == VTX_MODE_LONG64 &&
-	    (!canonical(la) || !canonical(la + sz - 1)))
-		vtx_raise(c, SS_VECTOR, 0, true);
-	return la;
+/* The stack pointer moved by delta (wrapping at the stack's width). */
+static inline uint64_t sp_plus(const struct vtx_cpu *c, int64_t delta)
+{
+	uint64_t sp = c->gpr[REG_RSP] + (uint64_t)delta;
+
+	if (likely(c->mode == VTX_MODE_LONG64))
+		return sp;
+	if (stack32(c))
+		return (uint32_t)sp;
+	return (c->gpr[REG_RSP] & ~0xffffull) | (sp & 0xffff);
 }
 
 /* In 64-bit mode PUSH/POP are 64-bit unless a 66h prefix makes them 16-bit
  * (SDM Vol. 1 6.2.5). The new RSP is committed only after the access. */
 static void push_sz(struct vtx_cpu *c, uint64_t v, unsigned sz)
 {
-	uint64_t rsp = c->gpr[REG_RSP] - sz;
+	uint64_t rsp = sp_plus(c, -(int64_t)sz);
 	mem_store(c, stack_la(c, rsp, sz), sz, v);
 	c->gpr[REG_RSP] = rsp;
 }
@@ -38,6 +87,12 @@ static void push_sz(struct vtx_cpu *c, uint64_t v, unsigned sz)
 static uint64_t peek_sz(struct vtx_cpu *c, unsigned sz)
 {
 	return mem_load(c, stack_la(c, c->gpr[REG_RSP], sz), sz);
+}
+
+/* The value at offset `at` above the stack pointer (far returns). */
+static uint64_t peek_at(struct vtx_cpu *c, unsigned at, unsigned sz)
+{
+	return mem_load(c, stack_la(c, sp_plus(c, at), sz), sz);
 }
 
 void x_push_r(struct vtx_cpu *c, const struct vtx_insn *i)
@@ -58,7 +113,7 @@ void x_push_m(struct vtx_cpu *c, const struct vtx_insn *i)
 void x_pop_r(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	uint64_t v = peek_sz(c, i->osz);
-	c->gpr[REG_RSP] += i->osz;
+	c->gpr[REG_RSP] = sp_plus(c, i->osz);
 	reg_write(c, i->r1, i->osz, v); /* POP RSP: the popped value wins */
 }
 
@@ -67,30 +122,54 @@ void x_pop_r(struct vtx_cpu *c, const struct vtx_insn *i)
 void x_pop_m(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	uint64_t v = peek_sz(c, i->osz), old = c->gpr[REG_RSP];
-	c->gpr[REG_RSP] += i->osz;
+	uint64_t next = sp_plus(c, i->osz);
+	c->gpr[REG_RSP] = next;
 	uint64_t la = insn_la(c, i);
 	c->gpr[REG_RSP] = old;
 	mem_store(c, la, i->osz, v);
-	c->gpr[REG_RSP] = old + i->osz;
+	c->gpr[REG_RSP] = next;
 }
 
 void x_leave(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	uint64_t v = mem_load(c, stack_la(c, c->gpr[REG_RBP], i->osz), i->osz);
-	c->gpr[REG_RSP] = c->gpr[REG_RBP] + i->osz;
+	uint64_t v, bp = c->gpr[REG_RBP];
+
+	if (unlikely(c->mode != VTX_MODE_LONG64))
+		bp &= stack32(c) ? 0xffffffffu : 0xffffu;
+	v = mem_load(c, stack_la(c, bp, i->osz), i->osz);
+	c->gpr[REG_RSP] = bp;
+	c->gpr[REG_RSP] = sp_plus(c, i->osz);
 	reg_write(c, REG_RBP, i->osz, v);
 }
 
 /* ---- near control transfers -------------------------------------------------- */
 
-static inline void branch_to(struct vtx_cpu *c, uint64_t target)
+/* Outside 64-bit mode a near target is EIP (or IP with a 16-bit operand
+ * size) and must lie within CS's limit, or the branch raises #GP(0) (SDM
+ * Vol. 2A "JMP", protected mode). */
+static uint64_t legacy_target(struct vtx_cpu *c, uint64_t target, unsigned osz)
+{
+	target &= osz == 2 ? 0xffffu : 0xffffffffu;
+	if (target > c->seg[SEG_CS].limit)
+		raise_gp(c, 0);
+	return target;
+}
+
+static inline void branch_to_sz(struct vtx_cpu *c, uint64_t target,
+				unsigned osz)
 {
 	/* A non-canonical target faults on the branch itself (SDM Vol. 3A
 	 * 6.15 "#GP", 64-bit mode). */
-	if (unlikely(c->mode == VTX_MODE_LONG64 && !canonical(target)))
-		raise_gp(c, 0);
+	if (likely(c->mode == VTX_MODE_LONG64)) {
+		if (unlikely(!canonical(target)))
+			raise_gp(c, 0);
+	} else {
+		target = legacy_target(c, target, osz);
+	}
 	c->next_rip = target;
 }
+
+#define branch_to(c, target) branch_to_sz(c, target, i->osz)
 
 void x_jmp_rel(struct vtx_cpu *c, const struct vtx_insn *i)
 {
@@ -137,8 +216,12 @@ void x_loop(struct vtx_cpu *c, const struct vtx_insn *i)
 
 static void call_to(struct vtx_cpu *c, uint64_t target, unsigned sz)
 {
-	if (unlikely(c->mode == VTX_MODE_LONG64 && !canonical(target)))
-		raise_gp(c, 0);
+	if (likely(c->mode == VTX_MODE_LONG64)) {
+		if (unlikely(!canonical(target)))
+			raise_gp(c, 0);
+	} else {
+		target = legacy_target(c, target, sz);
+	}
 	push_sz(c, c->next_rip, sz);
 	c->next_rip = target;
 }
@@ -163,7 +246,172 @@ void x_ret(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	uint64_t target = peek_sz(c, i->osz);
 	branch_to(c, target);
-	c->gpr[REG_RSP] += i->osz + i->imm;
+	c->gpr[REG_RSP] = sp_plus(c, (int64_t)(i->osz + i->imm));
+}
+
+/* ---- far control transfers (SDM Vol. 2A "JMP", "CALL", Vol. 2B "RET") -------- */
+
+/*
+ * The code segment a far JMP, CALL or RET names, with the checks of SDM
+ * Vol. 3A 5.8.1-5.8.2 for a transfer that keeps the privilege level:
+ * conforming code needs DPL <= CPL, non-conforming code RPL <= CPL and
+ * DPL = CPL; a RET needs RPL = CPL and DPL = RPL (<= RPL if conforming).
+ * Call gates, task switches and returns to an outer level are not modeled
+ * and are recorded. *raw receives the descriptor.
+ */
+static void far_check_cs(struct vtx_cpu *c, uint16_t sel, bool ret,
+			 struct kvm_segment *cs, uint64_t *raw)
+{
+	unsigned rpl = sel & SEL_RPL_MASK, cpl = (unsigned)c->cpl;
+	bool conforming;
+
+	if (x86_sel_is_null(sel))
+		raise_gp(c, 0);
+	*raw = vtx_read_desc(c, sel);
+	x86_seg_decode_desc(cs, *raw, sel);
+	if (!cs->s) {
+		vtx_note_unimplemented(c, c->rip, NULL, 0,
+				       "far transfer through a gate or TSS");
+		raise_gp(c, sel & 0xfffc);
+	}
+	if (!(cs->type & SEG_TYPE_CODE))
+		raise_gp(c, sel & 0xfffc);
+	conforming = cs->type & SEG_TYPE_CONFORMING;
+	if (ret) {
+		if (rpl < cpl)
+			raise_gp(c, sel & 0xfffc);
+		if (rpl > cpl) {
+			vtx_note_unimplemented(c, c->rip, NULL, 0,
+					       "far RET to an outer level");
+			raise_gp(c, sel & 0xfffc);
+		}
+		if (conforming ? cs->dpl > rpl : cs->dpl != rpl)
+			raise_gp(c, sel & 0xfffc);
+	} else if (conforming ? cs->dpl > cpl : (rpl > cpl || cs->dpl != cpl)) {
+		raise_gp(c, sel & 0xfffc);
+	}
+	if (!cs->present)
+		vtx_raise(c, NP_VECTOR, sel & 0xfffc, true);
+	/* L and D together are reserved in IA-32e mode (SDM 5.2.1). */
+	if ((c->efer & EFER_LMA) && cs->l && cs->db)
+		raise_gp(c, sel & 0xfffc);
+}
+
+/* The offset in the new code segment: canonical for 64-bit code, else
+ * truncated to the operand size and within the new limit (#GP(0)). */
+static uint64_t far_target(struct vtx_cpu *c, const struct kvm_segment *cs,
+			   uint64_t off, unsigned osz)
+{
+	if ((c->efer & EFER_LMA) && cs->l) {
+		if (!canonical(off))
+			raise_gp(c, 0);
+		return off;
+	}
+	off &= osz == 2 ? 0xffffu : 0xffffffffu;
+	if (off > cs->limit)
+		raise_gp(c, 0);
+	return off;
+}
+
+/* Loads CS with RPL = CPL and continues at target: the commit, after
+ * every access that can fault. The descriptor is marked accessed. A far
+ * transfer from compatibility mode into a 64-bit code segment is how
+ * IA-32e mode reaches 64-bit mode (SDM Vol. 3A 9.8.5). */
+static void far_load_cs(struct vtx_cpu *c, struct kvm_segment *cs, uint64_t raw,
+			uint16_t sel, uint64_t target)
+{
+	int cpl = c->cpl;
+	uint64_t acc = (uint64_t)SEG_TYPE_ACCESSED << DESC_TYPE_SHIFT;
+
+	if (!(raw & acc)) {
+		raw |= acc;
+		vtx_write_sys(c,
+			      ((sel & SEL_TI) ? c->ldt.base : c->gdt.base) +
+				      (sel & ~7u),
+			      &raw, 8);
+		cs->type |= SEG_TYPE_ACCESSED;
+	}
+	cs->selector = (uint16_t)((sel & ~3u) | (unsigned)cpl);
+	c->seg[SEG_CS] = *cs;
+	c->next_rip = target;
+	vtx_update_mode(c);
+	c->cpl = cpl; /* conforming code keeps the CPL */
+	/* Chained blocks are found by RIP (vtx/run.c): a new CS base changes
+	 * what a RIP means, so no chain may outlive it. */
+	c->fetch_gen++;
+	c->async = 1;
+}
+
+static void far_jmp(struct vtx_cpu *c, uint16_t sel, uint64_t off, unsigned osz)
+{
+	struct kvm_segment cs;
+	uint64_t raw;
+
+	far_check_cs(c, sel, false, &cs, &raw);
+	far_load_cs(c, &cs, raw, sel, far_target(c, &cs, off, osz));
+}
+
+/* Pushes CS and the return offset (each of the operand size) as one
+ * store, so that a fault leaves the stack untouched, then jumps. */
+static void far_call(struct vtx_cpu *c, uint16_t sel, uint64_t off,
+		     unsigned osz)
+{
+	struct kvm_segment cs;
+	uint8_t frame[16] = { 0 };
+	uint64_t raw, target, cs_sel = c->seg[SEG_CS].selector;
+	uint64_t sp = sp_plus(c, -2 * (int64_t)osz);
+
+	far_check_cs(c, sel, false, &cs, &raw);
+	target = far_target(c, &cs, off, osz);
+	memcpy(frame, &c->next_rip, osz);
+	memcpy(frame + osz, &cs_sel, osz);
+	vtx_write_slow(c, stack_la(c, sp, 2 * osz), frame, 2 * osz);
+	c->gpr[REG_RSP] = sp;
+	far_load_cs(c, &cs, raw, sel, target);
+}
+
+/* JMP ptr16:16/32: i->disp = the selector, i->imm = the offset. */
+void x_jmp_far_ptr(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	far_jmp(c, (uint16_t)i->disp, i->imm, i->osz);
+}
+
+/* JMP m16:16/32/64: the offset, then the selector. */
+void x_jmp_far_m(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint64_t la = insn_la(c, i);
+	uint64_t off = mem_load(c, la, i->osz);
+	uint16_t sel = (uint16_t)mem_load(c, la + i->osz, 2);
+
+	far_jmp(c, sel, off, i->osz);
+}
+
+void x_call_far_ptr(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	far_call(c, (uint16_t)i->disp, i->imm, i->osz);
+}
+
+void x_call_far_m(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint64_t la = insn_la(c, i);
+	uint64_t off = mem_load(c, la, i->osz);
+	uint16_t sel = (uint16_t)mem_load(c, la + i->osz, 2);
+
+	far_call(c, sel, off, i->osz);
+}
+
+/* RET far [imm16]: pops the offset, then CS, then releases imm bytes. */
+void x_ret_far(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	struct kvm_segment cs;
+	uint64_t raw, target;
+	uint64_t off = peek_at(c, 0, i->osz);
+	uint16_t sel = (uint16_t)peek_at(c, i->osz, i->osz);
+
+	far_check_cs(c, sel, true, &cs, &raw);
+	target = far_target(c, &cs, off, i->osz);
+	c->gpr[REG_RSP] = sp_plus(c, (int64_t)(2 * i->osz + i->imm));
+	far_load_cs(c, &cs, raw, sel, target);
 }
 
 void x_nop(struct vtx_cpu *c, const struct vtx_insn *i)
@@ -263,7 +511,7 @@ void x_popf(struct vtx_cpu *c, const struct vtx_insn *i)
 		keep |= X86_EFLAGS_IF;
 	if (i->osz == 2)
 		v = (c->rflags & ~0xffffull) | (v & 0xffff);
-	c->gpr[REG_RSP] += i->osz;
+	c->gpr[REG_RSP] = sp_plus(c, i->osz);
 	v &= X86_EFLAGS_LIVE_MASK & ~(uint64_t)X86_EFLAGS_RF;
 	c->rflags = (c->rflags & keep) | (v & ~keep) | X86_EFLAGS_FIXED;
 	/* IF may have changed: let the run loop look at pending events. */

@@ -453,7 +453,9 @@ static uint64_t cr_intercept(struct vtx_cpu *c, const struct vtx_insn *i,
 /* MOV to CR: i->cc = the CR number, r1 the GPR. */
 void x_mov_to_cr(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	uint64_t v = c->gpr[i->r1];
+	/* Outside 64-bit mode the operand is the 32-bit register. */
+	uint64_t v = c->mode == VTX_MODE_LONG64 ? c->gpr[i->r1]
+						: (uint32_t)c->gpr[i->r1];
 
 	need_cpl0(c);
 	if (NONROOT(c))
@@ -517,7 +519,7 @@ void x_mov_from_cr(struct vtx_cpu *c, const struct vtx_insn *i)
 	default:
 		raise_ud(c);
 	}
-	c->gpr[i->r1] = v;
+	c->gpr[i->r1] = c->mode == VTX_MODE_LONG64 ? v : (uint32_t)v;
 }
 
 /* DR4/DR5 alias DR6/DR7 unless CR4.DE (then #UD). Breakpoints are not
@@ -585,28 +587,44 @@ static void desc_intercept(struct vtx_cpu *c, const struct vtx_insn *i,
 				  (identity << VMX_INSN_INFO_IDENTITY_SHIFT));
 }
 
+/* The pseudo-descriptor of LGDT/LIDT (SDM Vol. 2A "LGDT/LIDT"): a 16-bit
+ * limit and a base of 8 bytes in 64-bit mode, else of 4 bytes of which a
+ * 16-bit operand size keeps 24 bits. Only its bytes are read. */
+static void read_desc_ptr(struct vtx_cpu *c, const struct vtx_insn *i,
+			  struct kvm_dtable *t)
+{
+	struct x86_desc_ptr d = { 0 };
+
+	if (c->mode == VTX_MODE_LONG64) {
+		vtx_read_slow(c, insn_la(c, i), &d, sizeof(d));
+		if (!canonical(d.base))
+			raise_gp(c, 0);
+	} else {
+		uint8_t b[6];
+		uint32_t base;
+
+		vtx_read_slow(c, vtx_seg_check(c, i->seg, insn_ea(c, i), 6), b,
+			      6);
+		memcpy(&d.limit, b, 2);
+		memcpy(&base, b + 2, 4);
+		d.base = i->osz == 2 ? base & 0xffffffu : base;
+	}
+	t->base = d.base;
+	t->limit = d.limit;
+}
+
 void x_lgdt(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	struct x86_desc_ptr d;
 	need_cpl0(c);
 	desc_intercept(c, i, VMX_INSN_INFO_LGDT, EXIT_REASON_GDTR_IDTR);
-	vtx_read_slow(c, insn_la(c, i), &d, sizeof(d));
-	if (c->mode == VTX_MODE_LONG64 && !canonical(d.base))
-		raise_gp(c, 0);
-	c->gdt.base = c->mode == VTX_MODE_LONG64 ? d.base : (uint32_t)d.base;
-	c->gdt.limit = d.limit;
+	read_desc_ptr(c, i, &c->gdt);
 }
 
 void x_lidt(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	struct x86_desc_ptr d;
 	need_cpl0(c);
 	desc_intercept(c, i, VMX_INSN_INFO_LIDT, EXIT_REASON_GDTR_IDTR);
-	vtx_read_slow(c, insn_la(c, i), &d, sizeof(d));
-	if (c->mode == VTX_MODE_LONG64 && !canonical(d.base))
-		raise_gp(c, 0);
-	c->idt.base = c->mode == VTX_MODE_LONG64 ? d.base : (uint32_t)d.base;
-	c->idt.limit = d.limit;
+	read_desc_ptr(c, i, &c->idt);
 }
 
 /* SGDT/SIDT are not privileged (UMIP is not offered). */
@@ -710,7 +728,7 @@ void x_sldt(struct vtx_cpu *c, const struct vtx_insn *i)
 
 /* ---- segment registers ---------------------------------------------------------------- */
 
-static uint64_t read_desc8(struct vtx_cpu *c, uint16_t sel)
+uint64_t vtx_read_desc(struct vtx_cpu *c, uint16_t sel)
 {
 	uint32_t off = sel & ~7u;
 	const struct kvm_segment *ldt = &c->ldt;
@@ -755,7 +773,7 @@ void vtx_load_seg(struct vtx_cpu *c, unsigned seg, uint16_t sel)
 		c->seg[seg] = s;
 		return;
 	}
-	d = read_desc8(c, sel);
+	d = vtx_read_desc(c, sel);
 	x86_seg_decode_desc(&s, d, sel);
 	if (seg == SEG_SS) {
 		if (rpl != (unsigned)c->cpl || !s.s ||
@@ -892,6 +910,70 @@ void x_ud(struct vtx_cpu *c, const struct vtx_insn *i)
 	raise_ud(c);
 }
 
+/* IRETD in protected mode (SDM Vol. 2A "IRET", PROTECTED-MODE path) to
+ * the same privilege level: pops EIP, CS, EFLAGS from a 32-bit stack.
+ * Task returns (NT), virtual-8086 mode, 16-bit frames and returns to an
+ * outer level are not modeled and are recorded. */
+static void iret_prot32(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint32_t sp = (uint32_t)c->gpr[REG_RSP], f[3];
+	struct kvm_segment cs;
+	uint16_t cs_sel;
+	uint64_t raw, new_fl, keep;
+
+	if ((c->rflags & X86_EFLAGS_NT) || i->osz != 4 || !c->seg[SEG_SS].db) {
+		vtx_note_unimplemented(c, c->rip, NULL, 0,
+				       "IRET: task return or 16-bit frame");
+		raise_ud(c);
+	}
+	vtx_read_slow(c, vtx_seg_check(c, SEG_SS, sp, 12), f, 12);
+	cs_sel = (uint16_t)f[1];
+	if (x86_sel_is_null(cs_sel))
+		raise_gp(c, 0);
+	raw = vtx_read_desc(c, cs_sel);
+	x86_seg_decode_desc(&cs, raw, cs_sel);
+	if (!cs.s || !(cs.type & SEG_TYPE_CODE) ||
+	    (cs_sel & SEL_RPL_MASK) < (unsigned)c->cpl)
+		raise_gp(c, cs_sel & 0xfffc);
+	if ((cs.type & SEG_TYPE_CONFORMING) ? cs.dpl > (cs_sel & SEL_RPL_MASK)
+					    : cs.dpl != (cs_sel & SEL_RPL_MASK))
+		raise_gp(c, cs_sel & 0xfffc);
+	if (!cs.present)
+		vtx_raise(c, NP_VECTOR, cs_sel & 0xfffc, true);
+	if ((cs_sel & SEL_RPL_MASK) != (unsigned)c->cpl) {
+		vtx_note_unimplemented(c, c->rip, NULL, 0,
+				       "IRET to an outer privilege level");
+		raise_gp(c, cs_sel & 0xfffc);
+	}
+	if (f[0] > cs.limit)
+		raise_gp(c, 0);
+	if (f[2] & X86_EFLAGS_VM) {
+		vtx_note_unimplemented(c, c->rip, NULL, 0,
+				       "IRET to virtual-8086 mode");
+		raise_gp(c, 0);
+	}
+	/* EFLAGS as POPF at this CPL would take it, RF and NT included. */
+	keep = X86_EFLAGS_VIP | X86_EFLAGS_VIF | X86_EFLAGS_VM;
+	if (c->cpl > 0)
+		keep |= X86_EFLAGS_IOPL;
+	if ((unsigned)c->cpl > iopl(c))
+		keep |= X86_EFLAGS_IF;
+	if (c->cpl == 0)
+		keep &= ~(uint64_t)(X86_EFLAGS_VIP | X86_EFLAGS_VIF);
+	new_fl = f[2] & X86_EFLAGS_LIVE_MASK & ~(uint64_t)X86_EFLAGS_VM;
+	c->rflags = (c->rflags & keep) | (new_fl & ~keep) | X86_EFLAGS_FIXED;
+	cs.selector = cs_sel;
+	c->seg[SEG_CS] = cs;
+	c->gpr[REG_RSP] = sp + 12;
+	c->next_rip = f[0];
+	int cpl = c->cpl;
+	vtx_update_mode(c);
+	c->cpl = cpl;
+	/* A new CS base changes what a RIP means to chained blocks. */
+	c->fetch_gen++;
+	c->async = 1;
+}
+
 /* IRETQ in IA-32e mode (SDM Vol. 2A "IRET", IA-32e-MODE path): pops RIP,
  * CS, RFLAGS, RSP, SS; returns to the same or an outer privilege level. */
 void x_iret(struct vtx_cpu *c, const struct vtx_insn *i)
@@ -901,9 +983,13 @@ void x_iret(struct vtx_cpu *c, const struct vtx_insn *i)
 	struct kvm_segment cs, ss;
 	unsigned rpl;
 
+	if (c->mode == VTX_MODE_PROT32) {
+		iret_prot32(c, i);
+		return;
+	}
 	if (c->mode != VTX_MODE_LONG64) {
 		vtx_note_unimplemented(c, c->rip, NULL, 0,
-				       "IRET outside 64-bit mode");
+				       "IRET in compatibility mode");
 		raise_ud(c);
 	}
 	if (c->rflags & X86_EFLAGS_NT)
@@ -916,7 +1002,7 @@ void x_iret(struct vtx_cpu *c, const struct vtx_insn *i)
 	rpl = cs_sel & SEL_RPL_MASK;
 	if (x86_sel_is_null(cs_sel))
 		raise_gp(c, 0);
-	x86_seg_decode_desc(&cs, read_desc8(c, cs_sel), cs_sel);
+	x86_seg_decode_desc(&cs, vtx_read_desc(c, cs_sel), cs_sel);
 	if (!cs.s || !(cs.type & SEG_TYPE_CODE) || rpl < (unsigned)c->cpl)
 		raise_gp(c, cs_sel & 0xfffc);
 	if ((cs.type & SEG_TYPE_CONFORMING) ? cs.dpl > rpl : cs.dpl != rpl)
@@ -942,7 +1028,7 @@ void x_iret(struct vtx_cpu *c, const struct vtx_insn *i)
 		ss.unusable = 1;
 		ss.dpl = (uint8_t)rpl;
 	} else {
-		x86_seg_decode_desc(&ss, read_desc8(c, ss_sel), ss_sel);
+		x86_seg_decode_desc(&ss, vtx_read_desc(c, ss_sel), ss_sel);
 		if ((ss_sel & SEL_RPL_MASK) != rpl || !ss.s ||
 		    (ss.type & SEG_TYPE_CODE) ||
 		    !(ss.type & SEG_TYPE_WRITABLE) || ss.dpl != rpl)

@@ -167,7 +167,7 @@ void vtx_update_mode(struct vtx_cpu *c)
 	else if ((c->efer & EFER_LMA) && cs->l)
 		c->mode = VTX_MODE_LONG64;
 	else if (c->efer & EFER_LMA)
-		c->mode = VTX_MODE_COMPAT32;
+		c->mode = cs->db ? VTX_MODE_COMPAT32 : VTX_MODE_COMPAT16;
 	else
 		c->mode = cs->db ? VTX_MODE_PROT32 : VTX_MODE_PROT16;
 	c->cpl = (c->cr0 & X86_CR0_PE) ? cs->dpl : 0;
