@@ -22,4 +22,7 @@ if [ "$what" = main ]; then
 	# it once it exists).
 	exec build/nestvm run --native build/guests/hello.elf --stats
 fi
+# The fuzzers (clang, libFuzzer) are built too, so that the test run
+# replays their smoke runs instead of skipping them.
+ninja fuzz
 exec ninja test

@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="gcc libc6-dev binutils ninja-build libzydis-dev libcmocka-dev \
 libunwind-dev linux-libc-dev gnuplot-nox bochs bochsbios vgabios clang \
-clang-format"
+libclang-rt-14-dev clang-format"
 
 missing=""
 for p in $PACKAGES; do
