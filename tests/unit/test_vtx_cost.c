@@ -19,11 +19,12 @@
 #include "arch/vmcs.h"
 #include "arch/x86_msr.h"
 #include "arch/x86_seg.h"
+#include "tests/unit/vmx_harness.h"
 #include "tests/unit/vtx_harness.h"
 #include "vtx/vmx.h"
 
-#define VMXON_REGION 0x30000ull
-#define VMCS_REGION 0x31000ull
+#define VMXON_REGION HARNESS_VMXON_REGION
+#define VMCS_REGION HARNESS_VMCS_REGION
 #define SHADOW_VMCS 0x32000ull
 #define SHADOW_BITMAPS 0x33000ull /* all zero: every field shadowed */
 
@@ -157,84 +158,16 @@ static void test_cost__exception_delivery_charges_event(void **state)
 
 static void wr(struct harness *h, uint32_t field, uint64_t val)
 {
-	assert_int_equal(vtx_vmwrite(h->cpu, field, val), 0);
+	harness_vmwrite(h, field, val);
 }
 
-static uint32_t ctl(struct harness *h, uint32_t msr, uint32_t want)
-{
-	uint64_t v;
-
-	assert_int_equal(vtx_cpu_get_msr(h->cpu, msr, &v), 0);
-	return (uint32_t)v | want;
-}
-
-static void wr_seg(struct harness *h, const struct kvm_segment *s, uint32_t sel)
-{
-	uint32_t idx = sel - GUEST_ES_SELECTOR;
-
-	wr(h, sel, s->selector);
-	wr(h, GUEST_ES_LIMIT + idx, s->limit);
-	wr(h, GUEST_ES_AR_BYTES + idx, x86_seg_to_vmx_ar(s));
-	wr(h, GUEST_ES_BASE + idx, s->base);
-}
+#define ctl harness_vmx_ctl
 
 /* A C host with a VMCS whose guest is the harness's 64-bit state at
- * CODE_BASE (the same setup as test_vmx_api.c). */
+ * CODE_BASE. */
 static void vmcs_setup(struct harness *h)
 {
-	struct kvm_sregs *s = &h->sregs;
-	uint32_t rev = VTX_VMCS_REVISION;
-
-	harness_load(h, VMXON_REGION, &rev, 4);
-	harness_load(h, VMCS_REGION, &rev, 4);
-	assert_int_equal(vtx_vmxon(h->cpu, VMXON_REGION), 0);
-	assert_int_equal(vtx_vmclear(h->cpu, VMCS_REGION), 0);
-	assert_int_equal(vtx_vmptrld(h->cpu, VMCS_REGION), 0);
-	wr(h, PIN_BASED_VM_EXEC_CONTROL,
-	   ctl(h, MSR_IA32_VMX_TRUE_PINBASED_CTLS, 0));
-	wr(h, CPU_BASED_VM_EXEC_CONTROL,
-	   ctl(h, MSR_IA32_VMX_TRUE_PROCBASED_CTLS, 0));
-	wr(h, VM_EXIT_CONTROLS,
-	   ctl(h, MSR_IA32_VMX_TRUE_EXIT_CTLS,
-	       VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER |
-		       VM_EXIT_LOAD_IA32_EFER));
-	wr(h, VM_ENTRY_CONTROLS,
-	   ctl(h, MSR_IA32_VMX_TRUE_ENTRY_CTLS,
-	       VM_ENTRY_IA32E_MODE | VM_ENTRY_LOAD_IA32_EFER));
-	wr(h, GUEST_CR0, s->cr0);
-	wr(h, GUEST_CR3, s->cr3);
-	wr(h, GUEST_CR4, s->cr4 | X86_CR4_VMXE);
-	wr(h, GUEST_IA32_EFER, s->efer);
-	wr_seg(h, &s->es, GUEST_ES_SELECTOR);
-	wr_seg(h, &s->cs, GUEST_CS_SELECTOR);
-	wr_seg(h, &s->ss, GUEST_SS_SELECTOR);
-	wr_seg(h, &s->ds, GUEST_DS_SELECTOR);
-	wr_seg(h, &s->fs, GUEST_FS_SELECTOR);
-	wr_seg(h, &s->gs, GUEST_GS_SELECTOR);
-	wr_seg(h, &s->ldt, GUEST_LDTR_SELECTOR);
-	wr_seg(h, &s->tr, GUEST_TR_SELECTOR);
-	wr(h, GUEST_GDTR_BASE, s->gdt.base);
-	wr(h, GUEST_GDTR_LIMIT, s->gdt.limit);
-	wr(h, GUEST_IDTR_BASE, s->idt.base);
-	wr(h, GUEST_IDTR_LIMIT, s->idt.limit);
-	wr(h, GUEST_RIP, CODE_BASE);
-	wr(h, GUEST_RSP, HARNESS_STACK_TOP);
-	wr(h, GUEST_RFLAGS, X86_EFLAGS_FIXED);
-	wr(h, VMCS_LINK_POINTER, ~0ull);
-	wr(h, HOST_CR0, s->cr0);
-	wr(h, HOST_CR3, s->cr3);
-	wr(h, HOST_CR4, s->cr4 | X86_CR4_VMXE);
-	wr(h, HOST_IA32_EFER, s->efer);
-	wr(h, HOST_CS_SELECTOR, SEL_KCODE);
-	wr(h, HOST_SS_SELECTOR, SEL_KDATA);
-	wr(h, HOST_DS_SELECTOR, SEL_KDATA);
-	wr(h, HOST_ES_SELECTOR, SEL_KDATA);
-	wr(h, HOST_TR_SELECTOR, SEL_TSS);
-	wr(h, HOST_TR_BASE, HARNESS_TSS);
-	wr(h, HOST_GDTR_BASE, HARNESS_GDT);
-	wr(h, HOST_IDTR_BASE, HARNESS_IDT);
-	wr(h, HOST_RIP, 0xffffffff81000000ull);
-	wr(h, HOST_RSP, HARNESS_STACK_TOP);
+	harness_vmcs_setup(h, 0, 0);
 }
 
 /* VMLAUNCH of a guest that runs NOP, NOP, CPUID: the CPUID exits without
