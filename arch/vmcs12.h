@@ -82,10 +82,40 @@ struct vmcs12_field_loc {
 extern const struct vmcs12_field_loc vmcs12_field_locs[VMCS_NR_FIELDS];
 
 /*
+ * The same locations indexed by encoding (arch/vmx_tables.c): with the
+ * reserved bits (31:15, 12) and the access type (bit 0) set aside, an
+ * encoding has 13 bits -- index 9:1, type 11:10, width 14:13 (SDM
+ * 25.11.2) -- so a direct table replaces a search. The model and L0 look
+ * fields up hundreds of times per nested round trip. Width 0: no field.
+ */
+#define VMCS12_ENC_SLOT(enc) \
+	((((enc) >> 1) & 0x7ffu) | ((((enc) >> 13) & 3u) << 11))
+#define VMCS12_NR_SLOTS (1u << 13)
+extern const struct vmcs12_field_loc vmcs12_slot_locs[VMCS12_NR_SLOTS];
+
+/*
  * Offset in struct vmcs12 of the bytes an encoding names, and their width
  * in *width: the whole field, or for a _HIGH encoding the upper 4 bytes of
- * the 64-bit field (x86 is little-endian). -1 for an unknown encoding.
+ * the 64-bit field (x86 is little-endian). -1 for an unknown encoding; a
+ * high access exists for 64-bit fields only (SDM 25.11.2).
  */
-int vmcs12_field_offset(uint32_t enc, unsigned int *width);
+static inline int vmcs12_field_offset(uint32_t enc, unsigned int *width)
+{
+	const struct vmcs12_field_loc *loc;
+
+	if (enc & VMCS_ENC_RESERVED_MASK)
+		return -1;
+	loc = &vmcs12_slot_locs[VMCS12_ENC_SLOT(enc)];
+	if (!loc->width)
+		return -1;
+	if (enc & VMCS_ENC_HIGH) {
+		if (VMCS_ENC_WIDTH_CODE(enc) != VMCS_WIDTH_64)
+			return -1;
+		*width = 4;
+		return loc->offset + 4;
+	}
+	*width = loc->width;
+	return loc->offset;
+}
 
 #endif

@@ -42,23 +42,32 @@ const struct vmcs12_field_loc vmcs12_field_locs[VMCS_NR_FIELDS] = {
 #undef VMCS_FIELD
 };
 
-/* Binary search: vmcs_field_table is in ascending encoding order. */
+/*
+ * Encoding -> field id + 1 (0: no such field), by the direct index of
+ * arch/vmcs12.h's VMCS12_ENC_SLOT(): the model looks fields up on every
+ * VMREAD and VMWRITE and for each field a VM entry or exit moves, so a
+ * search would dominate a nested run.
+ */
+static const int16_t vmcs_field_slots[VMCS12_NR_SLOTS] = {
+#define VMCS_FIELD(fname, enc, member, sync_class, shadow_class) \
+	[VMCS12_ENC_SLOT(enc)] = VMCS_ID_##fname + 1,
+#include "arch/vmcs_fields.def"
+#undef VMCS_FIELD
+};
+
+const struct vmcs12_field_loc vmcs12_slot_locs[VMCS12_NR_SLOTS] = {
+#define VMCS_FIELD(fname, enc, member, sync_class, shadow_class) \
+	[VMCS12_ENC_SLOT(enc)] = {                               \
+		.offset = offsetof(struct vmcs12, member),       \
+		.width = VMCS12_MEMBER_SIZE(member),             \
+	},
+#include "arch/vmcs_fields.def"
+#undef VMCS_FIELD
+};
+
 static int vmcs_field_find(uint32_t enc)
 {
-	int lo = 0, hi = VMCS_NR_FIELDS - 1;
-
-	while (lo <= hi) {
-		int mid = lo + (hi - lo) / 2;
-		uint32_t e = vmcs_field_table[mid].encoding;
-
-		if (e == enc)
-			return mid;
-		if (e < enc)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
+	return vmcs_field_slots[VMCS12_ENC_SLOT(enc)] - 1;
 }
 
 int vmcs_field_lookup(uint32_t enc)
@@ -86,22 +95,6 @@ const char *vmcs_field_name(uint32_t enc)
 	if (vmcs_field_is_high(enc))
 		return vmcs_field_high_names[id];
 	return vmcs_field_table[id].name;
-}
-
-int vmcs12_field_offset(uint32_t enc, unsigned int *width)
-{
-	int id = vmcs_field_lookup(enc);
-	const struct vmcs12_field_loc *loc;
-
-	if (id < 0)
-		return -1;
-	loc = &vmcs12_field_locs[id];
-	if (vmcs_field_is_high(enc)) {
-		*width = 4;
-		return loc->offset + 4;
-	}
-	*width = loc->width;
-	return loc->offset;
 }
 
 /* ---- control bits ---------------------------------------------------------- */

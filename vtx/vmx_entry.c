@@ -16,6 +16,7 @@
 #include "arch/x86_msr.h"
 #include "arch/x86_seg.h"
 #include "vtx/exec.h"
+#include "vtx/vmcs_access.h"
 #include "vtx/vmx.h"
 
 /* A failed check: remember the rule (for tests and dumps) and fail. */
@@ -27,7 +28,7 @@
 		fail_;                        \
 	})
 
-#define RD(enc) vtx_vmcs_read(c, c->vmx.current, (enc))
+#define RD(enc) vtx_vmcs_get(c, c->vmx.current, (enc))
 
 static bool canonical(uint64_t v)
 {

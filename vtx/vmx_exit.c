@@ -16,10 +16,11 @@
 #include "arch/x86_msr.h"
 #include "arch/x86_seg.h"
 #include "vtx/exec.h"
+#include "vtx/vmcs_access.h"
 #include "vtx/vmx.h"
 
-#define RD(enc) vtx_vmcs_read(c, c->vmx.current, (enc))
-#define WR(enc, v) vtx_vmcs_write(c, c->vmx.current, (enc), (v))
+#define RD(enc) vtx_vmcs_get(c, c->vmx.current, (enc))
+#define WR(enc, v) vtx_vmcs_set(c, c->vmx.current, (enc), (v))
 
 /* ---- the instruction-information field (SDM 28.2.5) ------------------------ */
 

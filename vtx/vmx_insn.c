@@ -16,6 +16,7 @@
 #include "arch/vmx_insn_errors.h"
 #include "arch/x86_msr.h"
 #include "vtx/exec.h"
+#include "vtx/vmcs_access.h"
 #include "vtx/vmx.h"
 
 /* ---- the VMCS by encoding ------------------------------------------------- */
@@ -27,26 +28,12 @@ static uint8_t *vmcs_ptr(struct vtx_cpu *c, uint64_t hpa)
 
 uint64_t vtx_vmcs_read(struct vtx_cpu *c, uint64_t hpa, uint32_t enc)
 {
-	unsigned width;
-	int off = vmcs12_field_offset(enc, &width);
-	uint8_t *p = vmcs_ptr(c, hpa);
-	uint64_t v = 0;
-
-	if (off < 0 || !p)
-		return 0;
-	memcpy(&v, p + off, width);
-	return v;
+	return vtx_vmcs_get(c, hpa, enc);
 }
 
 void vtx_vmcs_write(struct vtx_cpu *c, uint64_t hpa, uint32_t enc, uint64_t val)
 {
-	unsigned width;
-	int off = vmcs12_field_offset(enc, &width);
-	uint8_t *p = vmcs_ptr(c, hpa);
-
-	if (off < 0 || !p)
-		return;
-	memcpy(p + off, &val, width); /* little-endian: the low bytes */
+	vtx_vmcs_set(c, hpa, enc, val);
 }
 
 static uint32_t vmcs_revision(struct vtx_cpu *c, uint64_t hpa)

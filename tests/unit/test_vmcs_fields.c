@@ -737,26 +737,39 @@ test_vmcs12__field_offset_by_encoding_handles_high_halves(void **state)
 }
 
 /* A write through the offset table lands in the member of that name. */
+/* vmcs12_field_offset() of a field that must exist, in bounds. */
+static size_t checked_offset(uint32_t enc, unsigned int *width)
+{
+	int off = vmcs12_field_offset(enc, width);
+
+	assert_true(off >= 0);
+	assert_true(*width >= 2 && *width <= 8);
+	assert_true((size_t)off + *width <= sizeof(struct vmcs12));
+	return off < 0 ? 0 : (size_t)off;
+}
+
 static void test_vmcs12__offset_table_reaches_named_members(void **state)
 {
 	struct vmcs12 v;
 	unsigned int width;
-	int off;
+	size_t off;
 	uint64_t cookie = 0x1122334455667788ull;
 	uint32_t hi;
 
 	(void)state;
+	/* The offsets are checked before they are used, so that a missing
+	 * field fails the test instead of writing outside v. */
 	memset(&v, 0, sizeof(v));
-	off = vmcs12_field_offset(TSC_OFFSET, &width);
+	off = checked_offset(TSC_OFFSET, &width);
 	memcpy((char *)&v + off, &cookie, width);
 	assert_int_equal(v.tsc_offset, cookie);
 
-	off = vmcs12_field_offset(TSC_OFFSET_HIGH, &width);
+	off = checked_offset(TSC_OFFSET_HIGH, &width);
 	assert_int_equal(width, 4);
 	memcpy(&hi, (char *)&v + off, width);
 	assert_int_equal(hi, 0x11223344);
 
-	off = vmcs12_field_offset(GUEST_INTERRUPTIBILITY_INFO, &width);
+	off = checked_offset(GUEST_INTERRUPTIBILITY_INFO, &width);
 	memcpy((char *)&v + off, &cookie, width);
 	assert_int_equal(v.guest_interruptibility_info, 0x55667788);
 	assert_int_equal(v.guest_activity_state, 0);
