@@ -28,6 +28,7 @@
 #include "l0/iobus.h"
 #include "l0/loader.h"
 #include "l0/multiboot.h"
+#include "l0/nstate.h"
 #include "l0/options.h"
 #include "l0/profile.h"
 #include "l0/report.h"
@@ -760,6 +761,17 @@ static int run_nested(struct nestvm_run *r)
 	print_nested_cycles(r);
 	print_report_table(r);
 	status = nested_stop_status(r);
+	if (r->opt->nested_state_out) {
+		/* After the report: a snapshot under VMCS shadowing first
+		 * copies the shadow VMCS into vmcs12, as KVM does. */
+		err[0] = 0;
+		ret = nstate_write_file(r->vm, r->opt->nested_state_out, err,
+					ERR_MAX);
+		if (err[0])
+			error_line("--nested-state-out: %s", err);
+		if (ret)
+			return EXIT_CANNOT_RUN;
+	}
 	return status;
 }
 
@@ -851,6 +863,8 @@ int main(int argc, char **argv)
 	if (crash_install())
 		error_line("warning: crash reporting unavailable");
 
+	if (argc > 1 && !strcmp(argv[1], "nested-state"))
+		return nstate_cli_main(argc - 1, argv + 1);
 	if (options_parse(argc, argv, &opt, err, sizeof(err))) {
 		error_line("%s", err);
 		return EXIT_CANNOT_RUN;

@@ -10,6 +10,7 @@
  */
 #include "l0/nvmx.h"
 
+#include <errno.h>
 #include <inttypes.h>
 
 #include <asm/vmx.h>
@@ -715,4 +716,21 @@ enum l0_exit_action nested_handle_l2_exit(struct l0_vm *vm)
 
 	/* L0 handles it for L2. */
 	return requeue_event(vm, &x.info, handle_for_l2(vm, &x));
+}
+
+int nested_vmx_enter_restored(struct l0_vm *vm)
+{
+	struct nvmx *n = vm->nvmx;
+	int ret;
+
+	if (nested_config(vm, &n->cfg02))
+		return -ENOMEM;
+	if (vtx_vmptrld(vm->cpu, vm->vmcs02))
+		return -EIO;
+	n->guest_mode = true;
+	ret = vmcs_merge_prepare_vmcs02_parts(vm->cpu, n->vmcs12, &n->cfg02,
+					      VMCS02_DIRTY_ALL,
+					      &vm->stats.vmcs02_writes);
+	n->vmcs02_dirty = 0;
+	return ret ? -EIO : 0;
 }

@@ -444,6 +444,15 @@ static void nvmx_release_vmcs12(struct l0_vm *vm)
 	n->vmcs02_dirty = VMCS02_DIRTY_ALL;
 }
 
+void nvmx_set_current_vmcs12(struct l0_vm *vm, gpa_t ptr)
+{
+	struct nvmx *n = vm->nvmx;
+
+	n->vmptr = ptr;
+	n->vmcs02_dirty = VMCS02_DIRTY_ALL;
+	shadow_activate(vm);
+}
+
 /* ---- the instructions (SDM 31.3) -------------------------------------------------- */
 
 enum l0_exit_action nvmx_handle_vmxon(struct l0_vm *vm)

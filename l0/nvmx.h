@@ -96,6 +96,13 @@ enum l0_exit_action nvmx_fail_valid(struct l0_vm *vm, unsigned int error);
 void nvmx_sync_shadow_to_vmcs12(struct l0_vm *vm);
 void nvmx_sync_vmcs12_to_shadow(struct l0_vm *vm);
 
+/*
+ * A restored snapshot (l0/nstate.c): makes the region at ptr L1's current
+ * VMCS, its contents already in the cache, as a VMPTRLD would (VMCS
+ * shadowing on under --vmcs-access shadow). vmcs01 is current.
+ */
+void nvmx_set_current_vmcs12(struct l0_vm *vm, gpa_t ptr);
+
 /* ---- L2 (l0/nested.c) ------------------------------------------------------- */
 
 /* An exit of L2, with what deciding about it needs from L2's registers. */
@@ -111,6 +118,15 @@ struct nested_l2_exit {
  * made current so that the run loop enters L2.
  */
 enum l0_exit_action nested_vmx_run(struct l0_vm *vm, bool launch);
+
+/*
+ * A restored snapshot in guest mode (l0/nstate.c): vmcs02 from the
+ * cached vmcs12, which passed the nested entry checks, and made current
+ * so that the run loop enters L2, as KVM's KVM_SET_NESTED_STATE enters
+ * non-root mode without a VMLAUNCH (no VM-entry MSR loads: they happened
+ * before the snapshot). 0, -ENOMEM (no room for ept02) or -EIO.
+ */
+int nested_vmx_enter_restored(struct l0_vm *vm);
 
 /* A VM entry of vmcs02 that failed with VMfail (error): what L0's checks
  * let through reaches L1 as the same VMfailValid. */

@@ -15,6 +15,8 @@
 
 static const char usage[] =
 	"usage: nestvm run [--native] IMAGE [flags]\n"
+	"       nestvm nested-state FILE   print a --nested-state-out "
+	"snapshot\n"
 	"       nestvm -h | --help | --version\n"
 	"\n"
 	"Runs the 64-bit ELF guest IMAGE on the modeled x86-64 machine and "
@@ -63,6 +65,12 @@ static const char usage[] =
 	"  --json FILE            write the end-of-run report (levels, "
 	"reflected\n"
 	"                         exits, cycles) to FILE as JSON\n"
+	"  --nested-state-out FILE\n"
+	"                         when the run ends, write L0's nested state "
+	"to\n"
+	"                         FILE in KVM's uapi layout (struct\n"
+	"                         kvm_nested_state); read it with\n"
+	"                         'nestvm nested-state FILE'\n"
 	"  -h, --help             print this help and exit\n"
 	"  --version              print the version and exit\n"
 	"\n"
@@ -143,6 +151,7 @@ enum opt_id {
 	OPT_PREP,
 	OPT_VMCS_ACCESS,
 	OPT_JSON,
+	OPT_NESTED_STATE_OUT,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_DEBUG_CRASH,
@@ -166,6 +175,7 @@ static const struct opt_def {
 	{ "--prep", OPT_PREP, true },
 	{ "--vmcs-access", OPT_VMCS_ACCESS, true },
 	{ "--json", OPT_JSON, true },
+	{ "--nested-state-out", OPT_NESTED_STATE_OUT, true },
 	{ "-h", OPT_HELP, false },
 	{ "--help", OPT_HELP, false },
 	{ "--version", OPT_VERSION, false },
@@ -302,6 +312,12 @@ static int apply_opt(const struct opt_def *d, const char *val,
 			return errmsg(-EINVAL, err, errlen,
 				      "--json: empty file name");
 		opt->json_path = val;
+		return 0;
+	case OPT_NESTED_STATE_OUT:
+		if (!*val)
+			return errmsg(-EINVAL, err, errlen,
+				      "--nested-state-out: empty file name");
+		opt->nested_state_out = val;
 		return 0;
 	case OPT_HELP:
 		opt->action = NESTVM_HELP;

@@ -47,6 +47,8 @@ struct nestvm_options {
 	bool prep_dirty; /* --prep dirty (default full) */
 	enum vmcs_access_mode vmcs_access; /* --vmcs-access (default trap) */
 	const char *json_path; /* --json FILE: the report as JSON; or NULL */
+	/* --nested-state-out FILE: L0's nested state at the end (l0/nstate.h) */
+	const char *nested_state_out;
 	bool debug_crash; /* hidden: crash on purpose after setup */
 };
 

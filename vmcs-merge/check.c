@@ -2,8 +2,9 @@
 /*
  * check.c - the checks on vmcs12 at a nested VM entry, in the SDM's order
  * (Vol. 3C 27.2.1 controls against L0's capabilities, 27.2.2-27.2.4 host
- * state, 27.3.1 the guest-state rules L0 checks; the processor checks the
- * rest on vmcs02). One CC() line per rule records the rule that failed.
+ * state, 27.3.1 guest state: registers, segments, descriptor tables,
+ * RIP/RFLAGS, non-register state, the link pointer's address). One CC()
+ * line per rule records the rule that failed.
  * Monitor side.
  */
 #include "vmcs-merge/merge.h"
@@ -213,6 +214,95 @@ static bool check_host_state(const struct vmcs12 *v,
 		 CC(!canonical(v->host_rip)));
 }
 
+/* Segment limit against granularity (SDM 27.3.1.2): G=0 needs bits
+ * 31:20 clear, G=1 needs bits 11:0 set. */
+static bool limit_g_bad(uint32_t limit, uint32_t ar)
+{
+	bool g = ar & VMX_AR_G_MASK;
+
+	return (g && (limit & 0xfff) != 0xfff) || (!g && (limit >> 20));
+}
+
+#define usable(ar) (!((ar)&VMX_AR_UNUSABLE_MASK))
+#define ar_type(ar) ((ar)&VMX_AR_TYPE_MASK)
+
+/* SDM 27.3.1.2 for DS, ES, FS or GS (the CC() lines name the segment). */
+#define DATA_SEG_BAD(seg)                                                  \
+	(usable(v->guest_##seg##_ar_bytes) &&                              \
+	 (CC(!(ar_type(v->guest_##seg##_ar_bytes) & SEG_TYPE_ACCESSED)) || \
+	  CC((ar_type(v->guest_##seg##_ar_bytes) & SEG_TYPE_CODE) &&       \
+	     !(ar_type(v->guest_##seg##_ar_bytes) & SEG_TYPE_READABLE)) || \
+	  CC(!(v->guest_##seg##_ar_bytes & VMX_AR_S_MASK)) ||              \
+	  CC(ar_type(v->guest_##seg##_ar_bytes) <= 11 &&                   \
+	     VMX_AR_DPL(v->guest_##seg##_ar_bytes) <                       \
+		     (v->guest_##seg##_selector & SEL_RPL_MASK)) ||        \
+	  CC(!(v->guest_##seg##_ar_bytes & VMX_AR_P_MASK)) ||              \
+	  CC(v->guest_##seg##_ar_bytes & VMX_AR_RESERVED_MASK) ||          \
+	  CC(limit_g_bad(v->guest_##seg##_limit, v->guest_##seg##_ar_bytes))))
+
+/*
+ * SDM 27.3.1.2: the guest segment registers, in the modes L0 offers L2
+ * (protected mode or IA-32e mode: no unrestricted guest, no virtual-8086
+ * guest). Selectors, then bases, then access rights and limits.
+ */
+static bool check_guest_segments(const struct vmcs12 *v, bool ia32e,
+				 struct vmcs12_check *out)
+{
+	uint32_t cs = v->guest_cs_ar_bytes, ss = v->guest_ss_ar_bytes;
+	uint32_t tr = v->guest_tr_ar_bytes, ldtr = v->guest_ldtr_ar_bytes;
+	unsigned int cs_type = ar_type(cs);
+
+	if (CC(v->guest_tr_selector & SEL_TI) ||
+	    CC(usable(ldtr) && (v->guest_ldtr_selector & SEL_TI)) ||
+	    CC((v->guest_ss_selector & SEL_RPL_MASK) !=
+	       (v->guest_cs_selector & SEL_RPL_MASK)))
+		return false;
+	if (CC(!canonical(v->guest_tr_base)) ||
+	    CC(!canonical(v->guest_fs_base)) ||
+	    CC(!canonical(v->guest_gs_base)) ||
+	    CC(usable(ldtr) && !canonical(v->guest_ldtr_base)) ||
+	    CC(v->guest_cs_base >> 32) ||
+	    CC(usable(ss) && (v->guest_ss_base >> 32)) ||
+	    CC(usable(v->guest_ds_ar_bytes) && (v->guest_ds_base >> 32)) ||
+	    CC(usable(v->guest_es_ar_bytes) && (v->guest_es_base >> 32)))
+		return false;
+	/* CS: an accessed code segment, usable whatever its bit 16 says. */
+	if (CC(cs_type != 9 && cs_type != 11 && cs_type != 13 &&
+	       cs_type != 15) ||
+	    CC(!(cs & VMX_AR_S_MASK)) ||
+	    CC((cs_type == 9 || cs_type == 11) &&
+	       VMX_AR_DPL(cs) != VMX_AR_DPL(ss)) ||
+	    CC((cs_type == 13 || cs_type == 15) &&
+	       VMX_AR_DPL(cs) > VMX_AR_DPL(ss)) ||
+	    CC(!(cs & VMX_AR_P_MASK)) || CC(cs & VMX_AR_RESERVED_MASK) ||
+	    CC(ia32e && (cs & VMX_AR_L_MASK) && (cs & VMX_AR_DB_MASK)) ||
+	    CC(limit_g_bad(v->guest_cs_limit, cs)))
+		return false;
+	if (usable(ss) &&
+	    (CC(ar_type(ss) != 3 && ar_type(ss) != 7) ||
+	     CC(!(ss & VMX_AR_S_MASK)) || CC(!(ss & VMX_AR_P_MASK)) ||
+	     CC(ss & VMX_AR_RESERVED_MASK) ||
+	     CC(limit_g_bad(v->guest_ss_limit, ss))))
+		return false;
+	if (CC(VMX_AR_DPL(ss) != (v->guest_ss_selector & SEL_RPL_MASK)))
+		return false;
+	if (DATA_SEG_BAD(ds) || DATA_SEG_BAD(es) || DATA_SEG_BAD(fs) ||
+	    DATA_SEG_BAD(gs))
+		return false;
+	/* TR: a busy TSS (64-bit in IA-32e mode), always usable. */
+	if (CC(ar_type(tr) != SEG_TYPE_TSS64_BUSY &&
+	       (ia32e || ar_type(tr) != 3)) ||
+	    CC(tr & VMX_AR_S_MASK) || CC(!(tr & VMX_AR_P_MASK)) ||
+	    CC(tr & VMX_AR_RESERVED_MASK) ||
+	    CC(limit_g_bad(v->guest_tr_limit, tr)) || CC(!usable(tr)))
+		return false;
+	return !(usable(ldtr) &&
+		 (CC(ar_type(ldtr) != SEG_TYPE_LDT) ||
+		  CC(ldtr & VMX_AR_S_MASK) || CC(!(ldtr & VMX_AR_P_MASK)) ||
+		  CC(ldtr & VMX_AR_RESERVED_MASK) ||
+		  CC(limit_g_bad(v->guest_ldtr_limit, ldtr))));
+}
+
 /* SDM 27.3.1: the guest-state rules L0 checks; 0 or the qualification
  * (ENTRY_FAIL_*) + 1 of the first that fails. */
 static int check_guest_state(const struct vmcs12 *v,
@@ -247,8 +337,20 @@ static int check_guest_state(const struct vmcs12 *v,
 	     CC((cr0 & X86_CR0_PG) &&
 		!!(efer & EFER_LMA) != !!(efer & EFER_LME))))
 		return ENTRY_FAIL_DEFAULT + 1;
-	/* 27.3.1.4 RFLAGS */
-	if (CC((rflags & ~X86_EFLAGS_LIVE_MASK) != X86_EFLAGS_FIXED) ||
+	/* 27.3.1.2 segment registers */
+	if (!check_guest_segments(v, ia32e, out))
+		return ENTRY_FAIL_DEFAULT + 1;
+	/* 27.3.1.3 descriptor-table registers */
+	if (CC(!canonical(v->guest_gdtr_base)) ||
+	    CC(!canonical(v->guest_idtr_base)) ||
+	    CC(v->guest_gdtr_limit >> 16) || CC(v->guest_idtr_limit >> 16))
+		return ENTRY_FAIL_DEFAULT + 1;
+	/* 27.3.1.4 RIP, then RFLAGS */
+	if (CC((!ia32e || !(v->guest_cs_ar_bytes & VMX_AR_L_MASK)) &&
+	       (v->guest_rip >> 32)) ||
+	    CC(ia32e && (v->guest_cs_ar_bytes & VMX_AR_L_MASK) &&
+	       !canonical(v->guest_rip)) ||
+	    CC((rflags & ~X86_EFLAGS_LIVE_MASK) != X86_EFLAGS_FIXED) ||
 	    CC((ia32e || !(cr0 & X86_CR0_PE)) && (rflags & X86_EFLAGS_VM)) ||
 	    CC(inj_valid && vmx_intr_info_get_type(inj) == INTR_TYPE_EXT_INTR &&
 	       !(rflags & X86_EFLAGS_IF)))
@@ -260,6 +362,8 @@ static int check_guest_state(const struct vmcs12 *v,
 	       (intr & GUEST_INTR_STATE_MOV_SS)) ||
 	    CC(!(rflags & X86_EFLAGS_IF) && (intr & GUEST_INTR_STATE_STI)) ||
 	    CC(intr & GUEST_INTR_STATE_SMI) ||
+	    /* enclave interruption needs SGX, which is not offered */
+	    CC(intr & GUEST_INTR_STATE_ENCLAVE_INTR) ||
 	    CC(inj_valid &&
 	       (vmx_intr_info_get_type(inj) == INTR_TYPE_EXT_INTR ||
 		vmx_intr_info_get_type(inj) == INTR_TYPE_NMI_INTR) &&

@@ -341,6 +341,63 @@ BREAK(guest_rflags, v->guest_rflags = 0)
 BREAK(guest_activity, v->guest_activity_state = GUEST_ACTIVITY_HLT)
 BREAK(guest_sti_if, v->guest_interruptibility_info = GUEST_INTR_STATE_STI)
 BREAK(guest_pending_dbg, v->guest_pending_dbg_exceptions = 1ull << 13)
+BREAK(seg_tr_ti, v->guest_tr_selector |= SEL_TI)
+BREAK(seg_ldtr_ti,
+      (v->guest_ldtr_ar_bytes = 0x82, v->guest_ldtr_selector = 0x2c))
+BREAK(seg_ss_rpl, v->guest_ss_selector |= 3)
+BREAK(seg_tr_base, v->guest_tr_base = 0x0000800000000000ull)
+BREAK(seg_fs_base, v->guest_fs_base = 0x0000800000000000ull)
+BREAK(seg_gs_base, v->guest_gs_base = 0x0000800000000000ull)
+BREAK(seg_ldtr_base, (v->guest_ldtr_ar_bytes = 0x82,
+		      v->guest_ldtr_base = 0x0000800000000000ull))
+BREAK(seg_cs_base, v->guest_cs_base = 1ull << 32)
+BREAK(seg_ss_base, v->guest_ss_base = 1ull << 32)
+BREAK(seg_ds_base, v->guest_ds_base = 1ull << 32)
+BREAK(seg_es_base, v->guest_es_base = 1ull << 32)
+BREAK(seg_cs_type, v->guest_cs_ar_bytes = (v->guest_cs_ar_bytes & ~0xfu) | 3)
+BREAK(seg_cs_s, v->guest_cs_ar_bytes &= ~VMX_AR_S_MASK)
+BREAK(seg_cs_dpl, v->guest_cs_ar_bytes |= 3u << VMX_AR_DPL_SHIFT)
+BREAK(seg_cs_conf_dpl, v->guest_cs_ar_bytes |= (3u << VMX_AR_DPL_SHIFT) | 4)
+BREAK(seg_cs_p, v->guest_cs_ar_bytes &= ~VMX_AR_P_MASK)
+BREAK(seg_cs_rsvd, v->guest_cs_ar_bytes |= 1u << 8)
+BREAK(seg_cs_l_d, v->guest_cs_ar_bytes |= VMX_AR_DB_MASK)
+BREAK(seg_cs_limit, v->guest_cs_limit = 0xffff0)
+BREAK(seg_ss_type, v->guest_ss_ar_bytes = (v->guest_ss_ar_bytes & ~0xfu) | 1)
+BREAK(seg_ss_s, v->guest_ss_ar_bytes &= ~VMX_AR_S_MASK)
+BREAK(seg_ss_p, v->guest_ss_ar_bytes &= ~VMX_AR_P_MASK)
+BREAK(seg_ss_rsvd, v->guest_ss_ar_bytes |= 1u << 9)
+BREAK(seg_ss_limit, v->guest_ss_limit = 0x100000)
+BREAK(seg_ss_dpl, (v->guest_cs_ar_bytes |= 3u << VMX_AR_DPL_SHIFT,
+		   v->guest_ss_ar_bytes |= 3u << VMX_AR_DPL_SHIFT))
+BREAK(seg_ds_accessed, v->guest_ds_ar_bytes &= ~SEG_TYPE_ACCESSED)
+BREAK(seg_es_code_xo, v->guest_es_ar_bytes = (v->guest_es_ar_bytes & ~0xfu) | 9)
+BREAK(seg_fs_s, v->guest_fs_ar_bytes &= ~VMX_AR_S_MASK)
+BREAK(seg_gs_dpl, v->guest_gs_selector |= 3)
+BREAK(seg_ds_p, v->guest_ds_ar_bytes &= ~VMX_AR_P_MASK)
+BREAK(seg_es_rsvd, v->guest_es_ar_bytes |= 1u << 10)
+BREAK(seg_fs_limit, v->guest_fs_limit = 0xfff00)
+BREAK(seg_tr_type, v->guest_tr_ar_bytes = (v->guest_tr_ar_bytes & ~0xfu) | 3)
+BREAK(seg_tr_s, v->guest_tr_ar_bytes |= VMX_AR_S_MASK)
+BREAK(seg_tr_p, v->guest_tr_ar_bytes &= ~VMX_AR_P_MASK)
+BREAK(seg_tr_rsvd, v->guest_tr_ar_bytes |= 1u << 11)
+BREAK(seg_tr_limit, (v->guest_tr_ar_bytes |= VMX_AR_G_MASK))
+BREAK(seg_tr_unusable, v->guest_tr_ar_bytes |= VMX_AR_UNUSABLE_MASK)
+BREAK(seg_ldtr_type, v->guest_ldtr_ar_bytes = 0x83)
+BREAK(seg_ldtr_s, v->guest_ldtr_ar_bytes = 0x92)
+BREAK(seg_ldtr_p, v->guest_ldtr_ar_bytes = 0x02)
+BREAK(seg_ldtr_rsvd, v->guest_ldtr_ar_bytes = 0x82 | (1u << 17))
+BREAK(seg_ldtr_limit,
+      (v->guest_ldtr_ar_bytes = 0x82, v->guest_ldtr_limit = 0x100000))
+BREAK(gdtr_base, v->guest_gdtr_base = 0x0000800000000000ull)
+BREAK(idtr_base, v->guest_idtr_base = 0x0000800000000000ull)
+BREAK(gdtr_limit, v->guest_gdtr_limit = 0x10000)
+BREAK(idtr_limit, v->guest_idtr_limit = 0x10000)
+BREAK(rip_high_compat,
+      (v->guest_cs_ar_bytes &= ~VMX_AR_L_MASK,
+       v->guest_cs_ar_bytes |= VMX_AR_DB_MASK, v->guest_rip = 1ull << 32))
+BREAK(rip_noncanonical, v->guest_rip = 0x0000800000000000ull)
+BREAK(guest_enclave_intr,
+      v->guest_interruptibility_info = GUEST_INTR_STATE_ENCLAVE_INTR)
 BREAK(guest_link, v->vmcs_link_pointer = 0x1008)
 BREAK(guest_link_width, v->vmcs_link_pointer = 1ull << 46)
 
@@ -472,6 +529,97 @@ static const struct check_case check_cases[] = {
 	ENTRY_FAIL("guest_pending_dbg_reserved_bit", guest_pending_dbg, 0,
 		   "v->guest_pending_dbg_exceptions & "
 		   "PENDING_DBG_RESERVED_MASK"),
+	ENTRY_FAIL("seg_tr_ti", seg_tr_ti, 0, "v->guest_tr_selector & SEL_TI"),
+	ENTRY_FAIL("seg_ldtr_ti", seg_ldtr_ti, 0,
+		   "usable(ldtr) && (v->guest_ldtr_selector & SEL_TI)"),
+	ENTRY_FAIL(
+		"seg_ss_rpl", seg_ss_rpl, 0,
+		"(v->guest_ss_selector & SEL_RPL_MASK) != (v->guest_cs_selector & SEL_RPL_MASK)"),
+	ENTRY_FAIL("seg_tr_base", seg_tr_base, 0,
+		   "!canonical(v->guest_tr_base)"),
+	ENTRY_FAIL("seg_fs_base", seg_fs_base, 0,
+		   "!canonical(v->guest_fs_base)"),
+	ENTRY_FAIL("seg_gs_base", seg_gs_base, 0,
+		   "!canonical(v->guest_gs_base)"),
+	ENTRY_FAIL("seg_ldtr_base", seg_ldtr_base, 0,
+		   "usable(ldtr) && !canonical(v->guest_ldtr_base)"),
+	ENTRY_FAIL("seg_cs_base", seg_cs_base, 0, "v->guest_cs_base >> 32"),
+	ENTRY_FAIL("seg_ss_base", seg_ss_base, 0,
+		   "usable(ss) && (v->guest_ss_base >> 32)"),
+	ENTRY_FAIL("seg_ds_base", seg_ds_base, 0,
+		   "usable(v->guest_ds_ar_bytes) && (v->guest_ds_base >> 32)"),
+	ENTRY_FAIL("seg_es_base", seg_es_base, 0,
+		   "usable(v->guest_es_ar_bytes) && (v->guest_es_base >> 32)"),
+	ENTRY_FAIL(
+		"seg_cs_type", seg_cs_type, 0,
+		"cs_type != 9 && cs_type != 11 && cs_type != 13 && cs_type != 15"),
+	ENTRY_FAIL("seg_cs_s", seg_cs_s, 0, "!(cs & VMX_AR_S_MASK)"),
+	ENTRY_FAIL(
+		"seg_cs_dpl", seg_cs_dpl, 0,
+		"(cs_type == 9 || cs_type == 11) && VMX_AR_DPL(cs) != VMX_AR_DPL(ss)"),
+	ENTRY_FAIL(
+		"seg_cs_conf_dpl", seg_cs_conf_dpl, 0,
+		"(cs_type == 13 || cs_type == 15) && VMX_AR_DPL(cs) > VMX_AR_DPL(ss)"),
+	ENTRY_FAIL("seg_cs_p", seg_cs_p, 0, "!(cs & VMX_AR_P_MASK)"),
+	ENTRY_FAIL("seg_cs_rsvd", seg_cs_rsvd, 0, "cs & VMX_AR_RESERVED_MASK"),
+	ENTRY_FAIL("seg_cs_l_d", seg_cs_l_d, 0,
+		   "ia32e && (cs & VMX_AR_L_MASK) && (cs & VMX_AR_DB_MASK)"),
+	ENTRY_FAIL("seg_cs_limit", seg_cs_limit, 0,
+		   "limit_g_bad(v->guest_cs_limit, cs)"),
+	ENTRY_FAIL("seg_ss_type", seg_ss_type, 0,
+		   "ar_type(ss) != 3 && ar_type(ss) != 7"),
+	ENTRY_FAIL("seg_ss_s", seg_ss_s, 0, "!(ss & VMX_AR_S_MASK)"),
+	ENTRY_FAIL("seg_ss_p", seg_ss_p, 0, "!(ss & VMX_AR_P_MASK)"),
+	ENTRY_FAIL("seg_ss_rsvd", seg_ss_rsvd, 0, "ss & VMX_AR_RESERVED_MASK"),
+	ENTRY_FAIL("seg_ss_limit", seg_ss_limit, 0,
+		   "limit_g_bad(v->guest_ss_limit, ss)"),
+	ENTRY_FAIL("seg_ss_dpl", seg_ss_dpl, 0,
+		   "VMX_AR_DPL(ss) != (v->guest_ss_selector & SEL_RPL_MASK)"),
+	ENTRY_FAIL("seg_ds_accessed", seg_ds_accessed, 0,
+		   "!(ar_type(v->guest_ds_ar_bytes) & SEG_TYPE_ACCESSED)"),
+	ENTRY_FAIL(
+		"seg_es_code_xo", seg_es_code_xo, 0,
+		"(ar_type(v->guest_es_ar_bytes) & SEG_TYPE_CODE) && !(ar_type(v->guest_es_ar_bytes) & SEG_TYPE_READABLE)"),
+	ENTRY_FAIL("seg_fs_s", seg_fs_s, 0,
+		   "!(v->guest_fs_ar_bytes & VMX_AR_S_MASK)"),
+	ENTRY_FAIL(
+		"seg_gs_dpl", seg_gs_dpl, 0,
+		"ar_type(v->guest_gs_ar_bytes) <= 11 && VMX_AR_DPL(v->guest_gs_ar_bytes) < (v->guest_gs_selector & SEL_RPL_MASK)"),
+	ENTRY_FAIL("seg_ds_p", seg_ds_p, 0,
+		   "!(v->guest_ds_ar_bytes & VMX_AR_P_MASK)"),
+	ENTRY_FAIL("seg_es_rsvd", seg_es_rsvd, 0,
+		   "v->guest_es_ar_bytes & VMX_AR_RESERVED_MASK"),
+	ENTRY_FAIL("seg_fs_limit", seg_fs_limit, 0,
+		   "limit_g_bad(v->guest_fs_limit, v->guest_fs_ar_bytes)"),
+	ENTRY_FAIL(
+		"seg_tr_type", seg_tr_type, 0,
+		"ar_type(tr) != SEG_TYPE_TSS64_BUSY && (ia32e || ar_type(tr) != 3)"),
+	ENTRY_FAIL("seg_tr_s", seg_tr_s, 0, "tr & VMX_AR_S_MASK"),
+	ENTRY_FAIL("seg_tr_p", seg_tr_p, 0, "!(tr & VMX_AR_P_MASK)"),
+	ENTRY_FAIL("seg_tr_rsvd", seg_tr_rsvd, 0, "tr & VMX_AR_RESERVED_MASK"),
+	ENTRY_FAIL("seg_tr_limit", seg_tr_limit, 0,
+		   "limit_g_bad(v->guest_tr_limit, tr)"),
+	ENTRY_FAIL("seg_tr_unusable", seg_tr_unusable, 0, "!usable(tr)"),
+	ENTRY_FAIL("seg_ldtr_type", seg_ldtr_type, 0,
+		   "ar_type(ldtr) != SEG_TYPE_LDT"),
+	ENTRY_FAIL("seg_ldtr_s", seg_ldtr_s, 0, "ldtr & VMX_AR_S_MASK"),
+	ENTRY_FAIL("seg_ldtr_p", seg_ldtr_p, 0, "!(ldtr & VMX_AR_P_MASK)"),
+	ENTRY_FAIL("seg_ldtr_rsvd", seg_ldtr_rsvd, 0,
+		   "ldtr & VMX_AR_RESERVED_MASK"),
+	ENTRY_FAIL("seg_ldtr_limit", seg_ldtr_limit, 0,
+		   "limit_g_bad(v->guest_ldtr_limit, ldtr)"),
+	ENTRY_FAIL("gdtr_base", gdtr_base, 0, "!canonical(v->guest_gdtr_base)"),
+	ENTRY_FAIL("idtr_base", idtr_base, 0, "!canonical(v->guest_idtr_base)"),
+	ENTRY_FAIL("gdtr_limit", gdtr_limit, 0, "v->guest_gdtr_limit >> 16"),
+	ENTRY_FAIL("idtr_limit", idtr_limit, 0, "v->guest_idtr_limit >> 16"),
+	ENTRY_FAIL(
+		"rip_high_compat", rip_high_compat, 0,
+		"(!ia32e || !(v->guest_cs_ar_bytes & VMX_AR_L_MASK)) && (v->guest_rip >> 32)"),
+	ENTRY_FAIL(
+		"rip_noncanonical", rip_noncanonical, 0,
+		"ia32e && (v->guest_cs_ar_bytes & VMX_AR_L_MASK) && !canonical(v->guest_rip)"),
+	ENTRY_FAIL("guest_enclave_intr", guest_enclave_intr, 0,
+		   "intr & GUEST_INTR_STATE_ENCLAVE_INTR"),
 	ENTRY_FAIL("guest_link_pointer_unaligned", guest_link, 4,
 		   "v->vmcs_link_pointer & 0xfff"),
 	ENTRY_FAIL("guest_link_pointer_beyond_width", guest_link_width, 4,
