@@ -617,13 +617,14 @@ static void print_nested_stats(const struct l0_vm *vm)
 	fprintf(stderr,
 		"nestvm: nested: ept_coherence %s\n"
 		"nestvm: nested: ept02_table_pages %" PRIu64 "\n"
+		"nestvm: nested: ept02_present %" PRIu64 "\n"
 		"nestvm: nested: ept12_pages_protected %" PRIu64 "\n"
 		"nestvm: nested: ept12_wp_faults %" PRIu64 "\n"
 		"nestvm: nested: ept02_dropped_wp %" PRIu64 "\n"
 		"nestvm: nested: ept02_dropped_invept %" PRIu64 "\n"
 		"nestvm: nested: l1_invepts %" PRIu64 "\n",
 		ept_coherence_name(vm->ept_coherence), st->ept02.table_pages,
-		st->ept02.wp_protects, st->ept02.wp_faults,
+		st->ept02.present, st->ept02.wp_protects, st->ept02.wp_faults,
 		st->ept02.dropped_wp, st->ept02.dropped_invept,
 		st->ept02.invepts);
 	print_reason_counts("l1_exit", st->l1_exits);

@@ -284,6 +284,7 @@ static void json_nested_levels(struct json_writer *w,
 	json_write_string(w, "coherence",
 			  ept_coherence_name(in->vm->ept_coherence));
 	json_write_u64(w, "table_pages", s->ept02.table_pages);
+	json_write_u64(w, "present", s->ept02.present);
 	json_write_u64(w, "ept12_pages_protected", s->ept02.wp_protects);
 	json_write_u64(w, "wp_faults", s->ept02.wp_faults);
 	json_write_u64(w, "dropped_wp", s->ept02.dropped_wp);

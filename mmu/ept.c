@@ -197,6 +197,7 @@ void ept02_reset(struct ept02 *e)
 	e->pool_used = 0;
 	e->root = 0;
 	e->present = 0;
+	e->stats->present = 0;
 	e->resets++;
 	/* No leaf is derived from any ept12 page now. */
 	ept02_wp_forget_all(e);
@@ -242,7 +243,7 @@ bool ept02_zap(struct ept02 *e, gpa_t gpa02)
 	if (!pte || !(*pte & EPT_RWX))
 		return false;
 	*pte = 0;
-	e->present--;
+	e->stats->present = --e->present;
 	return true;
 }
 
@@ -329,7 +330,7 @@ static int ept02_fill(struct ept02 *e, gpa_t gpa, hpa_t hpa, uint64_t attrs)
 	if (!t)
 		return -ENOMEM;
 	if (!(t[PT_INDEX(gpa)] & EPT_RWX))
-		e->present++;
+		e->stats->present = ++e->present;
 	t[PT_INDEX(gpa)] = (hpa & EPT_ADDR_MASK) | attrs;
 	e->fills++;
 	return 0;

@@ -63,6 +63,7 @@ const char *ept_coherence_name(enum ept_coherence c);
 /* What keeping ept02 coherent did (the run report). */
 struct ept02_stats {
 	uint64_t table_pages; /* L0-area pages ept02 ever held (its memory) */
+	uint64_t present; /* ept02 leaves present (at the end of a run) */
 	uint64_t wp_protects; /* ept12 pages made read-only in ept01 */
 	uint64_t wp_faults; /* writes to one of them (unprotected) */
 	uint64_t dropped_wp; /* ept02 leaves dropped by those writes */
