@@ -175,6 +175,8 @@ static void wp_compact(struct ept02 *e, struct ept12_page *p)
 {
 	size_t k = 0;
 
+	if (!p->nr_leaves)
+		return;
 	qsort(p->leaves, p->nr_leaves, sizeof(*p->leaves), gpa_cmp);
 	for (size_t i = 0; i < p->nr_leaves; i++) {
 		uint64_t *pte;
