@@ -615,6 +615,19 @@ static void print_nested_stats(const struct l0_vm *vm)
 		st->ept_violations_reflected, st->vmcs02_writes,
 		vmcs_access_mode_name(vm->vmcs_access), st->shadow_vmreads,
 		st->shadow_vmwrites, st->sync_vmreads, st->sync_vmwrites);
+	fprintf(stderr,
+		"nestvm: nested: ept_coherence %s\n"
+		"nestvm: nested: ept02_table_pages %" PRIu64 "\n"
+		"nestvm: nested: ept02_present %" PRIu64 "\n"
+		"nestvm: nested: ept12_pages_protected %" PRIu64 "\n"
+		"nestvm: nested: ept12_wp_faults %" PRIu64 "\n"
+		"nestvm: nested: ept02_dropped_wp %" PRIu64 "\n"
+		"nestvm: nested: ept02_dropped_invept %" PRIu64 "\n"
+		"nestvm: nested: l1_invepts %" PRIu64 "\n",
+		ept_coherence_name(vm->ept_coherence), st->ept02.table_pages,
+		st->ept02.present, st->ept02.wp_protects, st->ept02.wp_faults,
+		st->ept02.dropped_wp, st->ept02.dropped_invept,
+		st->ept02.invepts);
 	print_reason_counts("l1_exit", st->l1_exits);
 	print_reason_counts("l2_exit", st->l2_exits);
 	for (unsigned int k = 0; k < VMX_NR_EXIT_REASONS; k++) {
@@ -747,6 +760,7 @@ static int run_nested(struct nestvm_run *r)
 		error_line("%s", err);
 		return EXIT_CANNOT_RUN;
 	}
+	l0_vm_set_ept_coherence(r->vm, r->opt->ept_coherence);
 	l0_vm_run(r->vm, r->opt->max_insns);
 	r->ran = true;
 	fflush(stdout);

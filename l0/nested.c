@@ -661,6 +661,14 @@ nested_ept_violation(struct l0_vm *vm, const struct nested_exit_info *x)
 				  " to L1-physical 0x%" PRIx64
 				  ", outside L1's RAM: not handled yet",
 				  x->gpa, walk.l1_gpa);
+	case EPT02_WP_SELF:
+		/* Would need the write emulated: unprotecting the page lets
+		 * the next walk protect it again, forever. */
+		return l0_stop_vm(vm, L0_STOP_UNHANDLED,
+				  "L2 writes L2-physical 0x%" PRIx64
+				  ", an ept12 page that maps itself, under "
+				  "--ept-coherence wp: not handled yet",
+				  x->gpa);
 	case EPT02_NO_MEMORY:
 		break;
 	}

@@ -54,7 +54,16 @@ int nvmx_init(struct l0_vm *vm, char *err, size_t errlen)
 	n->vmxon_ptr = NVMX_NO_VMPTR;
 	vmcs_shadow_set_init(&n->shadow, VMCS_ACCESS_TRAP, false);
 	ept02_init(&n->ept02, &vm->area, &vm->mem);
+	n->ept02.stats = &vm->stats.ept02;
+	ept02_set_coherence(&n->ept02, vm->ept_coherence, vm->cpu, vm->eptp01);
 	return 0;
+}
+
+void l0_vm_set_ept_coherence(struct l0_vm *vm, enum ept_coherence c)
+{
+	vm->ept_coherence = c;
+	if (vm->nvmx)
+		ept02_set_coherence(&vm->nvmx->ept02, c, vm->cpu, vm->eptp01);
 }
 
 void nvmx_destroy(struct l0_vm *vm)
@@ -656,9 +665,11 @@ enum l0_exit_action nvmx_handle_vmresume(struct l0_vm *vm)
 
 /*
  * INVEPT: the type must be one L0 offers; a single-context EPTP must pass
- * the EPTP checks of VM entry (SDM 31.3 "INVEPT", 25.6.11). ept02 is
- * kept coherent with ept12 by dropping it ("invept" coherence): every type
- * drops all of it, which invalidates at least what the type asks for.
+ * the EPTP checks of VM entry (SDM 31.3 "INVEPT", 25.6.11). Under
+ * "invept" coherence every type drops all of ept02, which invalidates at
+ * least what the type asks for; under "wp" ept02 already follows every
+ * write to ept12 and nothing is dropped (ept02_invept()), but the
+ * processor's cached translations are still invalidated, as L1 asked.
  */
 enum l0_exit_action nvmx_handle_invept(struct l0_vm *vm)
 {
@@ -688,7 +699,7 @@ enum l0_exit_action nvmx_handle_invept(struct l0_vm *vm)
 	     ((d.eptp & VMX_EPTP_ADDR_MASK) >> n->maxphyaddr)))
 		return nvmx_fail_valid(
 			vm, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
-	ept02_reset(&n->ept02);
+	ept02_invept(&n->ept02);
 	/* The processor may hold translations through the old ept02. */
 	vtx_invept(vm->cpu, VMX_EPT_EXTENT_GLOBAL, 0);
 	return nvmx_succeed(vm);

@@ -62,6 +62,11 @@ static const char usage[] =
 	"                         L1's VMREAD/VMWRITE: all exit to L0 (trap, the\n"
 	"                         default), or VMCS shadowing of the hot fields\n"
 	"                         (shadow) or of every field (shadow-all)\n"
+	"  --ept-coherence invept|wp\n"
+	"                         how ept02 follows L1's ept12: dropped on L1's\n"
+	"                         INVEPT (invept, the default), or ept12 pages\n"
+	"                         write-protected and their ept02 entries\n"
+	"                         dropped on each write (wp)\n"
 	"  --json FILE            write the end-of-run report (levels, "
 	"reflected\n"
 	"                         exits, cycles) to FILE as JSON\n"
@@ -150,6 +155,7 @@ enum opt_id {
 	OPT_PROFILE,
 	OPT_PREP,
 	OPT_VMCS_ACCESS,
+	OPT_EPT_COHERENCE,
 	OPT_JSON,
 	OPT_NESTED_STATE_OUT,
 	OPT_HELP,
@@ -174,6 +180,7 @@ static const struct opt_def {
 	{ "--profile", OPT_PROFILE, true },
 	{ "--prep", OPT_PREP, true },
 	{ "--vmcs-access", OPT_VMCS_ACCESS, true },
+	{ "--ept-coherence", OPT_EPT_COHERENCE, true },
 	{ "--json", OPT_JSON, true },
 	{ "--nested-state-out", OPT_NESTED_STATE_OUT, true },
 	{ "-h", OPT_HELP, false },
@@ -307,6 +314,15 @@ static int apply_opt(const struct opt_def *d, const char *val,
 		return 0;
 	case OPT_VMCS_ACCESS:
 		return parse_vmcs_access(val, opt, err, errlen);
+	case OPT_EPT_COHERENCE:
+		if (strcmp(val, "invept") && strcmp(val, "wp"))
+			return errmsg(-EINVAL, err, errlen,
+				      "--ept-coherence: bad mode '%s' (invept "
+				      "or wp)",
+				      val);
+		opt->ept_coherence = !strcmp(val, "wp") ? EPT_COHERENCE_WP
+							: EPT_COHERENCE_INVEPT;
+		return 0;
 	case OPT_JSON:
 		if (!*val)
 			return errmsg(-EINVAL, err, errlen,

@@ -8,6 +8,7 @@
 #define NESTVM_L0_OPTIONS_H
 
 #include "arch/bootinfo.h"
+#include "mmu/ept.h"
 #include "vmcs-merge/shadow.h"
 
 #define NESTVM_VERSION "0.1.0"
@@ -46,6 +47,7 @@ struct nestvm_options {
 	const char *profile; /* --profile NAME|FILE; NULL: PROFILE_DEFAULT */
 	bool prep_dirty; /* --prep dirty (default full) */
 	enum vmcs_access_mode vmcs_access; /* --vmcs-access (default trap) */
+	enum ept_coherence ept_coherence; /* --ept-coherence (invept) */
 	const char *json_path; /* --json FILE: the report as JSON; or NULL */
 	/* --nested-state-out FILE: L0's nested state at the end (l0/nstate.h) */
 	const char *nested_state_out;

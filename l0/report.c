@@ -123,6 +123,15 @@ static void table_levels(FILE *f, const struct report_input *in)
 	table_row(f, "L2 (vmcs02)", l2_exits, s->insns_l2, s->cycles_l2,
 		  TABLE_NA, TABLE_NA, note);
 	snprintf(note, sizeof(note),
+		 "ept02 coherence %s: %" PRIu64 " table pages; ept12 pages "
+		 "write-protected %" PRIu64 ", write faults %" PRIu64
+		 "; ept02 entries dropped by wp %" PRIu64
+		 ", by INVEPT %" PRIu64,
+		 ept_coherence_name(in->vm->ept_coherence),
+		 s->ept02.table_pages, s->ept02.wp_protects, s->ept02.wp_faults,
+		 s->ept02.dropped_wp, s->ept02.dropped_invept);
+	fprintf(f, "nestvm:   %s\n", note);
+	snprintf(note, sizeof(note),
 		 "world switches: %" PRIu64 " VM entries, %" PRIu64 " VM exits",
 		 s->vm_entries, s->vm_exits);
 	table_row(f, "switches", s->vm_entries + s->vm_exits, TABLE_NA,
@@ -271,6 +280,17 @@ static void json_nested_levels(struct json_writer *w,
 	json_write_u64(w, "ept02_fills", s->ept02_fills);
 	json_write_u64(w, "ept_violations_reflected",
 		       s->ept_violations_reflected);
+	json_begin_object(w, "ept02");
+	json_write_string(w, "coherence",
+			  ept_coherence_name(in->vm->ept_coherence));
+	json_write_u64(w, "table_pages", s->ept02.table_pages);
+	json_write_u64(w, "present", s->ept02.present);
+	json_write_u64(w, "ept12_pages_protected", s->ept02.wp_protects);
+	json_write_u64(w, "wp_faults", s->ept02.wp_faults);
+	json_write_u64(w, "dropped_wp", s->ept02.dropped_wp);
+	json_write_u64(w, "dropped_invept", s->ept02.dropped_invept);
+	json_write_u64(w, "l1_invepts", s->ept02.invepts);
+	json_end_object(w);
 	json_write_u64(w, "insns", s->insns_l2);
 	json_write_u64(w, "cycles", s->cycles_l2);
 	json_end_object(w);
@@ -366,9 +386,12 @@ int report_write_json(FILE *f, const struct report_input *in)
 	json_write_u64(&w, "nestvm_report", REPORT_JSON_VERSION);
 	json_write_string(&w, "mode", in->vm ? "nested" : "native");
 	json_write_string(&w, "profile", in->profile);
-	if (in->vm)
+	if (in->vm) {
 		json_write_string(&w, "vmcs_access",
 				  vmcs_access_mode_name(in->vm->vmcs_access));
+		json_write_string(&w, "ept_coherence",
+				  ept_coherence_name(in->vm->ept_coherence));
+	}
 	json_write_u64(&w, "exit_status", (uint64_t)in->exit_status);
 	json_write_u64(&w, "insns", in->st->insns);
 	json_write_u64(&w, "cycles", in->st->cycles);

@@ -463,11 +463,41 @@ static enum l0_exit_action l1_handle_cr_access(struct l0_vm *vm,
 			  e->qual);
 }
 
-/* ept01 maps all of L1's RAM with every right: a violation is an access
- * outside it, where L0 has no device yet. */
+/* ept01 maps all of L1's RAM with every right, except the ept12 pages
+ * `wp` coherence protects: L1's write to one is L0's (mmu/ept02_wp.c),
+ * redone once the page is writable again, with any event whose delivery
+ * it interrupted injected again (SDM 28.2.4). Any other violation is an
+ * access outside L1's RAM, where L0 has no device yet. */
 static enum l0_exit_action l1_handle_ept_violation(struct l0_vm *vm,
 						   const struct l1_exit *e)
 {
+	gpa_t gpa = l0_vmread(vm, GUEST_PHYSICAL_ADDRESS);
+	uint32_t idt;
+	int err;
+
+	if ((e->qual & EPT_VIOLATION_ACC_WRITE) &&
+	    ept02_wp_l1_write(&vm->nvmx->ept02, gpa, &err)) {
+		if (err)
+			return l0_stop_vm(
+				vm, L0_STOP_INTERNAL,
+				"cannot unprotect ept12 page 0x%" PRIx64
+				" in ept01 (%d)",
+				gpa, err);
+		idt = (uint32_t)l0_vmread(vm, IDT_VECTORING_INFO_FIELD);
+		if (vmx_intr_info_is_valid(idt)) {
+			l0_vmwrite(vm, VM_ENTRY_INTR_INFO_FIELD,
+				   idt & ~INTR_INFO_UNBLOCK_NMI);
+			if (vmx_intr_info_has_error_code(idt))
+				l0_vmwrite(vm, VM_ENTRY_EXCEPTION_ERROR_CODE,
+					   l0_vmread(vm,
+						     IDT_VECTORING_ERROR_CODE));
+			if (vmx_intr_type_is_soft(vmx_intr_info_get_type(idt)))
+				l0_vmwrite(
+					vm, VM_ENTRY_INSTRUCTION_LEN,
+					l0_vmread(vm, VM_EXIT_INSTRUCTION_LEN));
+		}
+		return EXIT_RESUME;
+	}
 	return l0_stop_vm(vm, L0_STOP_UNHANDLED,
 			  "L1 accessed guest-physical 0x%" PRIx64
 			  " outside its RAM (qualification 0x%" PRIx64

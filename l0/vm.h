@@ -16,6 +16,7 @@
 #include "arch/vmx_exit_info.h"
 #include "arch/x86_regs.h"
 #include "mmu/l0_area.h"
+#include "mmu/ept.h"
 #include "mmu/l1mem.h"
 #include "vmcs-merge/merge.h"
 #include "vmcs-merge/shadow.h"
@@ -99,6 +100,7 @@ struct l0_stats {
 	uint64_t nested_entry_failures; /* ... that were entry failures */
 	uint64_t ept02_fills; /* hidden faults */
 	uint64_t ept_violations_reflected; /* true faults */
+	struct ept02_stats ept02; /* ept02's memory and coherence */
 	uint64_t vmcs02_writes; /* L0's VMWRITEs preparing vmcs02 */
 	uint64_t insns_l1, insns_l2; /* retired while each level ran */
 	/* Modeled cycles while each level ran; with the model's switch and
@@ -142,6 +144,8 @@ struct l0_vm {
 	 * shadowing, the shadow VMCS and the two bitmaps are L0's pages
 	 * (l0_vm_set_vmcs_access()); otherwise they are 0. */
 	enum vmcs_access_mode vmcs_access;
+	/* How ept02 follows ept12 (--ept-coherence; l0_vm_set_ept_coherence). */
+	enum ept_coherence ept_coherence;
 	hpa_t shadow_vmcs, vmread_bitmap, vmwrite_bitmap;
 	struct l0_stats stats;
 	struct l0_stop stop;
@@ -178,6 +182,10 @@ void l0_vm_destroy(struct l0_vm *vm);
  * L0 area, their addresses in vmcs01. 0, or -errno with a message in err
  * (the processor lacks VMCS shadowing, the L0 area is full).
  */
+/* Chooses how ept02 follows ept12 (--ept-coherence), before the run;
+ * defined in l0/nvmx.c. */
+void l0_vm_set_ept_coherence(struct l0_vm *vm, enum ept_coherence c);
+
 int l0_vm_set_vmcs_access(struct l0_vm *vm, enum vmcs_access_mode mode,
 			  char *err, size_t errlen);
 

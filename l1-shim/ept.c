@@ -5,7 +5,8 @@
  * them and the RAM fills the whole 2 MiB, 4 KiB leaves elsewhere, nothing
  * mapped past the end of RAM (SDM Vol. 3C 30.3.2, Tables 30-1 .. 30-6;
  * the EPTP, 25.6.11; capabilities, Appendix A.10). In nested terms this is
- * ept12. l1-shim side (L1).
+ * ept12. Also swaps two 4 KiB pages in it for L2's hypercall. l1-shim
+ * side (L1).
  */
 #include "arch/ept.h"
 #include "arch/x86_msr.h"
@@ -103,5 +104,53 @@ int ept_build(struct l2_vm *vm)
 	if (cap & VMX_EPT_AD_BIT)
 		eptp |= VMX_EPTP_AD_ENABLE_BIT;
 	vm->eptp = eptp;
+	return 0;
+}
+
+/* The ept12 PTE for L2 page @gpa, splitting a 2 MiB leaf on the way into
+ * 512 4 KiB leaves of the same rights; NULL if unmapped or no memory. */
+static uint64_t *l1_ept_pte(const struct l2_vm *vm, uint64_t gpa)
+{
+	uint64_t table = vm->eptp & VMX_EPTP_ADDR_MASK;
+
+	for (int level = 4; level > 1; level--) {
+		uint64_t *slot =
+			&l1_ept_table(table)[PT_LEVEL_INDEX(gpa, level)];
+
+		if (!(*slot & EPT_RWX))
+			return NULL;
+		if (level == 2 && (*slot & EPT_LARGE)) {
+			uint64_t base = *slot & EPT_ADDR_MASK;
+			uint64_t attrs = *slot & ~(EPT_ADDR_MASK | EPT_LARGE);
+			uint64_t pt = l1_alloc_page();
+
+			if (!pt)
+				return NULL;
+			for (unsigned int i = 0; i < PT_ENTRIES; i++)
+				l1_ept_table(pt)[i] =
+					(base + (uint64_t)i * PAGE_SIZE) |
+					attrs;
+			/* The new table is complete before it is linked. */
+			*slot = pt | L1_EPT_TABLE;
+		}
+		table = *slot & EPT_ADDR_MASK;
+	}
+	return &l1_ept_table(table)[PT_INDEX(gpa)];
+}
+
+int ept_swap_pages(struct l2_vm *vm, uint64_t a, uint64_t b)
+{
+	uint64_t *pa, *pb, t;
+
+	if ((a | b) & (PAGE_SIZE - 1) || a >= vm->mem_size ||
+	    b >= vm->mem_size || a == b)
+		return -1;
+	pa = l1_ept_pte(vm, a);
+	pb = l1_ept_pte(vm, b);
+	if (!pa || !pb)
+		return -1;
+	t = *pa;
+	*pa = (*pa & ~EPT_ADDR_MASK) | (*pb & EPT_ADDR_MASK);
+	*pb = (*pb & ~EPT_ADDR_MASK) | (t & EPT_ADDR_MASK);
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include "arch/vmx_exit_info.h"
 #include "arch/vmx_exit_qual.h"
 #include "arch/vmx_insn_errors.h"
+#include "guests/rt/hypercall.h"
 #include "guests/rt/rt.h"
 #include "l1-shim/entry.h"
 #include "l1-shim/shim.h"
@@ -398,11 +399,46 @@ static enum l1_exit_action l1_handle_ept_misconfig(struct l2_vm *vm,
 	return l1_stop(vm, L1_EXIT_FATAL);
 }
 
+/*
+ * L2's hypercall (guests/rt/hypercall.h): swap two pages in ept12, then
+ * INVEPT, which the SDM requires after an EPT entry changes (30.4.3.1):
+ * single-context on L2's EPTP where offered, else global.
+ */
+static enum l1_exit_action l1_handle_vmcall(struct l2_vm *vm,
+					    const struct l1_exit *e)
+{
+	uint64_t cap = vm->ept_vpid_cap;
+	enum vmx_result r = VMX_SUCCEED;
+
+	(void)e;
+	if (vm->gprs[VCPU_REGS_RAX] != L1_HC_SWAP_PAGES) {
+		vm->gprs[VCPU_REGS_RAX] = L1_HC_ENOSYS;
+		return L1_RESUME_SKIP_INSN;
+	}
+	if (ept_swap_pages(vm, vm->gprs[VCPU_REGS_RBX],
+			   vm->gprs[VCPU_REGS_RCX])) {
+		vm->gprs[VCPU_REGS_RAX] = L1_HC_EINVAL;
+		return L1_RESUME_SKIP_INSN;
+	}
+	if (vmx_ept_cap_has_invept_type(cap, VMX_EPT_EXTENT_CONTEXT))
+		r = vmx_invept(VMX_EPT_EXTENT_CONTEXT, vm->eptp);
+	else
+		r = vmx_invept(VMX_EPT_EXTENT_GLOBAL, 0);
+	if (r != VMX_SUCCEED) {
+		printf(L1_PFX "INVEPT after an EPT change failed (%d)\n",
+		       (int)r);
+		return l1_stop(vm, L1_EXIT_FATAL);
+	}
+	vm->gprs[VCPU_REGS_RAX] = L1_HC_OK;
+	return L1_RESUME_SKIP_INSN;
+}
+
 static const l1_exit_handler_fn l1_exit_handlers[VMX_NR_EXIT_REASONS] = {
 	[EXIT_REASON_EXCEPTION_NMI] = l1_handle_exception,
 	[EXIT_REASON_TRIPLE_FAULT] = l1_handle_triple_fault,
 	[EXIT_REASON_CPUID] = l1_handle_cpuid,
 	[EXIT_REASON_HLT] = l1_handle_hlt,
+	[EXIT_REASON_VMCALL] = l1_handle_vmcall,
 	[EXIT_REASON_CR_ACCESS] = l1_handle_cr_access,
 	[EXIT_REASON_IO_INSTRUCTION] = l1_handle_io,
 	[EXIT_REASON_EPT_VIOLATION] = l1_handle_ept_violation,

@@ -107,6 +107,13 @@ int vmcs_setup(struct l2_vm *vm);
  */
 int ept_build(struct l2_vm *vm);
 
+/*
+ * Swaps the L1 pages behind L2 pages @a and @b (4 KiB aligned, in L2 RAM)
+ * in the EPT, splitting a 2 MiB leaf that holds either first. The caller
+ * invalidates with INVEPT. 0, or -1 for bad pages or no memory.
+ */
+int ept_swap_pages(struct l2_vm *vm, uint64_t a, uint64_t b);
+
 /* ---- exit.c -------------------------------------------------------------- */
 
 /* Runs L2 until a handler stops it; returns the status l1-shim exits with. */

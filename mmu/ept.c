@@ -82,6 +82,48 @@ int ept01_build(struct l0_area *area, uint64_t mem_size, uint64_t *eptp)
 	return 0;
 }
 
+int ept01_set_writable(struct l0_area *area, uint64_t eptp01, gpa_t gpa,
+		       bool writable)
+{
+	hpa_t table = eptp01 & VMX_EPTP_ADDR_MASK;
+	uint64_t *t, *slot = NULL;
+	int level;
+
+	for (level = 4; level >= 1; level--) {
+		t = table_ptr(area, table);
+		if (!t)
+			return -ENOENT;
+		slot = &t[PT_LEVEL_INDEX(gpa, level)];
+		if (!(*slot & EPT_RWX))
+			return -ENOENT;
+		if (level == 1)
+			break;
+		if (level == 2 && (*slot & EPT_LARGE)) {
+			/* Split: the same rights and type, 4 KiB at a time. */
+			uint64_t attrs = *slot & ~(EPT_ADDR_MASK | EPT_LARGE);
+			hpa_t base = *slot & EPT_ADDR_MASK, pt;
+			uint64_t *p;
+			int ret = l0_area_alloc_page(area, &pt);
+
+			if (ret)
+				return ret;
+			p = table_ptr(area, pt);
+			if (!p)
+				return -ENOMEM;
+			for (unsigned int i = 0; i < PT_ENTRIES; i++)
+				p[i] = (base + (uint64_t)i * PAGE_SIZE_4K) |
+				       attrs;
+			*slot = EPT_TABLE_ENTRY(pt);
+		}
+		table = *slot & EPT_ADDR_MASK;
+	}
+	if (writable)
+		*slot |= EPT_WRITE;
+	else
+		*slot &= ~EPT_WRITE;
+	return 0;
+}
+
 /* ---- ept02 ------------------------------------------------------------------ */
 
 void ept02_init(struct ept02 *e, struct l0_area *area, const struct l1_mem *l1)
@@ -89,10 +131,31 @@ void ept02_init(struct ept02 *e, struct l0_area *area, const struct l1_mem *l1)
 	memset(e, 0, sizeof(*e));
 	e->area = area;
 	e->l1 = l1;
+	e->stats = &e->own_stats;
+}
+
+const char *ept_coherence_name(enum ept_coherence c)
+{
+	return c == EPT_COHERENCE_WP ? "wp" : "invept";
+}
+
+void ept02_set_coherence(struct ept02 *e, enum ept_coherence c,
+			 struct vtx_cpu *cpu, uint64_t eptp01)
+{
+	e->coherence = c;
+	e->cpu = cpu;
+	e->eptp01 = eptp01;
 }
 
 void ept02_destroy(struct ept02 *e)
 {
+	/* ept01 may be gone with the machine: only host memory is freed. */
+	for (size_t i = 0; i < e->nr_pages; i++)
+		free(e->pages[i].leaves);
+	e->nr_pages = 0;
+	free(e->pages);
+	e->pages = NULL;
+	e->cap_pages = 0;
 	free(e->pool);
 	e->pool = NULL;
 	e->pool_used = e->pool_len = e->pool_cap = 0;
@@ -124,6 +187,7 @@ static int ept02_alloc_table(struct ept02 *e, hpa_t *hpa)
 		return ret;
 	e->pool[e->pool_len++] = *hpa;
 	e->pool_used++;
+	e->stats->table_pages = e->pool_len;
 	return 0;
 }
 
@@ -132,7 +196,62 @@ void ept02_reset(struct ept02 *e)
 	/* The pages are zeroed again when they are handed out. */
 	e->pool_used = 0;
 	e->root = 0;
+	e->present = 0;
+	e->stats->present = 0;
 	e->resets++;
+	/* No leaf is derived from any ept12 page now. */
+	ept02_wp_forget_all(e);
+}
+
+void ept02_invept(struct ept02 *e)
+{
+	e->stats->invepts++;
+	if (e->coherence == EPT_COHERENCE_WP)
+		return;
+	e->stats->dropped_invept += e->present;
+	ept02_reset(e);
+}
+
+uint64_t *ept02_pte(struct ept02 *e, gpa_t gpa02)
+{
+	hpa_t table = e->root;
+
+	if (!table)
+		return NULL;
+	for (int level = 4; level > 1; level--) {
+		uint64_t *t = table_ptr(e->area, table);
+		uint64_t entry;
+
+		if (!t)
+			return NULL;
+		entry = t[PT_LEVEL_INDEX(gpa02, level)];
+		if (!(entry & EPT_RWX))
+			return NULL;
+		table = entry & EPT_ADDR_MASK;
+	}
+	{
+		uint64_t *t = table_ptr(e->area, table);
+
+		return t ? &t[PT_INDEX(gpa02)] : NULL;
+	}
+}
+
+bool ept02_zap(struct ept02 *e, gpa_t gpa02)
+{
+	uint64_t *pte = ept02_pte(e, gpa02);
+
+	if (!pte || !(*pte & EPT_RWX))
+		return false;
+	*pte = 0;
+	e->stats->present = --e->present;
+	return true;
+}
+
+void ept02_flush(struct ept02 *e)
+{
+	if (e->cpu && e->root)
+		vtx_invept(e->cpu, VMX_EPT_EXTENT_CONTEXT,
+			   vmx_build_eptp(e->root, 4, false));
 }
 
 int ept02_use(struct ept02 *e, uint64_t eptp12, uint64_t *eptp02)
@@ -210,6 +329,8 @@ static int ept02_fill(struct ept02 *e, gpa_t gpa, hpa_t hpa, uint64_t attrs)
 	t = table_ptr(e->area, table);
 	if (!t)
 		return -ENOMEM;
+	if (!(t[PT_INDEX(gpa)] & EPT_RWX))
+		e->stats->present = ++e->present;
 	t[PT_INDEX(gpa)] = (hpa & EPT_ADDR_MASK) | attrs;
 	e->fills++;
 	return 0;
@@ -220,9 +341,11 @@ enum ept02_result ept02_handle_violation(struct ept02 *e, gpa_t gpa,
 					 struct ept02_walk *walk)
 {
 	gpa_t table = e->eptp12 & VMX_EPTP_ADDR_MASK;
-	uint64_t entry = 0;
+	bool wp = e->coherence == EPT_COHERENCE_WP;
+	gpa_t walked[4];
+	uint64_t entry = 0, attrs;
+	int level, nr_walked = 0, ret;
 	hpa_t hpa;
-	int level;
 
 	memset(walk, 0, sizeof(*walk));
 	walk->prot = EPT_RWX;
@@ -230,6 +353,7 @@ enum ept02_result ept02_handle_violation(struct ept02 *e, gpa_t gpa,
 		bool leaf;
 
 		walk->level = level;
+		walked[nr_walked++] = table & PAGE_MASK;
 		entry = l1mem_read_u64_or_ones(
 			e->l1, table + PT_LEVEL_INDEX(gpa, level) * 8ull);
 		/* Not present comes before any misconfiguration (30.3.3). */
@@ -260,8 +384,22 @@ enum ept02_result ept02_handle_violation(struct ept02 *e, gpa_t gpa,
 		return EPT02_OUTSIDE_L1_RAM;
 	if (!e->root)
 		return EPT02_NO_MEMORY;
-	if (ept02_fill(e, gpa & PAGE_MASK, hpa,
-		       walk->prot | (entry & (EPT_MT_MASK | EPT_IPAT))))
+	attrs = walk->prot | (entry & (EPT_MT_MASK | EPT_IPAT));
+	if (wp) {
+		struct ept12_page *target;
+
+		ret = ept02_wp_before_fill(e, walked, nr_walked,
+					   walk->l1_gpa & PAGE_MASK, access);
+		if (ret)
+			return (enum ept02_result)ret;
+		/* L2 may read an ept12 page but not write it behind L0. */
+		target = ept02_wp_find(e, walk->l1_gpa & PAGE_MASK);
+		if (target && target->protected)
+			attrs &= ~EPT_WRITE;
+	}
+	if (ept02_fill(e, gpa & PAGE_MASK, hpa, attrs))
+		return EPT02_NO_MEMORY;
+	if (wp && ept02_wp_after_fill(e, walked, nr_walked, gpa & PAGE_MASK))
 		return EPT02_NO_MEMORY;
 	return EPT02_FILLED;
 }
