@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "arch/vmx_exit_info.h"
+#include "eval/compare.h"
 #include "l0/boot.h"
 #include "l0/crash.h"
 #include "l0/errmsg.h"
@@ -851,6 +852,9 @@ int main(int argc, char **argv)
 	if (crash_install())
 		error_line("warning: crash reporting unavailable");
 
+	/* Subcommands with their own flags (eval/compare.h). */
+	if (argc > 1 && !strcmp(argv[1], "compare"))
+		return compare_main(argc - 1, argv + 1);
 	if (options_parse(argc, argv, &opt, err, sizeof(err))) {
 		error_line("%s", err);
 		return EXIT_CANNOT_RUN;

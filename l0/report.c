@@ -366,9 +366,13 @@ int report_write_json(FILE *f, const struct report_input *in)
 	json_write_u64(&w, "nestvm_report", REPORT_JSON_VERSION);
 	json_write_string(&w, "mode", in->vm ? "nested" : "native");
 	json_write_string(&w, "profile", in->profile);
-	if (in->vm)
+	if (in->vm) {
 		json_write_string(&w, "vmcs_access",
 				  vmcs_access_mode_name(in->vm->vmcs_access));
+		json_write_string(&w, "prep",
+				  in->vm->prep == L0_PREP_DIRTY ? "dirty"
+								: "full");
+	}
 	json_write_u64(&w, "exit_status", (uint64_t)in->exit_status);
 	json_write_u64(&w, "insns", in->st->insns);
 	json_write_u64(&w, "cycles", in->st->cycles);
