@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 
 void json_init(struct json_writer *w, FILE *f)
 {
@@ -138,6 +139,18 @@ void json_write_string(struct json_writer *w, const char *key, const char *s)
 {
 	if (json_begin_value(w, key))
 		json_put_string(w, s);
+}
+
+void json_write_double(struct json_writer *w, const char *key, double val)
+{
+	/* JSON has no NaN or infinity (RFC 8259 section 6). */
+	if (!isfinite(val)) {
+		json_fail(w, -EINVAL);
+		return;
+	}
+	/* %.17g round-trips every double; -0 would be "-0", fine in JSON. */
+	if (json_begin_value(w, key))
+		fprintf(w->f, "%.17g", val);
 }
 
 void json_write_bool(struct json_writer *w, const char *key, bool val)

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * json.h - a small JSON writer for nestvm's machine-readable report
- * (--json): nested objects and arrays, unsigned integers, strings and
- * booleans, written to a stdio stream with two-space indentation, in the
- * order the caller gives (RFC 8259). Monitor side; no dependency.
+ * (--json) and the compare tables: nested objects and arrays, unsigned
+ * integers, doubles, strings and booleans, written to a stdio stream with
+ * two-space indentation, in the order the caller gives (RFC 8259).
+ * Monitor side; no dependency.
  */
 #ifndef NESTVM_L0_JSON_H
 #define NESTVM_L0_JSON_H
@@ -37,6 +38,9 @@ void json_end_array(struct json_writer *w);
 void json_write_u64(struct json_writer *w, const char *key, uint64_t val);
 /* s is written with '"', '\\' and control characters escaped. */
 void json_write_string(struct json_writer *w, const char *key, const char *s);
+/* A finite double, written so that it reads back exactly (%.17g); a NaN
+ * or infinity is a misuse. */
+void json_write_double(struct json_writer *w, const char *key, double val);
 void json_write_bool(struct json_writer *w, const char *key, bool val);
 
 /* Ends the document with a newline. 0, or the first error: -EINVAL for

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "arch/vmx_exit_info.h"
+#include "eval/compare.h"
 #include "l0/boot.h"
 #include "l0/crash.h"
 #include "l0/errmsg.h"
@@ -879,6 +880,9 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "nested-state"))
 		return nstate_cli_main(argc - 1, argv + 1);
+	/* Subcommands with their own flags (eval/compare.h). */
+	if (argc > 1 && !strcmp(argv[1], "compare"))
+		return compare_main(argc - 1, argv + 1);
 	if (options_parse(argc, argv, &opt, err, sizeof(err))) {
 		error_line("%s", err);
 		return EXIT_CANNOT_RUN;

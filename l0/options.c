@@ -17,6 +17,8 @@ static const char usage[] =
 	"usage: nestvm run [--native] IMAGE [flags]\n"
 	"       nestvm nested-state FILE   print a --nested-state-out "
 	"snapshot\n"
+	"       nestvm compare --workload NAME [flags]  (see nestvm compare "
+	"--help)\n"
 	"       nestvm -h | --help | --version\n"
 	"\n"
 	"Runs the 64-bit ELF guest IMAGE on the modeled x86-64 machine and "

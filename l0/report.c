@@ -391,6 +391,9 @@ int report_write_json(FILE *f, const struct report_input *in)
 				  vmcs_access_mode_name(in->vm->vmcs_access));
 		json_write_string(&w, "ept_coherence",
 				  ept_coherence_name(in->vm->ept_coherence));
+		json_write_string(&w, "prep",
+				  in->vm->prep == L0_PREP_DIRTY ? "dirty"
+								: "full");
 	}
 	json_write_u64(&w, "exit_status", (uint64_t)in->exit_status);
 	json_write_u64(&w, "insns", in->st->insns);

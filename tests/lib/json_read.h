@@ -2,7 +2,8 @@
 /*
  * json_read - a strict reader for the JSON nestvm writes (RFC 8259: what it
  * forbids is refused), with lookups by dotted path, for the whole-stack
- * tests that check --json reports. Host side, tests only; failures to read
+ * tests that check --json reports, over the shared reader of
+ * eval/json_read.h. Host side, tests only; failures to read
  * a file fail the calling cmocka test.
  */
 #ifndef NESTVM_TESTS_JSON_READ_H
