@@ -82,7 +82,8 @@ int ept_build(struct l2_vm *vm)
 
 			if (gpa >= vm->mem_size)
 				break;
-			if (vm->opt->ept_lazy && gpa + MiB(2) >= vm->mem_size) {
+			if (vm->opt && vm->opt->ept_lazy &&
+			    gpa + MiB(2) >= vm->mem_size) {
 				/* The last chunk: an empty page table that
 				 * ept_fill_lazy() fills. */
 				pt = l1_alloc_page();
