@@ -4,9 +4,10 @@
  * memory: 4 levels, write-back, 2 MiB leaves where the processor supports
  * them and the RAM fills the whole 2 MiB, 4 KiB leaves elsewhere, nothing
  * mapped past the end of RAM (SDM Vol. 3C 30.3.2, Tables 30-1 .. 30-6;
- * the EPTP, 25.6.11; capabilities, Appendix A.10). In nested terms this is
- * ept12. Also swaps two 4 KiB pages in it for L2's hypercall. l1-shim
- * side (L1).
+ * the EPTP, 25.6.11; capabilities, Appendix A.10). With ept-lazy, the last
+ * 2 MiB chunk starts empty and EPT violations fill it a page at a time.
+ * Also swaps two 4 KiB pages in it for L2's hypercall. In nested terms
+ * this is ept12. l1-shim side (L1).
  */
 #include "arch/ept.h"
 #include "arch/x86_msr.h"
@@ -82,6 +83,18 @@ int ept_build(struct l2_vm *vm)
 
 			if (gpa >= vm->mem_size)
 				break;
+			if (vm->opt && vm->opt->ept_lazy &&
+			    gpa + MiB(2) >= vm->mem_size) {
+				/* The last chunk: an empty page table that
+				 * ept_fill_lazy() fills. */
+				pt = l1_alloc_page();
+				if (!pt)
+					return l1_ept_no_memory();
+				l1_ept_table(pd)[i] = pt | L1_EPT_TABLE;
+				vm->lazy_pt = pt;
+				vm->lazy_start = gpa;
+				continue;
+			}
 			/* vm->base is 2 MiB aligned (main.c), so a 2 MiB
 			 * guest chunk is a 2 MiB host chunk. */
 			if (large && vm->mem_size - gpa >= MiB(2)) {
@@ -153,4 +166,19 @@ int ept_swap_pages(struct l2_vm *vm, uint64_t a, uint64_t b)
 	*pa = (*pa & ~EPT_ADDR_MASK) | (*pb & EPT_ADDR_MASK);
 	*pb = (*pb & ~EPT_ADDR_MASK) | (t & EPT_ADDR_MASK);
 	return 0;
+}
+
+bool ept_fill_lazy(struct l2_vm *vm, uint64_t gpa)
+{
+	uint64_t *pte;
+
+	if (!vm->lazy_pt || gpa < vm->lazy_start || gpa >= vm->mem_size)
+		return false;
+	pte = &l1_ept_table(vm->lazy_pt)[(gpa - vm->lazy_start) / PAGE_SIZE];
+	if (*pte)
+		return false;
+	/* Nothing is cached from a not-present EPT entry (SDM 29.4.2):
+	 * filling it needs no INVEPT. */
+	*pte = (vm->base + (gpa & ~(uint64_t)(PAGE_SIZE - 1))) | L1_EPT_LEAF;
+	return true;
 }

@@ -15,6 +15,7 @@
 #include "arch/vmx_exit_qual.h"
 #include "arch/vmx_insn_errors.h"
 #include "guests/rt/hypercall.h"
+#include "arch/x86_msr.h"
 #include "guests/rt/rt.h"
 #include "l1-shim/entry.h"
 #include "l1-shim/shim.h"
@@ -260,12 +261,63 @@ static enum l1_exit_action l1_handle_hlt(struct l2_vm *vm,
 	return l1_stop(vm, L1_EXIT_L2_STOPPED);
 }
 
+/* #GP(0) for L2 at the instruction, as KVM's kvm_complete_insn_gp() does
+ * for a bad control-register value (SDM 27.6.1.1). */
+static enum l1_exit_action l1_inject_gp(void)
+{
+	vmcs_write(
+		VM_ENTRY_INTR_INFO_FIELD,
+		vmx_build_intr_info(GP_VECTOR, INTR_TYPE_HARD_EXCEPTION, true));
+	vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, 0);
+	return L1_RESUME;
+}
+
 /*
- * MOV to or from CR3 exits only on a processor that forces CR3 exiting
- * (no TRUE controls); l1-shim then does what the instruction would. With
- * VPID, a VM entry does not flush L2's translations, so the CR3 write
- * flushes them as the instruction would have. Anything else here is L2
- * changing a CR0/CR4 bit that VMX fixes, which l1-shim does not emulate.
+ * MOV to CR0 that changes a bit l1-shim owns but does not fix: CR0.TS,
+ * which it keeps in the guest/host mask as a hypervisor switching the FPU
+ * lazily does. Like KVM's handle_set_cr0() -> vmx_set_cr0(): the read
+ * shadow gets L2's value, GUEST_CR0 the value with the bits VMX fixes.
+ */
+static enum l1_exit_action l1_set_cr0(struct l2_vm *vm, uint64_t val)
+{
+	if (val >> 32)
+		return l1_inject_gp();
+	vmcs_write(CR0_READ_SHADOW, val);
+	vmcs_write(GUEST_CR0, (val | vm->cr0_fixed0) & vm->cr0_fixed1);
+	vm->cr0_shadow = val;
+	return L1_RESUME_SKIP_INSN;
+}
+
+/*
+ * MOV to and from CR8 with CR8-load and CR8-store exiting and no TPR
+ * shadow, as on first-generation VT-x: the TPR is l1-shim's copy, as in
+ * KVM's handle_cr() for CR8 without an in-kernel APIC. Reserved bits
+ * 63:4 give #GP (SDM Vol. 3A 10.8.6.1).
+ */
+static enum l1_exit_action l1_handle_cr8(struct l2_vm *vm, unsigned int type,
+					 unsigned int gpr)
+{
+	uint64_t val;
+
+	if (type == CR_ACCESS_TYPE_MOV_FROM_CR) {
+		l1_gpr_write(vm, gpr, vm->tpr);
+		return L1_RESUME_SKIP_INSN;
+	}
+	val = l1_gpr_read(vm, gpr);
+	if (val & ~(uint64_t)X86_CR8_TPR)
+		return l1_inject_gp();
+	vm->tpr = (uint8_t)val;
+	return L1_RESUME_SKIP_INSN;
+}
+
+/*
+ * CR8 always exits (see above); a MOV to CR0 exits when it changes CR0.TS
+ * or a bit VMX fixes, and only the first is emulated. MOV to or from CR3
+ * exits only on a processor that forces CR3 exiting (no TRUE controls);
+ * l1-shim then does what the instruction would. With VPID, a VM entry
+ * does not flush L2's translations, so the CR3 write flushes them as the
+ * instruction would have. Anything else here is L2 changing a CR0/CR4 bit
+ * that VMX fixes, which l1-shim does not emulate.
  */
 static enum l1_exit_action l1_handle_cr_access(struct l2_vm *vm,
 					       const struct l1_exit *e)
@@ -274,6 +326,15 @@ static enum l1_exit_action l1_handle_cr_access(struct l2_vm *vm,
 	unsigned int type = vmx_qual_cr_get_type(e->qual);
 	unsigned int gpr = vmx_qual_cr_get_gpr(e->qual);
 
+	if (cr == 8 && (type == CR_ACCESS_TYPE_MOV_TO_CR ||
+			type == CR_ACCESS_TYPE_MOV_FROM_CR))
+		return l1_handle_cr8(vm, type, gpr);
+	if (cr == 0 && type == CR_ACCESS_TYPE_MOV_TO_CR) {
+		uint64_t val = l1_gpr_read(vm, gpr);
+
+		if (!((val ^ vm->cr0_shadow) & vm->cr0_fixed0))
+			return l1_set_cr0(vm, val);
+	}
 	if (cr == 3 && type == CR_ACCESS_TYPE_MOV_TO_CR) {
 		/* Bit 63 (PCID no-flush) is not part of CR3. */
 		vmcs_write(GUEST_CR3, l1_gpr_read(vm, gpr) & ~(1ull << 63));
@@ -365,15 +426,48 @@ static enum l1_exit_action l1_handle_io(struct l2_vm *vm,
 }
 
 /*
- * The EPT maps all of L2's RAM with every right, so a violation is an
- * access past the end of it, made by L2's own page tables: fatal, as the
- * same access would hit no memory natively.
+ * RDMSR of an MSR whose read bit l1-shim sets in its MSR bitmap:
+ * IA32_SYSENTER_CS, answered from the VMCS as KVM's vmx_get_msr() does
+ * (reached from handle_rdmsr(): EDX:EAX, then skip). The bitmap cannot
+ * express MSRs outside its two ranges; those always exit (SDM 26.1.3)
+ * and l1-shim does not emulate them.
+ */
+static enum l1_exit_action l1_handle_rdmsr(struct l2_vm *vm,
+					   const struct l1_exit *e)
+{
+	uint32_t msr = (uint32_t)vm->gprs[VCPU_REGS_RCX];
+	uint64_t val;
+
+	if (msr != MSR_IA32_SYSENTER_CS) {
+		printf(L1_PFX "L2 read MSR %#x, which l1-shim does not "
+			      "emulate\n",
+		       msr);
+		return l1_handle_unexpected(vm, e);
+	}
+	val = vmcs_read(GUEST_SYSENTER_CS);
+	/* RDMSR writes the 32-bit halves: bits 63:32 become 0. */
+	vm->gprs[VCPU_REGS_RAX] = (uint32_t)val;
+	vm->gprs[VCPU_REGS_RDX] = (uint32_t)(val >> 32);
+	return L1_RESUME_SKIP_INSN;
+}
+
+/*
+ * The EPT maps all of L2's RAM with every right, except with ept-lazy
+ * the pages of the last 2 MiB not touched yet: a violation there maps the
+ * page and L2 runs the access again (KVM's handle_ept_violation(): the
+ * qualification, then the GPA). Any other violation is an access past the
+ * end of RAM, made by L2's own page tables: fatal, as the same access
+ * would hit no memory natively.
  */
 static enum l1_exit_action l1_handle_ept_violation(struct l2_vm *vm,
 						   const struct l1_exit *e)
 {
 	uint64_t gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
-	uint64_t rip = vmcs_read(GUEST_RIP);
+	uint64_t rip;
+
+	if (ept_fill_lazy(vm, gpa))
+		return L1_RESUME;
+	rip = vmcs_read(GUEST_RIP);
 
 	printf(L1_PFX "EPT violation: L2 %s guest-physical %#llx (L2 RAM "
 		      "ends at %#llx) at RIP %#llx, qualification %#llx",
@@ -441,6 +535,7 @@ static const l1_exit_handler_fn l1_exit_handlers[VMX_NR_EXIT_REASONS] = {
 	[EXIT_REASON_VMCALL] = l1_handle_vmcall,
 	[EXIT_REASON_CR_ACCESS] = l1_handle_cr_access,
 	[EXIT_REASON_IO_INSTRUCTION] = l1_handle_io,
+	[EXIT_REASON_MSR_READ] = l1_handle_rdmsr,
 	[EXIT_REASON_EPT_VIOLATION] = l1_handle_ept_violation,
 	[EXIT_REASON_EPT_MISCONFIG] = l1_handle_ept_misconfig,
 };

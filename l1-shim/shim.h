@@ -37,6 +37,7 @@ struct l1_options {
 	uint32_t exc_bitmap; /* exceptions to intercept and reflect */
 	bool verbose; /* l1-shim's own progress messages */
 	bool stats; /* RESULT lines per exit reason at the end */
+	bool ept_lazy; /* map L2's last 2 MiB on demand, 4 KiB at a time */
 	const char *l2_cmdline; /* what follows "--"; never NULL */
 };
 
@@ -61,6 +62,14 @@ struct l2_vm {
 	uint64_t ept_vpid_cap; /* IA32_VMX_EPT_VPID_CAP */
 	uint16_t vpid; /* 0 when VPID is off */
 	bool cr3_exiting; /* the processor forced CR3-load/store exiting */
+	/* CR0 as L2 sees it (the read shadow), and the bits VMX fixes. */
+	uint64_t cr0_shadow, cr0_fixed0, cr0_fixed1;
+	/* L2's task-priority register: CR8 exits, so l1-shim keeps it, as
+	 * a hypervisor without the TPR shadow does. */
+	uint8_t tpr;
+	/* ept-lazy: the EPT page table of L2's last 2 MiB chunk, filled on
+	 * EPT violations, and the chunk's first L2-physical address. */
+	uint64_t lazy_pt, lazy_start;
 	bool launched; /* VMLAUNCH succeeded: VMRESUME from now on */
 
 	struct l1_uart uart;
@@ -113,6 +122,12 @@ int ept_build(struct l2_vm *vm);
  * invalidates with INVEPT. 0, or -1 for bad pages or no memory.
  */
 int ept_swap_pages(struct l2_vm *vm, uint64_t a, uint64_t b);
+ * ept-lazy: maps the 4 KiB page of L2-physical @gpa in the on-demand
+ * window (as KVM's EPT-violation handler populates its EPT); false when
+ * @gpa is outside the window or already mapped, so that the violation is
+ * a real one.
+ */
+bool ept_fill_lazy(struct l2_vm *vm, uint64_t gpa);
 
 /* ---- exit.c -------------------------------------------------------------- */
 

@@ -194,9 +194,10 @@ static int l1_ctls_compute(struct l2_vm *vm, const struct l1_vmx_caps *caps,
 			    t ? MSR_IA32_VMX_TRUE_PINBASED_CTLS
 			      : MSR_IA32_VMX_PINBASED_CTLS,
 			    0, 0, &c->pin);
-	/* HLT ends L2's run; every port and no MSR exits (docs/l1-shim.md).
-	 * CR3 exiting stays off when the TRUE MSR lets it: EPT leaves L2's
-	 * paging alone. */
+	/* HLT ends L2's run; every port and the MSRs of the bitmap exit
+	 * (docs/l1-shim.md); CR8 accesses exit and l1-shim keeps the TPR,
+	 * as a hypervisor without the TPR shadow must. CR3 exiting stays off
+	 * when the TRUE MSR lets it: EPT leaves L2's paging alone. */
 	if (!ret)
 		ret = l1_ctl_adjust(
 			"processor-based",
@@ -204,6 +205,8 @@ static int l1_ctls_compute(struct l2_vm *vm, const struct l1_vmx_caps *caps,
 			  : MSR_IA32_VMX_PROCBASED_CTLS,
 			CPU_BASED_HLT_EXITING | CPU_BASED_USE_IO_BITMAPS |
 				CPU_BASED_USE_MSR_BITMAPS |
+				CPU_BASED_CR8_LOAD_EXITING |
+				CPU_BASED_CR8_STORE_EXITING |
 				CPU_BASED_ACTIVATE_SECONDARY_CONTROLS,
 			0, &c->proc);
 	if (ret)
@@ -272,6 +275,10 @@ static void l1_write_controls(const struct l2_vm *vm,
 	memset(l1_io_bitmap_a, 0xff, sizeof(l1_io_bitmap_a));
 	memset(l1_io_bitmap_b, 0xff, sizeof(l1_io_bitmap_b));
 	memset(l1_msr_bitmap, 0, sizeof(l1_msr_bitmap));
+	/* Reads of IA32_SYSENTER_CS exit (read-low bitmap, SDM 25.6.9): the
+	 * MSR exit of Turtles' micro-experiments, answered from the VMCS. */
+	l1_msr_bitmap[MSR_IA32_SYSENTER_CS / 8] |=
+		(uint8_t)(1u << (MSR_IA32_SYSENTER_CS % 8));
 
 	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, c->pin);
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, c->proc);
@@ -303,15 +310,21 @@ static void l1_write_controls(const struct l2_vm *vm,
  * CR0 and CR4: the bits VMX operation fixes (A.7, A.8) must hold their
  * fixed values in the real registers, so L1 owns them (guest/host mask)
  * and L2 reads the boot contract's values through the read shadows
- * (25.6.6). L2 sees CR4.VMXE clear, as on a processor without VMX.
+ * (25.6.6). L2 sees CR4.VMXE clear, as on a processor without VMX. L1
+ * also owns CR0.TS, as KVM did while it switched the FPU lazily: a MOV to
+ * CR0 that flips it exits and is emulated (exit.c).
  */
-static void l1_write_guest_crs(const struct l1_vmx_caps *caps)
+static void l1_write_guest_crs(struct l2_vm *vm, const struct l1_vmx_caps *caps)
 {
 	uint64_t cr0 = (BOOT_CR0 | caps->cr0_fixed0) & caps->cr0_fixed1;
 	uint64_t cr4 = (BOOT_CR4 | caps->cr4_fixed0) & caps->cr4_fixed1;
 
+	vm->cr0_shadow = BOOT_CR0;
+	vm->cr0_fixed0 = caps->cr0_fixed0;
+	vm->cr0_fixed1 = caps->cr0_fixed1;
 	vmcs_write(GUEST_CR0, cr0);
-	vmcs_write(CR0_GUEST_HOST_MASK, caps->cr0_fixed0 | (cr0 ^ BOOT_CR0));
+	vmcs_write(CR0_GUEST_HOST_MASK,
+		   caps->cr0_fixed0 | (cr0 ^ BOOT_CR0) | X86_CR0_TS);
 	vmcs_write(CR0_READ_SHADOW, BOOT_CR0);
 	vmcs_write(GUEST_CR3, BOOT_PML4);
 	vmcs_write(GUEST_CR4, cr4);
@@ -351,7 +364,7 @@ static const struct l1_seg_fields l1_guest_segs[] = {
  * same functions that wrote L2's GDT. The general registers are not VMCS
  * state: l2_boot.c set RDI, entry.S loads them.
  */
-static void l1_write_guest_state(const struct l2_vm *vm,
+static void l1_write_guest_state(struct l2_vm *vm,
 				 const struct l1_vmx_caps *caps,
 				 const struct l1_vmx_ctls *c)
 {
@@ -369,7 +382,7 @@ static void l1_write_guest_state(const struct l2_vm *vm,
 	vmcs_write(GUEST_IDTR_BASE, 0);
 	vmcs_write(GUEST_IDTR_LIMIT, 0);
 
-	l1_write_guest_crs(caps);
+	l1_write_guest_crs(vm, caps);
 	vmcs_write(GUEST_DR7, DR7_FIXED_1);
 	vmcs_write(GUEST_IA32_DEBUGCTL, 0);
 	vmcs_write(GUEST_IA32_EFER, BOOT_EFER);

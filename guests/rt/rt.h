@@ -111,6 +111,40 @@ void idt_install(idt_handler_fn handler);
  * descriptor privilege level (0-3), routed to the same handler. */
 void idt_enable_vector(unsigned int vector, unsigned int dpl);
 
+/* ---- paging (paging.c) -------------------------------------------------- */
+
+/*
+ * The 4 KiB page-table entry that maps @va under the current CR3. A 2 MiB
+ * leaf on the way is split into 512 4 KiB entries with the same rights
+ * first (from a small pool of page-table pages; the TLB is flushed). NULL
+ * when @va is not mapped, is under a 1 GiB leaf, or the pool is used up.
+ */
+uint64_t *rt_pte_4k(uint64_t va);
+/* Makes [start, end) user-accessible: U/S set on every entry that maps it,
+ * down to 4 KiB leaves. 0, or -1 where rt_pte_4k() fails. */
+int rt_paging_set_user(uint64_t start, uint64_t end);
+
+/* ---- user mode (user.c) ------------------------------------------------- */
+
+/* The runtime's user-mode selectors (RPL 3), in the GDT rt_user_init()
+ * loads: SYSRET's layout (SDM Vol. 2B, SYSRET) from STAR[63:48] = 0x30. */
+#define RT_SEL_USER_DATA 0x3b
+#define RT_SEL_USER_CODE64 0x43
+
+/*
+ * Prepares CPL 3: a GDT that adds user code and data segments to the boot
+ * contract's, RSP0 of the current TSS pointed at a kernel stack of the
+ * runtime's, SYSCALL enabled (EFER.SCE, STAR, LSTAR, SFMASK) with an entry
+ * that returns at once with SYSRET, and the image user-accessible. Guests
+ * that never call it see the machine as before. 0, or -1 after a message.
+ */
+int rt_user_init(void);
+/* Runs fn(arg) at CPL 3 on the runtime's user stack; returns what fn
+ * returned. fn may execute SYSCALL with RAX = RT_SYS_NULL (returns at
+ * once; RCX and R11 are clobbered). Needs rt_user_init(). */
+#define RT_SYS_NULL 0
+uint64_t rt_user_call(uint64_t (*fn)(uint64_t), uint64_t arg);
+
 /* ---- port I/O and processor instructions -------------------------------- */
 
 static inline void outb(uint8_t v, uint16_t port)
@@ -208,6 +242,45 @@ static inline uint64_t read_cr3(void)
 static inline void invlpg(const volatile void *addr)
 {
 	__asm__ volatile("invlpg (%0)" : : "r"(addr) : "memory");
+}
+
+static inline void write_cr3(uint64_t v)
+{
+	__asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory");
+}
+
+static inline uint64_t read_cr0(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("mov %%cr0, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_cr0(uint64_t v)
+{
+	__asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory");
+}
+
+static inline void write_cr8(uint64_t v)
+{
+	__asm__ volatile("mov %0, %%cr8" : : "r"(v) : "memory");
+}
+
+static inline uint64_t rt_rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void rt_wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr"
+			 :
+			 : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
+			 : "memory");
 }
 
 #endif
