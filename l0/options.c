@@ -6,6 +6,7 @@
  */
 #include "l0/options.h"
 #include "l0/errmsg.h"
+#include "l0/trace.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -63,6 +64,15 @@ static const char usage[] =
 	"  --json FILE            write the end-of-run report (levels, "
 	"reflected\n"
 	"                         exits, cycles) to FILE as JSON\n"
+	"  --trace FILE           write a text trace of every VM exit, "
+	"nested\n"
+	"                         entry and reflection, kvm tracepoint style\n"
+	"  --trace-json FILE      write a Chrome trace-event JSON (L0, L1, L2 "
+	"as\n"
+	"                         tracks) for Perfetto or chrome://tracing\n"
+	"  --trace-limit N        stop tracing after N events (default "
+	"100000,\n"
+	"                         0: no limit); later ones are only counted\n"
 	"  -h, --help             print this help and exit\n"
 	"  --version              print the version and exit\n"
 	"\n"
@@ -143,6 +153,9 @@ enum opt_id {
 	OPT_PREP,
 	OPT_VMCS_ACCESS,
 	OPT_JSON,
+	OPT_TRACE,
+	OPT_TRACE_JSON,
+	OPT_TRACE_LIMIT,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_DEBUG_CRASH,
@@ -166,6 +179,9 @@ static const struct opt_def {
 	{ "--prep", OPT_PREP, true },
 	{ "--vmcs-access", OPT_VMCS_ACCESS, true },
 	{ "--json", OPT_JSON, true },
+	{ "--trace", OPT_TRACE, true },
+	{ "--trace-json", OPT_TRACE_JSON, true },
+	{ "--trace-limit", OPT_TRACE_LIMIT, true },
 	{ "-h", OPT_HELP, false },
 	{ "--help", OPT_HELP, false },
 	{ "--version", OPT_VERSION, false },
@@ -303,6 +319,23 @@ static int apply_opt(const struct opt_def *d, const char *val,
 				      "--json: empty file name");
 		opt->json_path = val;
 		return 0;
+	case OPT_TRACE:
+	case OPT_TRACE_JSON:
+		if (!*val)
+			return errmsg(-EINVAL, err, errlen,
+				      "%s: empty file name", d->name);
+		if (d->id == OPT_TRACE)
+			opt->trace_path = val;
+		else
+			opt->trace_json_path = val;
+		return 0;
+	case OPT_TRACE_LIMIT:
+		if (parse_count(val, &opt->trace_limit))
+			return errmsg(-EINVAL, err, errlen,
+				      "--trace-limit: bad count '%s' (events: "
+				      "a decimal integer, 0 for no limit)",
+				      val);
+		return 0;
 	case OPT_HELP:
 		opt->action = NESTVM_HELP;
 		return 0;
@@ -326,6 +359,7 @@ int options_parse(int argc, char *const argv[], struct nestvm_options *opt,
 	opt->action = NESTVM_RUN;
 	opt->mem_size = NESTVM_DEFAULT_MEM;
 	opt->serial = NESTVM_SERIAL_STDIO;
+	opt->trace_limit = TRACE_LIMIT_DEFAULT;
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *val;

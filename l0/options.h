@@ -47,6 +47,9 @@ struct nestvm_options {
 	bool prep_dirty; /* --prep dirty (default full) */
 	enum vmcs_access_mode vmcs_access; /* --vmcs-access (default trap) */
 	const char *json_path; /* --json FILE: the report as JSON; or NULL */
+	const char *trace_path; /* --trace FILE: the text trace; or NULL */
+	const char *trace_json_path; /* --trace-json FILE; or NULL */
+	uint64_t trace_limit; /* --trace-limit N events (0: none) */
 	bool debug_crash; /* hidden: crash on purpose after setup */
 };
 
