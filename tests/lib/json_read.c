@@ -269,3 +269,41 @@ bool js_string_is(const char *doc, const char *path, const char *want)
 
 	return p && js_string(&p, buf, sizeof(buf)) && !strcmp(buf, want);
 }
+
+/* Element i of the array whose text starts at arr, or NULL. */
+const char *js_elem(const char *arr, size_t i)
+{
+	const char *p = arr;
+
+	if (!p || *p != '[')
+		return NULL;
+	p++;
+	js_ws(&p);
+	if (*p == ']')
+		return NULL;
+	for (size_t k = 0;; k++) {
+		if (k == i)
+			return p;
+		assert_true(js_value(&p, 0));
+		js_ws(&p);
+		if (*p != ',')
+			return NULL;
+		p++;
+		js_ws(&p);
+	}
+}
+
+/* The number at path (integer or not), or fails. */
+double js_number_at(const char *doc, const char *path)
+{
+	const char *v = js_find(doc, path);
+	char *end;
+	double d;
+
+	if (!v)
+		fail_msg("no %s in the document", path);
+	d = strtod(v, &end);
+	if (end == v)
+		fail_msg("%s is not a number", path);
+	return d;
+}
