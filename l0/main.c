@@ -33,6 +33,7 @@
 #include "l0/options.h"
 #include "l0/profile.h"
 #include "l0/report.h"
+#include "l0/trace.h"
 #include "l0/vm.h"
 #include "mmu/l0_area.h"
 #include "vtx/vtx.h"
@@ -66,6 +67,8 @@ struct nestvm_run {
 	bool ran; /* the guest ran: the run has a report */
 	char *json_tmp; /* --json: the file being written, renamed at the end */
 	int json_fd;
+	struct l0_trace *trace; /* --trace, --trace-json (l0/trace.h) */
+	struct trace_summary trace_sum;
 };
 
 /* One line on stderr: "nestvm: " + the message + newline. */
@@ -313,6 +316,7 @@ static int finish_json(struct nestvm_run *r, int status)
 		.st = &st,
 		.vm = r->vm,
 		.exit_status = status,
+		.trace = r->trace ? &r->trace_sum : NULL,
 	};
 	FILE *f;
 	int ret;
@@ -341,6 +345,49 @@ static int finish_json(struct nestvm_run *r, int status)
 	}
 	free(r->json_tmp);
 	r->json_tmp = NULL;
+	return 0;
+}
+
+/* --trace, --trace-json: created before the run (a bad path is an error
+ * before anything runs), under temporary names until the run ends. */
+static int open_trace(struct nestvm_run *r, char *err)
+{
+	const struct trace_config cfg = {
+		.text_path = r->opt->trace_path,
+		.json_path = r->opt->trace_json_path,
+		.limit = r->opt->trace_limit,
+		.profile = r->profile.cost.name,
+		.freq_mhz = r->profile.freq_mhz,
+		.native = r->opt->level == NESTVM_LEVEL_NATIVE,
+	};
+	int ret = trace_open(&cfg, &r->trace, err, ERR_MAX);
+
+	if (!ret && r->trace)
+		trace_set_cpu(r->trace, r->cpu);
+	return ret;
+}
+
+/* Ends the trace files and says what they hold. 0, or -1 after printing
+ * why. */
+static int finish_trace(struct nestvm_run *r, int status)
+{
+	char how[384], err[ERR_MAX];
+	const struct trace_summary *s = &r->trace_sum;
+
+	if (r->vm && r->vm->stop.why[0])
+		snprintf(how, sizeof(how), "exit status %d (%s)", status,
+			 r->vm->stop.why);
+	else
+		snprintf(how, sizeof(how), "exit status %d", status);
+	fprintf(stderr,
+		"nestvm: trace: events %" PRIu64 " dropped %" PRIu64
+		" limit %" PRIu64 "%s\n",
+		s->events, s->dropped, s->limit,
+		s->truncated ? " (truncated)" : "");
+	if (trace_finish(r->trace, how, err, ERR_MAX)) {
+		error_line("%s", err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -756,6 +803,7 @@ static int run_nested(struct nestvm_run *r)
 		return EXIT_CANNOT_RUN;
 	}
 	r->vm->prep = r->opt->prep_dirty ? L0_PREP_DIRTY : L0_PREP_FULL;
+	r->vm->trace = r->trace;
 	ret = l0_vm_set_vmcs_access(r->vm, r->opt->vmcs_access, err, ERR_MAX);
 	if (ret) {
 		error_line("%s", err);
@@ -810,6 +858,12 @@ static int run_native(struct nestvm_run *r)
 		return EXIT_CANNOT_RUN;
 	}
 	r->ran = true;
+	if (r->trace) {
+		struct vtx_cpu_stats st;
+
+		vtx_cpu_get_stats(r->cpu, &st);
+		trace_native_run(r->trace, st.cycles, st.insns, st.vm_exits);
+	}
 	if (r->opt->stats)
 		print_stats(r);
 	else
@@ -828,6 +882,8 @@ static int run_guest(struct nestvm_run *r)
 	if (!ret)
 		ret = open_json(r, err);
 	if (!ret)
+		ret = open_trace(r, err);
+	if (!ret)
 		ret = open_serial(r, err);
 	if (ret) {
 		error_line("%s", err);
@@ -841,6 +897,10 @@ static int run_guest(struct nestvm_run *r)
 		status = run_nested(r);
 	else
 		status = run_native(r);
+	if (r->trace)
+		trace_get_summary(r->trace, &r->trace_sum);
+	if (r->trace && r->ran && finish_trace(r, status))
+		return EXIT_CANNOT_RUN;
 	/* A report of a run that never started would be all zeros. */
 	if (r->json_tmp && r->ran && finish_json(r, status))
 		return EXIT_CANNOT_RUN;
@@ -851,6 +911,7 @@ static void run_free(struct nestvm_run *r)
 {
 	crash_set_cpu(NULL);
 	drop_json(r);
+	trace_free(r->trace);
 	if (r->vm) {
 		l0_vm_destroy(r->vm);
 		free(r->vm);

@@ -20,6 +20,7 @@
 #include "arch/vmx_insn_errors.h"
 #include "arch/x86_msr.h"
 #include "arch/x86_paging.h"
+#include "l0/trace.h"
 #include "mmu/l1mem.h"
 #include "vmcs-merge/vmcs12.h"
 #include "vtx/vtx.h"
@@ -237,6 +238,9 @@ enum l0_exit_action nested_vmx_run(struct l0_vm *vm, bool launch)
 		return nvmx_fail_valid(vm, VMXERR_VMRESUME_NONLAUNCHED_VMCS);
 
 	vmcs_merge_check_vmcs12(v, &n->caps, n->maxphyaddr, &n->last_check);
+	/* As KVM, after the checks that VMfail: the entry is under way. */
+	if (L0_TRACING(vm) && n->last_check.result != VMCS12_CHECK_VMFAIL)
+		l0_trace_nested_vmenter(vm);
 	switch (n->last_check.result) {
 	case VMCS12_CHECK_OK:
 		break;
@@ -522,6 +526,8 @@ enum l0_exit_action nested_reflect_vmexit(struct l0_vm *vm,
 
 	l0_span_open(vm, vmx_exit_reason_basic(e->reason));
 	vmcs_merge_sync_vmcs02_to_vmcs12(vm->cpu, n->vmcs12, &n->cfg02, e);
+	if (L0_TRACING(vm))
+		l0_trace_nested_vmexit_inject(vm);
 	/* L2's state and the exit information reach L1's shadow VMCS
 	 * before L1 runs (nvmx_sync_vmcs12_to_shadow()). */
 	n->shadow_stale = true;

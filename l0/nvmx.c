@@ -25,6 +25,7 @@
 #include "arch/x86_paging.h"
 #include "arch/x86_seg.h"
 #include "l0/errmsg.h"
+#include "l0/trace.h"
 #include "mmu/l1mem.h"
 #include "vmcs-merge/vmcs12.h"
 #include "vtx/vtx.h"
@@ -608,6 +609,8 @@ enum l0_exit_action nvmx_handle_vmread(struct l0_vm *vm)
 		l0_write_gpr(vm, vmx_insn_info_get_reg1(in.info), val);
 	else if (operand_write(vm, &in, &val, sizeof(val), &act))
 		return act;
+	if (L0_TRACING(vm))
+		l0_trace_nvmx_access(vm, false, (uint32_t)enc, val);
 	return nvmx_succeed(vm);
 }
 
@@ -638,6 +641,8 @@ enum l0_exit_action nvmx_handle_vmwrite(struct l0_vm *vm)
 		return nvmx_fail_valid(vm,
 				       VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
 	vmcs12_write_field(n->vmcs12, (uint32_t)enc, val);
+	if (L0_TRACING(vm))
+		l0_trace_nvmx_access(vm, true, (uint32_t)enc, val);
 	shadow_write_through(vm, (uint32_t)enc);
 	/* The field's sync class is now dirty (arch/vmcs_fields.def). */
 	n->vmcs02_dirty |= VMCS02_DIRTY_CLASS(

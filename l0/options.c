@@ -6,6 +6,7 @@
  */
 #include "l0/options.h"
 #include "l0/errmsg.h"
+#include "l0/trace.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -78,6 +79,15 @@ static const char usage[] =
 	"                         FILE in KVM's uapi layout (struct\n"
 	"                         kvm_nested_state); read it with\n"
 	"                         'nestvm nested-state FILE'\n"
+	"  --trace FILE           write a text trace of every VM exit, "
+	"nested\n"
+	"                         entry and reflection, kvm tracepoint style\n"
+	"  --trace-json FILE      write a Chrome trace-event JSON (L0, L1, L2 "
+	"as\n"
+	"                         tracks) for Perfetto or chrome://tracing\n"
+	"  --trace-limit N        stop tracing after N events (default "
+	"100000,\n"
+	"                         0: no limit); later ones are only counted\n"
 	"  -h, --help             print this help and exit\n"
 	"  --version              print the version and exit\n"
 	"\n"
@@ -160,6 +170,9 @@ enum opt_id {
 	OPT_EPT_COHERENCE,
 	OPT_JSON,
 	OPT_NESTED_STATE_OUT,
+	OPT_TRACE,
+	OPT_TRACE_JSON,
+	OPT_TRACE_LIMIT,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_DEBUG_CRASH,
@@ -185,6 +198,9 @@ static const struct opt_def {
 	{ "--ept-coherence", OPT_EPT_COHERENCE, true },
 	{ "--json", OPT_JSON, true },
 	{ "--nested-state-out", OPT_NESTED_STATE_OUT, true },
+	{ "--trace", OPT_TRACE, true },
+	{ "--trace-json", OPT_TRACE_JSON, true },
+	{ "--trace-limit", OPT_TRACE_LIMIT, true },
 	{ "-h", OPT_HELP, false },
 	{ "--help", OPT_HELP, false },
 	{ "--version", OPT_VERSION, false },
@@ -337,6 +353,23 @@ static int apply_opt(const struct opt_def *d, const char *val,
 				      "--nested-state-out: empty file name");
 		opt->nested_state_out = val;
 		return 0;
+	case OPT_TRACE:
+	case OPT_TRACE_JSON:
+		if (!*val)
+			return errmsg(-EINVAL, err, errlen,
+				      "%s: empty file name", d->name);
+		if (d->id == OPT_TRACE)
+			opt->trace_path = val;
+		else
+			opt->trace_json_path = val;
+		return 0;
+	case OPT_TRACE_LIMIT:
+		if (parse_count(val, &opt->trace_limit))
+			return errmsg(-EINVAL, err, errlen,
+				      "--trace-limit: bad count '%s' (events: "
+				      "a decimal integer, 0 for no limit)",
+				      val);
+		return 0;
 	case OPT_HELP:
 		opt->action = NESTVM_HELP;
 		return 0;
@@ -360,6 +393,7 @@ int options_parse(int argc, char *const argv[], struct nestvm_options *opt,
 	opt->action = NESTVM_RUN;
 	opt->mem_size = NESTVM_DEFAULT_MEM;
 	opt->serial = NESTVM_SERIAL_STDIO;
+	opt->trace_limit = TRACE_LIMIT_DEFAULT;
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *val;

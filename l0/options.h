@@ -51,6 +51,9 @@ struct nestvm_options {
 	const char *json_path; /* --json FILE: the report as JSON; or NULL */
 	/* --nested-state-out FILE: L0's nested state at the end (l0/nstate.h) */
 	const char *nested_state_out;
+	const char *trace_path; /* --trace FILE: the text trace; or NULL */
+	const char *trace_json_path; /* --trace-json FILE; or NULL */
+	uint64_t trace_limit; /* --trace-limit N events (0: none) */
 	bool debug_crash; /* hidden: crash on purpose after setup */
 };
 

@@ -18,7 +18,7 @@
 /* A profile file is a page of text; anything larger is not one. */
 #define PROFILE_FILE_MAX 65536
 
-enum key_kind { KEY_NAME, KEY_COST, KEY_REF };
+enum key_kind { KEY_NAME, KEY_COST, KEY_REF, KEY_FREQ };
 
 struct profile_key {
 	const char *name;
@@ -26,14 +26,17 @@ struct profile_key {
 	size_t offset; /* of its uint64_t in struct l0_profile */
 };
 
-static const struct profile_key keys[] = { { "name", KEY_NAME, 0 },
+static const struct profile_key keys[] = {
+	{ "name", KEY_NAME, 0 },
 #define COST_KEY(key, cls, what) \
 	{ #key, KEY_COST, offsetof(struct l0_profile, cost.key) },
-					   VTX_COST_KEYS(COST_KEY)
+	VTX_COST_KEYS(COST_KEY)
 #undef COST_KEY
 #define REF_KEY(key, what) { #key, KEY_REF, offsetof(struct l0_profile, key) },
-						   PROFILE_REFS(REF_KEY)
+		PROFILE_REFS(REF_KEY)
 #undef REF_KEY
+			{ "freq_mhz", KEY_FREQ,
+			  offsetof(struct l0_profile, freq_mhz) },
 };
 
 #define NR_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -167,6 +170,16 @@ static int parse_line(const char *file, unsigned int line, const char *p,
 				file, line, wl[1], w[1], k->name,
 				(unsigned long long)VTX_COST_MAX);
 		return 0;
+	case KEY_FREQ:
+		slot = (uint64_t *)((char *)out + k->offset);
+		if (!parse_cycles(w[1], wl[1], slot) || !*slot ||
+		    *slot > PROFILE_FREQ_MAX_MHZ)
+			return errmsg(-EINVAL, err, errlen,
+				      "%s:%u: bad value '%.*s' for 'freq_mhz' "
+				      "(MHz: a whole number from 1 to %d)",
+				      file, line, wl[1], w[1],
+				      PROFILE_FREQ_MAX_MHZ);
+		return 0;
 	case KEY_COST:
 		slot = (uint64_t *)((char *)out + k->offset);
 		if (!parse_cycles(w[1], wl[1], slot))
@@ -206,7 +219,7 @@ int profile_parse(const char *file, const char *text, size_t len,
 		p = eol + (eol < end);
 	}
 	for (size_t k = 0; k < NR_KEYS; k++)
-		if (!seen[k])
+		if (!seen[k] && keys[k].kind != KEY_FREQ)
 			return errmsg(-EINVAL, err, errlen,
 				      "%s: missing key '%s' (every key must be "
 				      "set; see docs/cost-model.md)",

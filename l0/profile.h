@@ -28,8 +28,14 @@
 	X(ref_cpuid_single, "CPUID in a single-level guest")       \
 	X(ref_cpuid_nested, "CPUID in a nested guest")
 
+/* The largest clock frequency a profile may give (freq_mhz). */
+#define PROFILE_FREQ_MAX_MHZ 100000
+
 struct l0_profile {
 	struct vtx_cost_profile cost;
+	/* The clock of the profile's machine in MHz, to turn modeled cycles
+	 * into seconds in traces; optional (0: the profile gives none). */
+	uint64_t freq_mhz;
 #define PROFILE_REF_MEMBER(key, what) uint64_t key;
 	PROFILE_REFS(PROFILE_REF_MEMBER)
 #undef PROFILE_REF_MEMBER
@@ -37,7 +43,8 @@ struct l0_profile {
 
 /*
  * Parses the text of a profile file; `file` names it in messages. Every
- * key must appear exactly once. 0, or -EINVAL with one line in err:
+ * key must appear exactly once, except the optional freq_mhz (at most
+ * once). 0, or -EINVAL with one line in err:
  * "FILE:LINE: what is wrong" (or "FILE: missing key 'K'").
  */
 int profile_parse(const char *file, const char *text, size_t len,

@@ -13,6 +13,7 @@
 
 #include "arch/vmx_exit_info.h"
 #include "l0/json.h"
+#include "l0/trace.h"
 #include "l0/vm.h"
 #include "vtx/vtx.h"
 
@@ -403,6 +404,14 @@ int report_write_json(FILE *f, const struct report_input *in)
 	else
 		json_native_levels(&w, in->st);
 	json_reflected(&w, in->vm ? &in->vm->stats : NULL);
+	if (in->trace) {
+		json_begin_object(&w, "trace");
+		json_write_u64(&w, "events", in->trace->events);
+		json_write_u64(&w, "dropped", in->trace->dropped);
+		json_write_u64(&w, "limit", in->trace->limit);
+		json_write_bool(&w, "truncated", in->trace->truncated);
+		json_end_object(&w);
+	}
 	json_end_object(&w);
 	ret = json_finish(&w);
 	return ret == -EINVAL ? -EINVAL : ret ? -EIO : 0;

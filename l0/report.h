@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 struct l0_vm;
+struct trace_summary;
 struct vtx_cpu_stats;
 
 /* Version of the JSON layout ("nestvm_report"): bumped when a member
@@ -23,6 +24,8 @@ struct report_input {
 	const struct vtx_cpu_stats *st; /* the vCPU's counters at the end */
 	const struct l0_vm *vm; /* the nested level, NULL for --native */
 	int exit_status; /* nestvm's */
+	/* --trace/--trace-json: what the trace recorded, or NULL. */
+	const struct trace_summary *trace;
 };
 
 /* The nested run's table (in->vm must be set), one row a line, every

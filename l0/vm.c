@@ -26,6 +26,7 @@
 #include "l0/errmsg.h"
 #include "l0/iobus.h"
 #include "l0/nvmx.h"
+#include "l0/trace.h"
 #include "mmu/ept.h"
 #include "vtx/vtx.h"
 
@@ -799,6 +800,9 @@ static enum l0_exit_action run_once(struct l0_vm *vm)
 			launch ? "VMLAUNCH" : "VMRESUME",
 			l2 ? "vmcs02" : "vmcs01", level_name(vm), ret);
 	}
+	if (L0_TRACING(vm))
+		l0_trace_run(vm, l2, before.cycles, after.cycles,
+			     st.reason == VTX_STOP_VMEXIT);
 	count_world_switch(vm, true);
 	/* The entry to L2 closes the span of the exit L1 just handled. */
 	if (l2)

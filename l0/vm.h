@@ -22,6 +22,7 @@
 #include "vmcs-merge/shadow.h"
 
 struct io_bus;
+struct l0_trace;
 struct nvmx;
 struct vtx_machine;
 struct vtx_cpu;
@@ -155,6 +156,9 @@ struct l0_vm {
 	uint64_t vm_exit_cost; /* the profile's, to split a run's switches */
 	uint64_t exit_cycles; /* the last L2 exit's, until it is reflected */
 	uint64_t l2_cycles, l2_insns; /* L2's run since the last reflection */
+	/* --trace, --trace-json (l0/trace.h), or NULL: every hook is one
+	 * test of this pointer. */
+	struct l0_trace *trace;
 	int vmx_err; /* the first failed VMREAD/VMWRITE of L0 (a bug), or 0 */
 	uint32_t vmx_err_field;
 };

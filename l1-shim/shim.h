@@ -122,6 +122,8 @@ int ept_build(struct l2_vm *vm);
  * invalidates with INVEPT. 0, or -1 for bad pages or no memory.
  */
 int ept_swap_pages(struct l2_vm *vm, uint64_t a, uint64_t b);
+
+/*
  * ept-lazy: maps the 4 KiB page of L2-physical @gpa in the on-demand
  * window (as KVM's EPT-violation handler populates its EPT); false when
  * @gpa is outside the window or already mapped, so that the violation is

@@ -6,6 +6,9 @@
 
 name            cascade-lake
 
+# The clock, for traces only (seconds = cycles / frequency); never charged.
+freq_mhz        2500  # PVM, SOSP'23: 2.5 GHz
+
 # Instructions.
 insn            1     # no published figure: 1 cycle per instruction, the model's base rate
 cpuid           1     # no published figure for this generation: the base CPI

@@ -10,6 +10,9 @@
 
 name            nehalem
 
+# The clock, for traces only (seconds = cycles / frequency); never charged.
+freq_mhz        2900  # Turtles, OSDI'10: the test machine's Xeon at 2.9 GHz
+
 # Instructions.
 insn            1     # no published figure: 1 cycle per instruction, the model's base rate (no CPI for these workloads is published)
 cpuid           100   # Turtles, OSDI'10: "cpuid: native ~100 cycles"

@@ -8,6 +8,9 @@
 
 name            p4-prescott
 
+# The clock, for traces only (seconds = cycles / frequency); never charged.
+freq_mhz        3800  # Pentium 4 672: 3.8 GHz (Adams & Agesen, ASPLOS'06)
+
 # Instructions.
 insn            1     # no published figure: 1 cycle per instruction, the model's base rate
 cpuid           1     # no published figure: the base CPI

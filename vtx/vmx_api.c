@@ -103,6 +103,14 @@ int vtx_vmwrite(struct vtx_cpu *c, uint32_t field, uint64_t val)
 	return status(c, vtx_vmx_op_vmwrite(c, field, val));
 }
 
+int vtx_vmcs_peek(struct vtx_cpu *c, uint32_t field, uint64_t *val)
+{
+	if (!host_ready(c) || c->vmx.current == VMX_NO_VMCS ||
+	    vtx_vmx_op_vmread(c, field, val))
+		return -EINVAL;
+	return 0;
+}
+
 int vtx_invept(struct vtx_cpu *c, uint64_t type, uint64_t eptp)
 {
 	return host_op(c) ? status(c, vtx_vmx_op_invept(c, type, eptp))

@@ -135,6 +135,12 @@ int vtx_vmwrite(struct vtx_cpu *cpu, uint32_t field, uint64_t val);
 int vtx_invept(struct vtx_cpu *cpu, uint64_t type, uint64_t eptp);
 int vtx_invvpid(struct vtx_cpu *cpu, uint64_t type, uint16_t vpid,
 		uint64_t gla);
+/* Reads a field of the current VMCS for an observer (a trace, a
+ * debugger), not for the hypervisor's logic: nothing is charged or
+ * counted and no VM-instruction error is stored, so observing a run does
+ * not change it. 0, or -EINVAL (no current VMCS, an unsupported field,
+ * not in VMX root operation as a C host). */
+int vtx_vmcs_peek(struct vtx_cpu *cpu, uint32_t field, uint64_t *val);
 /* Enters the guest of the current VMCS and runs it until a VM exit
  * (stop->reason VTX_STOP_VMEXIT: the exit information is in the VMCS) or
  * another stop. A VM entry that fails its checks returns the VMfail and

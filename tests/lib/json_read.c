@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,4 +68,31 @@ bool js_string_is(const char *doc, const char *path, const char *want)
 
 	return !json_doc_string(doc, path, buf, sizeof(buf)) &&
 	       !strcmp(buf, want);
+}
+
+/* Element i of the array whose text starts at arr, or NULL: the reader's
+ * numeric path element does the walk. */
+const char *js_elem(const char *arr, size_t i)
+{
+	char path[24];
+
+	if (!arr || *arr != '[')
+		return NULL;
+	snprintf(path, sizeof(path), "%zu", i);
+	return json_doc_find(arr, path);
+}
+
+/* The number at path (integer or not), or fails. */
+double js_number_at(const char *doc, const char *path)
+{
+	const char *v = js_find(doc, path);
+	char *end;
+	double d;
+
+	if (!v)
+		fail_msg("no %s in the document", path);
+	d = strtod(v, &end);
+	if (end == v)
+		fail_msg("%s is not a number", path);
+	return d;
 }

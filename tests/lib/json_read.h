@@ -25,4 +25,11 @@ size_t js_count(const char *doc, const char *path);
 /* Whether the string at path is want. */
 bool js_string_is(const char *doc, const char *path, const char *want);
 
+/* Element i of the array whose text starts at arr (a js_find() result
+ * or another element), or NULL past its end; js_find() works on an
+ * element that is an object. */
+const char *js_elem(const char *arr, size_t i);
+/* The number at path, integer or not; fails the test if there is none. */
+double js_number_at(const char *doc, const char *path);
+
 #endif

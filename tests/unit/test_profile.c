@@ -102,6 +102,29 @@ static void test_profile_parse__complete_file_gives_exact_values(void **state)
 	assert_int_equal(p.ref_cpuid_bare, 100);
 	assert_int_equal(p.ref_cpuid_single, PROFILE_REF_NONE);
 	assert_int_equal(p.ref_cpuid_nested, 100000000);
+	/* freq_mhz is optional: none given, none known. */
+	assert_int_equal(p.freq_mhz, 0);
+}
+
+static void test_profile_parse__freq_mhz_is_optional_and_checked(void **state)
+{
+	struct l0_profile p;
+	char text[2048], err[256] = "";
+
+	(void)state;
+	with_line(text, sizeof(text), 2, "name t-1\nfreq_mhz 2900 # clock");
+	assert_int_equal(parse(text, &p, err), 0);
+	assert_int_equal(p.freq_mhz, 2900);
+	assert_int_equal(p.cost.insn, 2);
+	with_line(text, sizeof(text), 2, "name t-1\nfreq_mhz 0");
+	expect_error(text, "t.profile:3: bad value '0' for 'freq_mhz' (MHz: a "
+			   "whole number from 1 to 100000)");
+	with_line(text, sizeof(text), 2, "name t-1\nfreq_mhz 100001");
+	expect_error(text, "t.profile:3: bad value '100001' for 'freq_mhz' "
+			   "(MHz: a whole number from 1 to 100000)");
+	with_line(text, sizeof(text), 2, "freq_mhz 1\nfreq_mhz 2");
+	expect_error(text, "t.profile:3: duplicate key 'freq_mhz' (first set "
+			   "on line 2)");
 }
 
 static void test_profile_parse__unknown_key_names_file_and_line(void **state)
@@ -257,6 +280,7 @@ static void test_profile_load__every_shipped_profile_parses(void **state)
 	assert_int_equal(p.cost.vm_exit, 952);
 	assert_int_equal(p.ref_cpuid_single, 2600);
 	assert_int_equal(p.ref_cpuid_nested, 58000);
+	assert_int_equal(p.freq_mhz, 2900);
 }
 
 static void test_profile_load__unknown_name_and_missing_file_fail(void **state)
@@ -291,6 +315,8 @@ int main(void)
 		cmocka_unit_test(test_profile_parse__non_number_value_fails),
 		cmocka_unit_test(test_profile_parse__bad_reference_value_fails),
 		cmocka_unit_test(test_profile_parse__bad_name_fails),
+		cmocka_unit_test(
+			test_profile_parse__freq_mhz_is_optional_and_checked),
 		cmocka_unit_test(test_profile_parse__missing_key_is_named),
 		cmocka_unit_test(
 			test_profile_parse__class_below_base_cpi_fails),

@@ -13,6 +13,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
+
 #include <asm/vmx.h>
 
 #include "arch/ept.h"
@@ -266,6 +268,26 @@ static void test_vmread__unsupported_field_fails_with_error_12(void **state)
 			 VMXERR_UNSUPPORTED_VMCS_COMPONENT);
 	assert_int_equal(vtx_vmwrite(h->cpu, 0x7fff, 0),
 			 VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+}
+
+/* vtx_vmcs_peek() reads what VMREAD reads, charges and counts nothing,
+ * and stores no VM-instruction error for a field it cannot read. */
+static void test_vmcs_peek__reads_without_charge_or_error(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_cpu_stats before, after;
+	uint64_t v = 0;
+
+	vmcs_setup(h, 0, 0);
+	harness_vmwrite(h, GUEST_RIP, 0x123456);
+	vtx_cpu_get_stats(h->cpu, &before);
+	assert_int_equal(vtx_vmcs_peek(h->cpu, GUEST_RIP, &v), 0);
+	assert_int_equal(v, 0x123456);
+	assert_int_equal(vtx_vmcs_peek(h->cpu, POSTED_INTR_DESC_ADDR, &v),
+			 -EINVAL);
+	vtx_cpu_get_stats(h->cpu, &after);
+	assert_memory_equal(&before, &after, sizeof(before));
+	assert_int_equal(harness_vmread(h, VM_INSTRUCTION_ERROR), 0);
 }
 
 /* The field round-trip program (tests/vmx/vmx_fields.c) tests exactly
@@ -944,6 +966,7 @@ int main(void)
 		T(test_ept__unmapped_gpa_read_is_violation_with_gpa_and_qual),
 		T(test_ud2__exception_bitmap_turns_ud_into_exit),
 		T(test_vmread__unsupported_field_fails_with_error_12),
+		T(test_vmcs_peek__reads_without_charge_or_error),
 		T(test_int_n__gp_during_delivery_reports_soft_int_vectoring),
 		T(test_invd__always_exits_with_reason_13),
 		T(test_vmresume__after_exit_in_mov_ss_shadow_enters),
