@@ -494,6 +494,49 @@ static void test_real__switch_to_long_mode(void **state)
 	assert_int_equal(h->regs.rip, RM_CODE + sizeof(code));
 }
 
+/* And back down (SDM 9.8.5.4, 9.9.2): a far JMP from 64-bit code into a
+ * 32-bit segment (compatibility mode), CR0.PG off (IA-32e mode off), a
+ * far JMP into a 16-bit segment, CR0.PE off, a far JMP reloading CS. */
+static void test_long64__back_down_to_real_mode(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0xff, 0x2c, 0x25, 0x00, 0x00, 0x04,
+		0x00, /* 00: jmp FWORD PTR ds:0x40000 */
+		[0x10] = 0x0f, 0x20, 0xc0, /* 10: mov eax, cr0 */
+		0x25, 0xff, 0xff, 0xff, 0x7f, /* 13: and eax, 0x7fffffff */
+		0x0f, 0x22, 0xc0, /* 18: mov cr0, eax */
+		0xea, 0x22, 0x00, 0x00, 0x00, 0x18,
+		0x00, /* 1b: jmp 0x18:0x22 */
+		/* 16-bit protected mode, CS base 0x20000 */
+		0x0f, 0x20, 0xc0, /* 22: mov eax, cr0 */
+		0x24, 0xfe, /* 25: and al, 0xfe */
+		0x0f, 0x22, 0xc0, /* 27: mov cr0, eax */
+		0xea, 0x2f, 0x00, 0x00, 0x20, /* 2a: jmp 0x2000:0x2f */
+		0xb0, 0x55, /* 2f: mov al, 0x55 */
+	};
+	static const uint8_t ptr[6] = { 0x10, 0x00, 0x02, 0x00, GS_CODE32, 0 };
+
+	harness_load(h, RM_GDT, rm_gdt, sizeof(rm_gdt));
+	harness_load(h, RM_DATA, ptr, sizeof(ptr));
+	h->sregs.gdt.base = RM_GDT;
+	h->sregs.gdt.limit = sizeof(rm_gdt) - 1;
+	x86_seg_decode_desc(&h->sregs.cs, rm_gdt[4], GS_CODE64);
+	harness_load(h, RM_CODE, code, sizeof(code));
+	h->regs.rip = RM_CODE;
+	assert_int_equal(harness_run(h, 4), VTX_STOP_INSN_LIMIT);
+	/* Compatibility mode, then PG off: IA-32e mode is off. */
+	assert_int_equal(h->sregs.cs.selector, GS_CODE32);
+	assert_int_equal(h->sregs.efer & EFER_LMA, 0);
+	assert_int_equal(h->regs.rip, RM_CODE + 0x1b);
+	assert_int_equal(harness_run(h, 6), VTX_STOP_INSN_LIMIT);
+	assert_int_equal(h->sregs.cr0 & (X86_CR0_PE | X86_CR0_PG), 0);
+	assert_int_equal(h->sregs.cs.selector, RM_CODE_SEG);
+	assert_int_equal(h->sregs.cs.base, RM_CODE);
+	assert_int_equal(h->regs.rax & 0xff, 0x55);
+	assert_int_equal(h->regs.rip, sizeof(code));
+}
+
 /* 16-bit protected mode (CS.D = 0): 16-bit defaults, 66h for 32 bits,
  * and a 16-bit stack (SS.B = 0) that wraps SP. */
 static void test_prot16__cs_d0_uses_16bit_defaults(void **state)
@@ -895,6 +938,7 @@ int main(void)
 		T(test_real__lgdt_16bit_keeps_24bit_base_32bit_all),
 		T(test_real__protected_and_back_keeps_unreal_ds),
 		T(test_real__switch_to_long_mode),
+		T(test_long64__back_down_to_real_mode),
 		T(test_prot16__cs_d0_uses_16bit_defaults),
 		T(test_compat16__16bit_code_segment_in_ia32e),
 		T(test_real__push_pop_segment_registers),
