@@ -225,9 +225,16 @@ struct vtx_cpu {
 #define VTX_MODE_LONG64 1 /* CS.L = 1 in IA-32e mode */
 #define VTX_MODE_COMPAT32 2 /* IA-32e mode, CS.L = 0, CS.D = 1 */
 #define VTX_MODE_PROT32 3 /* CR0.PE = 1, CS.D = 1, not IA-32e */
-#define VTX_MODE_PROT16 4
-#define VTX_MODE_REAL 5
+#define VTX_MODE_PROT16 4 /* CR0.PE = 1, CS.D = 0, not IA-32e */
+#define VTX_MODE_REAL 5 /* CR0.PE = 0: 16-bit code (vtx/exec_real.c) */
 #define VTX_MODE_COMPAT16 6 /* IA-32e mode, CS.L = 0, CS.D = 0 */
+
+/* Modes whose code has default operand and address size 16. */
+static inline bool vtx_mode_is16(uint32_t mode)
+{
+	return mode == VTX_MODE_PROT16 || mode == VTX_MODE_REAL ||
+	       mode == VTX_MODE_COMPAT16;
+}
 
 /* ---- size helpers --------------------------------------------------------- */
 

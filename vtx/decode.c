@@ -2,8 +2,9 @@
 /*
  * decode.c - decoding guest code once, with Zydis, into blocks of
  * pre-decoded instructions bound to their handlers; the block cache keyed
- * by physical address and fetch mode (64-bit, compatibility and 32-bit
- * protected mode, each with its Zydis decoder); invalidation when code is
+ * by physical address and fetch mode (64-bit; compatibility, protected
+ * and real-address mode with 32- or 16-bit code, each with its Zydis
+ * decoder); invalidation when code is
  * written; the record of instructions the model does not implement.
  * Model side. Decoding never runs on the hot path: a block is decoded on
  * its first execution and reused until its page is written.
@@ -26,6 +27,8 @@ struct vtx_bcache {
 	ZydisDecoder dec64;
 	ZydisDecoder dec32; /* protected mode, CS.D = 1 */
 	ZydisDecoder compat32; /* compatibility mode, CS.D = 1 */
+	ZydisDecoder dec16; /* real mode, protected mode with CS.D = 0 */
+	ZydisDecoder compat16; /* compatibility mode, CS.D = 0 */
 	struct vtx_block *table[BC_SIZE];
 	size_t nblocks, ninsns;
 	struct vtx_block blocks[BLOCK_POOL];
@@ -44,7 +47,13 @@ int vtx_bcache_create(struct vtx_cpu *c)
 					 ZYDIS_STACK_WIDTH_32)) ||
 	    ZYAN_FAILED(ZydisDecoderInit(&bc->compat32,
 					 ZYDIS_MACHINE_MODE_LONG_COMPAT_32,
-					 ZYDIS_STACK_WIDTH_32))) {
+					 ZYDIS_STACK_WIDTH_32)) ||
+	    ZYAN_FAILED(ZydisDecoderInit(&bc->dec16,
+					 ZYDIS_MACHINE_MODE_LEGACY_16,
+					 ZYDIS_STACK_WIDTH_16)) ||
+	    ZYAN_FAILED(ZydisDecoderInit(&bc->compat16,
+					 ZYDIS_MACHINE_MODE_LONG_COMPAT_16,
+					 ZYDIS_STACK_WIDTH_16))) {
 		free(bc);
 		return -EINVAL;
 	}
@@ -551,6 +560,10 @@ static bool bind(struct vtx_insn *vi, const ZydisDecodedInstruction *zi,
 		return f == F_MR && PICK(l ? x_shld_m : x_shrd_m);
 	}
 	case ZYDIS_MNEMONIC_PUSH:
+		if (control_reg(&o[0], ZYDIS_REGCLASS_SEGMENT) >= 0) {
+			vi->cc = (uint8_t)seg_index(o[0].reg.value);
+			return PICK(x_push_sreg);
+		}
 		if (is_imm(&o[0])) {
 			vi->imm = o[0].imm.value.u;
 			return PICK(x_push_i);
@@ -558,6 +571,11 @@ static bool bind(struct vtx_insn *vi, const ZydisDecodedInstruction *zi,
 		f = form1(vi, &o[0]);
 		return f >= 0 && PICK2(x_push_r, x_push_m, f);
 	case ZYDIS_MNEMONIC_POP:
+		if (control_reg(&o[0], ZYDIS_REGCLASS_SEGMENT) >= 0) {
+			vi->cc = (uint8_t)seg_index(o[0].reg.value);
+			vi->flags |= VTX_INSN_ENDS_BLOCK;
+			return PICK(x_pop_sreg);
+		}
 		f = form1(vi, &o[0]);
 		return f >= 0 && PICK2(x_pop_r, x_pop_m, f);
 	case ZYDIS_MNEMONIC_LEAVE:
@@ -813,6 +831,95 @@ static bool bind(struct vtx_insn *vi, const ZydisDecodedInstruction *zi,
 		return PICK(x_wbinvd);
 	case ZYDIS_MNEMONIC_INVD:
 		return PICK(x_invd);
+	/* Legacy and 16-bit-era instructions (vtx/exec_legacy.c). */
+	case ZYDIS_MNEMONIC_PUSHA:
+	case ZYDIS_MNEMONIC_PUSHAD:
+		return PICK(x_pusha);
+	case ZYDIS_MNEMONIC_POPA:
+	case ZYDIS_MNEMONIC_POPAD:
+		return PICK(x_popa);
+	case ZYDIS_MNEMONIC_ENTER:
+		vi->imm = o[0].imm.value.u & 0xffff;
+		vi->cc = (uint8_t)(o[1].imm.value.u & 31); /* level MOD 32 */
+		return PICK(x_enter);
+	case ZYDIS_MNEMONIC_LMSW:
+		if (form1(vi, &o[0]) < 0)
+			return false;
+		vi->flags |= VTX_INSN_ENDS_BLOCK;
+		return PICK(x_lmsw);
+	case ZYDIS_MNEMONIC_CLTS:
+		return PICK(x_clts);
+	case ZYDIS_MNEMONIC_SMSW:
+		if (form1(vi, &o[0]) < 0)
+			return false;
+		vi->osz = (uint8_t)(o[0].size / 8);
+		return PICK(x_smsw);
+	case ZYDIS_MNEMONIC_INSB:
+	case ZYDIS_MNEMONIC_INSW:
+	case ZYDIS_MNEMONIC_INSD:
+	case ZYDIS_MNEMONIC_OUTSB:
+	case ZYDIS_MNEMONIC_OUTSW:
+	case ZYDIS_MNEMONIC_OUTSD: {
+		bool ins = zi->mnemonic == ZYDIS_MNEMONIC_INSB ||
+			   zi->mnemonic == ZYDIS_MNEMONIC_INSW ||
+			   zi->mnemonic == ZYDIS_MNEMONIC_INSD;
+		for (unsigned k = 0; k < zi->operand_count; k++)
+			if (is_mem(&o[k])) {
+				int s = seg_index(o[k].mem.segment);
+				vi->seg = (uint8_t)(s < 0 ? SEG_DS : s);
+				vi->osz = (uint8_t)(o[k].size / 8);
+			}
+		if (ins)
+			vi->seg = SEG_ES; /* INS always writes ES:rDI */
+		vi->rep = (zi->attributes &
+			   (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE |
+			    ZYDIS_ATTRIB_HAS_REPNE))
+				  ? VTX_REP
+				  : 0;
+		return PICK(ins ? x_ins : x_outs);
+	}
+	case ZYDIS_MNEMONIC_AAA:
+		return PICK(x_aaa);
+	case ZYDIS_MNEMONIC_AAS:
+		return PICK(x_aas);
+	case ZYDIS_MNEMONIC_DAA:
+		return PICK(x_daa);
+	case ZYDIS_MNEMONIC_DAS:
+		return PICK(x_das);
+	case ZYDIS_MNEMONIC_AAM:
+	case ZYDIS_MNEMONIC_AAD:
+		vi->imm = nops ? o[0].imm.value.u & 0xff : 10;
+		return PICK(zi->mnemonic == ZYDIS_MNEMONIC_AAM ? x_aam : x_aad);
+	case ZYDIS_MNEMONIC_BOUND:
+		if (!is_gpr(&o[0]) || !is_mem(&o[1]) || !set_mem(vi, &o[1]))
+			return false;
+		vi->r1 = (uint8_t)gpr_index(o[0].reg.value);
+		return PICK(x_bound);
+	case ZYDIS_MNEMONIC_LDS:
+	case ZYDIS_MNEMONIC_LES:
+	case ZYDIS_MNEMONIC_LSS:
+	case ZYDIS_MNEMONIC_LFS:
+	case ZYDIS_MNEMONIC_LGS:
+		if (!is_gpr(&o[0]) || !is_mem(&o[1]) || !set_mem(vi, &o[1]))
+			return false;
+		vi->r1 = (uint8_t)gpr_index(o[0].reg.value);
+		vi->osz = (uint8_t)(o[0].size / 8);
+		vi->cc = zi->mnemonic == ZYDIS_MNEMONIC_LDS   ? SEG_DS
+			 : zi->mnemonic == ZYDIS_MNEMONIC_LES ? SEG_ES
+			 : zi->mnemonic == ZYDIS_MNEMONIC_LSS ? SEG_SS
+			 : zi->mnemonic == ZYDIS_MNEMONIC_LFS ? SEG_FS
+							      : SEG_GS;
+		vi->flags |= VTX_INSN_ENDS_BLOCK;
+		return PICK(x_lxs);
+	case ZYDIS_MNEMONIC_XLAT:
+		for (unsigned k = 0; k < zi->operand_count; k++)
+			if (is_mem(&o[k])) {
+				int s = seg_index(o[k].mem.segment);
+				vi->seg = (uint8_t)(s < 0 ? SEG_DS : s);
+			}
+		return PICK(x_xlat);
+	case ZYDIS_MNEMONIC_INTO:
+		return PICK(x_into);
 	/* VMX instructions (vtx/vmx_insn.c). */
 	case ZYDIS_MNEMONIC_VMXON:
 	case ZYDIS_MNEMONIC_VMCLEAR:
@@ -891,10 +998,25 @@ static ZyanStatus decode_one(struct vtx_cpu *c, const uint8_t *bytes,
 			     size_t avail, ZydisDecodedInstruction *zi,
 			     ZydisDecodedOperand *ops)
 {
-	const ZydisDecoder *d = c->mode == VTX_MODE_LONG64   ? &c->bc->dec64
-				: c->mode == VTX_MODE_PROT32 ? &c->bc->dec32
-							     : &c->bc->compat32;
+	const ZydisDecoder *d;
 
+	switch (c->mode) {
+	case VTX_MODE_LONG64:
+		d = &c->bc->dec64;
+		break;
+	case VTX_MODE_PROT32:
+		d = &c->bc->dec32;
+		break;
+	case VTX_MODE_COMPAT32:
+		d = &c->bc->compat32;
+		break;
+	case VTX_MODE_COMPAT16:
+		d = &c->bc->compat16;
+		break;
+	default: /* real mode and 16-bit protected mode */
+		d = &c->bc->dec16;
+		break;
+	}
 	return ZydisDecoderDecodeFull(d, bytes, avail, zi, ops);
 }
 
@@ -920,7 +1042,9 @@ static void fill_insn(struct vtx_cpu *c, struct vtx_insn *vi, uint64_t rip,
 	vi->asz = (uint8_t)(zi->address_width / 8);
 	vi->mnemonic = (uint16_t)zi->mnemonic;
 	if (!vi->osz)
-		vi->osz = c->mode == VTX_MODE_LONG64 ? 8 : 4;
+		vi->osz = c->mode == VTX_MODE_LONG64 ? 8
+			  : vtx_mode_is16(c->mode)   ? 2
+						     : 4;
 	if (!bind(vi, zi, ops) || !vi->fn) {
 		uint8_t len = vi->len;
 		memset(vi, 0, sizeof(*vi));
@@ -1046,10 +1170,9 @@ struct vtx_block *vtx_block_lookup(struct vtx_cpu *c)
 		if (q >= c->ram && (uint64_t)(q - c->ram) == b->pa_last)
 			return b;
 	}
-	if (c->mode != VTX_MODE_LONG64 && c->mode != VTX_MODE_PROT32 &&
-	    c->mode != VTX_MODE_COMPAT32) {
+	if (unlikely(c->rflags & X86_EFLAGS_VM)) {
 		vtx_note_unimplemented(c, c->rip, p, 1,
-				       "real or 16-bit mode execution");
+				       "virtual-8086 mode execution");
 		raise_ud(c);
 	}
 	return block_build(c, pa, p, slot);

@@ -197,6 +197,10 @@ void vtx_deliver_event(struct vtx_cpu *c, int vector, uint32_t error_code,
 	uint64_t desc, frame[6], rsp;
 	unsigned n = 0, new_cpl, type;
 
+	if (c->mode == VTX_MODE_REAL) {
+		vtx_deliver_real(c, vector, return_rip);
+		return;
+	}
 	if (c->mode == VTX_MODE_PROT32 || c->mode == VTX_MODE_PROT16) {
 		deliver_prot32(c, vector, error_code, has_error, software,
 			       return_rip);
@@ -325,6 +329,9 @@ void vtx_handle_fault(struct vtx_cpu *c)
 			chain_add(c, ", so #DF");
 		}
 	}
+	/* Real-address mode pushes no error codes (SDM Vol. 3A 20.1.4). */
+	if (!(c->cr0 & X86_CR0_PE))
+		has_ec = false;
 	/* The exception bitmap may turn it into a VM exit (SDM 26.2). */
 	if (c->vmx.non_root)
 		vtx_vmx_exception(c, v, ec, has_ec, false, 0);

@@ -77,7 +77,9 @@ extern const vtx_handler_fn vtx_bt_handlers[F_NR];
 	X(vmxoff) X(vmclear) X(vmptrld) X(vmptrst) X(vmread) X(vmwrite) \
 	X(vmlaunch) X(vmresume) X(invept) X(invvpid) X(vmcall) X(invd) \
 	X(jmp_far_ptr) X(jmp_far_m) X(call_far_ptr) X(call_far_m) X(ret_far) \
-	X(unimplemented)
+	X(push_sreg) X(pop_sreg) X(pusha) X(popa) X(enter) X(lmsw) X(clts) \
+	X(smsw) X(ins) X(outs) X(aaa) X(aas) X(daa) X(das) X(aam) X(aad) \
+	X(bound) X(lxs) X(xlat) X(into) X(unimplemented)
 /* clang-format on */
 
 #define X(name) void x_##name(struct vtx_cpu *c, const struct vtx_insn *i);
@@ -96,5 +98,32 @@ uint64_t vtx_read_desc(struct vtx_cpu *c, uint16_t sel);
  * compatibility or 64-bit mode (vtx/exec_sys.c). Raises #GP/#NP/#SS as SDM
  * Vol. 3A 5.x says. */
 void vtx_load_seg(struct vtx_cpu *c, unsigned seg, uint16_t sel);
+
+/* The stack of the current mode (vtx/exec_ctl.c): the stack pointer moved
+ * by delta at the stack's width, the checked linear address of an access
+ * of sz bytes at stack offset off, a push, and the value `at` bytes above
+ * the stack pointer. */
+uint64_t vtx_sp_plus(const struct vtx_cpu *c, int64_t delta);
+uint64_t vtx_stack_la(struct vtx_cpu *c, uint64_t off, unsigned sz);
+void vtx_push(struct vtx_cpu *c, uint64_t v, unsigned sz);
+uint64_t vtx_stack_peek(struct vtx_cpu *c, unsigned at, unsigned sz);
+
+/* Port-I/O permission of protected mode: IOPL, then the TSS I/O bitmap
+ * (SDM Vol. 1 19.5); raises #GP(0) (vtx/exec_sys.c). */
+void vtx_io_permission(struct vtx_cpu *c, uint16_t port, unsigned size);
+
+/* CR0 as MOV to CR0 writes it, with its #GP checks and mode changes
+ * (vtx/exec_sys.c). */
+void vtx_write_cr0(struct vtx_cpu *c, uint64_t v);
+
+/* Real-address mode (vtx/exec_real.c): a segment load (base = selector
+ * << 4, cached limit and attributes kept), far JMP/CALL (call = true) and
+ * far RET, IRET, and event delivery through the IVT. */
+void vtx_load_seg_real(struct vtx_cpu *c, unsigned seg, uint16_t sel);
+void vtx_real_far(struct vtx_cpu *c, uint16_t sel, uint64_t off, unsigned osz,
+		  bool call);
+void vtx_real_ret_far(struct vtx_cpu *c, const struct vtx_insn *i);
+void vtx_real_iret(struct vtx_cpu *c, const struct vtx_insn *i);
+void vtx_deliver_real(struct vtx_cpu *c, int vector, uint64_t return_rip);
 
 #endif

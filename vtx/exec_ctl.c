@@ -95,6 +95,26 @@ static uint64_t peek_at(struct vtx_cpu *c, unsigned at, unsigned sz)
 	return mem_load(c, stack_la(c, sp_plus(c, at), sz), sz);
 }
 
+uint64_t vtx_sp_plus(const struct vtx_cpu *c, int64_t delta)
+{
+	return sp_plus(c, delta);
+}
+
+uint64_t vtx_stack_la(struct vtx_cpu *c, uint64_t off, unsigned sz)
+{
+	return stack_la(c, off, sz);
+}
+
+void vtx_push(struct vtx_cpu *c, uint64_t v, unsigned sz)
+{
+	push_sz(c, v, sz);
+}
+
+uint64_t vtx_stack_peek(struct vtx_cpu *c, unsigned at, unsigned sz)
+{
+	return peek_at(c, at, sz);
+}
+
 void x_push_r(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	push_sz(c, reg_read(c, i->r1, i->osz), i->osz);
@@ -347,6 +367,10 @@ static void far_jmp(struct vtx_cpu *c, uint16_t sel, uint64_t off, unsigned osz)
 	struct kvm_segment cs;
 	uint64_t raw;
 
+	if (c->mode == VTX_MODE_REAL) {
+		vtx_real_far(c, sel, off, osz, false);
+		return;
+	}
 	far_check_cs(c, sel, false, &cs, &raw);
 	far_load_cs(c, &cs, raw, sel, far_target(c, &cs, off, osz));
 }
@@ -361,6 +385,10 @@ static void far_call(struct vtx_cpu *c, uint16_t sel, uint64_t off,
 	uint64_t raw, target, cs_sel = c->seg[SEG_CS].selector;
 	uint64_t sp = sp_plus(c, -2 * (int64_t)osz);
 
+	if (c->mode == VTX_MODE_REAL) {
+		vtx_real_far(c, sel, off, osz, true);
+		return;
+	}
 	far_check_cs(c, sel, false, &cs, &raw);
 	target = far_target(c, &cs, off, osz);
 	memcpy(frame, &c->next_rip, osz);
@@ -404,10 +432,15 @@ void x_call_far_m(struct vtx_cpu *c, const struct vtx_insn *i)
 void x_ret_far(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	struct kvm_segment cs;
-	uint64_t raw, target;
-	uint64_t off = peek_at(c, 0, i->osz);
-	uint16_t sel = (uint16_t)peek_at(c, i->osz, i->osz);
+	uint64_t raw, target, off;
+	uint16_t sel;
 
+	if (c->mode == VTX_MODE_REAL) {
+		vtx_real_ret_far(c, i);
+		return;
+	}
+	off = peek_at(c, 0, i->osz);
+	sel = (uint16_t)peek_at(c, i->osz, i->osz);
 	far_check_cs(c, sel, true, &cs, &raw);
 	target = far_target(c, &cs, off, i->osz);
 	c->gpr[REG_RSP] = sp_plus(c, (int64_t)(2 * i->osz + i->imm));

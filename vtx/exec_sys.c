@@ -58,6 +58,11 @@ static void io_permission(struct vtx_cpu *c, uint16_t port, unsigned size)
 		raise_gp(c, 0);
 }
 
+void vtx_io_permission(struct vtx_cpu *c, uint16_t port, unsigned size)
+{
+	io_permission(c, port, size);
+}
+
 uint32_t vtx_pio_in(struct vtx_cpu *c, uint16_t port, unsigned size)
 {
 	struct vtx_pio io = { .port = port,
@@ -374,6 +379,11 @@ static void write_cr0(struct vtx_cpu *c, uint64_t v)
 	vtx_update_mode(c);
 }
 
+void vtx_write_cr0(struct vtx_cpu *c, uint64_t v)
+{
+	write_cr0(c, v);
+}
+
 static void write_cr4(struct vtx_cpu *c, uint64_t v)
 {
 	uint64_t old = c->cr4;
@@ -627,19 +637,35 @@ void x_lidt(struct vtx_cpu *c, const struct vtx_insn *i)
 	read_desc_ptr(c, i, &c->idt);
 }
 
+/* SGDT/SIDT store 10 bytes in 64-bit mode and 6 otherwise: the limit and
+ * 32 bits of base, whatever the operand size (SDM Vol. 2B "SGDT"). */
+static void write_desc_ptr(struct vtx_cpu *c, const struct vtx_insn *i,
+			   const struct kvm_dtable *t)
+{
+	struct x86_desc_ptr d = { .limit = t->limit, .base = t->base };
+	uint8_t b[6];
+	uint32_t base = (uint32_t)t->base;
+
+	if (c->mode == VTX_MODE_LONG64) {
+		vtx_write_slow(c, insn_la(c, i), &d, sizeof(d));
+		return;
+	}
+	memcpy(b, &t->limit, 2);
+	memcpy(b + 2, &base, 4);
+	vtx_write_slow(c, vtx_seg_check(c, i->seg, insn_ea(c, i), 6), b, 6);
+}
+
 /* SGDT/SIDT are not privileged (UMIP is not offered). */
 void x_sgdt(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	struct x86_desc_ptr d = { .limit = c->gdt.limit, .base = c->gdt.base };
 	desc_intercept(c, i, VMX_INSN_INFO_SGDT, EXIT_REASON_GDTR_IDTR);
-	vtx_write_slow(c, insn_la(c, i), &d, sizeof(d));
+	write_desc_ptr(c, i, &c->gdt);
 }
 
 void x_sidt(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	struct x86_desc_ptr d = { .limit = c->idt.limit, .base = c->idt.base };
 	desc_intercept(c, i, VMX_INSN_INFO_SIDT, EXIT_REASON_GDTR_IDTR);
-	vtx_write_slow(c, insn_la(c, i), &d, sizeof(d));
+	write_desc_ptr(c, i, &c->idt);
 }
 
 static uint16_t sel_operand(struct vtx_cpu *c, const struct vtx_insn *i)
@@ -756,9 +782,8 @@ void vtx_load_seg(struct vtx_cpu *c, unsigned seg, uint16_t sel)
 	uint64_t d;
 
 	if (!(c->cr0 & X86_CR0_PE)) {
-		vtx_note_unimplemented(c, c->rip, NULL, 0,
-				       "segment load in real mode");
-		raise_ud(c);
+		vtx_load_seg_real(c, seg, sel);
+		return;
 	}
 	if (x86_sel_is_null(sel)) {
 		/* 64-bit mode allows a null SS at CPL < 3 with RPL = CPL. */
@@ -983,7 +1008,11 @@ void x_iret(struct vtx_cpu *c, const struct vtx_insn *i)
 	struct kvm_segment cs, ss;
 	unsigned rpl;
 
-	if (c->mode == VTX_MODE_PROT32) {
+	if (c->mode == VTX_MODE_REAL) {
+		vtx_real_iret(c, i);
+		return;
+	}
+	if (c->mode == VTX_MODE_PROT32 || c->mode == VTX_MODE_PROT16) {
 		iret_prot32(c, i);
 		return;
 	}

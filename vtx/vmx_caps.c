@@ -35,10 +35,11 @@
 	(VMX_CPU_BASED_DEFAULT1 & ~(uint32_t)(CPU_BASED_CR3_LOAD_EXITING | \
 					      CPU_BASED_CR3_STORE_EXITING))
 
-#define PROC2_MAY1                                                   \
-	(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_DESC |           \
-	 SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_ENABLE_VPID | \
-	 SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_SHADOW_VMCS)
+#define PROC2_MAY1                                                    \
+	(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_DESC |            \
+	 SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_ENABLE_VPID |  \
+	 SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_SHADOW_VMCS | \
+	 SECONDARY_EXEC_UNRESTRICTED_GUEST)
 
 #define EXIT_MAY1                                                  \
 	(VMX_EXIT_DEFAULT1 | VM_EXIT_SAVE_DEBUG_CONTROLS |         \
@@ -66,8 +67,10 @@ static uint64_t ctl_msr(uint32_t must1, uint32_t may1)
 
 uint64_t vtx_vmx_cr0_fixed0(void)
 {
-	/* SDM Appendix A.7: PE, NE and PG must be 1 (no unrestricted guest
-	 * offered yet). */
+	/* SDM Appendix A.7: PE, NE and PG must be 1. PE and PG are reported
+	 * fixed even though an unrestricted guest may clear them: A.7 and
+	 * 27.3.1.1 make that exception for the guest-state check, and the
+	 * VMX root operation keeps them (as silicon reports 0x80000021). */
 	return X86_CR0_PE | X86_CR0_NE | X86_CR0_PG;
 }
 

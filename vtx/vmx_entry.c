@@ -99,6 +99,10 @@ static bool check_controls(struct vtx_cpu *c)
 	if ((proc2 & SECONDARY_EXEC_ENABLE_VPID) &&
 	    CC(RD(VIRTUAL_PROCESSOR_ID) == 0))
 		return false;
+	/* An unrestricted guest runs its unpaged modes through EPT. */
+	if (CC((proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST) &&
+	       !(proc2 & SECONDARY_EXEC_ENABLE_EPT)))
+		return false;
 	if ((proc2 & SECONDARY_EXEC_SHADOW_VMCS) &&
 	    (CC(!page_addr_ok(RD(VMREAD_BITMAP))) ||
 	     CC(!page_addr_ok(RD(VMWRITE_BITMAP)))))
@@ -209,10 +213,14 @@ static bool ar_reserved_bad(uint32_t ar)
 	return ar & VMX_AR_RESERVED_MASK;
 }
 
-/* SDM 27.3.1.2: checks on guest segment registers (no unrestricted guest,
- * no virtual-8086 guests: the model offers neither). */
+/* SDM 27.3.1.2: checks on guest segment registers. With "unrestricted
+ * guest" the RPL/DPL rules that real mode could not meet are dropped, CS
+ * may be an accessed read/write data segment (type 3, DPL 0), and SS.DPL
+ * must be 0 in real mode. Virtual-8086 guests are not offered. */
 static bool check_guest_segments(struct vtx_cpu *c, bool ia32e)
 {
+	bool ug = c->vmx.proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST;
+	bool pe = RD(GUEST_CR0) & X86_CR0_PE;
 	uint32_t cs_ar = (uint32_t)RD(GUEST_CS_AR_BYTES);
 	uint32_t ss_ar = (uint32_t)RD(GUEST_SS_AR_BYTES);
 	uint32_t tr_ar = (uint32_t)RD(GUEST_TR_AR_BYTES);
@@ -224,7 +232,8 @@ static bool check_guest_segments(struct vtx_cpu *c, bool ia32e)
 	if (CC(RD(GUEST_TR_SELECTOR) & SEL_TI) ||
 	    CC(!(ldtr_ar & VMX_AR_UNUSABLE_MASK) &&
 	       (RD(GUEST_LDTR_SELECTOR) & SEL_TI)) ||
-	    CC((RD(GUEST_SS_SELECTOR) & 3) != (RD(GUEST_CS_SELECTOR) & 3)))
+	    CC(!ug &&
+	       (RD(GUEST_SS_SELECTOR) & 3) != (RD(GUEST_CS_SELECTOR) & 3)))
 		return false;
 	/* Bases */
 	if (CC(!canonical(RD(GUEST_TR_BASE))) ||
@@ -246,8 +255,9 @@ static bool check_guest_segments(struct vtx_cpu *c, bool ia32e)
 
 	/* CS access rights */
 	if (CC(cs_type != 9 && cs_type != 11 && cs_type != 13 &&
-	       cs_type != 15) ||
+	       cs_type != 15 && !(ug && cs_type == 3)) ||
 	    CC(!(cs_ar & VMX_AR_S_MASK)) ||
+	    CC(cs_type == 3 && VMX_AR_DPL(cs_ar) != 0) ||
 	    CC((cs_type == 9 || cs_type == 11) &&
 	       VMX_AR_DPL(cs_ar) != VMX_AR_DPL(ss_ar)) ||
 	    CC((cs_type == 13 || cs_type == 15) &&
@@ -265,7 +275,8 @@ static bool check_guest_segments(struct vtx_cpu *c, bool ia32e)
 		    CC(limit_g_bad((uint32_t)RD(GUEST_SS_LIMIT), ss_ar)))
 			return false;
 	}
-	if (CC(VMX_AR_DPL(ss_ar) != (RD(GUEST_SS_SELECTOR) & 3)))
+	if (CC(!ug && VMX_AR_DPL(ss_ar) != (RD(GUEST_SS_SELECTOR) & 3)) ||
+	    CC((cs_type == 3 || !pe) && VMX_AR_DPL(ss_ar) != 0))
 		return false;
 	/* DS, ES, FS, GS */
 	static const uint32_t seg_ar[] = { GUEST_DS_AR_BYTES, GUEST_ES_AR_BYTES,
@@ -285,7 +296,8 @@ static bool check_guest_segments(struct vtx_cpu *c, bool ia32e)
 		if (CC(!(t & SEG_TYPE_ACCESSED)) ||
 		    CC((t & SEG_TYPE_CODE) && !(t & SEG_TYPE_READABLE)) ||
 		    CC(!(ar & VMX_AR_S_MASK)) ||
-		    CC(t <= 11 && VMX_AR_DPL(ar) < (RD(seg_sel[k]) & 3)) ||
+		    CC(!ug && t <= 11 &&
+		       VMX_AR_DPL(ar) < (RD(seg_sel[k]) & 3)) ||
 		    CC(!(ar & VMX_AR_P_MASK)) || CC(ar_reserved_bad(ar)) ||
 		    CC(limit_g_bad((uint32_t)RD(seg_lim[k]), ar)))
 			return false;
@@ -319,6 +331,7 @@ static int check_guest_state(struct vtx_cpu *c)
 	uint32_t intr = (uint32_t)RD(GUEST_INTERRUPTIBILITY_INFO);
 	uint32_t inj = (uint32_t)RD(VM_ENTRY_INTR_INFO_FIELD);
 	uint64_t link = RD(VMCS_LINK_POINTER);
+	uint64_t cr0_fixed0 = vtx_vmx_cr0_fixed0();
 	/* The type of an injected event, or ~0 when there is none. */
 	uint32_t inj_type = (inj & INTR_INFO_VALID_MASK)
 				    ? (inj & INTR_INFO_INTR_TYPE_MASK)
@@ -330,8 +343,12 @@ static int check_guest_state(struct vtx_cpu *c)
 	uint64_t pending_dbg_reserved =
 		~(PENDING_DBG_B_MASK | PENDING_DBG_ENABLED_BP | PENDING_DBG_BS);
 
-	/* 27.3.1.1 control registers, debug registers and MSRs */
-	if (CC((cr0 & vtx_vmx_cr0_fixed0()) != vtx_vmx_cr0_fixed0()) ||
+	/* 27.3.1.1 control registers, debug registers and MSRs; PE and PG
+	 * may be 0 for an unrestricted guest, but not PG without PE. */
+	if (c->vmx.proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST)
+		cr0_fixed0 &= ~(uint64_t)(X86_CR0_PE | X86_CR0_PG);
+	if (CC((cr0 & cr0_fixed0) != cr0_fixed0) ||
+	    CC((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE)) ||
 	    CC(cr0 & ~vtx_vmx_cr0_fixed1()) ||
 	    CC((cr4 & vtx_vmx_cr4_fixed0()) != vtx_vmx_cr4_fixed0()) ||
 	    CC(cr4 & ~vtx_vmx_cr4_fixed1()))

@@ -120,13 +120,19 @@ static void test_vmx_programs__vmx_shadow_prints_expected_lines(void **state)
 	run_program("vmx_shadow");
 }
 
+static void test_vmx_programs__vmx_real_prints_expected_lines(void **state)
+{
+	(void)state;
+	run_program("vmx_real");
+}
+
 /* The expected outputs are the SDM's answers: every check line is "ok",
  * and each file ends with its own "0 failed" summary. */
 static void test_vmx_programs__expected_outputs_have_no_failures(void **state)
 {
 	static const char *const names[] = { "vmx_fields", "vmx_insn",
-					     "vmx_entry", "vmx_exits",
-					     "vmx_shadow" };
+					     "vmx_entry",  "vmx_exits",
+					     "vmx_shadow", "vmx_real" };
 
 	(void)state;
 	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
@@ -166,6 +172,8 @@ int main(void)
 			test_vmx_programs__vmx_exits_prints_expected_lines),
 		cmocka_unit_test(
 			test_vmx_programs__vmx_shadow_prints_expected_lines),
+		cmocka_unit_test(
+			test_vmx_programs__vmx_real_prints_expected_lines),
 		cmocka_unit_test(
 			test_vmx_programs__expected_outputs_have_no_failures),
 	};

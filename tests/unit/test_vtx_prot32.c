@@ -318,23 +318,6 @@ static void test_prot32__null_ss_load_raises_gp(void **state)
 	assert_int_equal(h->sregs.ss.selector, P32_DATA);
 }
 
-static void
-test_prot32__real_mode_execution_is_recorded_unimplemented(void **state)
-{
-	struct harness *h = *state;
-	static const uint8_t code[] = { 0x90 /* nop */ };
-	struct vtx_unimpl u[4];
-
-	p32_enter(h);
-	h->sregs.cr0 = X86_CR0_ET;
-	assert_int_equal(harness_run_code(h, code, sizeof(code)),
-			 VTX_STOP_TRIPLE_FAULT);
-	assert_int_equal(h->stats.insns, 0);
-	assert_int_equal(vtx_cpu_get_unimplemented(h->cpu, u, 4), 2);
-	assert_string_equal(u[0].mnemonic, "real or 16-bit mode execution");
-	assert_string_equal(u[1].mnemonic, "real-mode event delivery");
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,7 +333,6 @@ int main(void)
 		T(test_prot32__push_beyond_ss_limit_raises_ss),
 		T(test_prot32__near_jmp_beyond_cs_limit_raises_gp),
 		T(test_prot32__null_ss_load_raises_gp),
-		T(test_prot32__real_mode_execution_is_recorded_unimplemented),
 #undef T
 	};
 
