@@ -310,6 +310,8 @@ static void test_invvpid__each_type_drops_the_guest_page(void **state)
 	for (unsigned k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		struct harness *h;
 
+		/* a fresh machine per case; cmocka tears the last down */
+		harness_teardown(state);
 		harness_setup(state);
 		h = *state;
 		guest_first_half(h, SECONDARY_EXEC_ENABLE_VPID, 1);
@@ -318,9 +320,7 @@ static void test_invvpid__each_type_drops_the_guest_page(void **state)
 					     cases[k].vpid, DATA_BASE),
 				 0);
 		assert_int_equal(guest_second_half(h), cases[k].expect);
-		harness_teardown(state);
 	}
-	harness_setup(state);
 }
 
 /* EPT: [0, 2 MiB) identity through a 4-KiB EPT page table, [2, 4 MiB)
@@ -353,6 +353,8 @@ static void test_invept__single_context_drops_combined_mapping(void **state)
 		struct harness *h;
 		uint64_t eptp;
 
+		/* a fresh machine per case; cmocka tears the last down */
+		harness_teardown(state);
 		harness_setup(state);
 		h = *state;
 		eptp = ept_setup(h, false);
@@ -384,9 +386,7 @@ static void test_invept__single_context_drops_combined_mapping(void **state)
 					 0);
 		assert_int_equal(guest_second_half(h),
 				 k == 2 ? NEW_VAL : OLD_VAL);
-		harness_teardown(state);
 	}
-	harness_setup(state);
 }
 
 /* EPT A/D (SDM Vol. 3C 29.3.5): a read sets accessed in the EPT entries
