@@ -534,11 +534,14 @@ static void print_stats(const struct nestvm_run *r)
 		"nestvm: stats: blocks_decoded %" PRIu64 "\n"
 		"nestvm: stats: code_flushes %" PRIu64 "\n"
 		"nestvm: stats: tlb_misses %" PRIu64 "\n"
+		"nestvm: stats: atlb_hits %" PRIu64 "\n"
+		"nestvm: stats: tlb_flushes %" PRIu64 "\n"
 		"nestvm: stats: unclaimed_port_reads %" PRIu64 "\n"
 		"nestvm: stats: unclaimed_port_writes %" PRIu64 "\n"
 		"nestvm: stats: serial_bytes %" PRIu64 "\n",
 		st.unimplemented, st.pio, st.blocks_decoded, st.code_flushes,
-		st.tlb_misses, r->bus.unclaimed_reads, r->bus.unclaimed_writes,
+		st.tlb_misses, st.atlb_hits, st.tlb_flushes,
+		r->bus.unclaimed_reads, r->bus.unclaimed_writes,
 		r->uart.tx_bytes);
 	/* A guest that is itself a hypervisor (l1-shim on the bare model):
 	 * its VM entries and exits by reason, as the hardware counted them. */

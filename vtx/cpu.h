@@ -129,6 +129,35 @@ struct vtx_tlb_entry {
 /* Access kinds for the page walk. */
 enum vtx_access { ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2 };
 
+/*
+ * The architectural TLB behind the soft one (vtx/tlb.c): translations as
+ * the SDM lets a processor cache them (Vol. 3A 4.10.2, Vol. 3C 29.4),
+ * tagged with the VPID, the PCID and, for combined mappings, the EP4TA.
+ * Direct-mapped on a hash of (page, VPID, EP4TA); a fill evicts whatever
+ * held its slot. A page of any size is cached per 4-KiB piece, with the
+ * size kept for INVLPG.
+ */
+#define VTX_ATLB_BITS 10
+#define VTX_ATLB_SIZE (1u << VTX_ATLB_BITS)
+#define VTX_ATLB_EMPTY (~0ull)
+/* The rights of a translation (SDM 4.10.2.2), checked on every use. */
+#define XL_W 0x01 /* writable at every level */
+#define XL_U 0x02 /* user at every level */
+#define XL_NX 0x04 /* execute-disable at some level */
+#define XL_G 0x08 /* global (CR4.PGE and the leaf's G) */
+#define XL_D 0x10 /* dirty: a write needs no walk to set D flags */
+#define XL_ER 0x20 /* EPT read, write, execute of the final access */
+#define XL_EW 0x40
+#define XL_EX 0x80
+struct vtx_atlb_entry {
+	uint64_t vpn; /* linear address >> 12, or VTX_ATLB_EMPTY */
+	uint64_t ept; /* EP4TA | 1 for a combined mapping, else 0 */
+	uint64_t frame; /* (host-)physical address of the 4-KiB piece */
+	uint16_t vpid, pcid;
+	uint8_t rights; /* XL_* */
+	uint8_t shift; /* page size: 12, 21, 22 or 30 */
+};
+
 #define VTX_UNIMPL_MAX 64
 
 struct vtx_machine {
@@ -220,6 +249,13 @@ struct vtx_cpu {
 	 * a block built, stale code, any change to the execute TLB. Block
 	 * chaining (vtx/run.c) is valid only within one generation. */
 	uint64_t fetch_gen;
+
+	/* PAE paging: the four PDPTEs, loaded by MOV to CR0/CR3/CR4 and VM
+	 * entry (SDM Vol. 3A 4.4.1), not re-read by walks. */
+	uint64_t pdpte[4];
+	/* the architectural TLB (vtx/tlb.c) */
+	unsigned atlb_used; /* filled slots since the table was last empty */
+	struct vtx_atlb_entry atlb[VTX_ATLB_SIZE];
 };
 
 #define VTX_MODE_LONG64 1 /* CS.L = 1 in IA-32e mode */
@@ -491,8 +527,9 @@ void vtx_deliver_event(struct vtx_cpu *c, int vector, uint32_t error_code,
 /* Translate a linear address (page walk, TLB fill); raises #PF. Returns the
  * host address of the byte. */
 uint8_t *vtx_translate_slow(struct vtx_cpu *c, uint64_t la, int acc);
-void vtx_tlb_flush(struct vtx_cpu *c);
-void vtx_tlb_flush_page(struct vtx_cpu *c, uint64_t la);
+/* The TLB operations (vtx/tlb.c, vtx/paging.h has the rest). */
+void vtx_tlb_flush(struct vtx_cpu *c); /* everything, every context */
+void vtx_soft_tlb_flush(struct vtx_cpu *c); /* the host-pointer cache */
 /* Linear accesses that may cross a page. */
 void vtx_read_slow(struct vtx_cpu *c, uint64_t la, void *dst, unsigned n);
 void vtx_write_slow(struct vtx_cpu *c, uint64_t la, const void *src,

@@ -951,11 +951,16 @@ static bool bind(struct vtx_insn *vi, const ZydisDecodedInstruction *zi,
 		return PICK(x_vmwrite);
 	case ZYDIS_MNEMONIC_INVEPT:
 	case ZYDIS_MNEMONIC_INVVPID:
+	case ZYDIS_MNEMONIC_INVPCID:
 		if (!is_gpr(&o[0]) || !is_mem(&o[1]) || !set_mem(vi, &o[1]))
 			return false;
 		vi->r1 = (uint8_t)gpr_index(o[0].reg.value);
+		if (zi->mnemonic == ZYDIS_MNEMONIC_INVPCID)
+			vi->osz = 16; /* the descriptor, for the limit check */
 		return PICK(zi->mnemonic == ZYDIS_MNEMONIC_INVEPT ? x_invept
-								  : x_invvpid);
+			    : zi->mnemonic == ZYDIS_MNEMONIC_INVVPID
+				    ? x_invvpid
+				    : x_invpcid);
 	case ZYDIS_MNEMONIC_VMLAUNCH:
 		return PICK(x_vmlaunch);
 	case ZYDIS_MNEMONIC_VMRESUME:

@@ -71,7 +71,7 @@ extern const vtx_handler_fn vtx_bt_handlers[F_NR];
 	X(stos) X(lods) X(cmps) X(scas) X(in) X(out) X(hlt) X(cli) X(sti) \
 	X(cpuid) X(rdtsc) X(rdtscp) X(rdmsr) X(wrmsr) X(mov_to_cr) X(mov_from_cr) \
 	X(mov_to_dr) X(mov_from_dr) X(lgdt) X(lidt) X(sgdt) X(sidt) X(ltr) \
-	X(str) X(lldt) X(sldt) X(invlpg) X(iret) X(int_n) X(int3) X(ud) \
+	X(str) X(lldt) X(sldt) X(invlpg) X(invpcid) X(iret) X(int_n) X(int3) X(ud) \
 	X(swapgs) X(syscall) X(sysret) X(mov_to_sreg) X(mov_from_sreg) \
 	X(wbinvd) X(clflush) X(rdpmc) X(xgetbv) X(pause) X(vmxon) \
 	X(vmxoff) X(vmclear) X(vmptrld) X(vmptrst) X(vmread) X(vmwrite) \

@@ -13,6 +13,7 @@
 #include "arch/vmx_exit_qual.h"
 #include "arch/x86_seg.h"
 #include "vtx/exec.h"
+#include "vtx/paging.h"
 #include "vtx/vmx.h"
 
 #include <asm/vmx.h>
@@ -174,14 +175,17 @@ static void cpuid_leaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
 		/* family 6, model 0x55 (Skylake-SP), stepping 4 */
 		r[0] = (6u << 8) | (5u << 4) | (5u << 16) | 4u;
 		r[1] = (8u << 8); /* CLFLUSH line size 8 * 8 = 64 bytes */
-		r[2] = (1u << 5) | (1u << 23); /* VMX, POPCNT */
-		r[3] = (1u << 2) | (1u << 4) | (1u << 5) | (1u << 6) |
-		       (1u << 8) | (1u << 13) | (1u << 15) | (1u << 16) |
-		       (1u << 19); /* DE TSC MSR PAE CX8 PGE CMOV PAT CLFSH */
+		r[2] = (1u << 5) | (1u << 17) |
+		       (1u << 23); /* VMX PCID POPCNT */
+		r[3] = (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) |
+		       (1u << 6) | (1u << 8) | (1u << 13) | (1u << 15) |
+		       (1u << 16) | (1u << 17) | (1u << 19);
+		/* DE PSE TSC MSR PAE CX8 PGE CMOV PAT PSE-36 CLFSH */
 		break;
 	case 7:
 		if (sub == 0)
-			r[1] = (1u << 7) | (1u << 20); /* SMEP, SMAP */
+			/* SMEP, INVPCID, SMAP */
+			r[1] = (1u << 7) | (1u << 10) | (1u << 20);
 		break;
 	case 0x80000000:
 		r[0] = 0x80000008;
@@ -339,18 +343,30 @@ void x_wrmsr(struct vtx_cpu *c, const struct vtx_insn *i)
 	 X86_CR0_NE | X86_CR0_WP | X86_CR0_AM | X86_CR0_NW | X86_CR0_CD | \
 	 X86_CR0_PG)
 /* CR4 bits the model implements, matching what CPUID advertises: TSD
- * (TSC), DE, PAE, PGE, SMEP, SMAP. VME/PVI need virtual-8086 mode, PSE
- * 32-bit paging, MCE and PCE machine checks and counters: none of them is
- * modeled yet, so setting them is #GP(0) as on a CPU without them. */
-#define CR4_VALID                                                              \
-	(X86_CR4_TSD | X86_CR4_DE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_VMXE | \
-	 X86_CR4_SMEP | X86_CR4_SMAP)
+ * (TSC), DE, PSE, PAE, PGE, PCIDE, SMEP, SMAP. VME/PVI need virtual-8086
+ * mode, MCE and PCE machine checks and counters, LA57 5-level paging: none
+ * of them is modeled, so setting them is #GP(0) as on a CPU without
+ * them. */
+#define CR4_VALID                                                             \
+	(X86_CR4_TSD | X86_CR4_DE | X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | \
+	 X86_CR4_VMXE | X86_CR4_PCIDE | X86_CR4_SMEP | X86_CR4_SMAP)
+
+/* PAE paging would be in use after this MOV to CR0/CR4, which changes
+ * one of the bits that reload the PDPTEs (SDM Vol. 3A 4.4.1): load them
+ * from CR3 or #GP(0), before anything is committed. */
+static void reload_pdptes(struct vtx_cpu *c, uint64_t cr0, uint64_t cr4,
+			  uint64_t efer, bool changed)
+{
+	if (changed && paging_is_pae(cr0, cr4, efer) &&
+	    vtx_paging_load_pdptes(c, c->cr3))
+		raise_gp(c, 0);
+}
 
 /* SDM Vol. 3A 2.5 and 9.8.5; Vol. 2B "MOV-Move to/from Control
  * Registers": the #GP(0) conditions checked in the SDM's order. */
 static void write_cr0(struct vtx_cpu *c, uint64_t v)
 {
-	uint64_t old = c->cr0;
+	uint64_t old = c->cr0, efer = c->efer;
 
 	if (v >> 32 || (v & ~(uint64_t)CR0_VALID))
 		raise_gp(c, 0);
@@ -366,16 +382,23 @@ static void write_cr0(struct vtx_cpu *c, uint64_t v)
 	if ((v & X86_CR0_PG) && !(old & X86_CR0_PG) && (c->efer & EFER_LME)) {
 		if (!(c->cr4 & X86_CR4_PAE))
 			raise_gp(c, 0);
-		c->efer |= EFER_LMA;
+		efer |= EFER_LMA;
 	}
-	if (!(v & X86_CR0_PG) && (old & X86_CR0_PG) && (c->efer & EFER_LMA)) {
-		if (c->mode == VTX_MODE_LONG64)
+	if (!(v & X86_CR0_PG) && (old & X86_CR0_PG)) {
+		/* Paging cannot go off under PCIDs. */
+		if (c->cr4 & X86_CR4_PCIDE)
 			raise_gp(c, 0);
-		c->efer &= ~(uint64_t)EFER_LMA;
+		if (c->efer & EFER_LMA) {
+			if (c->mode == VTX_MODE_LONG64)
+				raise_gp(c, 0);
+			efer &= ~(uint64_t)EFER_LMA;
+		}
 	}
+	reload_pdptes(c, v, c->cr4, efer,
+		      (old ^ v) & (X86_CR0_PG | X86_CR0_CD | X86_CR0_NW));
+	c->efer = efer;
 	c->cr0 = v | X86_CR0_ET;
-	if ((old ^ v) & (X86_CR0_PG | X86_CR0_WP | X86_CR0_PE))
-		vtx_tlb_flush(c);
+	vtx_tlb_on_cr_change(c, old, c->cr4);
 	vtx_update_mode(c);
 }
 
@@ -392,8 +415,8 @@ static void write_cr4(struct vtx_cpu *c, uint64_t v)
 		if (v & ~(uint64_t)CR4_VALID & ~0xffffffffull)
 			raise_gp(c, 0);
 		/* A bit the SDM defines but the model does not implement
-		 * (VMXE until VT-x lands, OSFXSR, PCIDE, ...): #GP(0) as on a
-		 * CPU without the feature, and counted. */
+		 * (LA57, OSFXSR, ...): #GP(0) as on a CPU without the
+		 * feature, and counted. */
 		char what[40];
 		snprintf(what, sizeof(what), "mov cr4 bits 0x%llx",
 			 (unsigned long long)(v & ~(uint64_t)CR4_VALID));
@@ -402,13 +425,40 @@ static void write_cr4(struct vtx_cpu *c, uint64_t v)
 	}
 	if ((c->efer & EFER_LMA) && !(v & X86_CR4_PAE))
 		raise_gp(c, 0);
+	/* CR4.PCIDE can be set only in IA-32e mode with PCID 0 in CR3
+	 * (SDM Vol. 2B "MOV-Move to/from Control Registers"). */
+	if ((v & X86_CR4_PCIDE) && !(old & X86_CR4_PCIDE) &&
+	    (!(c->efer & EFER_LMA) || (c->cr3 & 0xfff)))
+		raise_gp(c, 0);
 	/* CR4.VMXE cannot be cleared in VMX operation (SDM 24.8). */
 	if (c->vmx.on && !c->vmx.non_root && !(v & X86_CR4_VMXE))
 		raise_gp(c, 0);
+	reload_pdptes(c, c->cr0, v, c->efer,
+		      (old ^ v) & (X86_CR4_PAE | X86_CR4_PGE | X86_CR4_PSE |
+				   X86_CR4_SMEP));
 	c->cr4 = v;
-	if ((old ^ v) & (X86_CR4_PGE | X86_CR4_PAE | X86_CR4_PSE |
-			 X86_CR4_SMEP | X86_CR4_SMAP))
-		vtx_tlb_flush(c);
+	vtx_tlb_on_cr_change(c, c->cr0, old);
+}
+
+/* MOV to CR3 (SDM Vol. 2B, Vol. 3A 4.10.4.1): with CR4.PCIDE, bits 11:0
+ * are the PCID and bit 63 of the source asks to keep its translations
+ * (it is not stored); bits 62:MAXPHYADDR are reserved. Under PAE paging
+ * the PDPTEs load from the new CR3 first. */
+static void write_cr3(struct vtx_cpu *c, uint64_t v)
+{
+	bool noflush = false;
+
+	if (c->cr4 & X86_CR4_PCIDE) {
+		noflush = v >> 63;
+		v &= ~(1ull << 63);
+	}
+	if (v >> VTX_MAXPHYADDR)
+		raise_gp(c, 0);
+	if (paging_is_pae(c->cr0, c->cr4, c->efer) &&
+	    vtx_paging_load_pdptes(c, v))
+		raise_gp(c, 0);
+	c->cr3 = v;
+	vtx_tlb_on_mov_cr3(c, noflush);
 }
 
 /* The control-register exits of VMX non-root operation (SDM 26.1.3):
@@ -478,11 +528,7 @@ void x_mov_to_cr(struct vtx_cpu *c, const struct vtx_insn *i)
 		c->cr2 = v;
 		break;
 	case 3:
-		/* Bits 63:MAXPHYADDR must be 0 (PCID off: 11:0 ignored). */
-		if (v >> 46)
-			raise_gp(c, 0);
-		c->cr3 = v;
-		vtx_tlb_flush(c);
+		write_cr3(c, v);
 		break;
 	case 4:
 		write_cr4(c, v);
@@ -870,13 +916,48 @@ void x_swapgs(struct vtx_cpu *c, const struct vtx_insn *i)
 
 void x_invlpg(struct vtx_cpu *c, const struct vtx_insn *i)
 {
+	uint64_t la;
+
+	need_cpl0(c);
+	la = insn_la(c, i);
+	if (NONROOT(c) && PROC(c, CPU_BASED_INVLPG_EXITING))
+		vtx_vmx_exit_insn(c, i, EXIT_REASON_INVLPG, la, 0);
+	/* A non-canonical address is a no-op, not a fault (SDM Vol. 2A
+	 * "INVLPG"); nothing can be cached for it. */
+	vtx_tlb_on_invlpg(c, la);
+}
+
+/* INVPCID r64, m128 (SDM Vol. 2A "INVPCID"): r1 holds the type, the
+ * descriptor is the PCID (bits 11:0, 63:12 reserved) and a linear
+ * address. In VMX non-root it needs "enable INVPCID" (else #UD) and exits
+ * with "INVLPG exiting" (SDM 26.1.3, 26.2.1). */
+void x_invpcid(struct vtx_cpu *c, const struct vtx_insn *i)
+{
+	uint64_t type, d[2];
+
+	if (c->mode != VTX_MODE_LONG64 && c->mode != VTX_MODE_COMPAT32 &&
+	    c->mode != VTX_MODE_COMPAT16 && c->mode != VTX_MODE_PROT32 &&
+	    c->mode != VTX_MODE_PROT16)
+		raise_ud(c);
+	if (NONROOT(c) && !PROC2(c, SECONDARY_EXEC_ENABLE_INVPCID))
+		raise_ud(c);
 	need_cpl0(c);
 	if (NONROOT(c) && PROC(c, CPU_BASED_INVLPG_EXITING))
-		vtx_vmx_exit_insn(c, i, EXIT_REASON_INVLPG, insn_la(c, i), 0);
-	/* Large pages are cached per 4 KiB: drop everything to be safe for
-	 * 2 MiB and 1 GiB mappings (allowed: SDM 4.10.4.1 lets a processor
-	 * invalidate more than required). */
-	vtx_tlb_flush(c);
+		vtx_vmx_exit_insn(c, i, EXIT_REASON_INVPCID,
+				  vtx_vmx_disp_qual(c, i),
+				  vtx_vmx_insn_info(i, 0, i->r1));
+	type = c->mode == VTX_MODE_LONG64 ? c->gpr[i->r1]
+					  : (uint32_t)c->gpr[i->r1];
+	vtx_read_slow(c, insn_la(c, i), d, sizeof(d));
+	if (type > 3)
+		raise_gp(c, 0);
+	if (type <= 1 && (d[0] >> 12))
+		raise_gp(c, 0);
+	if (type == 0 && (uint64_t)((int64_t)(d[1] << 16) >> 16) != d[1])
+		raise_gp(c, 0);
+	if (type <= 1 && !(c->cr4 & X86_CR4_PCIDE) && (d[0] & 0xfff))
+		raise_gp(c, 0);
+	vtx_tlb_on_invpcid(c, type, (uint16_t)(d[0] & 0xfff), d[1]);
 }
 
 /* INVD exits unconditionally in VMX non-root operation (SDM 26.1.2); the

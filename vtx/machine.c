@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 
 #include "arch/x86_msr.h"
-#include "vtx/cpu.h"
+#include "vtx/paging.h"
 
 int vtx_machine_create(const struct vtx_machine_config *cfg,
 		       struct vtx_machine **out)
@@ -281,6 +281,10 @@ int vtx_cpu_set_sregs(struct vtx_cpu *c, const struct kvm_sregs *s)
 	c->cr8 = s->cr8 & 0xf;
 	c->efer = s->efer;
 	c->apic_base = s->apic_base ? s->apic_base : c->apic_base;
+	/* As a MOV to CR3 would, under PAE paging (SDM Vol. 3A 4.4.1). */
+	if (paging_is_pae(c->cr0, c->cr4, c->efer) &&
+	    vtx_paging_load_pdptes(c, c->cr3))
+		return -EINVAL;
 	vtx_tlb_flush(c);
 	vtx_update_mode(c);
 	return 0;

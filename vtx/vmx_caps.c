@@ -35,11 +35,11 @@
 	(VMX_CPU_BASED_DEFAULT1 & ~(uint32_t)(CPU_BASED_CR3_LOAD_EXITING | \
 					      CPU_BASED_CR3_STORE_EXITING))
 
-#define PROC2_MAY1                                                    \
-	(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_DESC |            \
-	 SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_ENABLE_VPID |  \
-	 SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_SHADOW_VMCS | \
-	 SECONDARY_EXEC_UNRESTRICTED_GUEST)
+#define PROC2_MAY1                                                       \
+	(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_DESC |               \
+	 SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_ENABLE_VPID |     \
+	 SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_ENABLE_INVPCID | \
+	 SECONDARY_EXEC_SHADOW_VMCS | SECONDARY_EXEC_UNRESTRICTED_GUEST)
 
 #define EXIT_MAY1                                                  \
 	(VMX_EXIT_DEFAULT1 | VM_EXIT_SAVE_DEBUG_CONTROLS |         \
@@ -86,8 +86,9 @@ uint64_t vtx_vmx_cr4_fixed0(void)
 
 uint64_t vtx_vmx_cr4_fixed1(void)
 {
-	return X86_CR4_TSD | X86_CR4_DE | X86_CR4_PAE | X86_CR4_PGE |
-	       X86_CR4_VMXE | X86_CR4_SMEP | X86_CR4_SMAP;
+	return X86_CR4_TSD | X86_CR4_DE | X86_CR4_PSE | X86_CR4_PAE |
+	       X86_CR4_PGE | X86_CR4_VMXE | X86_CR4_PCIDE | X86_CR4_SMEP |
+	       X86_CR4_SMAP;
 }
 
 static uint64_t vmcs_enum(void)
@@ -165,12 +166,13 @@ int vtx_vmx_read_cap(const struct vtx_cpu *c, uint32_t idx, uint64_t *val)
 		return 0;
 	case MSR_IA32_VMX_EPT_VPID_CAP:
 		/* A.10: execute-only, 4-level walks, WB, 2M/1G leaves,
-		 * INVEPT single/all context, INVVPID all four types. */
+		 * accessed/dirty flags, INVEPT single/all context, INVVPID
+		 * all four types. */
 		*val = VMX_EPT_EXECUTE_ONLY_BIT | VMX_EPT_PAGE_WALK_4_BIT |
 		       VMX_EPTP_WB_BIT | VMX_EPT_2MB_PAGE_BIT |
-		       VMX_EPT_1GB_PAGE_BIT | VMX_EPT_INVEPT_BIT |
-		       VMX_EPT_EXTENT_CONTEXT_BIT | VMX_EPT_EXTENT_GLOBAL_BIT |
-		       VMX_VPID_INVVPID_BIT |
+		       VMX_EPT_1GB_PAGE_BIT | VMX_EPT_AD_BIT |
+		       VMX_EPT_INVEPT_BIT | VMX_EPT_EXTENT_CONTEXT_BIT |
+		       VMX_EPT_EXTENT_GLOBAL_BIT | VMX_VPID_INVVPID_BIT |
 		       VMX_VPID_EXTENT_INDIVIDUAL_ADDR_BIT |
 		       VMX_VPID_EXTENT_SINGLE_CONTEXT_BIT |
 		       VMX_VPID_EXTENT_GLOBAL_CONTEXT_BIT |

@@ -17,6 +17,7 @@
 #include "arch/x86_seg.h"
 #include "vtx/exec.h"
 #include "vtx/vmcs_access.h"
+#include "vtx/paging.h"
 #include "vtx/vmx.h"
 
 /* A failed check: remember the rule (for tests and dumps) and fail. */
@@ -91,7 +92,6 @@ static bool check_controls(struct vtx_cpu *c)
 		uint64_t eptp = RD(EPT_POINTER);
 		if (CC((eptp & VMX_EPTP_MT_MASK) != VMX_EPTP_MT_WB) ||
 		    CC((eptp & VMX_EPTP_PWL_MASK) != VMX_EPTP_PWL_4) ||
-		    CC(eptp & VMX_EPTP_AD_ENABLE_BIT) ||
 		    CC(eptp & (VMX_EPTP_SSS_BIT | VMX_EPTP_RESERVED_LOW)) ||
 		    CC(!phys_ok(eptp)))
 			return false;
@@ -562,6 +562,32 @@ static void cache_controls(struct vtx_cpu *c)
 	v->vmcs_link = RD(VMCS_LINK_POINTER);
 }
 
+/*
+ * A guest that will use PAE paging gets its PDPTEs at entry (SDM Vol. 3C
+ * 27.3.1.6, 27.3.2.4): from the guest-state fields with EPT, else from
+ * the PDPT GUEST_CR3 points to. A present PDPTE with a reserved bit fails
+ * the entry. Returns false then.
+ */
+static bool entry_load_pdptes(struct vtx_cpu *c)
+{
+	uint64_t cr0 = RD(GUEST_CR0), cr4 = RD(GUEST_CR4), p[4];
+
+	if (!(cr0 & X86_CR0_PG) || !(cr4 & X86_CR4_PAE) ||
+	    (c->vmx.entry_ctls & VM_ENTRY_IA32E_MODE))
+		return true;
+	if (!(c->vmx.proc2 & SECONDARY_EXEC_ENABLE_EPT))
+		return vtx_paging_load_pdptes(c, RD(GUEST_CR3)) == 0;
+	p[0] = RD(GUEST_PDPTR0);
+	p[1] = RD(GUEST_PDPTR1);
+	p[2] = RD(GUEST_PDPTR2);
+	p[3] = RD(GUEST_PDPTR3);
+	for (int k = 0; k < 4; k++)
+		if ((p[k] & PTE_P) && (p[k] & PDPTE_RSVD_MASK))
+			return false;
+	memcpy(c->pdpte, p, sizeof(p));
+	return true;
+}
+
 /* An entry failure after the controls and host state passed: a VM exit
  * with bit 31 of the reason set, host state loaded (SDM 27.8). */
 static void entry_failure(struct vtx_cpu *c, uint32_t reason, uint64_t qual)
@@ -609,6 +635,8 @@ int vtx_vmx_enter(struct vtx_cpu *c, bool launch)
 	gs = check_guest_state(c);
 	if (gs)
 		entry_failure(c, EXIT_REASON_INVALID_STATE, (uint64_t)(gs - 1));
+	if (!entry_load_pdptes(c))
+		entry_failure(c, EXIT_REASON_INVALID_STATE, ENTRY_FAIL_PDPTE);
 
 	load_guest_state(c);
 	vtx_cost_close_run(c);
@@ -619,7 +647,10 @@ int vtx_vmx_enter(struct vtx_cpu *c, bool launch)
 		entry_failure(c, EXIT_REASON_MSR_LOAD_FAIL, bad);
 	if (launch)
 		v->launch_state = 1;
-	vtx_tlb_flush(c);
+	/* Without a VPID, VM entry drops VPID 0's translations (SDM Vol.
+	 * 3C 29.4.3.1); with one, the guest's survive from its last run. */
+	vtx_tlb_on_vmx_transition(
+		c, (c->vmx.proc2 & SECONDARY_EXEC_ENABLE_VPID) && c->vmx.vpid);
 	vtx_update_mode(c);
 	c->stats.vm_entries++;
 	vtx_cost_charge_outside(c, &c->stats.cycles_switch, c->cost.vm_entry);

@@ -17,6 +17,7 @@
 #include "arch/x86_seg.h"
 #include "vtx/exec.h"
 #include "vtx/vmcs_access.h"
+#include "vtx/paging.h"
 #include "vtx/vmx.h"
 
 #define RD(enc) vtx_vmcs_get(c, c->vmx.current, (enc))
@@ -74,6 +75,15 @@ static void save_guest_state(struct vtx_cpu *c)
 	WR(GUEST_CR0, c->cr0);
 	WR(GUEST_CR3, c->cr3);
 	WR(GUEST_CR4, c->cr4);
+	/* With EPT, a guest under PAE paging has its PDPTEs saved (SDM
+	 * Vol. 3C 28.3.4). */
+	if ((v->proc2 & SECONDARY_EXEC_ENABLE_EPT) &&
+	    paging_is_pae(c->cr0, c->cr4, c->efer)) {
+		WR(GUEST_PDPTR0, c->pdpte[0]);
+		WR(GUEST_PDPTR1, c->pdpte[1]);
+		WR(GUEST_PDPTR2, c->pdpte[2]);
+		WR(GUEST_PDPTR3, c->pdpte[3]);
+	}
 	if (v->exit_ctls & VM_EXIT_SAVE_DEBUG_CONTROLS)
 		WR(GUEST_DR7, c->dr[7]);
 	WR(GUEST_RSP, c->gpr[REG_RSP]);
@@ -236,6 +246,7 @@ static void load_host_state(struct vtx_cpu *c)
 void vtx_vmx_exit(struct vtx_cpu *c, const struct vtx_exit_info *e)
 {
 	uint32_t vect = 0;
+	bool vpid_in_use;
 
 	/* An event being delivered when the exit happened is recorded in
 	 * the IDT-vectoring fields (SDM 28.2.4). */
@@ -286,6 +297,9 @@ void vtx_vmx_exit(struct vtx_cpu *c, const struct vtx_exit_info *e)
 	}
 	/* The exit's cost is a world switch, not the guest's time. */
 	vtx_cost_charge_outside(c, &c->stats.cycles_switch, c->cost.vm_exit);
+	vpid_in_use = !c->vmx.entry_failed &&
+		      (c->vmx.proc2 & SECONDARY_EXEC_ENABLE_VPID) &&
+		      c->vmx.vpid;
 	c->vmx.entry_failed = false;
 	c->vmx.non_root = false;
 	c->stats.vm_exits++;
@@ -299,8 +313,17 @@ void vtx_vmx_exit(struct vtx_cpu *c, const struct vtx_exit_info *e)
 		vtx_request_stop(c);
 	} else {
 		load_host_state(c);
+		/* A host under PAE paging reloads its PDPTEs from CR3 (SDM
+		 * Vol. 3C 28.5.4); a reserved bit there is a VMX abort,
+		 * which the model does not implement. */
+		if (paging_is_pae(c->cr0, c->cr4, c->efer) &&
+		    vtx_paging_load_pdptes(c, c->cr3))
+			vtx_note_unimplemented(c, c->rip, NULL, 0,
+					       "VMX abort (host PDPTEs)");
 	}
-	vtx_tlb_flush(c);
+	/* Without a VPID, VM exit drops VPID 0's translations (SDM Vol. 3C
+	 * 29.4.3.1); the guest's, tagged with its VPID, stay. */
+	vtx_tlb_on_vmx_transition(c, vpid_in_use);
 	vtx_update_mode(c);
 	c->async = 1;
 	longjmp(c->fault_jmp, 3);

@@ -17,6 +17,7 @@
 #include "arch/x86_msr.h"
 #include "vtx/exec.h"
 #include "vtx/vmcs_access.h"
+#include "vtx/paging.h"
 #include "vtx/vmx.h"
 
 /* ---- the VMCS by encoding ------------------------------------------------- */
@@ -201,33 +202,55 @@ int vtx_vmx_op_vmwrite(struct vtx_cpu *c, uint64_t enc, uint64_t val)
 	return vmcs_op_write(c, c->vmx.current, enc, val);
 }
 
-/* INVEPT (SDM 31.3 "INVEPT"). The model's TLB caches combined
- * translations only: every type flushes it all, which invalidates at least
- * what the type asks for. */
+/* INVEPT (SDM 31.3 "INVEPT", Vol. 3C 29.4.3.1): single-context drops the
+ * combined mappings of the descriptor's EP4TA (every VPID and PCID),
+ * global-context those of every EP4TA. Guest-physical mappings are not
+ * cached; linear mappings (no EPT) are not touched. */
 int vtx_vmx_op_invept(struct vtx_cpu *c, uint64_t type, uint64_t eptp)
 {
+	struct vtx_tlbi inv = { .flags = TLBI_COMBINED };
+
 	if (type != VMX_EPT_EXTENT_CONTEXT && type != VMX_EPT_EXTENT_GLOBAL)
 		return VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID;
 	if (type == VMX_EPT_EXTENT_CONTEXT &&
 	    ((eptp & VMX_EPTP_MT_MASK) != VMX_EPTP_MT_WB ||
 	     (eptp & VMX_EPTP_PWL_MASK) != VMX_EPTP_PWL_4 ||
-	     (eptp & (VMX_EPTP_RESERVED_LOW | VMX_EPTP_AD_ENABLE_BIT |
-		      VMX_EPTP_SSS_BIT)) ||
+	     (eptp & (VMX_EPTP_RESERVED_LOW | VMX_EPTP_SSS_BIT)) ||
 	     (eptp >> 46)))
 		return VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID;
-	vtx_tlb_flush(c);
+	if (type == VMX_EPT_EXTENT_CONTEXT) {
+		inv.flags = TLBI_EPT;
+		inv.ept = (eptp & VMX_EPTP_ADDR_MASK) | 1;
+	}
+	vtx_tlb_invalidate(c, &inv);
 	return 0;
 }
 
+/* INVVPID (SDM 31.3 "INVVPID", Vol. 3C 29.4.3.1): linear and combined
+ * mappings (every EP4TA) of one address of a VPID (type 0), of a VPID
+ * (1), of every VPID but 0 (2), of a VPID but its globals (3). */
 int vtx_vmx_op_invvpid(struct vtx_cpu *c, uint64_t type, uint64_t vpid,
 		       uint64_t gla)
 {
+	static const unsigned flags[4] = {
+		TLBI_VPID | TLBI_ADDR,
+		TLBI_VPID,
+		TLBI_NOT_VPID0,
+		TLBI_VPID | TLBI_KEEP_GLOBAL,
+	};
+	struct vtx_tlbi inv;
+
 	if (type > VMX_VPID_EXTENT_SINGLE_NON_GLOBAL || (vpid >> 16) ||
 	    (type != VMX_VPID_EXTENT_ALL_CONTEXT && !(uint16_t)vpid) ||
 	    (type == VMX_VPID_EXTENT_INDIVIDUAL_ADDR &&
 	     (uint64_t)((int64_t)(gla << 16) >> 16) != gla))
 		return VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID;
-	vtx_tlb_flush(c);
+	inv = (struct vtx_tlbi){
+		.flags = flags[type],
+		.vpid = (uint16_t)vpid,
+		.la = gla,
+	};
+	vtx_tlb_invalidate(c, &inv);
 	return 0;
 }
 

@@ -164,6 +164,8 @@ struct vtx_cpu_stats {
 	uint64_t
 		code_flushes; /* decoded-code invalidations (SMC, host writes) */
 	uint64_t tlb_misses; /* page walks */
+	uint64_t atlb_hits; /* soft-TLB misses the architectural TLB served */
+	uint64_t tlb_flushes; /* invalidations of the architectural TLB */
 	uint64_t ept_walks; /* EPT translations walked */
 	uint64_t vm_entries; /* successful VM entries */
 	uint64_t vm_exits; /* VM exits, entry failures included */

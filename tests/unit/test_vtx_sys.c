@@ -43,9 +43,9 @@ static void test_cpuid__leaf_0_reports_genuineintel(void **state)
 	assert_int_equal(h->regs.rcx, 0x6c65746e); /* "ntel" */
 }
 
-/* CPUID.1 advertises what the model implements: no x87, SSE or APIC, and
- * no PSE until 32-bit paging exists. VMX, DE, TSC, MSR, PAE, CX8, PGE,
- * CMOV, PAT, CLFSH and POPCNT each have a test in the vtx unit tests. */
+/* CPUID.1 advertises what the model implements: no x87, SSE or APIC. VMX,
+ * PCID, DE, PSE, TSC, MSR, PAE, CX8, PGE, CMOV, PAT, PSE-36, CLFSH and
+ * POPCNT each have a test in the vtx unit tests. */
 static void
 test_cpuid__leaf_1_features_are_what_the_model_implements(void **state)
 {
@@ -58,11 +58,13 @@ test_cpuid__leaf_1_features_are_what_the_model_implements(void **state)
 	harness_exec(h, code, sizeof(code), 1);
 	assert_int_equal(h->regs.rax, 0x00050654); /* family 6, model 0x55 */
 	assert_int_equal(h->regs.rbx, 0x00000800); /* CLFLUSH line 64 bytes */
-	assert_int_equal(h->regs.rcx, (1u << 5) | (1u << 23)); /* VMX, POPCNT */
-	assert_int_equal(h->regs.rdx, (1u << 2) | (1u << 4) | (1u << 5) |
-					      (1u << 6) | (1u << 8) |
-					      (1u << 13) | (1u << 15) |
-					      (1u << 16) | (1u << 19));
+	/* VMX, PCID, POPCNT */
+	assert_int_equal(h->regs.rcx, (1u << 5) | (1u << 17) | (1u << 23));
+	assert_int_equal(h->regs.rdx, (1u << 2) | (1u << 3) | (1u << 4) |
+					      (1u << 5) | (1u << 6) |
+					      (1u << 8) | (1u << 13) |
+					      (1u << 15) | (1u << 16) |
+					      (1u << 17) | (1u << 19));
 
 	h->regs.rax = 0x80000001;
 	harness_exec(h, code, sizeof(code), 1);
@@ -360,10 +362,10 @@ static void test_mov_cr4__vmxe_sets_and_reads_back(void **state)
 	assert_int_equal(h->sregs.cr4 & X86_CR4_VMXE, X86_CR4_VMXE);
 }
 
-/* PSE matters to 32-bit paging only, which the model does not run yet, so
- * CPUID does not advertise it and setting CR4.PSE is #GP(0), recorded. */
+/* The model has no 5-level paging: CPUID.7 does not advertise LA57, and
+ * setting CR4.LA57 is #GP(0), recorded. */
 static void
-test_mov_cr4__unadvertised_pse_raises_gp_and_is_recorded(void **state)
+test_mov_cr4__unadvertised_la57_raises_gp_and_is_recorded(void **state)
 {
 	struct harness *h = *state;
 	static const uint8_t code[] = {
@@ -371,10 +373,10 @@ test_mov_cr4__unadvertised_pse_raises_gp_and_is_recorded(void **state)
 	};
 	struct vtx_unimpl u;
 
-	h->regs.rax = X86_CR4_PAE | X86_CR4_PSE;
+	h->regs.rax = X86_CR4_PAE | X86_CR4_LA57;
 	expect_mov_cr_gp(h, code, sizeof(code));
 	assert_int_equal(vtx_cpu_get_unimplemented(h->cpu, &u, 1), 1);
-	assert_string_equal(u.mnemonic, "mov cr4 bits 0x10");
+	assert_string_equal(u.mnemonic, "mov cr4 bits 0x1000");
 }
 
 /* SDM Vol. 3A 18.2.2: with CR4.DE = 0, DR4 and DR5 alias DR6 and DR7. */
@@ -988,7 +990,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_cpuid__leaf_0_reports_genuineintel),
-		T(test_mov_cr4__unadvertised_pse_raises_gp_and_is_recorded),
+		T(test_mov_cr4__unadvertised_la57_raises_gp_and_is_recorded),
 		T(test_mov_dr4__aliases_dr6_when_cr4_de_is_clear),
 		T(test_mov_dr4__raises_ud_when_cr4_de_is_set),
 		T(test_cpuid__leaf_1_features_are_what_the_model_implements),
