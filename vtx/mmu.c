@@ -19,6 +19,15 @@
 
 static uint8_t unbacked_page[PAGE_SIZE] __attribute__((aligned(4096)));
 
+/* Physical addresses that are not memory: the xAPIC page (SDM Vol. 3A
+ * 11.4.1) is the local APIC's registers, whatever RAM lies beneath. The
+ * host address returned is never cached in the TLB, so every access to
+ * the page comes back here. NULL: pa is memory. */
+static inline uint8_t *phys_hook(struct vtx_cpu *c, uint64_t pa, int acc)
+{
+	return vtx_lapic_mmio_hook(c, pa, acc);
+}
+
 void vtx_tlb_flush(struct vtx_cpu *c)
 {
 	c->fetch_gen++;
@@ -225,6 +234,9 @@ uint8_t *vtx_translate_slow(struct vtx_cpu *c, uint64_t la, int acc)
 	if (ept_active(c))
 		pa = vtx_ept_translate(c, pa, acc, la, true, true);
 
+	uint8_t *mmio = phys_hook(c, pa, acc);
+	if (unlikely(mmio != NULL))
+		return mmio;
 	uint64_t page = pa & PAGE_MASK;
 	if (page >= c->ram_size) {
 		/* Nothing decoded there: reads see all ones, writes vanish. */
@@ -308,6 +320,9 @@ static uint8_t *translate_sys(struct vtx_cpu *c, uint64_t la, int acc)
 	}
 	if (ept_active(c))
 		pa = vtx_ept_translate(c, pa, acc, la, true, true);
+	uint8_t *mmio = phys_hook(c, pa, acc);
+	if (unlikely(mmio != NULL))
+		return mmio;
 	if (pa + 1 > c->ram_size) {
 		memset(unbacked_page, 0xff, sizeof(unbacked_page));
 		return unbacked_page + (pa & (PAGE_SIZE - 1));
