@@ -210,6 +210,8 @@ bool nested_vmcs_field_supported(uint32_t enc)
 	switch (enc & ~VMCS_ENC_HIGH) {
 	case VMREAD_BITMAP:
 	case VMWRITE_BITMAP:
+	/* The VMX-preemption timer is not offered to L1 (NESTED_PIN_*). */
+	case VMX_PREEMPTION_TIMER_VALUE:
 		return false;
 	default:
 		return vtx_vmcs_field_supported(enc);

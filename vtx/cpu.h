@@ -20,6 +20,7 @@
 #include "arch/vmcs.h"
 #include "arch/x86_regs.h"
 #include "arch/x86_paging.h"
+#include "vtx/lapic.h"
 #include "vtx/vmx.h"
 #include "vtx/vtx.h"
 
@@ -208,6 +209,22 @@ struct vtx_cpu {
 	bool halted;
 	bool budget_hit;
 	uint64_t stop_at; /* stats.insns value at which to stop */
+	/* Events (vtx/events.c). The run loop's fast path tests only
+	 * check_at = min(stop_at, event_at), the instruction count at which
+	 * a timer deadline or MTF needs a look, and async; event_req asks
+	 * for the event check at the next block boundary. */
+	uint64_t check_at;
+	uint64_t event_at;
+	bool event_req;
+	bool nmi_pending; /* an NMI waits for delivery */
+	bool nmi_blocked; /* NMI (or, in VMX non-root with virtual NMIs,
+			     virtual-NMI) blocking until IRET (SDM 6.7.1) */
+	bool host_nmi_blocked; /* the VMX host's, across non-root */
+	bool mtf_pending; /* an MTF VM exit at the next boundary */
+	uint64_t mtf_mark; /* stats.insns at VM entry (MTF) */
+	uint64_t preempt_deadline; /* c->tsc when the VMX-preemption
+				      timer reaches 0 */
+	struct vtx_lapic lapic;
 	uint64_t stop_rip; /* the last instruction that ran */
 	bool sti_shadow; /* interrupts inhibited for one instruction */
 	bool mov_ss_shadow; /* ... and the inhibition comes from MOV SS */

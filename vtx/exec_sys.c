@@ -124,15 +124,18 @@ void x_out(struct vtx_cpu *c, const struct vtx_insn *i)
 
 /* ---- HLT, CLI, STI -------------------------------------------------------------- */
 
-/* With no interrupt source in the machine yet (the local APIC comes with
- * the full CPU model), a halted CPU can never wake: stop and say so. */
+/* HLT enters the HLT state after it retires; the event check at that
+ * boundary wakes it with an event, lets modeled time pass to the next
+ * timer that can, or stops the machine when nothing ever will
+ * (vtx/events.c). */
 void x_hlt(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	need_cpl0(c);
 	if (NONROOT(c) && PROC(c, CPU_BASED_HLT_EXITING))
 		vtx_vmx_exit_insn(c, i, EXIT_REASON_HLT, 0, 0);
 	c->halted = true;
-	vtx_request_stop(c);
+	c->event_req = true;
+	c->async = 1;
 }
 
 void x_cli(struct vtx_cpu *c, const struct vtx_insn *i)
@@ -159,7 +162,7 @@ void x_sti(struct vtx_cpu *c, const struct vtx_insn *i)
 /* ---- CPUID, RDTSC, RDTSCP, RDPMC --------------------------------------------------- */
 
 /* What the model advertises is what it implements, nothing more: no x87,
- * SSE or AVX, no APIC yet, no BMI1 (so F3 0F BC is BSF); VMX with the
+ * SSE or AVX, no BMI1 (so F3 0F BC is BSF); VMX with the
  * capabilities of vtx/vmx_caps.c. */
 static void cpuid_leaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
@@ -174,13 +177,15 @@ static void cpuid_leaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
 	case 1:
 		/* family 6, model 0x55 (Skylake-SP), stepping 4 */
 		r[0] = (6u << 8) | (5u << 4) | (5u << 16) | 4u;
-		r[1] = (8u << 8); /* CLFLUSH line size 8 * 8 = 64 bytes */
-		r[2] = (1u << 5) | (1u << 17) |
-		       (1u << 23); /* VMX PCID POPCNT */
+		r[1] = (8u << 8); /* CLFLUSH line size 8 * 8 = 64 bytes;
+				     initial APIC ID 0 in bits 31:24 */
+		/* VMX, PCID, x2APIC, POPCNT, TSC-deadline timer */
+		r[2] = (1u << 5) | (1u << 17) | (1u << 21) | (1u << 23) |
+		       (1u << 24);
+		/* DE PSE TSC MSR PAE CX8 APIC PGE CMOV PAT PSE-36 CLFSH */
 		r[3] = (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) |
-		       (1u << 6) | (1u << 8) | (1u << 13) | (1u << 15) |
-		       (1u << 16) | (1u << 17) | (1u << 19);
-		/* DE PSE TSC MSR PAE CX8 PGE CMOV PAT PSE-36 CLFSH */
+		       (1u << 6) | (1u << 8) | (1u << 9) | (1u << 13) |
+		       (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19);
 		break;
 	case 7:
 		if (sub == 0)
@@ -536,7 +541,7 @@ void x_mov_to_cr(struct vtx_cpu *c, const struct vtx_insn *i)
 	case 8:
 		if (v & ~0xfull)
 			raise_gp(c, 0);
-		c->cr8 = v;
+		vtx_lapic_write_cr8(c, v);
 		break;
 	default:
 		raise_ud(c);
@@ -570,7 +575,7 @@ void x_mov_from_cr(struct vtx_cpu *c, const struct vtx_insn *i)
 			       : c->cr4;
 		break;
 	case 8:
-		v = c->cr8;
+		v = vtx_lapic_read_cr8(c);
 		break;
 	default:
 		raise_ud(c);
@@ -1095,6 +1100,9 @@ void x_iret(struct vtx_cpu *c, const struct vtx_insn *i)
 	}
 	if (c->mode == VTX_MODE_PROT32 || c->mode == VTX_MODE_PROT16) {
 		iret_prot32(c, i);
+		/* IRET ends NMI blocking (SDM 6.7.1; virtual-NMI blocking
+		 * in VMX non-root, 26.3). */
+		c->nmi_blocked = false;
 		return;
 	}
 	if (c->mode != VTX_MODE_LONG64) {
@@ -1183,6 +1191,7 @@ void x_iret(struct vtx_cpu *c, const struct vtx_insn *i)
 			}
 		}
 	}
+	c->nmi_blocked = false;
 	c->async = 1;
 }
 

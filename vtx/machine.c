@@ -115,7 +115,9 @@ int vtx_cpu_create(struct vtx_machine *m, struct vtx_cpu **out)
 	c->dr[6] = 0xffff0ff0;
 	c->dr[7] = 0x400;
 	c->pat = 0x0007040600070406ull;
-	c->apic_base = 0xfee00000ull | (1ull << 11) | (1ull << 8);
+	c->apic_base = 0xfee00000ull | APIC_BASE_EN | APIC_BASE_BSP;
+	vtx_lapic_reset(c);
+	c->stop_at = c->check_at = c->event_at = UINT64_MAX;
 	c->idt.limit = 0xffff;
 	c->gdt.limit = 0xffff;
 	for (int s = 0; s < SEG_NR; s++) {
@@ -241,7 +243,7 @@ int vtx_cpu_get_sregs(const struct vtx_cpu *c, struct kvm_sregs *s)
 	s->cr2 = c->cr2;
 	s->cr3 = c->cr3;
 	s->cr4 = c->cr4;
-	s->cr8 = c->cr8;
+	s->cr8 = vtx_lapic_read_cr8(c);
 	s->efer = c->efer;
 	s->apic_base = c->apic_base;
 	return 0;
@@ -278,7 +280,7 @@ int vtx_cpu_set_sregs(struct vtx_cpu *c, const struct kvm_sregs *s)
 	c->cr2 = s->cr2;
 	c->cr3 = s->cr3;
 	c->cr4 = s->cr4;
-	c->cr8 = s->cr8 & 0xf;
+	vtx_lapic_write_cr8(c, s->cr8 & 0xf);
 	c->efer = s->efer;
 	c->apic_base = s->apic_base ? s->apic_base : c->apic_base;
 	/* As a MOV to CR3 would, under PAE paging (SDM Vol. 3A 4.4.1). */
@@ -294,6 +296,8 @@ int vtx_cpu_set_sregs(struct vtx_cpu *c, const struct kvm_sregs *s)
  * guest go through the same switch (vtx/exec_sys.c). */
 int vtx_cpu_get_msr(const struct vtx_cpu *c, uint32_t idx, uint64_t *val)
 {
+	int ret;
+
 	switch (idx) {
 	case MSR_EFER:
 		*val = c->efer;
@@ -328,9 +332,6 @@ int vtx_cpu_get_msr(const struct vtx_cpu *c, uint32_t idx, uint64_t *val)
 	case MSR_IA32_CR_PAT:
 		*val = c->pat;
 		return 0;
-	case MSR_IA32_APICBASE:
-		*val = c->apic_base;
-		return 0;
 	case MSR_IA32_FEAT_CTL:
 		*val = c->feature_control;
 		return 0;
@@ -347,6 +348,9 @@ int vtx_cpu_get_msr(const struct vtx_cpu *c, uint32_t idx, uint64_t *val)
 		*val = c->misc_enable;
 		return 0;
 	default:
+		ret = vtx_lapic_msr_read(c, idx, val);
+		if (ret != -ENOENT)
+			return ret;
 		return vtx_vmx_read_cap(c, idx, val);
 	}
 }
@@ -360,6 +364,8 @@ static bool is_canonical48(uint64_t v)
  * #GP(0)); -ENOENT for an MSR the model does not implement. */
 int vtx_cpu_set_msr(struct vtx_cpu *c, uint32_t idx, uint64_t val)
 {
+	int ret;
+
 	switch (idx) {
 	case MSR_EFER: {
 		/* SDM Vol. 3A 2.2.1: reserved bits #GP; LMA is read-only and
@@ -423,9 +429,6 @@ int vtx_cpu_set_msr(struct vtx_cpu *c, uint32_t idx, uint64_t val)
 		}
 		c->pat = val;
 		return 0;
-	case MSR_IA32_APICBASE:
-		c->apic_base = val;
-		return 0;
 	case MSR_IA32_FEAT_CTL:
 		/* SDM Vol. 3C 24.7: locked means WRMSR faults until reset */
 		if (c->feature_control & FEAT_CTL_LOCKED)
@@ -439,6 +442,9 @@ int vtx_cpu_set_msr(struct vtx_cpu *c, uint32_t idx, uint64_t val)
 		c->misc_enable = val;
 		return 0;
 	default:
+		ret = vtx_lapic_msr_write(c, idx, val);
+		if (ret != -ENOENT)
+			return ret;
 		/* The VMX capability MSRs are read-only: WRMSR is #GP(0). */
 		if (vtx_vmx_read_cap(c, idx, &val) == 0)
 			return -EINVAL;

@@ -16,6 +16,15 @@
 
 static uint8_t unbacked_page[PAGE_SIZE] __attribute__((aligned(4096)));
 
+/* Physical addresses that are not memory: the xAPIC page (SDM Vol. 3A
+ * 11.4.1) is the local APIC's registers, whatever RAM lies beneath. The
+ * host address returned is never cached in the soft TLB, so every access
+ * to the page comes back here. NULL: pa is memory. */
+static inline uint8_t *phys_hook(struct vtx_cpu *c, uint64_t pa, int acc)
+{
+	return vtx_lapic_mmio_hook(c, pa, acc);
+}
+
 void vtx_code_write(struct vtx_machine *m, uint64_t pa, uint64_t len)
 {
 	uint64_t first = pa >> PAGE_SHIFT, last = (pa + len - 1) >> PAGE_SHIFT;
@@ -139,6 +148,9 @@ uint8_t *vtx_translate_slow(struct vtx_cpu *c, uint64_t la, int acc)
 	if (acc == ACC_EXEC)
 		c->fetch_gen++;
 	pa = translate(c, la, acc, user, false);
+	host = phys_hook(c, pa, acc);
+	if (unlikely(host != NULL))
+		return host;
 	host = phys_access(c, pa, acc);
 	if (!host)
 		return unbacked(pa);
@@ -204,7 +216,11 @@ void vtx_write_slow(struct vtx_cpu *c, uint64_t la, const void *src, unsigned n)
 static uint8_t *translate_sys(struct vtx_cpu *c, uint64_t la, int acc)
 {
 	uint64_t pa = translate(c, la, acc, false, true);
-	uint8_t *host = phys_access(c, pa, acc);
+	uint8_t *host = phys_hook(c, pa, acc);
+
+	if (unlikely(host != NULL))
+		return host;
+	host = phys_access(c, pa, acc);
 
 	return host ? host : unbacked(pa);
 }

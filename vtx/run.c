@@ -45,30 +45,6 @@ static void fill_stop(struct vtx_cpu *c, struct vtx_stop *st)
 	}
 }
 
-/* Event injection by VM entry (SDM Vol. 3C 27.6): delivered through the
- * guest's IDT before its first instruction, not subject to the exception
- * bitmap; software events return past the instruction length given. */
-static void inject_event(struct vtx_cpu *c)
-{
-	uint32_t info = c->inject_info;
-	unsigned vec = info & INTR_INFO_VECTOR_MASK;
-	unsigned type = info & INTR_INFO_INTR_TYPE_MASK;
-	bool has_ec = info & INTR_INFO_DELIVER_CODE_MASK;
-	bool soft =
-		type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION;
-	bool len = soft || type == INTR_TYPE_PRIV_SW_EXCEPTION;
-
-	c->inject_info = 0;
-	c->delivering = (int)vec;
-	c->delivering_error = c->inject_error;
-	c->delivering_has_error = has_ec;
-	c->delivering_type = type;
-	c->delivering_len = c->inject_len;
-	vtx_deliver_event(c, (int)vec, c->inject_error, has_ec, soft,
-			  c->rip + (len ? c->inject_len : 0));
-	c->delivering = -1;
-}
-
 /* STI and MOV SS block interrupts for the one instruction that follows
  * (SDM Vol. 3A 6.8.3): the shadow set by an instruction is armed when it
  * retires and dropped when the next one does. */
@@ -154,17 +130,21 @@ static __attribute__((noinline)) void run_blocks(struct vtx_cpu *c)
 	struct vtx_block *prev = NULL;
 
 	while (!c->stop_requested) {
-		if (unlikely(c->inject_info)) {
-			inject_event(c);
+		if (unlikely(c->event_req)) {
+			/* Injection, interrupts, VMX event exits, HLT. */
+			vtx_events_check(c);
 			prev = NULL;
+			if (c->stop_requested)
+				break;
 		}
 		struct vtx_block *b = block_next(c, prev);
 		const struct vtx_insn *i = b->insns, *end = i + b->n;
 
 		prev = b;
-		if (likely(c->stats.insns + b->n < c->stop_at)) {
-			/* The instruction budget cannot run out in this
-			 * block: no need to test it per instruction. */
+		if (likely(c->stats.insns + b->n < c->check_at)) {
+			/* Neither the instruction budget nor a timer's
+			 * instruction count can run out in this block: no
+			 * need to test them per instruction. */
 			for (; i < end; i++) {
 				c->next_rip = c->rip + i->len;
 				i->fn(c, i);
@@ -181,11 +161,8 @@ static __attribute__((noinline)) void run_blocks(struct vtx_cpu *c)
 			/* The budget first: an instruction that also leaves the
 			 * block (SMC, a mode change) must not let one more run.
 			 * A device's stop on the same instruction wins. */
-			if (unlikely(c->stats.insns >= c->stop_at) &&
-			    !c->stop_requested) {
-				c->budget_hit = true;
-				vtx_request_stop(c);
-			}
+			if (unlikely(c->stats.insns >= c->check_at))
+				vtx_events_check_point(c);
 			if (unlikely(c->async))
 				goto async;
 		}
@@ -194,7 +171,11 @@ static __attribute__((noinline)) void run_blocks(struct vtx_cpu *c)
 		/* Anything asynchronous (a stop, stale code, a mode or paging
 		 * change) ends the block: look RIP up again. */
 		c->async = 0;
+		vtx_lapic_mmio_commit(c);
 		shadow_step(c);
+		/* What ended the block (STI, POPF, IRET, MOV to CR8, an APIC
+		 * write, the end of a shadow) may unblock an event. */
+		c->event_req = true;
 		prev = NULL;
 	}
 }
@@ -210,6 +191,10 @@ int vtx_cpu_run(struct vtx_cpu *c, struct vtx_stop *st)
 	c->stop_requested = false;
 	c->halted = false;
 	c->budget_hit = false;
+	/* What the host did between runs (an MSR, CR8, an interrupt raised)
+	 * is looked at by the event check at the start; it must not also
+	 * end the first block early. */
+	c->async = 0;
 	c->stop_at =
 		c->insn_budget ? c->stats.insns + c->insn_budget : UINT64_MAX;
 
@@ -217,6 +202,9 @@ int vtx_cpu_run(struct vtx_cpu *c, struct vtx_stop *st)
 	case 0:
 		break;
 	case 1: /* vtx_raise(): an exception at c->rip */
+		/* Writes to the xAPIC page by a faulting instruction never
+		 * happened (SDM 6.5). */
+		c->lapic.mmio_dirty = false;
 		vtx_handle_fault(c);
 		break;
 	case 3: /* a VM exit switched to the host (or stopped for a C one) */
@@ -236,6 +224,8 @@ int vtx_cpu_run(struct vtx_cpu *c, struct vtx_stop *st)
 			goto out;
 	}
 
+	c->event_req = true;
+	vtx_events_recalc(c);
 	run_blocks(c);
 out:
 	c->async = 0;

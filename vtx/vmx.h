@@ -16,6 +16,10 @@ struct vtx_insn;
 
 #define VMX_NO_VMCS (~0ull) /* current-VMCS pointer when there is none */
 
+/* IA32_VMX_MISC[4:0]: the VMX-preemption timer counts down by one each
+ * time this bit of the TSC changes (SDM 26.5.1, A.6). */
+#define VTX_VMX_PREEMPT_SHIFT 5
+
 /* The VMCS revision identifier the model reports in IA32_VMX_BASIC. */
 #define VTX_VMCS_REVISION 0x00004e56u
 /* Bit 31 of a VMCS region's first word: the shadow-VMCS indicator (SDM

@@ -17,17 +17,20 @@
 /* Controls the model implements, per group (Appendix A.3-A.5, A.3.3). */
 #define PIN_MAY1                                            \
 	(VMX_PIN_BASED_DEFAULT1 | PIN_BASED_EXT_INTR_MASK | \
-	 PIN_BASED_NMI_EXITING)
+	 PIN_BASED_NMI_EXITING | PIN_BASED_VIRTUAL_NMIS |   \
+	 PIN_BASED_VMX_PREEMPTION_TIMER)
 
-#define PROC_MAY1                                                   \
-	(VMX_CPU_BASED_DEFAULT1 | CPU_BASED_USE_TSC_OFFSETTING |    \
-	 CPU_BASED_HLT_EXITING | CPU_BASED_INVLPG_EXITING |         \
-	 CPU_BASED_RDPMC_EXITING | CPU_BASED_RDTSC_EXITING |        \
-	 CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING | \
-	 CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING | \
-	 CPU_BASED_MOV_DR_EXITING | CPU_BASED_UNCOND_IO_EXITING |   \
-	 CPU_BASED_USE_IO_BITMAPS | CPU_BASED_USE_MSR_BITMAPS |     \
-	 CPU_BASED_PAUSE_EXITING | CPU_BASED_ACTIVATE_SECONDARY_CONTROLS)
+#define PROC_MAY1                                                          \
+	(VMX_CPU_BASED_DEFAULT1 | CPU_BASED_USE_TSC_OFFSETTING |           \
+	 CPU_BASED_HLT_EXITING | CPU_BASED_INVLPG_EXITING |                \
+	 CPU_BASED_RDPMC_EXITING | CPU_BASED_RDTSC_EXITING |               \
+	 CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING |        \
+	 CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING |        \
+	 CPU_BASED_MOV_DR_EXITING | CPU_BASED_UNCOND_IO_EXITING |          \
+	 CPU_BASED_USE_IO_BITMAPS | CPU_BASED_USE_MSR_BITMAPS |            \
+	 CPU_BASED_PAUSE_EXITING | CPU_BASED_ACTIVATE_SECONDARY_CONTROLS | \
+	 CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_NMI_WINDOW_EXITING |    \
+	 CPU_BASED_MONITOR_TRAP_FLAG)
 
 /* Default1 bits the true controls let software clear (Appendix A.2):
  * CR3-load/store exiting. The other default1 bits stay fixed to 1. */
@@ -45,7 +48,8 @@
 	(VMX_EXIT_DEFAULT1 | VM_EXIT_SAVE_DEBUG_CONTROLS |         \
 	 VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_ACK_INTR_ON_EXIT | \
 	 VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT |           \
-	 VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER)
+	 VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER |         \
+	 VM_EXIT_SAVE_VMX_PREEMPTION_TIMER)
 
 /* Debug-control save/load may be cleared with the true controls. */
 #define EXIT_TRUE_MUST1 \
@@ -144,8 +148,10 @@ int vtx_vmx_read_cap(const struct vtx_cpu *c, uint32_t idx, uint64_t *val)
 		/* EFER.LMA saved into the IA-32e entry control; 4 CR3
 		 * targets; 512 MSRs per list; VMWRITE to every field, the
 		 * VM-exit information fields of a shadow VMCS included
-		 * (A.6). No activity state but active is offered yet. */
-		*val = VMX_MISC_SAVE_EFER_LMA |
+		 * (A.6); the HLT activity state; the VMX-preemption timer
+		 * ticks when TSC bit 5 changes (vtx/events.c). */
+		*val = VTX_VMX_PREEMPT_SHIFT | VMX_MISC_ACTIVITY_HLT |
+		       VMX_MISC_SAVE_EFER_LMA |
 		       (4ull << VMX_MISC_CR3_COUNT_SHIFT) |
 		       VMX_MISC_VMWRITE_SHADOW_RO_FIELDS;
 		return 0;
@@ -273,6 +279,7 @@ bool vtx_vmcs_field_supported(uint32_t enc)
 	case GUEST_TR_AR_BYTES:
 	case GUEST_INTERRUPTIBILITY_INFO:
 	case GUEST_ACTIVITY_STATE:
+	case VMX_PREEMPTION_TIMER_VALUE:
 	case GUEST_SYSENTER_CS:
 	case HOST_IA32_SYSENTER_CS:
 	case CR0_GUEST_HOST_MASK:

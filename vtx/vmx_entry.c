@@ -81,6 +81,16 @@ static bool check_controls(struct vtx_cpu *c)
 	    CC(ctl_bad(proc2, MSR_IA32_VMX_PROCBASED_CTLS2)) ||
 	    CC(RD(CR3_TARGET_COUNT) > 4))
 		return false;
+	/* Virtual NMIs need NMI exiting, NMI-window exiting virtual NMIs
+	 * (27.2.1.1); saving the preemption timer needs the timer
+	 * (27.2.1.2). */
+	if (CC(!(pin & PIN_BASED_NMI_EXITING) &&
+	       (pin & PIN_BASED_VIRTUAL_NMIS)) ||
+	    CC(!(pin & PIN_BASED_VIRTUAL_NMIS) &&
+	       (proc & CPU_BASED_NMI_WINDOW_EXITING)) ||
+	    CC(!(pin & PIN_BASED_VMX_PREEMPTION_TIMER) &&
+	       (exit & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER)))
+		return false;
 	if ((proc & CPU_BASED_USE_IO_BITMAPS) &&
 	    (CC(!page_addr_ok(RD(IO_BITMAP_A))) ||
 	     CC(!page_addr_ok(RD(IO_BITMAP_B)))))
@@ -132,9 +142,8 @@ static bool check_controls(struct vtx_cpu *c)
 		unsigned vec = info & INTR_INFO_VECTOR_MASK;
 		bool ec = info & INTR_INFO_DELIVER_CODE_MASK;
 		uint32_t len = (uint32_t)RD(VM_ENTRY_INSTRUCTION_LEN);
-		/* Type 1 is reserved; type 7 needs the monitor trap flag,
-		 * which the model does not offer. */
-		if (CC(type == 1) || CC(type == 7) ||
+		/* Type 1 is reserved; type 7 (pending MTF) has vector 0. */
+		if (CC(type == 1) || CC(type == 7 && vec != 0) ||
 		    CC(type == 2 && vec != 2) || CC(type == 3 && vec > 31) ||
 		    CC(ec != (type == 3 && (RD(GUEST_CR0) & X86_CR0_PE) &&
 			      x86_exception_has_error_code(vec))) ||
@@ -390,13 +399,31 @@ static int check_guest_state(struct vtx_cpu *c)
 		INTR_INFO_INTR_TYPE_SHIFT) == 0 &&
 	       !(rfl & X86_EFLAGS_IF)))
 		return ENTRY_FAIL_DEFAULT + 1;
-	/* 27.3.1.5 non-register state: only the active state is offered.
-	 * STI and MOV-SS blocking hold off an injected external interrupt,
-	 * MOV-SS blocking an NMI (and STI blocking one here, as the SDM
-	 * lets a processor require); exceptions may be injected under
-	 * either. The enclave-interruption bit needs SGX, which the model
-	 * lacks. */
-	if (CC(RD(GUEST_ACTIVITY_STATE) != GUEST_ACTIVITY_ACTIVE) ||
+	/* 27.3.1.5 non-register state: the active and HLT states are
+	 * offered. HLT needs SS.DPL = 0, no STI / MOV-SS blocking, and
+	 * admits only the injection of an external interrupt, an NMI, #DB,
+	 * #MC or a pending MTF. STI and MOV-SS blocking hold off an
+	 * injected external interrupt, MOV-SS blocking an NMI (and STI
+	 * blocking one here, as the SDM lets a processor require);
+	 * exceptions may be injected under either. An injected NMI needs
+	 * no (virtual-)NMI blocking. The enclave-interruption bit needs
+	 * SGX, which the model lacks. */
+	uint64_t act = RD(GUEST_ACTIVITY_STATE);
+	unsigned inj_vec = inj & INTR_INFO_VECTOR_MASK;
+	if (CC(act > GUEST_ACTIVITY_HLT) ||
+	    CC(act == GUEST_ACTIVITY_HLT &&
+	       ((RD(GUEST_SS_AR_BYTES) & VMX_AR_DPL_MASK) >>
+		VMX_AR_DPL_SHIFT) != 0) ||
+	    CC(act == GUEST_ACTIVITY_HLT &&
+	       (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))) ||
+	    CC(act == GUEST_ACTIVITY_HLT && inj_type != ~0u &&
+	       inj_type != INTR_TYPE_EXT_INTR &&
+	       inj_type != INTR_TYPE_NMI_INTR &&
+	       inj_type != INTR_TYPE_OTHER_EVENT &&
+	       !(inj_type == INTR_TYPE_HARD_EXCEPTION &&
+		 (inj_vec == DB_VECTOR || inj_vec == MC_VECTOR))) ||
+	    CC(inj_type == INTR_TYPE_NMI_INTR &&
+	       (intr & GUEST_INTR_STATE_NMI)) ||
 	    CC(intr & GUEST_INTR_STATE_RESERVED_MASK) ||
 	    CC(intr & GUEST_INTR_STATE_ENCLAVE_INTR) ||
 	    CC((intr & GUEST_INTR_STATE_STI) &&
@@ -440,6 +467,10 @@ static void load_blocking(struct vtx_cpu *c)
 
 	if (RD(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK)
 		intr = 0;
+	/* Blocking by NMI (virtual-NMI blocking with virtual NMIs) stays
+	 * even when an event is injected (27.3.2.5). */
+	c->host_nmi_blocked = c->nmi_blocked;
+	c->nmi_blocked = RD(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_NMI;
 	c->sti_shadow = intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
 	c->mov_ss_shadow = intr & GUEST_INTR_STATE_MOV_SS;
 	c->shadow_armed = c->sti_shadow && c->vmx.c_host;
@@ -664,5 +695,19 @@ int vtx_vmx_enter(struct vtx_cpu *c, bool launch)
 		c->inject_len = (uint32_t)RD(VM_ENTRY_INSTRUCTION_LEN);
 		c->async = 1;
 	}
+	/* The HLT activity state: the guest waits for an event (27.7.4);
+	 * the preemption timer starts from the guest field (26.5.1); MTF
+	 * counts instructions from here. The first boundary looks at all
+	 * of it (vtx/events.c). */
+	c->halted = RD(GUEST_ACTIVITY_STATE) == GUEST_ACTIVITY_HLT;
+	c->mtf_pending = false;
+	c->mtf_mark = c->stats.insns;
+	if (c->vmx.pin & PIN_BASED_VMX_PREEMPTION_TIMER)
+		c->preempt_deadline = ((c->tsc >> VTX_VMX_PREEMPT_SHIFT) +
+				       (uint32_t)RD(VMX_PREEMPTION_TIMER_VALUE))
+				      << VTX_VMX_PREEMPT_SHIFT;
+	c->event_req = true;
+	c->async = 1;
+	vtx_events_recalc(c);
 	return 0;
 }

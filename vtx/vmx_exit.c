@@ -116,11 +116,24 @@ static void save_guest_state(struct vtx_cpu *c)
 		WR(GUEST_IA32_PAT, c->pat);
 	if (v->exit_ctls & VM_EXIT_SAVE_IA32_EFER)
 		WR(GUEST_IA32_EFER, c->efer);
-	WR(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+	/* The activity state (28.3.4): HLT when the exit comes while the
+	 * guest waits in the HLT state. Interruptibility: STI or MOV-SS
+	 * blocking and (virtual-)NMI blocking. */
+	WR(GUEST_ACTIVITY_STATE,
+	   c->halted ? GUEST_ACTIVITY_HLT : GUEST_ACTIVITY_ACTIVE);
 	WR(GUEST_INTERRUPTIBILITY_INFO,
-	   c->sti_shadow ? (c->mov_ss_shadow ? GUEST_INTR_STATE_MOV_SS
-					     : GUEST_INTR_STATE_STI)
-			 : 0);
+	   (c->sti_shadow ? (c->mov_ss_shadow ? GUEST_INTR_STATE_MOV_SS
+					      : GUEST_INTR_STATE_STI)
+			  : 0) |
+		   (c->nmi_blocked ? GUEST_INTR_STATE_NMI : 0));
+	/* The VMX-preemption timer's remaining count (28.3.4). */
+	if ((v->pin & PIN_BASED_VMX_PREEMPTION_TIMER) &&
+	    (v->exit_ctls & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER))
+		WR(VMX_PREEMPTION_TIMER_VALUE,
+		   c->tsc >= c->preempt_deadline
+			   ? 0
+			   : (c->preempt_deadline >> VTX_VMX_PREEMPT_SHIFT) -
+				     (c->tsc >> VTX_VMX_PREEMPT_SHIFT));
 	WR(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	/* IA32_VMX_MISC bit 5: EFER.LMA goes into the IA-32e mode guest
 	 * entry control (SDM 28.2). */
@@ -300,8 +313,22 @@ void vtx_vmx_exit(struct vtx_cpu *c, const struct vtx_exit_info *e)
 	vpid_in_use = !c->vmx.entry_failed &&
 		      (c->vmx.proc2 & SECONDARY_EXEC_ENABLE_VPID) &&
 		      c->vmx.vpid;
+	/* Back in the host: awake, the host's NMI blocking (an NMI that
+	 * exits leaves NMIs blocked for a host that runs instructions
+	 * until its IRET; a C host has none), no MTF or preemption timer
+	 * (vtx/events.c). */
+	if (!c->vmx.entry_failed) {
+		c->halted = false;
+		c->nmi_blocked = !c->vmx.c_host &&
+				 (c->host_nmi_blocked ||
+				  (e->reason == EXIT_REASON_EXCEPTION_NMI &&
+				   (e->intr_info & INTR_INFO_INTR_TYPE_MASK) ==
+					   INTR_TYPE_NMI_INTR));
+	}
+	c->mtf_pending = false;
 	c->vmx.entry_failed = false;
 	c->vmx.non_root = false;
+	vtx_events_recalc(c);
 	c->stats.vm_exits++;
 	if ((e->reason & 0xffff) < VTX_EXIT_REASONS)
 		c->stats.exits_by_reason[e->reason & 0xffff]++;

@@ -93,6 +93,15 @@ int vtx_cpu_cpuid(const struct vtx_cpu *cpu, uint32_t leaf, uint32_t subleaf,
  * monitor offering VMX to its guest starts from it. */
 bool vtx_vmcs_field_supported(uint32_t enc);
 
+/* Interrupt sources of the platform (vtx/events.c): an NMI, or a fixed
+ * interrupt with `vector` (16..255) arriving at the vCPU's local APIC as
+ * from an I/O APIC. Taken at the next instruction boundary of a run when
+ * not blocked (SDM Vol. 3A 6.8, 6.9), or as a VM exit with NMI /
+ * external-interrupt exiting. 0, or -EINVAL for a NULL cpu or a vector
+ * below 16. */
+int vtx_cpu_raise_nmi(struct vtx_cpu *cpu);
+int vtx_cpu_raise_irq(struct vtx_cpu *cpu, unsigned int vector);
+
 /* Stop after this many more retired instructions (0: no limit). */
 void vtx_cpu_set_insn_limit(struct vtx_cpu *cpu, uint64_t insns);
 
@@ -175,6 +184,11 @@ struct vtx_cpu_stats {
 	uint64_t walk_steps; /* paging-structure entries page walks read */
 	uint64_t ept_walk_steps; /* EPT entries EPT walks read */
 	uint64_t events; /* exceptions and interrupts delivered via the IDT */
+	uint64_t interrupts; /* of those, external interrupts and NMIs */
+	uint64_t apic_timer_fires; /* local APIC timer expiries */
+	uint64_t apic_ipis; /* ICR / SELF IPI sends */
+	uint64_t apic_mmio; /* accesses to the xAPIC page */
+	uint64_t halted_cycles; /* modeled cycles spent in the HLT state */
 	uint64_t cpuids, rdmsrs, wrmsrs; /* executed without a VM exit */
 	uint64_t vmreads, vmwrites; /* executed by a guest in VMX root */
 	/* executed in VMX non-root without a VM exit: VMCS shadowing */

@@ -58,13 +58,15 @@ test_cpuid__leaf_1_features_are_what_the_model_implements(void **state)
 	harness_exec(h, code, sizeof(code), 1);
 	assert_int_equal(h->regs.rax, 0x00050654); /* family 6, model 0x55 */
 	assert_int_equal(h->regs.rbx, 0x00000800); /* CLFLUSH line 64 bytes */
-	/* VMX, PCID, POPCNT */
-	assert_int_equal(h->regs.rcx, (1u << 5) | (1u << 17) | (1u << 23));
-	assert_int_equal(h->regs.rdx, (1u << 2) | (1u << 3) | (1u << 4) |
-					      (1u << 5) | (1u << 6) |
-					      (1u << 8) | (1u << 13) |
-					      (1u << 15) | (1u << 16) |
-					      (1u << 17) | (1u << 19));
+	/* VMX, PCID, x2APIC, POPCNT, TSC-deadline timer */
+	assert_int_equal(h->regs.rcx, (1u << 5) | (1u << 17) | (1u << 21) |
+					      (1u << 23) | (1u << 24));
+	/* DE PSE TSC MSR PAE CX8 APIC PGE CMOV PAT PSE-36 CLFSH */
+	assert_int_equal(h->regs.rdx,
+			 (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) |
+				 (1u << 6) | (1u << 8) | (1u << 9) |
+				 (1u << 13) | (1u << 15) | (1u << 16) |
+				 (1u << 17) | (1u << 19));
 
 	h->regs.rax = 0x80000001;
 	harness_exec(h, code, sizeof(code), 1);
