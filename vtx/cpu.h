@@ -115,11 +115,17 @@ struct vtx_block {
 };
 
 /* Soft TLB: direct-mapped, one array per access kind. A tag is the
- * page-aligned linear address | VTX_TLB_USER for CPL 3 accesses; an empty
- * entry has tag VTX_TLB_EMPTY (a non-canonical value nothing can match). */
+ * page-aligned linear address | the flush generation in bits 11:1 |
+ * VTX_TLB_USER for CPL 3 accesses; an empty entry has tag VTX_TLB_EMPTY (a
+ * non-canonical value nothing can match). A flush moves the generation,
+ * which retires every entry at once; only when the 11 bits wrap are the
+ * tags rewritten (vtx/tlb.c). VM entries and exits flush it, so this
+ * keeps a nested round trip from spending its time clearing arrays. */
 #define VTX_TLB_BITS 8
 #define VTX_TLB_SIZE (1u << VTX_TLB_BITS)
 #define VTX_TLB_USER 1ull
+#define VTX_TLB_GEN_SHIFT 1
+#define VTX_TLB_GEN_MAX 0x7ffu
 #define VTX_TLB_EMPTY 0x8000000000000001ull
 enum { TLB_READ, TLB_WRITE, TLB_EXEC, TLB_KINDS };
 struct vtx_tlb_entry {
@@ -157,6 +163,7 @@ struct vtx_atlb_entry {
 	uint16_t vpid, pcid;
 	uint8_t rights; /* XL_* */
 	uint8_t shift; /* page size: 12, 21, 22 or 30 */
+	uint32_t epoch; /* VPID 0 only: valid while it is atlb_vpid0_epoch */
 };
 
 #define VTX_UNIMPL_MAX 64
@@ -180,6 +187,7 @@ struct vtx_cpu {
 	uint8_t *ram;
 	uint64_t ram_size;
 	struct vtx_tlb_entry tlb[TLB_KINDS][VTX_TLB_SIZE];
+	uint64_t tlb_gen_tag; /* the generation, in tag position (1..max) */
 	uint32_t async; /* non-zero: leave the block after this insn */
 	/* Modeled cycles (vtx/cost.c): the run loop adds cost.insn per
 	 * retired instruction, event paths their cost. The guest TSC is
@@ -272,6 +280,9 @@ struct vtx_cpu {
 	uint64_t pdpte[4];
 	/* the architectural TLB (vtx/tlb.c) */
 	unsigned atlb_used; /* filled slots since the table was last empty */
+	/* Every VM entry and exit without VPID drops VPID 0's translations
+	 * (SDM Vol. 3C 29.4.3.1): moving this retires them all at once. */
+	uint32_t atlb_vpid0_epoch;
 	struct vtx_atlb_entry atlb[VTX_ATLB_SIZE];
 };
 
@@ -565,7 +576,8 @@ static inline bool ept_active(const struct vtx_cpu *c)
 
 static inline uint64_t tlb_tag(const struct vtx_cpu *c, uint64_t la)
 {
-	return (la & PAGE_MASK) | (c->cpl == 3 ? VTX_TLB_USER : 0);
+	return (la & PAGE_MASK) | c->tlb_gen_tag |
+	       (c->cpl == 3 ? VTX_TLB_USER : 0);
 }
 
 static inline uint8_t *tlb_hit(struct vtx_cpu *c, uint64_t la, int kind)

@@ -17,10 +17,18 @@
 
 void vtx_soft_tlb_flush(struct vtx_cpu *c)
 {
+	uint64_t gen = (c->tlb_gen_tag >> VTX_TLB_GEN_SHIFT) + 1;
+
 	c->fetch_gen++;
-	for (int k = 0; k < TLB_KINDS; k++)
-		for (unsigned e = 0; e < VTX_TLB_SIZE; e++)
-			c->tlb[k][e].tag = VTX_TLB_EMPTY;
+	if (gen > VTX_TLB_GEN_MAX) {
+		/* The generation wraps: tags of old generations could match
+		 * again, so retire them for real. */
+		for (int k = 0; k < TLB_KINDS; k++)
+			for (unsigned e = 0; e < VTX_TLB_SIZE; e++)
+				c->tlb[k][e].tag = VTX_TLB_EMPTY;
+		gen = 1;
+	}
+	c->tlb_gen_tag = gen << VTX_TLB_GEN_SHIFT;
 }
 
 void vtx_tlb_flush(struct vtx_cpu *c)
@@ -59,7 +67,8 @@ struct vtx_atlb_entry *vtx_atlb_find(struct vtx_cpu *c, uint64_t la,
 	/* A global translation serves every PCID (SDM Vol. 3A 4.10.2.4),
 	 * but only its own VPID and EP4TA (Vol. 3C 29.4.2). */
 	if (e->vpn == vpn && e->vpid == ctx->vpid && e->ept == ctx->ept &&
-	    (e->pcid == ctx->pcid || (e->rights & XL_G)))
+	    (e->pcid == ctx->pcid || (e->rights & XL_G)) &&
+	    (e->vpid || e->epoch == c->atlb_vpid0_epoch))
 		return e;
 	return NULL;
 }
@@ -81,6 +90,7 @@ void vtx_atlb_fill(struct vtx_cpu *c, uint64_t la,
 	e->frame = frame;
 	e->rights = (uint8_t)rights;
 	e->shift = (uint8_t)shift;
+	e->epoch = ctx->vpid ? 0 : c->atlb_vpid0_epoch;
 }
 
 void vtx_atlb_drop(struct vtx_cpu *c, struct vtx_atlb_entry *e)
@@ -238,12 +248,22 @@ void vtx_tlb_on_invpcid(struct vtx_cpu *c, uint64_t type, uint16_t pcid,
 	vtx_tlb_invalidate(c, &inv);
 }
 
+/* A VM entry or exit without VPID drops VPID 0's translations: they all
+ * carry the epoch, so moving it drops them in O(1) (a nested round trip
+ * has a dozen transitions; scanning the table for each would cost more
+ * than the rest of the transition). */
 void vtx_tlb_on_vmx_transition(struct vtx_cpu *c, bool vpid_in_use)
 {
 	static const struct vtx_tlbi vpid0 = { .flags = TLBI_VPID, .vpid = 0 };
 
-	if (vpid_in_use)
-		vtx_soft_tlb_flush(c);
-	else
-		vtx_tlb_invalidate(c, &vpid0);
+	if (!vpid_in_use) {
+		/* When the epoch wraps, an old entry could match again:
+		 * then drop them for real. */
+		if (++c->atlb_vpid0_epoch == 0) {
+			vtx_tlb_invalidate(c, &vpid0);
+			return;
+		}
+		c->stats.tlb_flushes++;
+	}
+	vtx_soft_tlb_flush(c);
 }
