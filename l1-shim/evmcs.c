@@ -57,6 +57,10 @@ int evmcs_setup(struct l2_vm *vm)
 	struct hv_vp_assist_page *ap = (void *)l1_vp_assist_page;
 	struct hv_enlightened_vmcs *ev = (void *)l1_evmcs_page;
 
+#ifndef L1_SHIM_PV
+	/* build/l1-shim.elf: VMREAD/VMWRITE always. */
+	return 0;
+#endif
 	if (vm->opt->no_evmcs || !evmcs_offered())
 		return 0;
 	ev->revision_id = EVMCS_VERSION;

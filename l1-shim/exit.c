@@ -101,12 +101,12 @@ void l1_stats_print(void)
 		/* With an eVMCS the same logical accesses are loads and
 		 * stores: named apart, counted alike. */
 		l1_stats_name(name, sizeof(name),
-			      l1_evmcs ? "evmcs_reads" : "vmreads", b);
-		rt_result(name, l1_evmcs ? c->evmcs_reads : c->vmreads,
+			      L1_EVMCS_ACTIVE ? "evmcs_reads" : "vmreads", b);
+		rt_result(name, L1_EVMCS_ACTIVE ? c->evmcs_reads : c->vmreads,
 			  "count");
 		l1_stats_name(name, sizeof(name),
-			      l1_evmcs ? "evmcs_writes" : "vmwrites", b);
-		rt_result(name, l1_evmcs ? c->evmcs_writes : c->vmwrites,
+			      L1_EVMCS_ACTIVE ? "evmcs_writes" : "vmwrites", b);
+		rt_result(name, L1_EVMCS_ACTIVE ? c->evmcs_writes : c->vmwrites,
 			  "count");
 	}
 }
@@ -584,7 +584,7 @@ static enum l1_exit_action l1_handle_exit(struct l2_vm *vm)
 		&l1_counts[e.basic < VMX_NR_EXIT_REASONS ? e.basic
 							 : L1_BUCKET_OTHER];
 	l1_cur_counts->exits++;
-	if (l1_evmcs)
+	if (L1_EVMCS_ACTIVE)
 		l1_cur_counts->evmcs_reads++;
 	else
 		l1_cur_counts->vmreads++;
