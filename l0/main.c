@@ -666,6 +666,14 @@ static void print_nested_stats(const struct l0_vm *vm)
 		st->ept_violations_reflected, st->vmcs02_writes,
 		vmcs_access_mode_name(vm->vmcs_access), st->shadow_vmreads,
 		st->shadow_vmwrites, st->sync_vmreads, st->sync_vmwrites);
+	/* pv: what L0 moved between its vmcs12 and L1's eVMCS. */
+	if (vm->vmcs_access == VMCS_ACCESS_PV)
+		fprintf(stderr,
+			"nestvm: nested: evmcs_entries %" PRIu64 "\n"
+			"nestvm: nested: evmcs_read_bytes %" PRIu64 "\n"
+			"nestvm: nested: evmcs_write_bytes %" PRIu64 "\n",
+			st->evmcs_entries, st->evmcs_read_bytes,
+			st->evmcs_write_bytes);
 	fprintf(stderr,
 		"nestvm: nested: ept_coherence %s\n"
 		"nestvm: nested: ept02_table_pages %" PRIu64 "\n"
@@ -699,6 +707,13 @@ static void print_nested_stats(const struct l0_vm *vm)
 			x->vmreads, x->vmwrites, x->l1_insns, x->vmcs02_writes,
 			x->cycles, x->shadow_vmreads, x->shadow_vmwrites,
 			x->sync_vmreads, x->sync_vmwrites);
+		if (vm->vmcs_access == VMCS_ACCESS_PV)
+			fprintf(stderr,
+				"nestvm: nested: reflected_evmcs %s (%u) "
+				"read_bytes %" PRIu64 " write_bytes %" PRIu64
+				"\n",
+				name, k, x->evmcs_read_bytes,
+				x->evmcs_write_bytes);
 		fprintf(stderr,
 			"nestvm: nested: per_reflected %s (%u) l1_exits %.2f "
 			"world_switches %.2f vmreads %.2f vmwrites %.2f "

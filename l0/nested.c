@@ -73,8 +73,10 @@ static enum l0_exit_action nested_entry_failure(struct l0_vm *vm,
 	 * vmcs12's values: prepare all of it next time. */
 	vm->nvmx->vmcs02_dirty = VMCS02_DIRTY_ALL;
 	vmcs_merge_set_entry_failure(vm->nvmx->vmcs12, basic, qual);
-	/* L1 reads the exit reason and qualification in the shadow VMCS. */
+	/* L1 reads the exit reason and qualification in the shadow VMCS,
+	 * or in its eVMCS. */
 	vm->nvmx->shadow_stale = true;
+	evmcs_store_exit(vm);
 	if (resume_l1_at_host_state(vm) == EXIT_STOP_VM)
 		return EXIT_STOP_VM;
 	return nested_load_exit_msrs(vm);
@@ -222,6 +224,10 @@ enum l0_exit_action nested_vmx_run(struct l0_vm *vm, bool launch)
 	uint32_t bad;
 	int ret;
 
+	/* pv: an enlightened entry makes the eVMCS current and copies it
+	 * into vmcs12 (l0/evmcs.c) instead of a VMPTRLD. */
+	if (evmcs_prepare_entry(vm, launch) == EVMCS_ENTRY_FAIL_INVALID)
+		return nvmx_fail_invalid(vm);
 	/* SDM 31.3 "VMLAUNCH/VMRESUME", after the #UD and #GP checks. */
 	if (n->vmptr == NVMX_NO_VMPTR)
 		return nvmx_fail_invalid(vm);
@@ -531,6 +537,8 @@ enum l0_exit_action nested_reflect_vmexit(struct l0_vm *vm,
 	/* L2's state and the exit information reach L1's shadow VMCS
 	 * before L1 runs (nvmx_sync_vmcs12_to_shadow()). */
 	n->shadow_stale = true;
+	/* ... or into its eVMCS, now. */
+	evmcs_store_exit(vm);
 	/* SDM 28.4 then 28.5 and 28.6: MSRs stored after guest state,
 	 * loaded after host state. */
 	nested_store_msr_area(vm, n->vmcs12);

@@ -196,7 +196,9 @@ static void shadow_activate(struct l0_vm *vm)
 {
 	struct nvmx *n = vm->nvmx;
 
-	if (vm->vmcs_access == VMCS_ACCESS_TRAP || n->shadow_active)
+	if ((vm->vmcs_access != VMCS_ACCESS_SHADOW &&
+	     vm->vmcs_access != VMCS_ACCESS_SHADOW_ALL) ||
+	    n->shadow_active)
 		return;
 	l0_vmwrite(vm, SECONDARY_VM_EXEC_CONTROL,
 		   l0_vmread(vm, SECONDARY_VM_EXEC_CONTROL) |
@@ -252,6 +254,7 @@ enum l0_exit_action nvmx_fail_valid(struct l0_vm *vm, unsigned int error)
 		return nvmx_fail_invalid(vm);
 	vm->nvmx->vmcs12->vm_instruction_error = error;
 	shadow_write_through(vm, VM_INSTRUCTION_ERROR);
+	evmcs_store_field(vm, VM_INSTRUCTION_ERROR);
 	set_flags(vm, X86_EFLAGS_ZF);
 	return EXIT_RESUME_SKIP_INSN;
 }
@@ -447,11 +450,20 @@ static void nvmx_release_vmcs12(struct l0_vm *vm)
 	if (n->vmptr == NVMX_NO_VMPTR)
 		return;
 	shadow_deactivate(vm);
-	/* It was loaded from L1's RAM, so it fits back there. */
-	vmcs12_store(n->vmcs12, &vm->mem, n->vmptr);
+	/* It was loaded from L1's RAM, so it fits back there. An eVMCS is
+	 * L1's own memory, kept up to date at every exit: nothing to write,
+	 * and L0's format must never land in it. */
+	if (!n->evmcs.current)
+		vmcs12_store(n->vmcs12, &vm->mem, n->vmptr);
+	n->evmcs.current = false;
 	n->vmptr = NVMX_NO_VMPTR;
 	/* vmcs02 was prepared from a vmcs12 L1 no longer has current. */
 	n->vmcs02_dirty = VMCS02_DIRTY_ALL;
+}
+
+void nvmx_release_current(struct l0_vm *vm)
+{
+	nvmx_release_vmcs12(vm);
 }
 
 void nvmx_set_current_vmcs12(struct l0_vm *vm, gpa_t ptr)

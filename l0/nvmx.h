@@ -10,6 +10,7 @@
 #ifndef NESTVM_L0_NVMX_H
 #define NESTVM_L0_NVMX_H
 
+#include "l0/evmcs.h"
 #include "l0/vm.h"
 #include "mmu/ept.h"
 #include "vmcs-merge/caps.h"
@@ -54,6 +55,9 @@ struct nvmx {
 	struct vmcs_shadow_set shadow;
 	bool shadow_active;
 	bool shadow_stale;
+	/* --vmcs-access pv: the eVMCS L1 may keep instead (l0/evmcs.h);
+	 * while evmcs.current, vmptr is the eVMCS's address. */
+	struct nvmx_evmcs evmcs;
 };
 
 /* Sets up L1's VMX, off (vm->nvmx). 0, or -errno with a message in err. */
@@ -95,6 +99,10 @@ enum l0_exit_action nvmx_fail_valid(struct l0_vm *vm, unsigned int error);
  */
 void nvmx_sync_shadow_to_vmcs12(struct l0_vm *vm);
 void nvmx_sync_vmcs12_to_shadow(struct l0_vm *vm);
+
+/* L1's current VMCS, vmcs12 or eVMCS, is no longer current: a vmcs12 is
+ * written back to L1's memory first (l0/evmcs.c replaces it). */
+void nvmx_release_current(struct l0_vm *vm);
 
 /*
  * A restored snapshot (l0/nstate.c): makes the region at ptr L1's current

@@ -100,8 +100,10 @@ static void table_levels(FILE *f, const struct report_input *in)
 	snprintf(note, sizeof(note),
 		 "exits handled; cycles of its VMX operations (C handlers: "
 		 "0, not modeled); vmcs02 writes %" PRIu64
-		 "; shadow VMCS syncs %" PRIu64 "/%" PRIu64,
-		 s->vmcs02_writes, s->sync_vmreads, s->sync_vmwrites);
+		 "; shadow VMCS syncs %" PRIu64 "/%" PRIu64
+		 "; eVMCS bytes %" PRIu64 "/%" PRIu64,
+		 s->vmcs02_writes, s->sync_vmreads, s->sync_vmwrites,
+		 s->evmcs_read_bytes, s->evmcs_write_bytes);
 	table_row(f, "L0 (monitor)", l1_exits + l2_exits, 0,
 		  st->cycles_host + REPORT_L0_HANDLER_CYCLES, st->host_vmreads,
 		  st->host_vmwrites, note);
@@ -248,6 +250,9 @@ static void json_nested_levels(struct json_writer *w,
 	json_write_u64(w, "vmcs02_writes", s->vmcs02_writes);
 	json_write_u64(w, "shadow_sync_vmreads", s->sync_vmreads);
 	json_write_u64(w, "shadow_sync_vmwrites", s->sync_vmwrites);
+	json_write_u64(w, "evmcs_entries", s->evmcs_entries);
+	json_write_u64(w, "evmcs_read_bytes", s->evmcs_read_bytes);
+	json_write_u64(w, "evmcs_write_bytes", s->evmcs_write_bytes);
 	json_write_u64(w, "insns", 0);
 	json_write_u64(w, "cycles", st->cycles_host + REPORT_L0_HANDLER_CYCLES);
 	json_write_u64(w, "cycles_vmx", st->cycles_host);
@@ -323,6 +328,8 @@ static void json_reflected(struct json_writer *w, const struct l0_stats *s)
 		json_write_u64(w, "vmwrites_shadowed", r->shadow_vmwrites);
 		json_write_u64(w, "shadow_sync_vmreads", r->sync_vmreads);
 		json_write_u64(w, "shadow_sync_vmwrites", r->sync_vmwrites);
+		json_write_u64(w, "evmcs_read_bytes", r->evmcs_read_bytes);
+		json_write_u64(w, "evmcs_write_bytes", r->evmcs_write_bytes);
 		json_write_u64(w, "cycles", r->cycles);
 		json_begin_object(w, "breakdown");
 		json_write_u64(w, "switches", r->cycles_switch);

@@ -24,6 +24,7 @@
 #include "arch/x86_paging.h"
 #include "arch/x86_seg.h"
 #include "l0/errmsg.h"
+#include "l0/evmcs.h"
 #include "l0/iobus.h"
 #include "l0/nvmx.h"
 #include "l0/trace.h"
@@ -243,8 +244,10 @@ static bool msr_vmcs_field(uint32_t msr, uint32_t *field)
 int l0_msr_read(struct l0_vm *vm, uint32_t msr, uint64_t *val)
 {
 	uint32_t field;
-	int ret = nvmx_get_msr(vm->nvmx, msr, val);
+	int ret = evmcs_get_msr(vm, msr, val);
 
+	if (ret == -ENOENT)
+		ret = nvmx_get_msr(vm->nvmx, msr, val);
 	if (ret != -ENOENT)
 		return ret;
 	if (msr_vmcs_field(msr, &field)) {
@@ -288,7 +291,10 @@ static bool msr_value_bad(struct l0_vm *vm, uint32_t msr, uint64_t val)
 int l0_msr_write(struct l0_vm *vm, uint32_t msr, uint64_t val)
 {
 	uint32_t field;
-	int ret = nvmx_set_msr(vm->nvmx, msr, val);
+	int ret = evmcs_set_msr(vm, msr, val);
+
+	if (ret == -ENOENT)
+		ret = nvmx_set_msr(vm->nvmx, msr, val);
 
 	if (ret != -ENOENT)
 		return ret;
@@ -330,7 +336,10 @@ static enum l0_exit_action l1_handle_cpuid(struct l0_vm *vm,
 
 	(void)e;
 	vtx_cpu_get_regs(vm->cpu, &regs);
-	vtx_cpu_cpuid(vm->cpu, (uint32_t)regs.rax, (uint32_t)regs.rcx, r);
+	/* pv: the hypervisor leaves that offer the eVMCS (l0/evmcs.c). */
+	if (!evmcs_cpuid(vm, (uint32_t)regs.rax, r))
+		vtx_cpu_cpuid(vm->cpu, (uint32_t)regs.rax, (uint32_t)regs.rcx,
+			      r);
 	if ((uint32_t)regs.rax == 1)
 		r[2] |= CPUID_1_ECX_VMX;
 	/* CPUID writes the 32-bit registers: bits 63:32 become 0. */
@@ -1146,6 +1155,11 @@ int l0_vm_set_vmcs_access(struct l0_vm *vm, enum vmcs_access_mode mode,
 	vm->vmcs_access = mode;
 	if (mode == VMCS_ACCESS_TRAP)
 		return 0;
+	/* pv needs no hardware: L1's eVMCS is its own memory. */
+	if (mode == VMCS_ACCESS_PV) {
+		vm->nvmx->evmcs.offered = true;
+		return 0;
+	}
 	vtx_cpu_get_msr(vm->cpu, MSR_IA32_VMX_PROCBASED_CTLS2, &may2);
 	if (!((may2 >> 32) & SECONDARY_EXEC_SHADOW_VMCS))
 		return errmsg(-ENODEV, err, errlen,

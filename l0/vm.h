@@ -76,6 +76,8 @@ struct l0_reflect_stats {
 	uint64_t vmreads, vmwrites; /* L1's (trapped) in their spans */
 	uint64_t shadow_vmreads, shadow_vmwrites; /* L1's, not trapped */
 	uint64_t sync_vmreads, sync_vmwrites; /* L0's shadow-VMCS syncs */
+	/* pv: bytes L0 read from and wrote to L1's eVMCS (l0/evmcs.c) */
+	uint64_t evmcs_read_bytes, evmcs_write_bytes;
 	uint64_t l1_insns; /* instructions L1 retired in their spans */
 	uint64_t vmcs02_writes; /* L0's VMWRITEs preparing vmcs02 */
 	uint64_t cycles; /* modeled cycles of their spans */
@@ -96,6 +98,9 @@ struct l0_stats {
 	/* L0's VMREADs (shadow VMCS -> vmcs12) and VMWRITEs (vmcs12 ->
 	 * shadow VMCS) keeping the shadow VMCS and vmcs12 in step. */
 	uint64_t sync_vmreads, sync_vmwrites;
+	/* pv: enlightened entries, and the bytes L0 read from and wrote to
+	 * L1's eVMCS (clean groups are not read). */
+	uint64_t evmcs_entries, evmcs_read_bytes, evmcs_write_bytes;
 	uint64_t nested_entries; /* L1 VMLAUNCH/VMRESUME that entered L2 */
 	uint64_t nested_vmfails; /* ... that failed with VMfail */
 	uint64_t nested_entry_failures; /* ... that were entry failures */

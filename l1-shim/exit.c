@@ -98,10 +98,16 @@ void l1_stats_print(void)
 			continue;
 		l1_stats_name(name, sizeof(name), "exits", b);
 		rt_result(name, c->exits, "count");
-		l1_stats_name(name, sizeof(name), "vmreads", b);
-		rt_result(name, c->vmreads, "count");
-		l1_stats_name(name, sizeof(name), "vmwrites", b);
-		rt_result(name, c->vmwrites, "count");
+		/* With an eVMCS the same logical accesses are loads and
+		 * stores: named apart, counted alike. */
+		l1_stats_name(name, sizeof(name),
+			      L1_EVMCS_ACTIVE ? "evmcs_reads" : "vmreads", b);
+		rt_result(name, L1_EVMCS_ACTIVE ? c->evmcs_reads : c->vmreads,
+			  "count");
+		l1_stats_name(name, sizeof(name),
+			      L1_EVMCS_ACTIVE ? "evmcs_writes" : "vmwrites", b);
+		rt_result(name, L1_EVMCS_ACTIVE ? c->evmcs_writes : c->vmwrites,
+			  "count");
 	}
 }
 
@@ -569,7 +575,7 @@ static enum l1_exit_action l1_handle_exit(struct l2_vm *vm)
 
 	/* The reason picks the bucket, so its own VMREAD is counted once
 	 * the bucket is known. */
-	r = vmx_vmread(VM_EXIT_REASON, &reason);
+	r = vmcs_read_uncounted(VM_EXIT_REASON, &reason);
 	if (r != VMX_SUCCEED)
 		vmx_die_access("VMREAD", VM_EXIT_REASON, r);
 	e.reason = (uint32_t)reason;
@@ -578,7 +584,10 @@ static enum l1_exit_action l1_handle_exit(struct l2_vm *vm)
 		&l1_counts[e.basic < VMX_NR_EXIT_REASONS ? e.basic
 							 : L1_BUCKET_OTHER];
 	l1_cur_counts->exits++;
-	l1_cur_counts->vmreads++;
+	if (L1_EVMCS_ACTIVE)
+		l1_cur_counts->evmcs_reads++;
+	else
+		l1_cur_counts->vmreads++;
 	e.qual = vmcs_read(EXIT_QUALIFICATION);
 
 	if (e.reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
@@ -607,9 +616,12 @@ int l1_run_l2(struct l2_vm *vm)
 	_Static_assert(L1_RUN_EXITED == 0, "entry.S returns 0 after an exit");
 
 	if (vm->opt->verbose)
-		printf(L1_PFX "setup: %llu VMREADs, %llu VMWRITEs\n",
+		printf(L1_PFX "setup: %llu VMREADs, %llu VMWRITEs, %llu eVMCS "
+			      "reads, %llu eVMCS writes\n",
 		       (unsigned long long)l1_setup_counts.vmreads,
-		       (unsigned long long)l1_setup_counts.vmwrites);
+		       (unsigned long long)l1_setup_counts.vmwrites,
+		       (unsigned long long)l1_setup_counts.evmcs_reads,
+		       (unsigned long long)l1_setup_counts.evmcs_writes);
 	for (;;) {
 		int ret = l1_vmx_run(vm->gprs, vm->launched);
 
@@ -617,7 +629,7 @@ int l1_run_l2(struct l2_vm *vm)
 			uint64_t err = 0;
 
 			if (ret == L1_RUN_FAIL_VALID)
-				vmx_vmread(VM_INSTRUCTION_ERROR, &err);
+				vmcs_read_uncounted(VM_INSTRUCTION_ERROR, &err);
 			printf(L1_PFX "%s failed: %s",
 			       vm->launched ? "VMRESUME" : "VMLAUNCH",
 			       ret == L1_RUN_FAIL_VALID ? "VMfailValid"

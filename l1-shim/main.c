@@ -173,6 +173,8 @@ static int l1_parse_options(const char *cmdline, struct l1_options *opt)
 			opt->stats = true;
 		} else if (l1_word_is(w, len, "ept-lazy")) {
 			opt->ept_lazy = true;
+		} else if (l1_word_is(w, len, "no-evmcs")) {
+			opt->no_evmcs = true;
 		} else if (len > 6 && !memcmp(w, "l2mem=", 6)) {
 			uint64_t size;
 
@@ -197,8 +199,8 @@ static int l1_parse_options(const char *cmdline, struct l1_options *opt)
 			}
 		} else {
 			printf(L1_PFX "unknown option '%.*s' (options: "
-				      "l2mem=SIZE exc=LIST ept-lazy verbose "
-				      "stats, then "
+				      "l2mem=SIZE exc=LIST ept-lazy no-evmcs "
+				      "verbose stats, then "
 				      "-- and L2's command line)\n",
 			       (int)len, w);
 			return L1_EXIT_SETUP;

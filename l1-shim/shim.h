@@ -38,6 +38,7 @@ struct l1_options {
 	bool verbose; /* l1-shim's own progress messages */
 	bool stats; /* RESULT lines per exit reason at the end */
 	bool ept_lazy; /* map L2's last 2 MiB on demand, 4 KiB at a time */
+	bool no_evmcs; /* VMREAD/VMWRITE even where an eVMCS is offered */
 	const char *l2_cmdline; /* what follows "--"; never NULL */
 };
 
@@ -105,6 +106,17 @@ int l2_boot_build(struct l2_vm *vm, const struct nestvm_bootinfo *bi,
  * guest state for L2 (EPT included). 0 or an L1_EXIT_* status, reported.
  */
 int vmcs_setup(struct l2_vm *vm);
+
+/* ---- evmcs.c ------------------------------------------------------------ */
+
+/*
+ * After VMXON: if the hypervisor below recommends the enlightened VMCS
+ * (Hyper-V CPUID leaves, TLFS) and @vm->opt allows it, enables the VP
+ * assist page and makes a fresh eVMCS current there instead of VMCLEAR
+ * and VMPTRLD (l1_evmcs is set). 1 when it did, 0 when no eVMCS is
+ * offered (the caller does VMCLEAR/VMPTRLD), or an L1_EXIT_* status.
+ */
+int evmcs_setup(struct l2_vm *vm);
 
 /* ---- ept.c --------------------------------------------------------------- */
 

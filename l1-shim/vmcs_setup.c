@@ -125,11 +125,12 @@ static int l1_vmx_fix_crs(const struct l1_vmx_caps *caps)
 	return 0;
 }
 
-static int l1_vmx_on(const struct l1_vmx_caps *caps)
+static int l1_vmx_on(struct l2_vm *vm, const struct l1_vmx_caps *caps)
 {
 	uint32_t rev = vmx_basic_get_revision(caps->basic);
 	uint32_t size = vmx_basic_get_vmcs_size(caps->basic);
 	enum vmx_result r;
+	int ret;
 
 	/* The regions are one page each and lie below 4 GiB, which also
 	 * satisfies IA32_VMX_BASIC[48] (A.1). */
@@ -148,6 +149,11 @@ static int l1_vmx_on(const struct l1_vmx_caps *caps)
 	r = vmx_vmxon(l1_pa(l1_vmxon_region));
 	if (r != VMX_SUCCEED)
 		return l1_vmx_insn_failed("VMXON", r);
+	/* An enlightened VMCS is made current through the VP assist page,
+	 * never with VMPTRLD (TLFS, "Enlightened VMCS"). */
+	ret = evmcs_setup(vm);
+	if (ret)
+		return ret == 1 ? 0 : ret;
 	r = vmx_vmclear(l1_pa(l1_vmcs_region));
 	if (r != VMX_SUCCEED)
 		return l1_vmx_insn_failed("VMCLEAR", r);
@@ -496,7 +502,7 @@ int vmcs_setup(struct l2_vm *vm)
 	if (!ret)
 		ret = l1_vmx_fix_crs(&caps);
 	if (!ret)
-		ret = l1_vmx_on(&caps);
+		ret = l1_vmx_on(vm, &caps);
 	if (!ret)
 		ret = l1_ctls_compute(vm, &caps, &ctls);
 	if (!ret)

@@ -4,12 +4,16 @@
  * into the current bucket (what the exit-multiplication experiments
  * measure), on top of the VMX instruction wrappers of arch/vmx_asm.h (SDM
  * Vol. 3C 31.2), plus RDMSR/WRMSR and the control-register and descriptor-
- * table reads l1-shim needs. l1-shim side (L1); freestanding.
+ * table reads l1-shim needs. With an enlightened VMCS (Hyper-V TLFS,
+ * arch/evmcs.h; l1-shim/evmcs.c) the accessors are plain loads and stores
+ * into it, with the clean-field bits kept. l1-shim side (L1);
+ * freestanding.
  */
 #ifndef NESTVM_L1_SHIM_VMX_H
 #define NESTVM_L1_SHIM_VMX_H
 
 #include "arch/ept.h"
+#include "arch/evmcs.h"
 #include "arch/types.h"
 #include "arch/vmcs.h"
 #include "arch/vmx_asm.h"
@@ -17,12 +21,27 @@
 
 /* ---- counted VMCS accessors --------------------------------------------- */
 
-/* VM exits, VMREADs and VMWRITEs charged to one exit reason (or setup). */
+/* VM exits, VMREADs and VMWRITEs charged to one exit reason (or setup);
+ * with an eVMCS, its loads and stores instead of VMREADs and VMWRITEs. */
 struct l1_counts {
 	uint64_t exits;
 	uint64_t vmreads;
 	uint64_t vmwrites;
+	uint64_t evmcs_reads;
+	uint64_t evmcs_writes;
 };
+
+/* The enlightened VMCS in use instead of VMREAD/VMWRITE, or NULL
+ * (l1-shim/evmcs.c). Only build/l1-shim-pv.elf (-DL1_SHIM_PV) can use
+ * one: in build/l1-shim.elf the test folds away, so its accessors
+ * retire exactly the instructions they always did (the exact L1
+ * instruction counts of the nested tests). */
+extern struct hv_enlightened_vmcs *l1_evmcs;
+#ifdef L1_SHIM_PV
+#define L1_EVMCS_ACTIVE (l1_evmcs != NULL)
+#else
+#define L1_EVMCS_ACTIVE 0
+#endif
 
 /* The bucket every vmcs_read()/vmcs_write() is counted in (exit.c). */
 extern struct l1_counts *l1_cur_counts;
@@ -35,11 +54,67 @@ extern struct l1_counts *l1_cur_counts;
 void vmx_die_access(const char *insn, uint32_t field, enum vmx_result r)
 	__attribute__((noreturn, cold));
 
+/* A field l1-shim uses that an eVMCS does not have: its bug. Never
+ * returns (l1-shim/evmcs.c). */
+void evmcs_die_field(const char *what, uint32_t field)
+	__attribute__((noreturn, cold));
+
+/* The bytes of field in the eVMCS, or a stop. */
+static inline uint8_t *evmcs_field_ptr(const char *what, uint32_t field,
+				       struct evmcs_field_loc *loc)
+{
+	if (!evmcs_field_lookup(field, loc))
+		evmcs_die_field(what, field);
+	return (uint8_t *)l1_evmcs + loc->offset;
+}
+
+/* Field of the eVMCS, zero-extended: a load, no VM exit. */
+static inline uint64_t evmcs_read(uint32_t field)
+{
+	struct evmcs_field_loc loc;
+	const uint8_t *p = evmcs_field_ptr("read", field, &loc);
+
+	switch (loc.width) {
+	case 2:
+		return *(const uint16_t *)p;
+	case 4:
+		return *(const uint32_t *)p;
+	default:
+		return *(const uint64_t *)p;
+	}
+}
+
+/* A store, and the field's clean-field group marked dirty so that L0
+ * reads it at the next entry (TLFS "Clean Fields"). */
+static inline void evmcs_write(uint32_t field, uint64_t val)
+{
+	struct evmcs_field_loc loc;
+	uint8_t *p = evmcs_field_ptr("write", field, &loc);
+
+	switch (loc.width) {
+	case 2:
+		*(uint16_t *)p = (uint16_t)val;
+		break;
+	case 4:
+		*(uint32_t *)p = (uint32_t)val;
+		break;
+	default:
+		*(uint64_t *)p = val;
+		break;
+	}
+	l1_evmcs->hv_clean_fields &= ~loc.clean;
+}
+
 static inline uint64_t vmcs_read(uint32_t field)
 {
 	uint64_t val;
-	enum vmx_result r = vmx_vmread(field, &val);
+	enum vmx_result r;
 
+	if (L1_EVMCS_ACTIVE) {
+		l1_cur_counts->evmcs_reads++;
+		return evmcs_read(field);
+	}
+	r = vmx_vmread(field, &val);
 	l1_cur_counts->vmreads++;
 	if (r != VMX_SUCCEED)
 		vmx_die_access("VMREAD", field, r);
@@ -48,11 +123,28 @@ static inline uint64_t vmcs_read(uint32_t field)
 
 static inline void vmcs_write(uint32_t field, uint64_t val)
 {
-	enum vmx_result r = vmx_vmwrite(field, val);
+	enum vmx_result r;
 
+	if (L1_EVMCS_ACTIVE) {
+		l1_cur_counts->evmcs_writes++;
+		evmcs_write(field, val);
+		return;
+	}
+	r = vmx_vmwrite(field, val);
 	l1_cur_counts->vmwrites++;
 	if (r != VMX_SUCCEED)
 		vmx_die_access("VMWRITE", field, r);
+}
+
+/* An uncounted read (the exit reason before its bucket is known, the
+ * VM-instruction error after a failed entry): VMREAD or a load. */
+static inline enum vmx_result vmcs_read_uncounted(uint32_t field, uint64_t *val)
+{
+	if (L1_EVMCS_ACTIVE) {
+		*val = evmcs_read(field);
+		return VMX_SUCCEED;
+	}
+	return vmx_vmread(field, val);
 }
 
 /* ---- other privileged instructions --------------------------------------- */

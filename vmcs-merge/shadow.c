@@ -25,6 +25,8 @@ const char *vmcs_access_mode_name(enum vmcs_access_mode mode)
 		return "shadow";
 	case VMCS_ACCESS_SHADOW_ALL:
 		return "shadow-all";
+	case VMCS_ACCESS_PV:
+		return "pv";
 	}
 	return "unknown";
 }
@@ -37,6 +39,7 @@ static unsigned int field_access(enum vmcs_access_mode mode,
 		return 0;
 	switch (mode) {
 	case VMCS_ACCESS_TRAP:
+	case VMCS_ACCESS_PV:
 		return 0;
 	case VMCS_ACCESS_SHADOW:
 		if (d->shadow == VMCS_SHADOW_SH_RW)

@@ -20,9 +20,12 @@ enum vmcs_access_mode {
 	VMCS_ACCESS_TRAP, /* every one exits to L0 (Turtles' baseline) */
 	VMCS_ACCESS_SHADOW, /* SH_RW read/write, SH_RO read, the rest exit */
 	VMCS_ACCESS_SHADOW_ALL, /* every field L0 offers L1 is shadowed */
+	/* an enlightened L1 keeps an in-memory eVMCS with clean-field
+	 * bits (l0/evmcs.h); any other L1 is trapped as under trap */
+	VMCS_ACCESS_PV,
 };
 
-/* "trap", "shadow", "shadow-all"; never NULL. */
+/* "trap", "shadow", "shadow-all", "pv"; never NULL. */
 const char *vmcs_access_mode_name(enum vmcs_access_mode mode);
 
 /* What L1 may do to a field without a VM exit. */

@@ -320,24 +320,24 @@ static void test_compare__merge_missing_report_fails(void **state)
 }
 
 /*
- * A strategy nestvm run refuses (pv) fails its run: its command line and
+ * A strategy nestvm run refuses (bt) fails its run: its command line and
  * the run's own error are shown, the other runs finish and are tabled,
  * and compare exits 1.
  */
 static void test_compare__failing_run_reported_others_finish(void **state)
 {
-	const char *extra[] = { "--strategies", "trap,pv", NULL };
+	const char *extra[] = { "--strategies", "trap,bt", NULL };
 	struct cmd_result res;
 	char l1[16][32];
 
 	(void)state;
-	run_compare(tmp_path("pv"), extra, &res);
+	run_compare(tmp_path("bt"), extra, &res);
 	assert_false(res.signaled);
 	assert_int_equal(res.exit_code, 1);
-	assert_non_null(strstr(res.err, "pv: FAILED with exit status 125: "));
-	assert_non_null(strstr(res.err, " run --vmcs-access pv --prep full "
+	assert_non_null(strstr(res.err, "bt: FAILED with exit status 125: "));
+	assert_non_null(strstr(res.err, " run --vmcs-access bt --prep full "
 					"--profile nehalem --serial file:"));
-	assert_non_null(strstr(res.err, "| nestvm: --vmcs-access pv: not "
+	assert_non_null(strstr(res.err, "| nestvm: --vmcs-access bt: not "
 					"implemented yet"));
 	assert_non_null(strstr(res.err, "nestvm: compare: 1 of 3 runs "
 					"failed\n"));
