@@ -20,6 +20,7 @@
 #include "arch/vmx_insn_errors.h"
 #include "arch/x86_msr.h"
 #include "arch/x86_paging.h"
+#include "l0/nested_events.h"
 #include "l0/trace.h"
 #include "mmu/l1mem.h"
 #include "vmcs-merge/vmcs12.h"
@@ -187,6 +188,13 @@ static int nested_config(struct l0_vm *vm, struct vmcs02_config *cfg)
 	cfg->proc_must1 = vm->proc_must1;
 	cfg->exception_bitmap = 0;
 	cfg->cr0_mask = L0_CR0_OWNED;
+	/* vmcs02 is unrestricted where vmcs12 is: L2's PE and PG are then
+	 * its own, as they are on L1's VMCS (SDM 26.3.1.1). */
+	if ((v->cpu_based_vm_exec_control &
+	     CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) &&
+	    (v->secondary_vm_exec_control & SECONDARY_EXEC_UNRESTRICTED_GUEST))
+		cfg->cr0_mask &= ~(uint64_t)(X86_CR0_PE | X86_CR0_PG);
+	cfg->vpid02 = nested_events_vpid02(vm);
 	cfg->cr4_mask = L0_CR4_OWNED;
 	cfg->tsc_offset = l0_vmread(vm, TSC_OFFSET);
 	cfg->l1_efer = l0_vmread(vm, GUEST_IA32_EFER);
@@ -212,7 +220,7 @@ static bool vmcs02_config_equal(const struct vmcs02_config *a,
 	       a->eptp == b->eptp && a->tsc_offset == b->tsc_offset &&
 	       a->l1_efer == b->l1_efer && a->l1_pat == b->l1_pat &&
 	       a->l1_dr7 == b->l1_dr7 && a->l1_debugctl == b->l1_debugctl &&
-	       a->host == b->host;
+	       a->host == b->host && a->vpid02 == b->vpid02;
 }
 
 enum l0_exit_action nested_vmx_run(struct l0_vm *vm, bool launch)
@@ -298,6 +306,7 @@ enum l0_exit_action nested_vmx_run(struct l0_vm *vm, bool launch)
 				  "preparing vmcs02 failed (VM-instruction "
 				  "error %d)",
 				  ret);
+	nested_events_flush_on_entry(vm);
 	/*
 	 * SDM 27.4: the VM-entry MSR-load area, after guest state, into L2
 	 * (vmcs02 is current). A failure is an entry failure with the
@@ -466,7 +475,11 @@ bool nested_l1_wants_exit(const struct vmcs12 *v, const struct l1_mem *mem,
 	uint32_t proc2 = (proc & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS)
 				 ? v->secondary_vm_exec_control
 				 : 0;
+	bool wants;
 
+	if (nested_events_l1_wants(v, vmx_exit_reason_basic(x->info.reason),
+				   &wants))
+		return wants;
 	switch (vmx_exit_reason_basic(x->info.reason)) {
 	case EXIT_REASON_EXCEPTION_NMI:
 		return l1_wants_exception(v, &x->info);
@@ -737,7 +750,9 @@ enum l0_exit_action nested_handle_l2_exit(struct l0_vm *vm)
 		return nested_reflect_vmexit(vm, &x.info);
 
 	/* L0 handles it for L2. */
-	return requeue_event(vm, &x.info, handle_for_l2(vm, &x));
+	return requeue_event(
+		vm, &x.info,
+		nested_events_after_emulation(vm, &x, handle_for_l2(vm, &x)));
 }
 
 int nested_vmx_enter_restored(struct l0_vm *vm)
@@ -754,5 +769,7 @@ int nested_vmx_enter_restored(struct l0_vm *vm)
 					      VMCS02_DIRTY_ALL,
 					      &vm->stats.vmcs02_writes);
 	n->vmcs02_dirty = 0;
+	if (!ret)
+		nested_events_flush_on_entry(vm);
 	return ret ? -EIO : 0;
 }

@@ -55,6 +55,7 @@ int nvmx_init(struct l0_vm *vm, char *err, size_t errlen)
 	n->vmxon_ptr = NVMX_NO_VMPTR;
 	vmcs_shadow_set_init(&n->shadow, VMCS_ACCESS_TRAP, false);
 	ept02_init(&n->ept02, &vm->area, &vm->mem);
+	vpid02_init(&n->vpid02, vm->cpu);
 	n->ept02.stats = &vm->stats.ept02;
 	ept02_set_coherence(&n->ept02, vm->ept_coherence, vm->cpu, vm->eptp01);
 	return 0;
@@ -723,9 +724,9 @@ enum l0_exit_action nvmx_handle_invept(struct l0_vm *vm)
 }
 
 /*
- * INVVPID (SDM 31.3 "INVVPID"): the operand checks. L2 runs without a VPID
- * of its own yet, so every VM entry and exit already flushes its
- * translations and there is nothing left to invalidate.
+ * INVVPID (SDM 31.3 "INVVPID"): the operand checks, then the same
+ * invalidation on the vpid02 L0 gave that vmcs12 VPID (mmu/vpid02.c); a
+ * VPID no vmcs12 ran with has nothing cached.
  */
 enum l0_exit_action nvmx_handle_invvpid(struct l0_vm *vm)
 {
@@ -752,6 +753,9 @@ enum l0_exit_action nvmx_handle_invvpid(struct l0_vm *vm)
 	     !x86_is_canonical(d.gla, false)))
 		return nvmx_fail_valid(
 			vm, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+	if (vpid02_invvpid(&n->vpid02, type, (uint16_t)d.vpid, d.gla))
+		return l0_stop_vm(vm, L0_STOP_INTERNAL,
+				  "INVVPID of a vpid02 failed");
 	return nvmx_succeed(vm);
 }
 

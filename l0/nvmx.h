@@ -13,6 +13,7 @@
 #include "l0/evmcs.h"
 #include "l0/vm.h"
 #include "mmu/ept.h"
+#include "mmu/vpid02.h"
 #include "vmcs-merge/caps.h"
 #include "vmcs-merge/merge.h"
 
@@ -40,6 +41,10 @@ struct nvmx {
 	 * cleared when a nested entry has written them. */
 	unsigned int vmcs02_dirty;
 	struct ept02 ept02;
+	/* ept02.resets at the last nested entry: a reset since then may
+	 * reuse the root, so its EP4TA is flushed (nested_events.c). */
+	uint64_t ept02_resets_seen;
+	struct vpid02_map vpid02; /* vmcs12 VPIDs -> vpid02s */
 	struct vmcs12_check last_check; /* of the last nested entry */
 	/*
 	 * VMCS shadowing for L1 (--vmcs-access shadow, shadow-all). While

@@ -106,6 +106,10 @@ struct l0_stats {
 	uint64_t nested_entry_failures; /* ... that were entry failures */
 	uint64_t ept02_fills; /* hidden faults */
 	uint64_t ept_violations_reflected; /* true faults */
+	/* INVVPIDs of the vpid02 of a vmcs12 without VPID, one per nested
+	 * entry (l0/nested_events.c); MTF exits L0 owed L1 after an
+	 * instruction it emulated for L2. */
+	uint64_t vpid02_flushes, mtf_after_emulation;
 	struct ept02_stats ept02; /* ept02's memory and coherence */
 	uint64_t vmcs02_writes; /* L0's VMWRITEs preparing vmcs02 */
 	uint64_t insns_l1, insns_l2; /* retired while each level ran */

@@ -25,44 +25,61 @@ _Static_assert(NESTED_VMX_NR_CAPS == MSR_IA32_VMX_LAST - MSR_IA32_VMX_FIRST + 1,
  * l0/nested.c) or an exit condition L0 passes through to vmcs02 and
  * reflects. The default1 bits are listed so that a processor that forces
  * them still gets a consistent answer.
+ *
+ * The event controls (interrupt and NMI windows, virtual NMIs, NMI and
+ * external-interrupt exiting, the monitor trap flag, the VMX-preemption
+ * timer) are passed through to vmcs02: L0 sets none of them for itself,
+ * so every such exit of L2 is L1's (l0/nested_events.c,
+ * docs/design/nested.md "Events under L0").
  */
 #define NESTED_PIN_EMULATED                                 \
 	(VMX_PIN_BASED_DEFAULT1 | PIN_BASED_EXT_INTR_MASK | \
-	 PIN_BASED_NMI_EXITING)
+	 PIN_BASED_NMI_EXITING | PIN_BASED_VIRTUAL_NMIS |   \
+	 PIN_BASED_VMX_PREEMPTION_TIMER)
 
-#define NESTED_PROC_EMULATED                                        \
-	(VMX_CPU_BASED_DEFAULT1 | CPU_BASED_USE_TSC_OFFSETTING |    \
-	 CPU_BASED_HLT_EXITING | CPU_BASED_INVLPG_EXITING |         \
-	 CPU_BASED_RDPMC_EXITING | CPU_BASED_RDTSC_EXITING |        \
-	 CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING | \
-	 CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING | \
-	 CPU_BASED_MOV_DR_EXITING | CPU_BASED_UNCOND_IO_EXITING |   \
-	 CPU_BASED_USE_IO_BITMAPS | CPU_BASED_USE_MSR_BITMAPS |     \
-	 CPU_BASED_PAUSE_EXITING | CPU_BASED_ACTIVATE_SECONDARY_CONTROLS)
+#define NESTED_PROC_EMULATED                                               \
+	(VMX_CPU_BASED_DEFAULT1 | CPU_BASED_USE_TSC_OFFSETTING |           \
+	 CPU_BASED_HLT_EXITING | CPU_BASED_INVLPG_EXITING |                \
+	 CPU_BASED_RDPMC_EXITING | CPU_BASED_RDTSC_EXITING |               \
+	 CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING |        \
+	 CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING |        \
+	 CPU_BASED_MOV_DR_EXITING | CPU_BASED_UNCOND_IO_EXITING |          \
+	 CPU_BASED_USE_IO_BITMAPS | CPU_BASED_USE_MSR_BITMAPS |            \
+	 CPU_BASED_PAUSE_EXITING | CPU_BASED_ACTIVATE_SECONDARY_CONTROLS | \
+	 CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_NMI_WINDOW_EXITING |    \
+	 CPU_BASED_MONITOR_TRAP_FLAG)
 
-#define NESTED_PROC2_EMULATED                                        \
-	(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_DESC |           \
-	 SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_ENABLE_VPID | \
-	 SECONDARY_EXEC_WBINVD_EXITING)
+#define NESTED_PROC2_EMULATED                                                \
+	(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_DESC |                   \
+	 SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_ENABLE_VPID |         \
+	 SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_UNRESTRICTED_GUEST | \
+	 SECONDARY_EXEC_ENABLE_INVPCID)
 
 #define NESTED_EXIT_EMULATED                                       \
 	(VMX_EXIT_DEFAULT1 | VM_EXIT_SAVE_DEBUG_CONTROLS |         \
 	 VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_ACK_INTR_ON_EXIT | \
 	 VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT |           \
-	 VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER)
+	 VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER |         \
+	 VM_EXIT_SAVE_VMX_PREEMPTION_TIMER)
 
 #define NESTED_ENTRY_EMULATED                                \
 	(VMX_ENTRY_DEFAULT1 | VM_ENTRY_LOAD_DEBUG_CONTROLS | \
 	 VM_ENTRY_IA32E_MODE | VM_ENTRY_LOAD_IA32_PAT |      \
 	 VM_ENTRY_LOAD_IA32_EFER)
 
-/* IA32_VMX_MISC: no activity state but active, no preemption timer. */
-#define NESTED_MISC_EMULATED                                \
-	(VMX_MISC_SAVE_EFER_LMA | VMX_MISC_CR3_COUNT_MASK | \
+/* IA32_VMX_MISC: the processor's preemption-timer rate (vmcs02 runs
+ * L2 on the processor's own timer), the HLT activity state; not shutdown
+ * or wait-for-SIPI. */
+#define NESTED_MISC_EMULATED                                            \
+	(VMX_MISC_PREEMPTION_TIMER_RATE_MASK | VMX_MISC_SAVE_EFER_LMA | \
+	 VMX_MISC_ACTIVITY_HLT | VMX_MISC_CR3_COUNT_MASK |              \
 	 VMX_MISC_MSR_LIST_MASK | VMX_MISC_VMWRITE_SHADOW_RO_FIELDS)
 
 /* IA32_VMX_EPT_VPID_CAP: what the ept12 walk and INVEPT/INVVPID
- * emulation handle; no EPT A/D flags, no 5-level EPT. */
+ * emulation handle; no 5-level EPT, and no EPT A/D flags: ept02 is filled
+ * once per page on a hidden fault, so L0 would see neither the later
+ * accesses that set ept12's accessed flags nor the first write through a
+ * leaf filled by a read (docs/design/nested.md "Events under L0"). */
 #define NESTED_EPT_VPID_EMULATED                                         \
 	(VMX_EPT_EXECUTE_ONLY_BIT | VMX_EPT_PAGE_WALK_4_BIT |            \
 	 VMX_EPTP_WB_BIT | VMX_EPT_2MB_PAGE_BIT | VMX_EPT_1GB_PAGE_BIT | \
@@ -210,8 +227,6 @@ bool nested_vmcs_field_supported(uint32_t enc)
 	switch (enc & ~VMCS_ENC_HIGH) {
 	case VMREAD_BITMAP:
 	case VMWRITE_BITMAP:
-	/* The VMX-preemption timer is not offered to L1 (NESTED_PIN_*). */
-	case VMX_PREEMPTION_TIMER_VALUE:
 		return false;
 	default:
 		return vtx_vmcs_field_supported(enc);

@@ -89,6 +89,16 @@ static bool check_execution_controls(const struct vmcs12 *v,
 	    CC(v->cr3_target_count >
 	       vmx_misc_get_cr3_count(cap(caps, MSR_IA32_VMX_MISC))))
 		return false;
+	/* The event controls' dependencies, as the processor checks them:
+	 * virtual NMIs need NMI exiting, NMI-window exiting needs virtual
+	 * NMIs; unrestricted guest needs EPT. */
+	if (CC(!(v->pin_based_vm_exec_control & PIN_BASED_NMI_EXITING) &&
+	       (v->pin_based_vm_exec_control & PIN_BASED_VIRTUAL_NMIS)) ||
+	    CC(!(v->pin_based_vm_exec_control & PIN_BASED_VIRTUAL_NMIS) &&
+	       (proc & CPU_BASED_NMI_WINDOW_EXITING)) ||
+	    CC((proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST) &&
+	       !(proc2 & SECONDARY_EXEC_ENABLE_EPT)))
+		return false;
 	if ((proc & CPU_BASED_USE_IO_BITMAPS) &&
 	    (CC(!page_aligned(v->io_bitmap_a)) ||
 	     CC(beyond_maxphy(v->io_bitmap_a)) ||
@@ -125,12 +135,16 @@ static bool check_exit_controls(const struct vmcs12 *v,
 				unsigned int maxphyaddr,
 				struct vmcs12_check *out)
 {
-	return !(CC(!nested_vmx_ctl_ok(caps, MSR_IA32_VMX_TRUE_EXIT_CTLS,
-				       v->vm_exit_controls)) ||
-		 CC(msr_area_bad(v->vm_exit_msr_store_addr,
-				 v->vm_exit_msr_store_count, maxphyaddr)) ||
-		 CC(msr_area_bad(v->vm_exit_msr_load_addr,
-				 v->vm_exit_msr_load_count, maxphyaddr)));
+	return !(
+		CC(!nested_vmx_ctl_ok(caps, MSR_IA32_VMX_TRUE_EXIT_CTLS,
+				      v->vm_exit_controls)) ||
+		CC(!(v->pin_based_vm_exec_control &
+		     PIN_BASED_VMX_PREEMPTION_TIMER) &&
+		   (v->vm_exit_controls & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER)) ||
+		CC(msr_area_bad(v->vm_exit_msr_store_addr,
+				v->vm_exit_msr_store_count, maxphyaddr)) ||
+		CC(msr_area_bad(v->vm_exit_msr_load_addr,
+				v->vm_exit_msr_load_count, maxphyaddr)));
 }
 
 /* SDM 27.2.1.3: VM-entry control fields, event injection included. */
@@ -145,13 +159,18 @@ static bool check_entry_controls(const struct vmcs12 *v,
 	bool has_error = vmx_intr_info_has_error_code(info);
 	bool misc_zero_len =
 		cap(caps, MSR_IA32_VMX_MISC) & VMX_MISC_ZERO_LEN_INS;
+	/* Type 7 (other event: a pending MTF exit) exists only where the
+	 * monitor trap flag does. */
+	bool mtf_offered = (cap(caps, MSR_IA32_VMX_TRUE_PROCBASED_CTLS) >> 32) &
+			   CPU_BASED_MONITOR_TRAP_FLAG;
 
 	if (CC(!nested_vmx_ctl_ok(caps, MSR_IA32_VMX_TRUE_ENTRY_CTLS,
 				  v->vm_entry_controls)))
 		return false;
 	if (vmx_intr_info_is_valid(info) &&
 	    (CC(type == INTR_TYPE_RESERVED) ||
-	     CC(type == INTR_TYPE_OTHER_EVENT) ||
+	     CC(type == INTR_TYPE_OTHER_EVENT && !mtf_offered) ||
+	     CC(type == INTR_TYPE_OTHER_EVENT && vector != 0) ||
 	     CC(type == INTR_TYPE_NMI_INTR && vector != NMI_VECTOR) ||
 	     CC(type == INTR_TYPE_HARD_EXCEPTION && vector > 31) ||
 	     CC(has_error != (type == INTR_TYPE_HARD_EXCEPTION &&
@@ -226,14 +245,15 @@ static bool limit_g_bad(uint32_t limit, uint32_t ar)
 #define usable(ar) (!((ar)&VMX_AR_UNUSABLE_MASK))
 #define ar_type(ar) ((ar)&VMX_AR_TYPE_MASK)
 
-/* SDM 27.3.1.2 for DS, ES, FS or GS (the CC() lines name the segment). */
+/* SDM 27.3.1.2 for DS, ES, FS or GS (the CC() lines name the segment);
+ * an unrestricted guest drops the DPL >= RPL rule. */
 #define DATA_SEG_BAD(seg)                                                  \
 	(usable(v->guest_##seg##_ar_bytes) &&                              \
 	 (CC(!(ar_type(v->guest_##seg##_ar_bytes) & SEG_TYPE_ACCESSED)) || \
 	  CC((ar_type(v->guest_##seg##_ar_bytes) & SEG_TYPE_CODE) &&       \
 	     !(ar_type(v->guest_##seg##_ar_bytes) & SEG_TYPE_READABLE)) || \
 	  CC(!(v->guest_##seg##_ar_bytes & VMX_AR_S_MASK)) ||              \
-	  CC(ar_type(v->guest_##seg##_ar_bytes) <= 11 &&                   \
+	  CC(!ug && ar_type(v->guest_##seg##_ar_bytes) <= 11 &&            \
 	     VMX_AR_DPL(v->guest_##seg##_ar_bytes) <                       \
 		     (v->guest_##seg##_selector & SEL_RPL_MASK)) ||        \
 	  CC(!(v->guest_##seg##_ar_bytes & VMX_AR_P_MASK)) ||              \
@@ -242,20 +262,24 @@ static bool limit_g_bad(uint32_t limit, uint32_t ar)
 
 /*
  * SDM 27.3.1.2: the guest segment registers, in the modes L0 offers L2
- * (protected mode or IA-32e mode: no unrestricted guest, no virtual-8086
- * guest). Selectors, then bases, then access rights and limits.
+ * (protected mode, IA-32e mode, and with unrestricted guest real mode and
+ * unpaged protected mode; no virtual-8086 guest). Selectors, then bases,
+ * then access rights and limits. Unrestricted guest (ug) drops the
+ * RPL/DPL rules real mode cannot meet, lets CS be an accessed read/write
+ * data segment (type 3) with DPL 0, and wants SS.DPL 0 in real mode.
  */
-static bool check_guest_segments(const struct vmcs12 *v, bool ia32e,
+static bool check_guest_segments(const struct vmcs12 *v, bool ia32e, bool ug,
 				 struct vmcs12_check *out)
 {
+	bool pe = v->guest_cr0 & X86_CR0_PE;
 	uint32_t cs = v->guest_cs_ar_bytes, ss = v->guest_ss_ar_bytes;
 	uint32_t tr = v->guest_tr_ar_bytes, ldtr = v->guest_ldtr_ar_bytes;
 	unsigned int cs_type = ar_type(cs);
 
 	if (CC(v->guest_tr_selector & SEL_TI) ||
 	    CC(usable(ldtr) && (v->guest_ldtr_selector & SEL_TI)) ||
-	    CC((v->guest_ss_selector & SEL_RPL_MASK) !=
-	       (v->guest_cs_selector & SEL_RPL_MASK)))
+	    CC(!ug && (v->guest_ss_selector & SEL_RPL_MASK) !=
+			      (v->guest_cs_selector & SEL_RPL_MASK)))
 		return false;
 	if (CC(!canonical(v->guest_tr_base)) ||
 	    CC(!canonical(v->guest_fs_base)) ||
@@ -268,8 +292,9 @@ static bool check_guest_segments(const struct vmcs12 *v, bool ia32e,
 		return false;
 	/* CS: an accessed code segment, usable whatever its bit 16 says. */
 	if (CC(cs_type != 9 && cs_type != 11 && cs_type != 13 &&
-	       cs_type != 15) ||
+	       cs_type != 15 && !(ug && cs_type == 3)) ||
 	    CC(!(cs & VMX_AR_S_MASK)) ||
+	    CC(cs_type == 3 && VMX_AR_DPL(cs) != 0) ||
 	    CC((cs_type == 9 || cs_type == 11) &&
 	       VMX_AR_DPL(cs) != VMX_AR_DPL(ss)) ||
 	    CC((cs_type == 13 || cs_type == 15) &&
@@ -284,7 +309,9 @@ static bool check_guest_segments(const struct vmcs12 *v, bool ia32e,
 	     CC(ss & VMX_AR_RESERVED_MASK) ||
 	     CC(limit_g_bad(v->guest_ss_limit, ss))))
 		return false;
-	if (CC(VMX_AR_DPL(ss) != (v->guest_ss_selector & SEL_RPL_MASK)))
+	if (CC(!ug &&
+	       VMX_AR_DPL(ss) != (v->guest_ss_selector & SEL_RPL_MASK)) ||
+	    CC((cs_type == 3 || !pe) && VMX_AR_DPL(ss) != 0))
 		return false;
 	if (DATA_SEG_BAD(ds) || DATA_SEG_BAD(es) || DATA_SEG_BAD(fs) ||
 	    DATA_SEG_BAD(gs))
@@ -316,10 +343,24 @@ static int check_guest_state(const struct vmcs12 *v,
 	uint32_t intr = v->guest_interruptibility_info;
 	uint32_t inj = v->vm_entry_intr_info_field;
 	bool inj_valid = vmx_intr_info_is_valid(inj);
+	uint32_t inj_type = vmx_intr_info_get_type(inj);
+	unsigned int inj_vec = vmx_intr_info_get_vector(inj);
+	uint32_t act = v->guest_activity_state;
+	uint64_t misc = cap(caps, MSR_IA32_VMX_MISC);
+	bool ug = (v->cpu_based_vm_exec_control &
+		   CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) &&
+		  (v->secondary_vm_exec_control &
+		   SECONDARY_EXEC_UNRESTRICTED_GUEST);
+	uint64_t cr0_fixed0 = cap(caps, MSR_IA32_VMX_CR0_FIXED0);
 
-	/* 27.3.1.1 control registers, debug registers and MSRs */
-	if (CC(fixed_bits_bad(cr0, cap(caps, MSR_IA32_VMX_CR0_FIXED0),
+	/* 27.3.1.1 control registers, debug registers and MSRs; an
+	 * unrestricted guest may clear PE and PG, but not have PG without
+	 * PE (A.7: the exception is for guest CR0 only). */
+	if (ug)
+		cr0_fixed0 &= ~(uint64_t)(X86_CR0_PE | X86_CR0_PG);
+	if (CC(fixed_bits_bad(cr0, cr0_fixed0,
 			      cap(caps, MSR_IA32_VMX_CR0_FIXED1))) ||
+	    CC((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE)) ||
 	    CC(fixed_bits_bad(cr4, cap(caps, MSR_IA32_VMX_CR4_FIXED0),
 			      cap(caps, MSR_IA32_VMX_CR4_FIXED1))) ||
 	    CC((entry & VM_ENTRY_LOAD_DEBUG_CONTROLS) &&
@@ -338,7 +379,7 @@ static int check_guest_state(const struct vmcs12 *v,
 		!!(efer & EFER_LMA) != !!(efer & EFER_LME))))
 		return ENTRY_FAIL_DEFAULT + 1;
 	/* 27.3.1.2 segment registers */
-	if (!check_guest_segments(v, ia32e, out))
+	if (!check_guest_segments(v, ia32e, ug, out))
 		return ENTRY_FAIL_DEFAULT + 1;
 	/* 27.3.1.3 descriptor-table registers */
 	if (CC(!canonical(v->guest_gdtr_base)) ||
@@ -355,8 +396,27 @@ static int check_guest_state(const struct vmcs12 *v,
 	    CC(inj_valid && vmx_intr_info_get_type(inj) == INTR_TYPE_EXT_INTR &&
 	       !(rflags & X86_EFLAGS_IF)))
 		return ENTRY_FAIL_DEFAULT + 1;
-	/* 27.3.1.5 non-register state: only the active state is offered */
-	if (CC(v->guest_activity_state != GUEST_ACTIVITY_ACTIVE) ||
+	/*
+	 * 27.3.1.5 non-register state. The active state, and HLT as
+	 * IA32_VMX_MISC offers it: HLT needs SS.DPL 0, no STI or MOV-SS
+	 * blocking, and admits only the injection of an external interrupt,
+	 * an NMI, #DB, #MC or a pending MTF exit. An injected NMI needs no
+	 * (virtual-)NMI blocking.
+	 */
+	if (CC(act != GUEST_ACTIVITY_ACTIVE &&
+	       !(act == GUEST_ACTIVITY_HLT &&
+		 (misc & VMX_MISC_ACTIVITY_HLT))) ||
+	    CC(act == GUEST_ACTIVITY_HLT && VMX_AR_DPL(v->guest_ss_ar_bytes)) ||
+	    CC(act == GUEST_ACTIVITY_HLT &&
+	       (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))) ||
+	    CC(act == GUEST_ACTIVITY_HLT && inj_valid &&
+	       inj_type != INTR_TYPE_EXT_INTR &&
+	       inj_type != INTR_TYPE_NMI_INTR &&
+	       inj_type != INTR_TYPE_OTHER_EVENT &&
+	       !(inj_type == INTR_TYPE_HARD_EXCEPTION &&
+		 (inj_vec == DB_VECTOR || inj_vec == MC_VECTOR))) ||
+	    CC(inj_valid && inj_type == INTR_TYPE_NMI_INTR &&
+	       (intr & GUEST_INTR_STATE_NMI)) ||
 	    CC(intr & GUEST_INTR_STATE_RESERVED_MASK) ||
 	    CC((intr & GUEST_INTR_STATE_STI) &&
 	       (intr & GUEST_INTR_STATE_MOV_SS)) ||

@@ -142,15 +142,20 @@ static uint64_t shadow02(uint64_t mask12, uint64_t shadow12, uint64_t guest12)
  * The control fields (vmcs12's CTRL_EARLY and CTRL_RARE classes):
  * L0 takes every port and MSR access (unconditional I/O exiting, no
  * bitmaps) and decides per access with vmcs12's bitmaps; everything else
- * L1 asked for is passed through. VPID is not used for L2 yet: without it
- * every VM entry and exit flushes L2's translations (SDM 29.4.3.1), which
- * is what INVVPID could ask.
+ * L1 asked for is passed through, the event controls included (L0 sets
+ * none of its own). L2 always runs with VPID, on the vpid02 L0 chose for
+ * vmcs12's VPID (cfg->vpid02), which changes only when that does; L0
+ * flushes it where the SDM would flush L2's translations (l0/nested.c).
+ * vmcs02 acknowledges an interrupt on exit only when L1 asked (the vector
+ * is then L1's, in the exit interruption information), and saves the
+ * preemption timer whenever L1 runs it, so that L2 resumed after an exit
+ * L0 handled continues from what was left.
  */
 static void prepare_controls(struct vmcs_io *io, const struct vmcs12 *v,
 			     const struct vmcs02_config *cfg)
 {
 	uint32_t proc12 = v->cpu_based_vm_exec_control;
-	uint32_t proc, proc2 = 0;
+	uint32_t proc, proc2 = 0, exit_ctls = cfg->exit_ctls;
 	uint64_t tsc_offset = cfg->tsc_offset;
 
 	proc = (proc12 | cfg->proc_must1 | CPU_BASED_UNCOND_IO_EXITING |
@@ -160,8 +165,14 @@ static void prepare_controls(struct vmcs_io *io, const struct vmcs12 *v,
 			   CPU_BASED_USE_MSR_BITMAPS);
 	if (proc12 & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS)
 		proc2 = v->secondary_vm_exec_control;
-	proc2 = (proc2 | SECONDARY_EXEC_ENABLE_EPT) &
-		~(uint32_t)SECONDARY_EXEC_ENABLE_VPID;
+	proc2 |= SECONDARY_EXEC_ENABLE_EPT;
+	if (cfg->vpid02)
+		proc2 |= SECONDARY_EXEC_ENABLE_VPID;
+	else
+		proc2 &= ~(uint32_t)SECONDARY_EXEC_ENABLE_VPID;
+	exit_ctls |= v->vm_exit_controls & VM_EXIT_ACK_INTR_ON_EXIT;
+	if (v->pin_based_vm_exec_control & PIN_BASED_VMX_PREEMPTION_TIMER)
+		exit_ctls |= VM_EXIT_SAVE_VMX_PREEMPTION_TIMER;
 	if (proc12 & CPU_BASED_USE_TSC_OFFSETTING)
 		tsc_offset += v->tsc_offset;
 
@@ -169,7 +180,9 @@ static void prepare_controls(struct vmcs_io *io, const struct vmcs12 *v,
 	   v->pin_based_vm_exec_control | cfg->pin_must1);
 	wr(io, CPU_BASED_VM_EXEC_CONTROL, proc);
 	wr(io, SECONDARY_VM_EXEC_CONTROL, proc2);
-	wr(io, VM_EXIT_CONTROLS, cfg->exit_ctls);
+	wr(io, VM_EXIT_CONTROLS, exit_ctls);
+	if (cfg->vpid02)
+		wr(io, VIRTUAL_PROCESSOR_ID, cfg->vpid02);
 	wr(io, VM_ENTRY_CONTROLS,
 	   (cfg->entry_ctls & ~(uint32_t)VM_ENTRY_IA32E_MODE) |
 		   (v->vm_entry_controls & VM_ENTRY_IA32E_MODE));
@@ -246,6 +259,10 @@ static void prepare_hot(struct vmcs_io *io, const struct vmcs12 *v,
 	wr(io, GUEST_ACTIVITY_STATE, v->guest_activity_state);
 	wr(io, GUEST_INTERRUPTIBILITY_INFO, v->guest_interruptibility_info);
 	wr(io, GUEST_PENDING_DBG_EXCEPTIONS, v->guest_pending_dbg_exceptions);
+	/* SDM 27.7: each entry from L1 loads the timer from vmcs12. */
+	if (v->pin_based_vm_exec_control & PIN_BASED_VMX_PREEMPTION_TIMER)
+		wr(io, VMX_PREEMPTION_TIMER_VALUE,
+		   v->vmx_preemption_timer_value);
 }
 
 /* The rest of the guest state (vmcs12's RARE class, EFER and PAT aside):
@@ -394,6 +411,9 @@ void vmcs_merge_sync_vmcs02_to_vmcs12(struct vtx_cpu *cpu, struct vmcs12 *v,
 		v->guest_ia32_pat = rd(&io, GUEST_IA32_PAT);
 	if (exit12 & VM_EXIT_SAVE_IA32_EFER)
 		v->guest_ia32_efer = rd(&io, GUEST_IA32_EFER);
+	if (exit12 & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER)
+		v->vmx_preemption_timer_value =
+			(uint32_t)rd(&io, VMX_PREEMPTION_TIMER_VALUE);
 	/* IA32_VMX_MISC bit 5: the exit stores EFER.LMA into the
 	 * "IA-32e mode guest" entry control. */
 	v->vm_entry_controls =

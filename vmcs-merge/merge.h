@@ -42,6 +42,8 @@ struct vmcs02_config {
 	uint64_t tsc_offset; /* vmcs01's */
 	uint64_t l1_efer, l1_pat, l1_dr7, l1_debugctl;
 	const struct vmcs_l0_host *host;
+	/* L2's VPID in vmcs02 (mmu/vpid02.c): never vmcs01's, never 0. */
+	uint16_t vpid02;
 };
 
 /* ---- checks (SDM 27.2, 27.3.1) ------------------------------------------ */

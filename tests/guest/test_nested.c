@@ -375,15 +375,17 @@ static void test_nested__prep_dirty_output_identical_to_full(void **state)
 
 /*
  * vmcs02 writes per L2 CPUID round trip. full: every field the merge
- * writes, 100 = 20 controls + 21 hot (vmcs12's HOT fields L0 merges, EFER
- * and PAT) + 37 rare guest fields + 22 host fields. dirty: l1-shim's CPUID
- * handler writes only GUEST_RIP (its one VMWRITE per exit), a HOT field,
- * so no group is dirty and only the 21 hot fields are written.
+ * writes, 101 = 21 controls (VIRTUAL_PROCESSOR_ID among them: l1-shim
+ * enables VPID, so L2 runs on its vpid02) + 21 hot (vmcs12's HOT fields L0
+ * merges, EFER and PAT) + 37 rare guest fields + 22 host fields. dirty:
+ * l1-shim's CPUID handler writes only GUEST_RIP (its one VMWRITE per
+ * exit), a HOT field, so no group is dirty and only the 21 hot fields are
+ * written.
  */
-#define VMCS02_WRITES_FULL 100ull
+#define VMCS02_WRITES_FULL 101ull
 #define VMCS02_WRITES_HOT 21ull
 
-static void test_nested__prep_dirty_writes_21_not_100_per_cpuid(void **state)
+static void test_nested__prep_dirty_writes_21_not_101_per_cpuid(void **state)
 {
 	struct cmd_result full = { 0 }, dirty = { 0 };
 	const char *line = "reflected CPUID (10)";
@@ -439,7 +441,8 @@ static void run_l1_shim_access(const char *mode, const char *l2,
  * may read there. shadow: the 15 SH_RW fields L0 offers (the 17 of the
  * table less GUEST_INTR_STATUS and TPR_THRESHOLD, whose features are not
  * offered), and those 15 + the 9 SH_RO fields. shadow-all: every one of
- * the 118 fields L0 offers, both ways (IA32_VMX_MISC[29] is offered, so
+ * the 119 fields L0 offers (the VMX-preemption timer value among them),
+ * both ways (IA32_VMX_MISC[29] is offered, so
  * the exit-information fields are writable too).
  */
 static const struct access_case {
@@ -451,7 +454,7 @@ static const struct access_case {
 } access_cases[] = {
 	{ "trap", 8, 18, 5, 1, 0, 0, 0, 0 },
 	{ "shadow", 2, 6, 0, 0, 5, 1, 15, 24 },
-	{ "shadow-all", 2, 6, 0, 0, 5, 1, 118, 118 },
+	{ "shadow-all", 2, 6, 0, 0, 5, 1, 119, 119 },
 };
 
 static void test_nested__vmcs_access_exact_l1_exits_per_l2_cpuid(void **state)
@@ -881,16 +884,17 @@ static char *run_with_json(bool native, const char *const args[],
  * One L2 CPUID under l1-shim, in the JSON report: 8 L1 exits (5 VMREADs,
  * 1 VMWRITE, its handler's CPUID, the VMRESUME; see the test above) and
  * 18 world switches; 9 of those are VM exits, the rest entries. Its
- * 23,560 modeled cycles split as Turtles' Figure 10 does: 8,568 in world
+ * 23,604 modeled cycles split as Turtles' Figure 10 does: 8,568 in world
  * switches (9 x 952), 162 in L1 (its 162 instructions at CPI 1; each of
- * its VMX instructions exits), and 14,830 in L0's VMX operations (the
- * reflection, the 100 vmcs02 VMWRITEs of --prep full, the emulation of
+ * its VMX instructions exits), and 14,874 in L0's VMX operations (the
+ * reflection, the 101 vmcs02 VMWRITEs of --prep full at 44 each, the
+ * emulation of
  * L1's VMX instructions), L0's C handlers at 0. The guest, timing the
  * loop with RDTSC, sees the same clock: between cycles and cycles plus
  * L2's own time, per iteration.
  */
-#define CPUID_ROUND_TRIP_CYCLES 23560ull
-#define CPUID_ROUND_TRIP_L0 14830ull
+#define CPUID_ROUND_TRIP_CYCLES 23604ull
+#define CPUID_ROUND_TRIP_L0 14874ull
 #define CPUID_ROUND_TRIP_L1 162ull
 
 static void test_report__json_cpuid_reflected_exact_breakdown_sums(void **state)
@@ -948,8 +952,8 @@ static void test_report__json_cpuid_reflected_exact_breakdown_sums(void **state)
 		js_u64(doc, "reflected.CPUID.l1_exits"));
 	assert_non_null(strstr(
 		res.err, "nestvm:   CPUID (10)                 1000      "
-			 "8.00     18.00     5.00     1.00    23560.0     "
-			 "  8568.0    14830.0      162.0"));
+			 "8.00     18.00     5.00     1.00    23604.0     "
+			 "  8568.0    14874.0      162.0"));
 	free(doc);
 	cmd_result_free(&res);
 	rm_dir(dir);
@@ -1264,7 +1268,7 @@ int main(void)
 		cmocka_unit_test(
 			test_nested__prep_dirty_output_identical_to_full),
 		cmocka_unit_test(
-			test_nested__prep_dirty_writes_21_not_100_per_cpuid),
+			test_nested__prep_dirty_writes_21_not_101_per_cpuid),
 		cmocka_unit_test(
 			test_nested__vmx_insn_program_as_l1_prints_expected),
 		cmocka_unit_test(

@@ -505,7 +505,7 @@ static void test_trace__tracing_does_not_change_the_run(void **state)
 	run_nestvm(plain, &a);
 	run_cpuid_loop("50", "trap", NULL, &t, &b);
 	assert_string_equal(a.out, b.out);
-	assert_non_null(strstr(a.out, "RESULT cpuid_cycles_per_iter 23565 "));
+	assert_non_null(strstr(a.out, "RESULT cpuid_cycles_per_iter 23609 "));
 	cmd_result_free(&a);
 	cmd_result_free(&b);
 	tmp_remove(&t);

@@ -169,7 +169,9 @@ test_caps__offers_ept_hlt_io_msr_bitmaps_not_vmcs_shadowing(void **state)
 			 SECONDARY_EXEC_ENABLE_EPT);
 	assert_int_equal((proc2 >> 32) & SECONDARY_EXEC_SHADOW_VMCS, 0);
 	nested_vmx_caps_read(&f->caps, MSR_IA32_VMX_MISC, &misc);
-	assert_int_equal(misc & VMX_MISC_ACTIVITY_STATES_MASK, 0);
+	/* HLT is the one activity state beyond active that L0 offers. */
+	assert_int_equal(misc & VMX_MISC_ACTIVITY_STATES_MASK,
+			 VMX_MISC_ACTIVITY_HLT);
 	assert_int_equal(
 		nested_vmx_caps_read(&f->caps, MSR_IA32_VMX_VMFUNC, &vmfunc),
 		-ENOENT);
@@ -197,7 +199,8 @@ test_caps__every_offered_field_is_supported_by_processor(void **state)
 				 "processor",
 				 vmcs_field_table[k].name);
 	}
-	assert_int_equal(offered, 118);
+	/* 119: the VMX-preemption timer value is offered with the timer. */
+	assert_int_equal(offered, 119);
 }
 
 /* ---- vmcs12 by encoding ----------------------------------------------------------- */
@@ -270,9 +273,29 @@ static void test_vmcs12_check__valid_vmcs12_passes(void **state)
 	}
 
 BREAK(pin, v->pin_based_vm_exec_control = 0)
-BREAK(proc_mtf, v->cpu_based_vm_exec_control |= CPU_BASED_MONITOR_TRAP_FLAG)
+BREAK(proc_tpr_shadow, v->cpu_based_vm_exec_control |= CPU_BASED_TPR_SHADOW)
+BREAK(proc2_shadow_vmcs,
+      v->secondary_vm_exec_control = SECONDARY_EXEC_SHADOW_VMCS)
 BREAK(proc2_unrestricted,
       v->secondary_vm_exec_control = SECONDARY_EXEC_UNRESTRICTED_GUEST)
+BREAK(pin_virtual_nmis, v->pin_based_vm_exec_control |= PIN_BASED_VIRTUAL_NMIS)
+BREAK(exit_save_timer, v->vm_exit_controls |= VM_EXIT_SAVE_VMX_PREEMPTION_TIMER)
+BREAK(injection_mtf_vector_1,
+      (v->vm_entry_intr_info_field = INTR_INFO_VALID_MASK |
+				     INTR_TYPE_OTHER_EVENT | 1))
+BREAK(guest_activity_hlt_sti,
+      (v->guest_activity_state = GUEST_ACTIVITY_HLT,
+       v->guest_interruptibility_info = GUEST_INTR_STATE_STI))
+BREAK(guest_activity_hlt_soft_int,
+      (v->guest_activity_state = GUEST_ACTIVITY_HLT,
+       v->vm_entry_intr_info_field = INTR_INFO_VALID_MASK |
+				     INTR_TYPE_SOFT_INTR | 0x80,
+       v->vm_entry_instruction_len = 2))
+BREAK(guest_nmi_injected_nmi_blocked,
+      (v->vm_entry_intr_info_field = INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR |
+				     NMI_VECTOR,
+       v->guest_interruptibility_info = GUEST_INTR_STATE_NMI))
+BREAK(guest_cr0_pg_without_pe, v->guest_cr0 &= ~(uint64_t)X86_CR0_PE)
 BREAK(cr3_targets, v->cr3_target_count = 5)
 BREAK(io_bitmap_a, (v->cpu_based_vm_exec_control |= CPU_BASED_USE_IO_BITMAPS,
 		    v->io_bitmap_a = 0x3010, v->io_bitmap_b = 0x4000))
@@ -338,7 +361,7 @@ BREAK(guest_pae, v->guest_cr4 &= ~(uint64_t)X86_CR4_PAE)
 BREAK(guest_cr3, v->guest_cr3 = 1ull << 46)
 BREAK(guest_efer_lma, v->guest_ia32_efer &= ~EFER_LMA)
 BREAK(guest_rflags, v->guest_rflags = 0)
-BREAK(guest_activity, v->guest_activity_state = GUEST_ACTIVITY_HLT)
+BREAK(guest_activity, v->guest_activity_state = 2)
 BREAK(guest_sti_if, v->guest_interruptibility_info = GUEST_INTR_STATE_STI)
 BREAK(guest_pending_dbg, v->guest_pending_dbg_exceptions = 1ull << 13)
 BREAK(seg_tr_ti, v->guest_tr_selector |= SEL_TI)
@@ -423,12 +446,24 @@ static const struct check_case check_cases[] = {
 	VMFAIL_CTL("pin_default1_clear", pin,
 		   "!nested_vmx_ctl_ok(caps, MSR_IA32_VMX_TRUE_PINBASED_CTLS, "
 		   "v->pin_based_vm_exec_control)"),
-	VMFAIL_CTL("proc_monitor_trap_flag_not_offered", proc_mtf,
+	VMFAIL_CTL("proc_tpr_shadow_not_offered", proc_tpr_shadow,
 		   "!nested_vmx_ctl_ok(caps, MSR_IA32_VMX_TRUE_PROCBASED_CTLS, "
 		   "proc)"),
-	VMFAIL_CTL("proc2_unrestricted_guest_not_offered", proc2_unrestricted,
+	VMFAIL_CTL("proc2_vmcs_shadowing_not_offered", proc2_shadow_vmcs,
 		   "!nested_vmx_ctl_ok(caps, MSR_IA32_VMX_PROCBASED_CTLS2, "
 		   "proc2)"),
+	VMFAIL_CTL("pin_virtual_nmis_without_nmi_exiting", pin_virtual_nmis,
+		   "!(v->pin_based_vm_exec_control & PIN_BASED_NMI_EXITING) && "
+		   "(v->pin_based_vm_exec_control & PIN_BASED_VIRTUAL_NMIS)"),
+	VMFAIL_CTL("proc2_unrestricted_guest_without_ept", proc2_unrestricted,
+		   "(proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST) && "
+		   "!(proc2 & SECONDARY_EXEC_ENABLE_EPT)"),
+	VMFAIL_CTL("exit_save_timer_without_timer", exit_save_timer,
+		   "!(v->pin_based_vm_exec_control & "
+		   "PIN_BASED_VMX_PREEMPTION_TIMER) && (v->vm_exit_controls & "
+		   "VM_EXIT_SAVE_VMX_PREEMPTION_TIMER)"),
+	VMFAIL_CTL("injection_mtf_vector_1", injection_mtf_vector_1,
+		   "type == INTR_TYPE_OTHER_EVENT && vector != 0"),
 	VMFAIL_CTL("cr3_target_count_5", cr3_targets,
 		   "v->cr3_target_count > "
 		   "vmx_misc_get_cr3_count(cap(caps, MSR_IA32_VMX_MISC))"),
@@ -508,7 +543,11 @@ static const struct check_case check_cases[] = {
 	VMFAIL_HOST("host_rip_noncanonical", host_rip,
 		    "!canonical(v->host_rip)"),
 	ENTRY_FAIL("guest_cr0_ne_clear", guest_cr0, 0,
-		   "fixed_bits_bad(cr0, cap(caps, MSR_IA32_VMX_CR0_FIXED0), "
+		   "fixed_bits_bad(cr0, cr0_fixed0, "
+		   "cap(caps, MSR_IA32_VMX_CR0_FIXED1))"),
+	ENTRY_FAIL("guest_cr0_pe_clear_without_unrestricted_guest",
+		   guest_cr0_pg_without_pe, 0,
+		   "fixed_bits_bad(cr0, cr0_fixed0, "
 		   "cap(caps, MSR_IA32_VMX_CR0_FIXED1))"),
 	ENTRY_FAIL("guest_cr4_vmxe_clear", guest_cr4, 0,
 		   "fixed_bits_bad(cr4, cap(caps, MSR_IA32_VMX_CR4_FIXED0), "
@@ -521,8 +560,25 @@ static const struct check_case check_cases[] = {
 		   "!!(efer & EFER_LMA) != ia32e"),
 	ENTRY_FAIL("guest_rflags_bit1_clear", guest_rflags, 0,
 		   "(rflags & ~X86_EFLAGS_LIVE_MASK) != X86_EFLAGS_FIXED"),
-	ENTRY_FAIL("guest_activity_hlt_not_offered", guest_activity, 0,
-		   "v->guest_activity_state != GUEST_ACTIVITY_ACTIVE"),
+	ENTRY_FAIL(
+		"guest_activity_shutdown_not_offered", guest_activity, 0,
+		"act != GUEST_ACTIVITY_ACTIVE && !(act == GUEST_ACTIVITY_HLT "
+		"&& (misc & VMX_MISC_ACTIVITY_HLT))"),
+	ENTRY_FAIL("guest_activity_hlt_with_sti_blocking",
+		   guest_activity_hlt_sti, 0,
+		   "act == GUEST_ACTIVITY_HLT && (intr & (GUEST_INTR_STATE_STI "
+		   "| GUEST_INTR_STATE_MOV_SS))"),
+	ENTRY_FAIL("guest_activity_hlt_injecting_soft_int",
+		   guest_activity_hlt_soft_int, 0,
+		   "act == GUEST_ACTIVITY_HLT && inj_valid && inj_type != "
+		   "INTR_TYPE_EXT_INTR && inj_type != INTR_TYPE_NMI_INTR && "
+		   "inj_type != INTR_TYPE_OTHER_EVENT && !(inj_type == "
+		   "INTR_TYPE_HARD_EXCEPTION && (inj_vec == DB_VECTOR || "
+		   "inj_vec == MC_VECTOR))"),
+	ENTRY_FAIL("guest_injected_nmi_with_nmi_blocking",
+		   guest_nmi_injected_nmi_blocked, 0,
+		   "inj_valid && inj_type == INTR_TYPE_NMI_INTR && (intr & "
+		   "GUEST_INTR_STATE_NMI)"),
 	ENTRY_FAIL(
 		"guest_sti_blocking_with_if_clear", guest_sti_if, 0,
 		"!(rflags & X86_EFLAGS_IF) && (intr & GUEST_INTR_STATE_STI)"),
@@ -534,7 +590,7 @@ static const struct check_case check_cases[] = {
 		   "usable(ldtr) && (v->guest_ldtr_selector & SEL_TI)"),
 	ENTRY_FAIL(
 		"seg_ss_rpl", seg_ss_rpl, 0,
-		"(v->guest_ss_selector & SEL_RPL_MASK) != (v->guest_cs_selector & SEL_RPL_MASK)"),
+		"!ug && (v->guest_ss_selector & SEL_RPL_MASK) != (v->guest_cs_selector & SEL_RPL_MASK)"),
 	ENTRY_FAIL("seg_tr_base", seg_tr_base, 0,
 		   "!canonical(v->guest_tr_base)"),
 	ENTRY_FAIL("seg_fs_base", seg_fs_base, 0,
@@ -552,7 +608,7 @@ static const struct check_case check_cases[] = {
 		   "usable(v->guest_es_ar_bytes) && (v->guest_es_base >> 32)"),
 	ENTRY_FAIL(
 		"seg_cs_type", seg_cs_type, 0,
-		"cs_type != 9 && cs_type != 11 && cs_type != 13 && cs_type != 15"),
+		"cs_type != 9 && cs_type != 11 && cs_type != 13 && cs_type != 15 && !(ug && cs_type == 3)"),
 	ENTRY_FAIL("seg_cs_s", seg_cs_s, 0, "!(cs & VMX_AR_S_MASK)"),
 	ENTRY_FAIL(
 		"seg_cs_dpl", seg_cs_dpl, 0,
@@ -573,8 +629,9 @@ static const struct check_case check_cases[] = {
 	ENTRY_FAIL("seg_ss_rsvd", seg_ss_rsvd, 0, "ss & VMX_AR_RESERVED_MASK"),
 	ENTRY_FAIL("seg_ss_limit", seg_ss_limit, 0,
 		   "limit_g_bad(v->guest_ss_limit, ss)"),
-	ENTRY_FAIL("seg_ss_dpl", seg_ss_dpl, 0,
-		   "VMX_AR_DPL(ss) != (v->guest_ss_selector & SEL_RPL_MASK)"),
+	ENTRY_FAIL(
+		"seg_ss_dpl", seg_ss_dpl, 0,
+		"!ug && VMX_AR_DPL(ss) != (v->guest_ss_selector & SEL_RPL_MASK)"),
 	ENTRY_FAIL("seg_ds_accessed", seg_ds_accessed, 0,
 		   "!(ar_type(v->guest_ds_ar_bytes) & SEG_TYPE_ACCESSED)"),
 	ENTRY_FAIL(
@@ -584,7 +641,7 @@ static const struct check_case check_cases[] = {
 		   "!(v->guest_fs_ar_bytes & VMX_AR_S_MASK)"),
 	ENTRY_FAIL(
 		"seg_gs_dpl", seg_gs_dpl, 0,
-		"ar_type(v->guest_gs_ar_bytes) <= 11 && VMX_AR_DPL(v->guest_gs_ar_bytes) < (v->guest_gs_selector & SEL_RPL_MASK)"),
+		"!ug && ar_type(v->guest_gs_ar_bytes) <= 11 && VMX_AR_DPL(v->guest_gs_ar_bytes) < (v->guest_gs_selector & SEL_RPL_MASK)"),
 	ENTRY_FAIL("seg_ds_p", seg_ds_p, 0,
 		   "!(v->guest_ds_ar_bytes & VMX_AR_P_MASK)"),
 	ENTRY_FAIL("seg_es_rsvd", seg_es_rsvd, 0,
