@@ -5,8 +5,9 @@
  * reading and writing the VMCS fields that reason needs the way KVM's
  * handlers do (SDM Vol. 3C 28.2 exit information, 27.6 event injection,
  * 27.8 entry failures; Table 28-5 I/O, 28-3 CR access, 28-7 EPT
- * violations). Every VMREAD and VMWRITE is charged to the exit reason it
- * served: docs/l1-shim.md has the table. l1-shim side (L1).
+ * violations), and under mmu=shadow the #PF, INVLPG and CR3/CR4 exits of
+ * the shadow MMU (shadow.c). Every VMREAD and VMWRITE is charged to the
+ * exit reason it served: docs/l1-shim.md has the table. l1-shim side (L1).
  */
 #include <asm/vmx.h>
 
@@ -16,6 +17,7 @@
 #include "arch/vmx_insn_errors.h"
 #include "guests/rt/hypercall.h"
 #include "arch/x86_msr.h"
+#include "arch/x86_paging.h"
 #include "guests/rt/rt.h"
 #include "l1-shim/entry.h"
 #include "l1-shim/shim.h"
@@ -176,6 +178,238 @@ static enum l1_exit_action l1_handle_unexpected(struct l2_vm *vm,
 	return l1_stop(vm, L1_EXIT_UNEXPECTED);
 }
 
+static enum l1_exit_action l1_inject_gp(void);
+
+/* ---- mmu=shadow ---------------------------------------------------------- */
+
+static bool l1_mmu_shadow(const struct l2_vm *vm)
+{
+	return vm->opt->mmu == L1_MMU_SHADOW;
+}
+
+/*
+ * Drops L2's translations from the processor's TLB after the shadow lost
+ * entries: @va alone when @one (INVVPID individual-address, as KVM's
+ * vpid_sync_vcpu_addr() after an INVLPG), else all of L2's (single-
+ * context, else all-context). Without VPID every VM entry flushes them
+ * already (SDM 29.4.3.1). Not VMCS accesses.
+ */
+static void l1_flush_l2_tlb(const struct l2_vm *vm, bool one, uint64_t va)
+{
+	uint64_t cap = vm->ept_vpid_cap;
+
+	if (!vm->vpid)
+		return;
+	if (one &&
+	    vmx_vpid_cap_has_invvpid_type(cap,
+					  VMX_VPID_EXTENT_INDIVIDUAL_ADDR) &&
+	    vmx_invvpid(VMX_VPID_EXTENT_INDIVIDUAL_ADDR, vm->vpid, va) ==
+		    VMX_SUCCEED)
+		return;
+	if (!vmx_vpid_cap_has_invvpid_type(cap,
+					   VMX_VPID_EXTENT_SINGLE_CONTEXT) ||
+	    vmx_invvpid(VMX_VPID_EXTENT_SINGLE_CONTEXT, vm->vpid, 0) !=
+		    VMX_SUCCEED)
+		vmx_invvpid(VMX_VPID_EXTENT_ALL_CONTEXT, 0, 0);
+}
+
+/*
+ * The event whose delivery a hidden fault interrupted (IDT-vectoring
+ * information @idt valid, SDM 28.2.4) never reached L2: inject it again
+ * (27.6), as KVM's vmx_complete_interrupts() requeues it. NMI unblocking
+ * (bit 12) is not part of an injection.
+ */
+static void l1_requeue_event(uint32_t idt)
+{
+	uint32_t type = vmx_intr_info_get_type(idt);
+
+	if (!vmx_intr_info_is_valid(idt))
+		return;
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, idt & ~INTR_INFO_UNBLOCK_NMI);
+	if (vmx_intr_info_has_error_code(idt))
+		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE,
+			   vmcs_read(IDT_VECTORING_ERROR_CODE));
+	if (vmx_intr_type_is_soft(type))
+		vmcs_write(VM_ENTRY_INSTRUCTION_LEN,
+			   vmcs_read(VM_EXIT_INSTRUCTION_LEN));
+}
+
+/*
+ * A true fault: L2 gets #PF with @error at @va, CR2 loaded first (a #PF
+ * that exits leaves CR2 alone, SDM 28.1, and injection does not load it,
+ * 27.6.1). A #PF met while delivering a hardware exception combines
+ * with it as the processor would (SDM 6.15, Table 6-5).
+ */
+static enum l1_exit_action l1_shadow_inject_pf(struct l2_vm *vm, uint64_t va,
+					       uint32_t error, uint32_t idt)
+{
+	unsigned int vector = PF_VECTOR;
+
+	if (vmx_intr_info_is_valid(idt) &&
+	    vmx_intr_info_get_type(idt) == INTR_TYPE_HARD_EXCEPTION) {
+		switch (x86_exception_combine(vmx_intr_info_get_vector(idt),
+					      PF_VECTOR)) {
+		case X86_EXCPT_SERIAL:
+			break;
+		case X86_EXCPT_RAISE_DF:
+			vector = DF_VECTOR;
+			error = 0;
+			break;
+		case X86_EXCPT_TRIPLE_FAULT:
+			return l1_l2_triple_fault(vm, vmcs_read(GUEST_RIP));
+		}
+	}
+	l1_write_cr2(va);
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD,
+		   vmx_build_intr_info(vector, INTR_TYPE_HARD_EXCEPTION, true));
+	vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
+	return L1_RESUME;
+}
+
+/*
+ * A #PF exit under mmu=shadow (every #PF exits: bit 14 of the exception
+ * bitmap, mask and match 0), as KVM's handle_exception_nmi() ->
+ * kvm_mmu_page_fault(): the error code, the IDT-vectoring information
+ * (read after every exit by KVM's vmx_complete_interrupts()), the address
+ * from the qualification. The shadow decides: a hidden fault resumes L2
+ * with the event it was delivering, if any; a true fault goes to L2; a
+ * walk that leaves L2's RAM stops L2, as the EPT violation of the same
+ * access does under mmu=ept.
+ */
+static enum l1_exit_action l1_handle_shadow_pf(struct l2_vm *vm,
+					       const struct l1_exit *e)
+{
+	uint32_t error = (uint32_t)vmcs_read(VM_EXIT_INTR_ERROR_CODE);
+	uint32_t idt = (uint32_t)vmcs_read(IDT_VECTORING_INFO_FIELD);
+	struct l1_shadow_fault_info fi;
+
+	/* A reserved bit in the shadow itself: only its XD bits can be,
+	 * once L2 cleared EFER.NXE (WRMSR does not exit). Rebuild. */
+	if (error & PFERR_RSVD_MASK) {
+		bool nxe = vmcs_read(GUEST_IA32_EFER) & EFER_NX;
+
+		if (nxe == vm->shadow.nxe) {
+			printf(L1_PFX "reserved-bit #PF at L2 linear %#llx in "
+				      "l1-shim's shadow page tables "
+				      "(error code %#x)\n",
+			       (unsigned long long)e->qual, error);
+			return l1_stop(vm, L1_EXIT_FATAL);
+		}
+		vm->shadow.nxe = nxe;
+		shadow_flush(vm);
+		l1_flush_l2_tlb(vm, false, 0);
+		l1_requeue_event(idt);
+		return L1_RESUME;
+	}
+	switch (shadow_page_fault(vm, e->qual, error, &fi)) {
+	case L1_SHADOW_HIDDEN:
+		if (fi.flushed)
+			l1_flush_l2_tlb(vm, false, 0);
+		l1_requeue_event(idt);
+		return L1_RESUME;
+	case L1_SHADOW_TRUE:
+		return l1_shadow_inject_pf(vm, e->qual, fi.error_code, idt);
+	case L1_SHADOW_BAD_GPA:
+		break;
+	}
+	printf(L1_PFX "L2's page tables map linear %#llx to guest-physical "
+		      "%#llx, outside its RAM (which ends at %#llx), at RIP "
+		      "%#llx\n",
+	       (unsigned long long)e->qual, (unsigned long long)fi.gpa,
+	       (unsigned long long)vm->mem_size,
+	       (unsigned long long)vmcs_read(GUEST_RIP));
+	return l1_stop(vm, L1_EXIT_FATAL);
+}
+
+/*
+ * INVLPG (exit reason 14, the linear address in the qualification), as
+ * KVM's handle_invlpg() -> kvm_mmu_invlpg(): drop the shadow's entries
+ * for the page and the processor's translation of it; skip.
+ */
+static enum l1_exit_action l1_handle_invlpg(struct l2_vm *vm,
+					    const struct l1_exit *e)
+{
+	if (!l1_mmu_shadow(vm))
+		return l1_handle_unexpected(vm, e);
+	l1_flush_l2_tlb(vm, !shadow_invlpg(vm, e->qual), e->qual);
+	return L1_RESUME_SKIP_INSN;
+}
+
+/*
+ * MOV to CR3 under mmu=shadow (KVM's handle_cr() -> kvm_set_cr3()): L2's
+ * CR3 is l1-shim's to keep, GUEST_CR3 stays the shadow root. Bits above
+ * MAXPHYADDR (bit 63 included: PCIDs are off) give #GP. A CR3 load drops
+ * every non-global translation (SDM 4.10.4.1); the shadow drops all of
+ * them, which no guest can tell from a TLB that forgot more.
+ */
+static enum l1_exit_action l1_shadow_set_cr3(struct l2_vm *vm, uint64_t val)
+{
+	if (val & (vm->shadow.rsvd_mask | ~((1ull << 52) - 1)))
+		return l1_inject_gp();
+	vm->shadow.guest_cr3 = val;
+	shadow_flush(vm);
+	l1_flush_l2_tlb(vm, false, 0);
+	return L1_RESUME_SKIP_INSN;
+}
+
+/*
+ * MOV to CR4 that changes a bit l1-shim owns under mmu=shadow (KVM's
+ * vmx_set_cr4(): the read shadow, then GUEST_CR4 with the bits VMX
+ * fixes). PGE, PSE and SMEP are emulated and drop the shadow (a PGE
+ * change flushes the TLB, SDM 4.10.4.1; the others are dropped for
+ * simplicity); PAE, PCIDE, LA57, SMAP and PKE would change how L2's
+ * tables are read and are refused; reserved bits give #GP.
+ */
+static enum l1_exit_action l1_shadow_set_cr4(struct l2_vm *vm, uint64_t val)
+{
+	uint64_t changed = val ^ vm->shadow.cr4_shadow;
+
+	if (val & ~vm->cr4_fixed1)
+		return l1_inject_gp();
+	if (changed & (vm->cr4_fixed0 | X86_CR4_PAE | X86_CR4_PCIDE |
+		       X86_CR4_LA57 | X86_CR4_SMAP | X86_CR4_PKE)) {
+		printf(L1_PFX "L2 changed CR4 from %#llx to %#llx at RIP "
+			      "%#llx; l1-shim's shadow MMU emulates only "
+			      "PGE, PSE and SMEP\n",
+		       (unsigned long long)vm->shadow.cr4_shadow,
+		       (unsigned long long)val,
+		       (unsigned long long)vmcs_read(GUEST_RIP));
+		return l1_stop(vm, L1_EXIT_UNEXPECTED);
+	}
+	vmcs_write(CR4_READ_SHADOW, val);
+	vmcs_write(GUEST_CR4, (val | vm->cr4_fixed0) & vm->cr4_fixed1);
+	vm->shadow.cr4_shadow = val;
+	shadow_flush(vm);
+	l1_flush_l2_tlb(vm, false, 0);
+	return L1_RESUME_SKIP_INSN;
+}
+
+/* The CR accesses mmu=shadow takes over; false for the others. */
+static bool l1_shadow_cr_access(struct l2_vm *vm, unsigned int cr,
+				unsigned int type, unsigned int gpr,
+				enum l1_exit_action *act)
+{
+	if (cr == 3 && type == CR_ACCESS_TYPE_MOV_TO_CR) {
+		*act = l1_shadow_set_cr3(vm, l1_gpr_read(vm, gpr));
+	} else if (cr == 3 && type == CR_ACCESS_TYPE_MOV_FROM_CR) {
+		l1_gpr_write(vm, gpr, vm->shadow.guest_cr3);
+		*act = L1_RESUME_SKIP_INSN;
+	} else if (cr == 4 && type == CR_ACCESS_TYPE_MOV_TO_CR) {
+		*act = l1_shadow_set_cr4(vm, l1_gpr_read(vm, gpr));
+	} else if (cr == 0 && type == CR_ACCESS_TYPE_MOV_TO_CR &&
+		   ((l1_gpr_read(vm, gpr) ^ vm->cr0_shadow) & X86_CR0_WP)) {
+		/* With WP clear, supervisor writes would go through the
+		 * read-only shadow leaves that track dirty pages. */
+		printf(L1_PFX "L2 changed CR0.WP at RIP %#llx; l1-shim's "
+			      "shadow MMU needs it set\n",
+		       (unsigned long long)vmcs_read(GUEST_RIP));
+		*act = l1_stop(vm, L1_EXIT_UNEXPECTED);
+	} else {
+		return false;
+	}
+	return true;
+}
+
 /*
  * An exception l1-shim intercepts (exc=) goes back to L2 by event
  * injection (SDM 27.6.1), as if it had never left. If it happened while
@@ -193,6 +427,9 @@ static enum l1_exit_action l1_handle_exception(struct l2_vm *vm,
 	uint64_t error = 0;
 	uint32_t idt;
 
+	if (vector == PF_VECTOR && type == INTR_TYPE_HARD_EXCEPTION &&
+	    l1_mmu_shadow(vm))
+		return l1_handle_shadow_pf(vm, e);
 	if (type == INTR_TYPE_NMI_INTR || vector >= 32 ||
 	    !(vm->opt->exc_bitmap & (1u << vector)))
 		return l1_handle_unexpected(vm, e);
@@ -331,7 +568,10 @@ static enum l1_exit_action l1_handle_cr_access(struct l2_vm *vm,
 	unsigned int cr = vmx_qual_cr_get_num(e->qual);
 	unsigned int type = vmx_qual_cr_get_type(e->qual);
 	unsigned int gpr = vmx_qual_cr_get_gpr(e->qual);
+	enum l1_exit_action act;
 
+	if (l1_mmu_shadow(vm) && l1_shadow_cr_access(vm, cr, type, gpr, &act))
+		return act;
 	if (cr == 8 && (type == CR_ACCESS_TYPE_MOV_TO_CR ||
 			type == CR_ACCESS_TYPE_MOV_FROM_CR))
 		return l1_handle_cr8(vm, type, gpr);
@@ -511,7 +751,8 @@ static enum l1_exit_action l1_handle_vmcall(struct l2_vm *vm,
 	enum vmx_result r = VMX_SUCCEED;
 
 	(void)e;
-	if (vm->gprs[VCPU_REGS_RAX] != L1_HC_SWAP_PAGES) {
+	/* The swap changes ept12; under mmu=shadow there is none. */
+	if (vm->gprs[VCPU_REGS_RAX] != L1_HC_SWAP_PAGES || l1_mmu_shadow(vm)) {
 		vm->gprs[VCPU_REGS_RAX] = L1_HC_ENOSYS;
 		return L1_RESUME_SKIP_INSN;
 	}
@@ -538,6 +779,7 @@ static const l1_exit_handler_fn l1_exit_handlers[VMX_NR_EXIT_REASONS] = {
 	[EXIT_REASON_TRIPLE_FAULT] = l1_handle_triple_fault,
 	[EXIT_REASON_CPUID] = l1_handle_cpuid,
 	[EXIT_REASON_HLT] = l1_handle_hlt,
+	[EXIT_REASON_INVLPG] = l1_handle_invlpg,
 	[EXIT_REASON_VMCALL] = l1_handle_vmcall,
 	[EXIT_REASON_CR_ACCESS] = l1_handle_cr_access,
 	[EXIT_REASON_IO_INSTRUCTION] = l1_handle_io,

@@ -144,7 +144,7 @@ static bool l1_parse_exc(const char *s, size_t len, uint32_t *bitmap)
  * l1-shim's options are the words before "--"; everything after "--" (and
  * the spaces that follow it) is L2's command line, verbatim.
  */
-static int l1_parse_options(const char *cmdline, struct l1_options *opt)
+static int l1_parse_words(const char *cmdline, struct l1_options *opt)
 {
 	const char *p = cmdline;
 
@@ -175,6 +175,10 @@ static int l1_parse_options(const char *cmdline, struct l1_options *opt)
 			opt->ept_lazy = true;
 		} else if (l1_word_is(w, len, "no-evmcs")) {
 			opt->no_evmcs = true;
+		} else if (l1_word_is(w, len, "mmu=ept")) {
+			opt->mmu = L1_MMU_EPT;
+		} else if (l1_word_is(w, len, "mmu=shadow")) {
+			opt->mmu = L1_MMU_SHADOW;
 		} else if (len > 6 && !memcmp(w, "l2mem=", 6)) {
 			uint64_t size;
 
@@ -199,13 +203,26 @@ static int l1_parse_options(const char *cmdline, struct l1_options *opt)
 			}
 		} else {
 			printf(L1_PFX "unknown option '%.*s' (options: "
-				      "l2mem=SIZE exc=LIST ept-lazy no-evmcs "
-				      "verbose stats, then "
+				      "l2mem=SIZE exc=LIST mmu=ept|shadow "
+				      "ept-lazy no-evmcs verbose stats, then "
 				      "-- and L2's command line)\n",
 			       (int)len, w);
 			return L1_EXIT_SETUP;
 		}
 	}
+}
+
+/* The words, then the options that do not go together. */
+static int l1_parse_options(const char *cmdline, struct l1_options *opt)
+{
+	int ret = l1_parse_words(cmdline, opt);
+
+	if (!ret && opt->ept_lazy && opt->mmu == L1_MMU_SHADOW) {
+		printf(L1_PFX "ept-lazy needs mmu=ept: mmu=shadow runs L2 "
+			      "without EPT\n");
+		return L1_EXIT_SETUP;
+	}
+	return ret;
 }
 
 /* ---- memory -------------------------------------------------------------- */
@@ -266,7 +283,10 @@ int main(const struct nestvm_bootinfo *bi)
 	if (l1_opt.verbose)
 		printf(L1_PFX "L2 stopped after %llu exits; exiting with %d\n",
 		       (unsigned long long)vm->nr_exits, ret);
-	if (l1_opt.stats)
+	if (l1_opt.stats) {
 		l1_stats_print();
+		if (l1_opt.mmu == L1_MMU_SHADOW)
+			shadow_stats_print(vm);
+	}
 	return ret;
 }

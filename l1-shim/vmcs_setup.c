@@ -6,7 +6,9 @@
  * 24.6-24.8), VMCLEAR and VMPTRLD (25.11.3), every control adjusted to the
  * capability MSRs (Appendix A.3-A.5), host state and a 64-bit guest state
  * that passes the VM-entry checks (27.2, 27.3) and is exactly the boot
- * contract (docs/boot.md). l1-shim side (L1).
+ * contract (docs/boot.md); with mmu=shadow, no EPT but the CR3, INVLPG
+ * and #PF exits of a shadow MMU (KVM's settings with enable_ept=0).
+ * l1-shim side (L1).
  */
 #include "arch/boot_layout.h"
 #include "arch/ept.h"
@@ -14,6 +16,7 @@
 #include "arch/vmx_exit_qual.h"
 #include "arch/vmx_insn_errors.h"
 #include "arch/x86_msr.h"
+#include "arch/x86_paging.h"
 #include "guests/rt/rt.h"
 #include "l1-shim/entry.h"
 #include "l1-shim/shim.h"
@@ -193,8 +196,16 @@ static int l1_ctls_compute(struct l2_vm *vm, const struct l1_vmx_caps *caps,
 {
 	const uint32_t pat_exit = VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT;
 	bool t = caps->true_ctls;
-	uint32_t proc2_optional;
+	bool shadow = vm->opt->mmu == L1_MMU_SHADOW;
+	uint32_t proc2_optional, proc_shadow = 0;
 	int ret;
+
+	/* mmu=shadow: L2's CR3 is virtual and INVLPG must reach the shadow,
+	 * as KVM sets them up without EPT (vmx_exec_control()). */
+	if (shadow)
+		proc_shadow = CPU_BASED_CR3_LOAD_EXITING |
+			      CPU_BASED_CR3_STORE_EXITING |
+			      CPU_BASED_INVLPG_EXITING;
 
 	ret = l1_ctl_adjust("pin-based",
 			    t ? MSR_IA32_VMX_TRUE_PINBASED_CTLS
@@ -213,7 +224,8 @@ static int l1_ctls_compute(struct l2_vm *vm, const struct l1_vmx_caps *caps,
 				CPU_BASED_USE_MSR_BITMAPS |
 				CPU_BASED_CR8_LOAD_EXITING |
 				CPU_BASED_CR8_STORE_EXITING |
-				CPU_BASED_ACTIVATE_SECONDARY_CONTROLS,
+				CPU_BASED_ACTIVATE_SECONDARY_CONTROLS |
+				proc_shadow,
 			0, &c->proc);
 	if (ret)
 		return ret;
@@ -228,10 +240,14 @@ static int l1_ctls_compute(struct l2_vm *vm, const struct l1_vmx_caps *caps,
 			 SECONDARY_EXEC_ENABLE_USR_WAIT_PAUSE;
 	ret = l1_ctl_adjust(
 		"secondary processor-based", MSR_IA32_VMX_PROCBASED_CTLS2,
-		SECONDARY_EXEC_ENABLE_EPT,
+		shadow ? 0 : SECONDARY_EXEC_ENABLE_EPT,
 		proc2_optional | SECONDARY_EXEC_ENABLE_VPID, &c->proc2);
 	if (ret)
 		return ret;
+	if (shadow && (c->proc2 & SECONDARY_EXEC_ENABLE_EPT)) {
+		printf(L1_PFX "mmu=shadow: the processor forces EPT on\n");
+		return L1_EXIT_FATAL;
+	}
 	/* IA32_VMX_EPT_VPID_CAP exists once EPT or VPID may be 1 (A.10). */
 	vm->ept_vpid_cap = l1_rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
 	/* Like KVM, VPID only with a way to flush it. */
@@ -268,8 +284,8 @@ static int l1_ctls_compute(struct l2_vm *vm, const struct l1_vmx_caps *caps,
 		c->exit &= ~pat_exit;
 		c->entry &= ~(uint32_t)VM_ENTRY_LOAD_IA32_PAT;
 	}
-	vm->cr3_exiting = c->proc & (CPU_BASED_CR3_LOAD_EXITING |
-				     CPU_BASED_CR3_STORE_EXITING);
+	vm->cr3_exiting = !shadow && (c->proc & (CPU_BASED_CR3_LOAD_EXITING |
+						 CPU_BASED_CR3_STORE_EXITING));
 	return 0;
 }
 
@@ -292,7 +308,11 @@ static void l1_write_controls(const struct l2_vm *vm,
 	vmcs_write(VM_EXIT_CONTROLS, c->exit);
 	vmcs_write(VM_ENTRY_CONTROLS, c->entry);
 
-	vmcs_write(EXCEPTION_BITMAP, vm->opt->exc_bitmap);
+	/* mmu=shadow: every #PF exits, hidden or true (shadow.c). */
+	vmcs_write(
+		EXCEPTION_BITMAP,
+		vm->opt->exc_bitmap |
+			(vm->opt->mmu == L1_MMU_SHADOW ? 1u << PF_VECTOR : 0));
 	/* With bit 14 set every #PF exits, with it clear none (25.6.3). */
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
@@ -305,7 +325,8 @@ static void l1_write_controls(const struct l2_vm *vm,
 	vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);
 	vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
-	vmcs_write(EPT_POINTER, vm->eptp);
+	if (vm->opt->mmu == L1_MMU_EPT)
+		vmcs_write(EPT_POINTER, vm->eptp);
 	if (vm->vpid)
 		vmcs_write(VIRTUAL_PROCESSOR_ID, vm->vpid);
 	if (c->proc2 & SECONDARY_EXEC_ENABLE_XSAVES)
@@ -324,17 +345,33 @@ static void l1_write_guest_crs(struct l2_vm *vm, const struct l1_vmx_caps *caps)
 {
 	uint64_t cr0 = (BOOT_CR0 | caps->cr0_fixed0) & caps->cr0_fixed1;
 	uint64_t cr4 = (BOOT_CR4 | caps->cr4_fixed0) & caps->cr4_fixed1;
+	bool shadow = vm->opt->mmu == L1_MMU_SHADOW;
+	/*
+	 * mmu=shadow owns the bits that change how L2's tables are read
+	 * or what the TLB holds (KVM's shadow-paging CR0/CR4 masks):
+	 * CR0.WP, and CR4.PGE, PSE, PAE, PCIDE, LA57, SMEP, SMAP, PKE.
+	 * GUEST_CR3 is the shadow root; L2's CR3 is l1-shim's to keep.
+	 */
+	uint64_t cr0_own = shadow ? X86_CR0_WP : 0;
+	uint64_t cr4_own = shadow ? X86_CR4_PGE | X86_CR4_PSE | X86_CR4_PAE |
+					    X86_CR4_PCIDE | X86_CR4_LA57 |
+					    X86_CR4_SMEP | X86_CR4_SMAP |
+					    X86_CR4_PKE
+				  : 0;
 
 	vm->cr0_shadow = BOOT_CR0;
 	vm->cr0_fixed0 = caps->cr0_fixed0;
 	vm->cr0_fixed1 = caps->cr0_fixed1;
+	vm->cr4_fixed0 = caps->cr4_fixed0;
+	vm->cr4_fixed1 = caps->cr4_fixed1;
 	vmcs_write(GUEST_CR0, cr0);
 	vmcs_write(CR0_GUEST_HOST_MASK,
-		   caps->cr0_fixed0 | (cr0 ^ BOOT_CR0) | X86_CR0_TS);
+		   caps->cr0_fixed0 | (cr0 ^ BOOT_CR0) | X86_CR0_TS | cr0_own);
 	vmcs_write(CR0_READ_SHADOW, BOOT_CR0);
-	vmcs_write(GUEST_CR3, BOOT_PML4);
+	vmcs_write(GUEST_CR3, shadow ? vm->shadow.root : BOOT_PML4);
 	vmcs_write(GUEST_CR4, cr4);
-	vmcs_write(CR4_GUEST_HOST_MASK, caps->cr4_fixed0 | (cr4 ^ BOOT_CR4));
+	vmcs_write(CR4_GUEST_HOST_MASK,
+		   caps->cr4_fixed0 | (cr4 ^ BOOT_CR4) | cr4_own);
 	vmcs_write(CR4_READ_SHADOW, BOOT_CR4);
 }
 
@@ -469,7 +506,10 @@ static int l1_flush_tlbs(const struct l2_vm *vm)
 	uint64_t cap = vm->ept_vpid_cap;
 	enum vmx_result r = VMX_SUCCEED;
 
-	if (vmx_ept_cap_has_invept_type(cap, VMX_EPT_EXTENT_CONTEXT))
+	/* mmu=shadow has no EPTP to flush for. */
+	if (vm->opt->mmu == L1_MMU_SHADOW)
+		r = VMX_SUCCEED;
+	else if (vmx_ept_cap_has_invept_type(cap, VMX_EPT_EXTENT_CONTEXT))
 		r = vmx_invept(VMX_EPT_EXTENT_CONTEXT, vm->eptp);
 	else if (vmx_ept_cap_has_invept_type(cap, VMX_EPT_EXTENT_GLOBAL))
 		r = vmx_invept(VMX_EPT_EXTENT_GLOBAL, 0);
@@ -484,6 +524,24 @@ static int l1_flush_tlbs(const struct l2_vm *vm)
 	if (r != VMX_SUCCEED)
 		return l1_vmx_insn_failed("INVVPID", r);
 	return 0;
+}
+
+/*
+ * mmu=shadow: the shadow pool and root, with the CPUID facts L2's page
+ * walk needs: MAXPHYADDR (CPUID.80000008H:EAX[7:0]) for reserved address
+ * bits and 1 GiB pages (CPUID.80000001H:EDX[26]), SDM 4.1.4.
+ */
+static int l1_shadow_setup(struct l2_vm *vm)
+{
+	unsigned int maxphyaddr = 36;
+	bool gbpages = false;
+	uint32_t max_ext = cpuid(0x80000000, 0).eax;
+
+	if (max_ext >= 0x80000001)
+		gbpages = cpuid(0x80000001, 0).edx & (1u << 26);
+	if (max_ext >= 0x80000008)
+		maxphyaddr = cpuid(0x80000008, 0).eax & 0xff;
+	return shadow_init(vm, BOOT_PML4, BOOT_CR4, maxphyaddr, gbpages);
 }
 
 int vmcs_setup(struct l2_vm *vm)
@@ -505,7 +563,9 @@ int vmcs_setup(struct l2_vm *vm)
 		ret = l1_vmx_on(vm, &caps);
 	if (!ret)
 		ret = l1_ctls_compute(vm, &caps, &ctls);
-	if (!ret)
+	if (!ret && vm->opt->mmu == L1_MMU_SHADOW)
+		ret = l1_shadow_setup(vm);
+	else if (!ret)
 		ret = ept_build(vm);
 	if (ret)
 		return ret;
@@ -528,6 +588,11 @@ int vmcs_setup(struct l2_vm *vm)
 		       (unsigned long long)vm->eptp, vm->vpid,
 		       vm->opt->exc_bitmap,
 		       (unsigned long long)vm->ept_vpid_cap);
+		if (vm->opt->mmu == L1_MMU_SHADOW)
+			printf(L1_PFX "mmu=shadow: shadow root %#llx, %u "
+				      "pages of shadow tables\n",
+			       (unsigned long long)vm->shadow.root,
+			       L1_SHADOW_POOL_PAGES);
 	}
 	return 0;
 }

@@ -321,6 +321,14 @@ void vtx_handle_fault(struct vtx_cpu *c)
 		if (has_ec)
 			chain_add(c, "(0x%x)", ec);
 		chain_add(c, " while delivering it");
+		/* The exception bitmap sees the second exception before the
+		 * two could combine into #DF: one it intercepts exits, with
+		 * the first event in the IDT-vectoring information (SDM
+		 * Vol. 3C 28.2.4). A shadow-paging hypervisor relies on
+		 * this to fill a #PF met while delivering a #PF; Bochs
+		 * intercepts in the same order. */
+		if (c->vmx.non_root)
+			vtx_vmx_exception(c, v, ec, has_ec, false, 0);
 		if ((a == EXC_CONTRIBUTORY && b == EXC_CONTRIBUTORY) ||
 		    (a == EXC_PAGE_FAULT && b != EXC_BENIGN)) {
 			v = DF_VECTOR;

@@ -2,8 +2,9 @@
 /*
  * test_l1_shim - the parts of l1-shim that need no VMX, built for the host:
  * L2's ELF loader and boot contract (l1-shim/l2_boot.c, through
- * arch/boot_layout.h), the EPT builder (l1-shim/ept.c) and L2's UART
- * (l1-shim/uart.c). L1 is identity-mapped, so l1-shim's "physical
+ * arch/boot_layout.h), the EPT builder (l1-shim/ept.c), the shadow MMU of
+ * mmu=shadow (l1-shim/shadow.c: L2's page walk, fills, invalidation) and
+ * L2's UART (l1-shim/uart.c). L1 is identity-mapped, so l1-shim's "physical
  * addresses" are host pointers here. Host side, tests only.
  */
 #include <stdarg.h>
@@ -14,16 +15,19 @@
 
 #include <elf.h>
 #include <linux/serial_reg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arch/boot_layout.h"
 #include "arch/ept.h"
+#include "arch/x86_paging.h"
 #include "l1-shim/shim.h"
 
 /* ---- the page allocator ept.c uses (main.c's, in l1-shim) ---------------- */
 
-#define POOL_PAGES 16
+/* The EPT tests' few pages, and the shadow's whole pool. */
+#define POOL_PAGES (16 + L1_SHADOW_POOL_PAGES)
 
 static uint8_t pool[POOL_PAGES][PAGE_SIZE] __attribute__((aligned(4096)));
 static unsigned int pool_used, pool_limit = POOL_PAGES;
@@ -515,6 +519,392 @@ static void test_ept__1g_plus_2m_needs_two_page_directories(void **state)
 	assert_int_equal(pool_used, 4);
 }
 
+/* ---- shadow.c ---------------------------------------------------------------- */
+
+/*
+ * L2's boot contract is built in the fixture's RAM (16 MiB: PT0 maps
+ * 4 KiB pages 1-511, 2 MiB pages above), then the shadow starts on it as
+ * vmcs_setup.c starts it: CR3 = BOOT_PML4, CR4 = BOOT_CR4, MAXPHYADDR 40
+ * here, 1 GiB pages allowed.
+ */
+#define SX_MAXPHY 40
+
+/* The last RESULT lines shadow_stats_print() gave (main.c's rt_result()
+ * in l1-shim). */
+static char sx_results[512];
+
+void rt_result(const char *name, uint64_t value, const char *unit)
+{
+	size_t n = strlen(sx_results);
+
+	snprintf(sx_results + n, sizeof(sx_results) - n, "RESULT %s %llu %s\n",
+		 name, (unsigned long long)value, unit);
+}
+
+static void sx_init(struct fixture *f)
+{
+	assert_int_equal(fx_build(f), 0);
+	pool_used = 0;
+	assert_int_equal(
+		shadow_init(&f->vm, BOOT_PML4, BOOT_CR4, SX_MAXPHY, true), 0);
+	assert_int_equal(pool_used, L1_SHADOW_POOL_PAGES);
+}
+
+static uint64_t *guest64(struct fixture *f, uint64_t gpa)
+{
+	return (uint64_t *)(f->ram + gpa);
+}
+
+/* L2's PDE for @va (the first GiB) and PT0's PTE for page @va. */
+static uint64_t *guest_pde(struct fixture *f, uint64_t va)
+{
+	return guest64(f, BOOT_PD_BASE + 8 * PD_INDEX(va));
+}
+
+static uint64_t *guest_pt0(struct fixture *f, uint64_t va)
+{
+	return guest64(f, BOOT_PT0 + 8 * PT_INDEX(va));
+}
+
+/* The shadow entry at @level (4 PML4E .. 1 PTE) for @va, 0 when a table
+ * above it is missing. */
+static uint64_t sx_entry(const struct fixture *f, uint64_t va, int level)
+{
+	uint64_t e = f->vm.shadow.root | PTE_P;
+
+	for (int l = 4; l >= level; l--) {
+		if (!(e & PTE_P))
+			return 0;
+		e = table_at(e)[PT_LEVEL_INDEX(va, l)];
+	}
+	return e;
+}
+
+static enum l1_shadow_fault sx_fault(struct fixture *f, uint64_t va,
+				     uint32_t error,
+				     struct l1_shadow_fault_info *fi)
+{
+	return shadow_page_fault(&f->vm, va, error, fi);
+}
+
+static uint64_t sx_l1(const struct fixture *f, uint64_t gpa)
+{
+	return f->vm.base + gpa;
+}
+
+static void test_shadow__read_of_clean_2m_page_maps_4k_read_only(void **state)
+{
+	struct fixture *f = *state;
+	struct l1_shadow_fault_info fi;
+	uint64_t va = 0x403000;
+
+	sx_init(f);
+	assert_int_equal(sx_fault(f, va, 0, &fi), L1_SHADOW_HIDDEN);
+	/* L2's leaf is clean: no RW, so that the first write faults. */
+	assert_int_equal(sx_entry(f, va, 1), sx_l1(f, va) | PTE_P | PTE_A);
+	/* A 2 MiB page of L2's is behind the shadow table: marked. */
+	assert_true(sx_entry(f, va, 2) & (1ull << 9));
+	assert_false(sx_entry(f, va, 3) & (1ull << 9));
+	/* A set in every entry of L2's walk, D not. */
+	assert_int_equal(*guest64(f, BOOT_PML4),
+			 BOOT_PDPT | PTE_P | PTE_RW | PTE_A);
+	assert_int_equal(*guest64(f, BOOT_PDPT),
+			 BOOT_PD_BASE | PTE_P | PTE_RW | PTE_A);
+	assert_int_equal(*guest_pde(f, va),
+			 0x400000 | PTE_P | PTE_RW | PTE_PS | PTE_A);
+	assert_int_equal(f->vm.shadow.hidden_faults, 1);
+	assert_int_equal(f->vm.shadow.true_faults, 0);
+	/* root, PDPT, PD, PT */
+	assert_int_equal(f->vm.shadow.peak, 4);
+}
+
+static void test_shadow__write_sets_dirty_and_maps_writable(void **state)
+{
+	struct fixture *f = *state;
+	struct l1_shadow_fault_info fi;
+	uint64_t va = 0x403000;
+
+	sx_init(f);
+	assert_int_equal(sx_fault(f, va, 0, &fi), L1_SHADOW_HIDDEN);
+	/* The write to the read-only leaf: present, so P is set. */
+	assert_int_equal(
+		sx_fault(f, va + 8, PFERR_PRESENT_MASK | PFERR_WRITE_MASK, &fi),
+		L1_SHADOW_HIDDEN);
+	assert_int_equal(sx_entry(f, va, 1),
+			 sx_l1(f, va) | PTE_P | PTE_RW | PTE_A | PTE_D);
+	assert_int_equal(*guest_pde(f, va),
+			 0x400000 | PTE_P | PTE_RW | PTE_PS | PTE_A | PTE_D);
+	/* Another page of the same dirty 2 MiB page maps writable at once. */
+	assert_int_equal(sx_fault(f, va + PAGE_SIZE, 0, &fi), L1_SHADOW_HIDDEN);
+	assert_true(sx_entry(f, va + PAGE_SIZE, 1) & PTE_RW);
+	assert_int_equal(f->vm.shadow.hidden_faults, 3);
+}
+
+static void test_shadow__not_present_page_is_true_fault_p_clear(void **state)
+{
+	struct fixture *f = *state;
+	struct l1_shadow_fault_info fi;
+
+	sx_init(f);
+	/* Page 0 is left not present by the boot contract. */
+	assert_int_equal(sx_fault(f, 0x10, PFERR_WRITE_MASK, &fi),
+			 L1_SHADOW_TRUE);
+	assert_int_equal(fi.error_code, PFERR_WRITE_MASK);
+	assert_int_equal(sx_entry(f, 0x10, 1), 0);
+	/* A fault sets no accessed flag (SDM 4.8: only translations used). */
+	assert_false(*guest64(f, BOOT_PML4) & PTE_A);
+	/* Past the identity map: PML4E 1 is empty. */
+	assert_int_equal(sx_fault(f, 1ull << 39, PFERR_FETCH_MASK, &fi),
+			 L1_SHADOW_TRUE);
+	assert_int_equal(fi.error_code, PFERR_FETCH_MASK);
+	assert_int_equal(f->vm.shadow.true_faults, 2);
+	assert_int_equal(f->vm.shadow.hidden_faults, 0);
+}
+
+static void
+test_shadow__user_access_to_supervisor_page_is_true_fault(void **state)
+{
+	struct fixture *f = *state;
+	struct l1_shadow_fault_info fi;
+
+	sx_init(f);
+	assert_int_equal(sx_fault(f, 0x5000, PFERR_USER_MASK, &fi),
+			 L1_SHADOW_TRUE);
+	assert_int_equal(fi.error_code, PFERR_PRESENT_MASK | PFERR_USER_MASK);
+	/* U/S everywhere but the PDPTE: still supervisor-only. */
+	*guest64(f, BOOT_PML4) |= PTE_US;
+	*guest_pde(f, 0x5000) |= PTE_US;
+	*guest_pt0(f, 0x5000) |= PTE_US;
+	assert_int_equal(sx_fault(f, 0x5000, PFERR_USER_MASK, &fi),
+			 L1_SHADOW_TRUE);
+	*guest64(f, BOOT_PDPT) |= PTE_US;
+	assert_int_equal(sx_fault(f, 0x5000, PFERR_USER_MASK, &fi),
+			 L1_SHADOW_HIDDEN);
+	assert_int_equal(sx_entry(f, 0x5000, 1),
+			 sx_l1(f, 0x5000) | PTE_P | PTE_US | PTE_A);
+}
+
+static void test_shadow__write_to_read_only_page_faults_at_cpl0(void **state)
+{
+	struct fixture *f = *state;
+	struct l1_shadow_fault_info fi;
+
+	sx_init(f);
+	*guest_pt0(f, 0x6000) &= ~PTE_RW;
+	/* CR0.WP is 1 under mmu=shadow: supervisor writes fault too. */
+	assert_int_equal(sx_fault(f, 0x6000, PFERR_WRITE_MASK, &fi),
+			 L1_SHADOW_TRUE);
+	assert_int_equal(fi.error_code, PFERR_PRESENT_MASK | PFERR_WRITE_MASK);
+	/* Even once dirty, the leaf stays read-only. */
+	*guest_pt0(f, 0x6000) |= PTE_D;
+	assert_int_equal(sx_fault(f, 0x6000, 0, &fi), L1_SHADOW_HIDDEN);
+	assert_false(sx_entry(f, 0x6000, 1) & PTE_RW);
+}
+
+static void test_shadow__reserved_bits_give_rsvd_fault(void **state)
+{
+	struct fixture *f = *state;
+	struct l1_shadow_fault_info fi;
+
+	sx_init(f);
+	/* Bit 45 is above MAXPHYADDR 40. */
+	*guest_pde(f, 0x600000) |= 1ull << 45;
+	assert_int_equal(sx_fault(f, 0x600000, 0, &fi), L1_SHADOW_TRUE);
+	assert_int_equal(fi.error_code, PFERR_PRESENT_MASK | PFERR_RSVD_MASK);
+	/* Bit 13 of a 2 MiB leaf is reserved (Table 4-17). */
+	*guest_pde(f, 0x800000) |= 1ull << 13;
+	assert_int_equal(sx_fault(f, 0x800000, PFERR_WRITE_MASK, &fi),
+			 L1_SHADOW_TRUE);
+	assert_int_equal(fi.error_code, PFERR_PRESENT_MASK | PFERR_RSVD_MASK |
+						PFERR_WRITE_MASK);
+	/* PS in a PML4E is reserved. */
+	*guest64(f, BOOT_PML4) |= PTE_PS;
+	assert_int_equal(sx_fault(f, 0x5000, 0, &fi), L1_SHADOW_TRUE);
+	assert_int_equal(fi.error_code, PFERR_PRESENT_MASK | PFERR_RSVD_MASK);
+}
+
+static void test_shadow__xd_page_refuses_fetch_and_leaf_carries_xd(void **state)
+{
+	struct fixture *f = *state;
+	struct l1_shadow_fault_info fi;
+
+	sx_init(f);
+	*guest_pt0(f, 0x7000) |= PTE_NX;
+	assert_int_equal(sx_fault(f, 0x7000, PFERR_FETCH_MASK, &fi),
+			 L1_SHADOW_TRUE);
+	assert_int_equal(fi.error_code, PFERR_PRESENT_MASK | PFERR_FETCH_MASK);
+	assert_int_equal(sx_fault(f, 0x7000, 0, &fi), L1_SHADOW_HIDDEN);
+	assert_int_equal(sx_entry(f, 0x7000, 1),
+			 sx_l1(f, 0x7000) | PTE_P | PTE_A | PTE_NX);
+}
+
+static void
+test_shadow__smep_refuses_supervisor_fetch_of_user_page(void **state)
+{
+	struct fixture *f = *state;
+	struct l1_shadow_fault_info fi;
+
+	sx_init(f);
+	*guest64(f, BOOT_PML4) |= PTE_US;
+	*guest64(f, BOOT_PDPT) |= PTE_US;
+	*guest_pde(f, 0x8000) |= PTE_US;
+	*guest_pt0(f, 0x8000) |= PTE_US;
+	assert_int_equal(sx_fault(f, 0x8000, PFERR_FETCH_MASK, &fi),
+			 L1_SHADOW_HIDDEN);
+	f->vm.shadow.cr4_shadow |= X86_CR4_SMEP;
+	assert_int_equal(sx_fault(f, 0x8000, PFERR_FETCH_MASK, &fi),
+			 L1_SHADOW_TRUE);
+	assert_int_equal(fi.error_code, PFERR_PRESENT_MASK | PFERR_FETCH_MASK);
+}
+
+static void test_shadow__page_outside_l2_ram_is_bad_gpa(void **state)
+{
+	struct fixture *f = *state;
+	struct l1_shadow_fault_info fi;
+
+	sx_init(f);
+	/* A 2 MiB leaf at 16 MiB, the end of RAM. */
+	*guest_pde(f, 0xa00000) = L2_MEM | PTE_P | PTE_RW | PTE_PS;
+	assert_int_equal(sx_fault(f, 0xa01234, 0, &fi), L1_SHADOW_BAD_GPA);
+	assert_int_equal(fi.gpa, L2_MEM + 0x1234);
+	/* A page table past the end of RAM. */
+	*guest_pde(f, 0xc00000) = (L2_MEM + MiB(4)) | PTE_P | PTE_RW;
+	assert_int_equal(sx_fault(f, 0xc05000, 0, &fi), L1_SHADOW_BAD_GPA);
+	assert_int_equal(fi.gpa, L2_MEM + MiB(4) + 8 * 5);
+	assert_int_equal(f->vm.shadow.hidden_faults, 0);
+	assert_int_equal(f->vm.shadow.true_faults, 0);
+}
+
+static void test_shadow__1g_page_maps_and_invlpg_drops_whole_gib(void **state)
+{
+	struct fixture *f = *state;
+	struct l1_shadow_fault_info fi;
+	uint64_t va = (1ull << 39) + 0x345000;
+
+	sx_init(f);
+	/* PML4E 1 -> a PDPT of L2's at 0x9000 whose entry 0 is a 1 GiB
+	 * page at 0: only its first 16 MiB is RAM. */
+	memset(guest64(f, 0x9000), 0, PAGE_SIZE);
+	*guest64(f, BOOT_PML4 + 8) = 0x9000 | PTE_P | PTE_RW;
+	*guest64(f, 0x9000) = PTE_P | PTE_RW | PTE_PS | PTE_D;
+	assert_int_equal(sx_fault(f, va, 0, &fi), L1_SHADOW_HIDDEN);
+	assert_int_equal(sx_entry(f, va, 1),
+			 sx_l1(f, 0x345000) | PTE_P | PTE_RW | PTE_A | PTE_D);
+	assert_true(sx_entry(f, va, 3) & (1ull << 9));
+	assert_int_equal(sx_fault(f, va + MiB(2), 0, &fi), L1_SHADOW_HIDDEN);
+	/* root, PDPT, PD, two PTs */
+	assert_int_equal(f->vm.shadow.nr_free, L1_SHADOW_POOL_PAGES - 5);
+	/* Any address of the GiB drops both leaves and the PD below. */
+	assert_true(shadow_invlpg(&f->vm, va + MiB(100)));
+	assert_int_equal(sx_entry(f, va, 3), 0);
+	assert_int_equal(f->vm.shadow.nr_free, L1_SHADOW_POOL_PAGES - 2);
+	/* The GiB's last page lies past L2's 16 MiB. */
+	assert_int_equal(sx_fault(f, (1ull << 39) + GiB(1) - PAGE_SIZE, 0, &fi),
+			 L1_SHADOW_BAD_GPA);
+	assert_int_equal(fi.gpa, GiB(1) - PAGE_SIZE);
+}
+
+static void test_shadow__invlpg_of_4k_page_drops_only_its_leaf(void **state)
+{
+	struct fixture *f = *state;
+	struct l1_shadow_fault_info fi;
+
+	sx_init(f);
+	assert_int_equal(sx_fault(f, 0x5000, 0, &fi), L1_SHADOW_HIDDEN);
+	assert_int_equal(sx_fault(f, 0x6000, 0, &fi), L1_SHADOW_HIDDEN);
+	assert_false(sx_entry(f, 0x5000, 2) & (1ull << 9));
+	assert_false(shadow_invlpg(&f->vm, 0x5abc));
+	assert_int_equal(sx_entry(f, 0x5000, 1), 0);
+	assert_int_equal(sx_entry(f, 0x6000, 1),
+			 sx_l1(f, 0x6000) | PTE_P | PTE_A);
+	/* An address the shadow never mapped: nothing to do. */
+	assert_false(shadow_invlpg(&f->vm, 5ull << 39));
+	assert_int_equal(f->vm.shadow.invlpgs, 2);
+}
+
+static void test_shadow__invlpg_in_2m_page_drops_every_leaf_of_it(void **state)
+{
+	struct fixture *f = *state;
+	struct l1_shadow_fault_info fi;
+
+	sx_init(f);
+	assert_int_equal(sx_fault(f, 0x400000, 0, &fi), L1_SHADOW_HIDDEN);
+	assert_int_equal(sx_fault(f, 0x5ff000, 0, &fi), L1_SHADOW_HIDDEN);
+	assert_int_equal(f->vm.shadow.nr_free, L1_SHADOW_POOL_PAGES - 4);
+	/* INVLPG of a page never touched drops the whole 2 MiB
+	 * translation, so both leaves (SDM 4.10.4.1). */
+	assert_true(shadow_invlpg(&f->vm, 0x480000));
+	assert_int_equal(sx_entry(f, 0x400000, 2), 0);
+	assert_int_equal(sx_entry(f, 0x5ff000, 2), 0);
+	assert_int_equal(f->vm.shadow.nr_free, L1_SHADOW_POOL_PAGES - 3);
+}
+
+static void test_shadow__flush_empties_root_and_pool(void **state)
+{
+	struct fixture *f = *state;
+	struct l1_shadow_fault_info fi;
+
+	sx_init(f);
+	assert_int_equal(sx_fault(f, 0x5000, 0, &fi), L1_SHADOW_HIDDEN);
+	assert_int_equal(sx_fault(f, 0x400000, 0, &fi), L1_SHADOW_HIDDEN);
+	shadow_flush(&f->vm);
+	for (unsigned int i = 0; i < PT_ENTRIES; i++)
+		assert_int_equal(table_at(f->vm.shadow.root)[i], 0);
+	assert_int_equal(f->vm.shadow.nr_free, L1_SHADOW_POOL_PAGES - 1);
+	assert_int_equal(f->vm.shadow.flushes, 1);
+	assert_int_equal(f->vm.shadow.peak, 5);
+}
+
+static void test_shadow__spent_pool_flushes_and_still_fills(void **state)
+{
+	struct fixture *f = *state;
+	struct l1_shadow_fault_info fi;
+	unsigned int flushed_at = 0;
+
+	sx_init(f);
+	/* PML4 slots 1-100 all point at the boot PDPT: each needs a
+	 * shadow PDPT, PD and PT of its own, 3 pages of the 127 free. */
+	for (uint64_t i = 1; i <= 100; i++)
+		*guest64(f, BOOT_PML4 + 8 * i) = BOOT_PDPT | PTE_P | PTE_RW;
+	for (uint64_t i = 1; i <= 100; i++) {
+		uint64_t va = (i << 39) + 0x5000;
+
+		assert_int_equal(sx_fault(f, va, 0, &fi), L1_SHADOW_HIDDEN);
+		if (fi.flushed && !flushed_at)
+			flushed_at = (unsigned int)i;
+		assert_int_equal(sx_entry(f, va, 1),
+				 sx_l1(f, 0x5000) | PTE_P | PTE_A);
+	}
+	/* 42 slots fill 126 pages; the 43rd finds one page left, and so
+	 * does the 85th. */
+	assert_int_equal(flushed_at, 43);
+	assert_int_equal(f->vm.shadow.flushes, 2);
+	assert_int_equal(f->vm.shadow.hidden_faults, 100);
+	assert_int_equal(f->vm.shadow.peak, L1_SHADOW_POOL_PAGES);
+	assert_int_equal(f->vm.shadow.nr_free, L1_SHADOW_POOL_PAGES - 1 - 48);
+	/* Slot 84 went with the second flush; slot 85 is there. */
+	assert_int_equal(sx_entry(f, (84ull << 39) + 0x5000, 1), 0);
+	assert_int_equal(sx_entry(f, (85ull << 39) + 0x5000, 1),
+			 sx_l1(f, 0x5000) | PTE_P | PTE_A);
+}
+
+static void test_shadow__stats_print_four_result_lines(void **state)
+{
+	struct fixture *f = *state;
+	struct l1_shadow_fault_info fi;
+
+	sx_init(f);
+	assert_int_equal(sx_fault(f, 0x5000, 0, &fi), L1_SHADOW_HIDDEN);
+	assert_int_equal(sx_fault(f, 0, 0, &fi), L1_SHADOW_TRUE);
+	sx_results[0] = '\0';
+	shadow_stats_print(&f->vm);
+	assert_string_equal(sx_results,
+			    "RESULT l1_shadow_hidden_faults 1 count\n"
+			    "RESULT l1_shadow_true_faults 1 count\n"
+			    "RESULT l1_shadow_flushes 0 count\n"
+			    "RESULT l1_shadow_pages_peak 4 count\n");
+}
+
 /* ---- uart.c ----------------------------------------------------------------- */
 
 static void test_uart__lsr_reads_transmitter_empty(void **state)
@@ -635,6 +1025,21 @@ int main(void)
 		cmocka_unit_test(test_ept__out_of_l1_memory_fails_setup),
 		cmocka_unit_test(
 			test_ept__1g_plus_2m_needs_two_page_directories),
+		FX(test_shadow__read_of_clean_2m_page_maps_4k_read_only),
+		FX(test_shadow__write_sets_dirty_and_maps_writable),
+		FX(test_shadow__not_present_page_is_true_fault_p_clear),
+		FX(test_shadow__user_access_to_supervisor_page_is_true_fault),
+		FX(test_shadow__write_to_read_only_page_faults_at_cpl0),
+		FX(test_shadow__reserved_bits_give_rsvd_fault),
+		FX(test_shadow__xd_page_refuses_fetch_and_leaf_carries_xd),
+		FX(test_shadow__smep_refuses_supervisor_fetch_of_user_page),
+		FX(test_shadow__page_outside_l2_ram_is_bad_gpa),
+		FX(test_shadow__1g_page_maps_and_invlpg_drops_whole_gib),
+		FX(test_shadow__invlpg_of_4k_page_drops_only_its_leaf),
+		FX(test_shadow__invlpg_in_2m_page_drops_every_leaf_of_it),
+		FX(test_shadow__flush_empties_root_and_pool),
+		FX(test_shadow__spent_pool_flushes_and_still_fills),
+		FX(test_shadow__stats_print_four_result_lines),
 		cmocka_unit_test(test_uart__lsr_reads_transmitter_empty),
 		cmocka_unit_test(test_uart__dlab_banks_divisor_latch),
 		cmocka_unit_test(test_uart__ier_mcr_keep_only_16550_bits),

@@ -911,6 +911,48 @@ test_nested_l1_wants_exit__pf_mask_match_flips_bitmap_sense(void **state)
 	assert_true(nested_l1_wants_exit(&v, &f->vm.mem, &x));
 }
 
+/*
+ * A shadow-paging L1 (vmcs12 without EPT, l1-shim's mmu=shadow): MOV to
+ * CR3 reflects with CR3-load exiting unless the value is one of the
+ * CR3-target values (SDM 26.1.3), MOV from CR3 with CR3-store exiting,
+ * INVLPG with INVLPG exiting; each follows its own control alone.
+ */
+static void
+test_nested_l1_wants_exit__cr3_and_invlpg_follow_vmcs12_controls(void **state)
+{
+	struct fixture *f = *state;
+	struct nested_l2_exit x = { 0 };
+	struct vmcs12 v;
+
+	valid_vmcs12(f, &v, 0);
+	v.secondary_vm_exec_control &= ~(uint32_t)SECONDARY_EXEC_ENABLE_EPT;
+	v.cpu_based_vm_exec_control &= ~(uint32_t)(CPU_BASED_CR3_LOAD_EXITING |
+						   CPU_BASED_CR3_STORE_EXITING |
+						   CPU_BASED_INVLPG_EXITING);
+	x.info.reason = EXIT_REASON_CR_ACCESS;
+	x.info.qual = vmx_build_cr_qual(3, CR_ACCESS_TYPE_MOV_TO_CR, 0);
+	x.cr_value = 0x5000;
+	assert_false(nested_l1_wants_exit(&v, &f->vm.mem, &x));
+	v.cpu_based_vm_exec_control |= CPU_BASED_CR3_LOAD_EXITING;
+	assert_true(nested_l1_wants_exit(&v, &f->vm.mem, &x));
+	v.cr3_target_count = 2;
+	v.cr3_target_value1 = 0x5000;
+	assert_false(nested_l1_wants_exit(&v, &f->vm.mem, &x));
+	x.cr_value = 0x6000;
+	assert_true(nested_l1_wants_exit(&v, &f->vm.mem, &x));
+
+	x.info.qual = vmx_build_cr_qual(3, CR_ACCESS_TYPE_MOV_FROM_CR, 0);
+	assert_false(nested_l1_wants_exit(&v, &f->vm.mem, &x));
+	v.cpu_based_vm_exec_control |= CPU_BASED_CR3_STORE_EXITING;
+	assert_true(nested_l1_wants_exit(&v, &f->vm.mem, &x));
+
+	x.info.reason = EXIT_REASON_INVLPG;
+	x.info.qual = 0x403000;
+	assert_false(nested_l1_wants_exit(&v, &f->vm.mem, &x));
+	v.cpu_based_vm_exec_control |= CPU_BASED_INVLPG_EXITING;
+	assert_true(nested_l1_wants_exit(&v, &f->vm.mem, &x));
+}
+
 /* ---- VMCS shadowing for L1 (--vmcs-access, SDM 25.10) ---------------------------- */
 
 static void use_vmcs_access(struct fixture *f, enum vmcs_access_mode mode)
@@ -1198,6 +1240,7 @@ int main(void)
 		T(test_vmlaunch__link_pointer_bad_revision_fails_33_qual_4),
 		T(test_vmlaunch__entry_failure_keeps_injection_valid),
 		T(test_nested_l1_wants_exit__unknown_reason_reflects_to_l1),
+		T(test_nested_l1_wants_exit__cr3_and_invlpg_follow_vmcs12_controls),
 		T(test_nested_l1_wants_exit__pf_mask_match_flips_bitmap_sense),
 		T(test_vmcs_shadow__field_sets_per_strategy_exact),
 		T(test_vmcs_shadow__bitmaps_clear_only_shadowed_bits),
