@@ -175,6 +175,7 @@ bool l0_shadow_paging_changed(struct l0_vm *vm)
 	struct shadow_paging pg;
 	const char *why = NULL;
 	hpa_t root = 0;
+	int ret;
 
 	l1_shadow_paging(vm, &pg);
 	if (!shadow_paging_supported(&pg, &why)) {
@@ -184,7 +185,9 @@ bool l0_shadow_paging_changed(struct l0_vm *vm)
 			   why, pg.cr0, pg.cr4, pg.efer);
 		return false;
 	}
-	return load_root(vm, shadow_set_paging(vm->shadow, &pg, &root), root);
+	/* Two statements: root is set by the call. */
+	ret = shadow_set_paging(vm->shadow, &pg, &root);
+	return load_root(vm, ret, root);
 }
 
 bool l0_shadow_after_host_state(struct l0_vm *vm)
@@ -409,6 +412,7 @@ enum l0_exit_action l0_shadow_handle_cr3(struct l0_vm *vm, uint64_t qual)
 	unsigned int gpr = vmx_qual_cr_get_gpr(qual);
 	uint64_t val;
 	hpa_t root = 0;
+	int ret;
 
 	if (vmx_qual_cr_get_type(qual) == CR_ACCESS_TYPE_MOV_FROM_CR) {
 		l0_write_gpr(vm, gpr, vm->shadow->cr3);
@@ -422,7 +426,8 @@ enum l0_exit_action l0_shadow_handle_cr3(struct l0_vm *vm, uint64_t qual)
 		return EXIT_RESUME;
 	}
 	vm->shadow->stats.cr3_switches++;
-	if (!load_root(vm, shadow_set_cr3(vm->shadow, val, &root), root))
+	ret = shadow_set_cr3(vm->shadow, val, &root);
+	if (!load_root(vm, ret, root))
 		return EXIT_STOP_VM;
 	return EXIT_RESUME_SKIP_INSN;
 }
