@@ -35,7 +35,7 @@ int shadow_decode_store(const uint8_t *bytes, size_t n,
 			struct shadow_store *out)
 {
 	size_t i = 0;
-	bool opsize = false;
+	bool opsize = false, has_rex = false;
 	unsigned int rex = 0, op, modrm, mod, reg, rm, imm_len = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -71,6 +71,7 @@ int shadow_decode_store(const uint8_t *bytes, size_t n,
 	/* REX counts only right before the opcode (SDM Vol. 2A 2.2.1). */
 	if ((bytes[i] & 0xf0) == 0x40) {
 		rex = bytes[i] & 0xf;
+		has_rex = true;
 		if (++i >= n)
 			return -EINVAL;
 	}
@@ -140,8 +141,9 @@ int shadow_decode_store(const uint8_t *bytes, size_t n,
 		i += imm_len;
 	} else {
 		out->src = (int)(reg | ((rex & REX_R) ? 8 : 0));
-		/* Without REX, byte registers 4-7 are AH, CH, DH, BH. */
-		if (out->size == 1 && !rex && reg >= 4) {
+		/* Without REX (even 0x40), byte registers 4-7 are AH,
+		 * CH, DH, BH; with it SPL, BPL, SIL, DIL. */
+		if (out->size == 1 && !has_rex && reg >= 4) {
 			out->src = (int)(reg - 4);
 			out->src_high8 = true;
 		}
