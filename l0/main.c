@@ -33,8 +33,10 @@
 #include "l0/options.h"
 #include "l0/profile.h"
 #include "l0/report.h"
+#include "l0/shadow_vm.h"
 #include "l0/trace.h"
 #include "l0/vm.h"
+#include "mmu/shadow.h"
 #include "mmu/l0_area.h"
 #include "vtx/vtx.h"
 
@@ -687,6 +689,28 @@ static void print_nested_stats(const struct l0_vm *vm)
 		st->ept02.present, st->ept02.wp_protects, st->ept02.wp_faults,
 		st->ept02.dropped_wp, st->ept02.dropped_invept,
 		st->ept02.invepts);
+	fprintf(stderr, "nestvm: nested: mmu %s\n", l0_mmu_mode_name(vm->mmu));
+	if (vm->shadow) {
+		const struct shadow_stats *s = &vm->shadow->stats;
+
+		fprintf(stderr,
+			"nestvm: nested: shadow_hidden_faults %" PRIu64 "\n"
+			"nestvm: nested: shadow_true_faults %" PRIu64 "\n"
+			"nestvm: nested: shadow_pt_writes %" PRIu64 "\n"
+			"nestvm: nested: shadow_pt_write_unimpl %" PRIu64 "\n"
+			"nestvm: nested: shadow_pages_allocated %" PRIu64 "\n"
+			"nestvm: nested: shadow_pages_zapped %" PRIu64 "\n"
+			"nestvm: nested: shadow_leaves_zapped %" PRIu64 "\n"
+			"nestvm: nested: shadow_wp_pages %" PRIu64 "\n"
+			"nestvm: nested: shadow_cr3_switches %" PRIu64 "\n"
+			"nestvm: nested: shadow_root_hits %" PRIu64 "\n"
+			"nestvm: nested: shadow_invlpgs %" PRIu64 "\n"
+			"nestvm: nested: shadow_resets %" PRIu64 "\n",
+			s->hidden_faults, s->true_faults, s->pt_writes,
+			s->pt_write_unimpl, s->pages_allocated, s->pages_zapped,
+			s->leaves_zapped, s->wp_pages, s->cr3_switches,
+			s->root_hits, s->invlpgs, s->resets);
+	}
 	print_reason_counts("l1_exit", st->l1_exits);
 	print_reason_counts("l2_exit", st->l2_exits);
 	for (unsigned int k = 0; k < VMX_NR_EXIT_REASONS; k++) {
@@ -828,6 +852,13 @@ static int run_nested(struct nestvm_run *r)
 		return EXIT_CANNOT_RUN;
 	}
 	l0_vm_set_ept_coherence(r->vm, r->opt->ept_coherence);
+	ret = l0_vm_set_mmu(r->vm,
+			    r->opt->mmu_shadow ? L0_MMU_SHADOW : L0_MMU_EPT,
+			    err, ERR_MAX);
+	if (ret) {
+		error_line("%s", err);
+		return EXIT_CANNOT_RUN;
+	}
 	l0_vm_run(r->vm, r->opt->max_insns);
 	r->ran = true;
 	fflush(stdout);

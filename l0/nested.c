@@ -21,6 +21,7 @@
 #include "arch/x86_msr.h"
 #include "arch/x86_paging.h"
 #include "l0/nested_events.h"
+#include "l0/shadow_vm.h"
 #include "l0/trace.h"
 #include "mmu/l1mem.h"
 #include "vmcs-merge/vmcs12.h"
@@ -57,6 +58,9 @@ static enum l0_exit_action resume_l1_at_host_state(struct l0_vm *vm)
 					  L0_CR4_OWNED))
 		return l0_stop_vm(vm, L0_STOP_INTERNAL,
 				  "loading vmcs12's host state failed");
+	/* Under --mmu shadow the host CR3 just loaded is L1's virtual one. */
+	if (vm->shadow && !l0_shadow_after_host_state(vm))
+		return EXIT_STOP_VM;
 	return EXIT_RESUME;
 }
 

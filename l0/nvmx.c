@@ -25,6 +25,7 @@
 #include "arch/x86_paging.h"
 #include "arch/x86_seg.h"
 #include "l0/errmsg.h"
+#include "l0/shadow_vm.h"
 #include "l0/trace.h"
 #include "mmu/l1mem.h"
 #include "vmcs-merge/vmcs12.h"
@@ -323,7 +324,7 @@ static void nvmx_read_insn(struct l0_vm *vm, struct nvmx_insn *in)
 static void l1_paging(struct l0_vm *vm, struct l1_paging *pg)
 {
 	pg->cr0 = l0_vmread(vm, GUEST_CR0);
-	pg->cr3 = l0_vmread(vm, GUEST_CR3);
+	pg->cr3 = l0_l1_cr3(vm); /* virtual under --mmu shadow */
 	pg->cr4 = l0_vmread(vm, GUEST_CR4);
 	pg->efer = l0_vmread(vm, GUEST_IA32_EFER);
 	pg->rflags = l0_vmread(vm, GUEST_RFLAGS);

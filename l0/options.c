@@ -70,6 +70,10 @@ static const char usage[] =
 	"                         INVEPT (invept, the default), or ept12 pages\n"
 	"                         write-protected and their ept02 entries\n"
 	"                         dropped on each write (wp)\n"
+	"  --mmu ept|shadow       how L0 virtualizes L1's memory: EPT (ept, the\n"
+	"                         default), or shadow page tables kept\n"
+	"                         coherent by write-protecting L1's page\n"
+	"                         tables (shadow; L1 in 4-level long mode)\n"
 	"  --json FILE            write the end-of-run report (levels, "
 	"reflected\n"
 	"                         exits, cycles) to FILE as JSON\n"
@@ -168,6 +172,7 @@ enum opt_id {
 	OPT_PREP,
 	OPT_VMCS_ACCESS,
 	OPT_EPT_COHERENCE,
+	OPT_MMU,
 	OPT_JSON,
 	OPT_NESTED_STATE_OUT,
 	OPT_TRACE,
@@ -196,6 +201,7 @@ static const struct opt_def {
 	{ "--prep", OPT_PREP, true },
 	{ "--vmcs-access", OPT_VMCS_ACCESS, true },
 	{ "--ept-coherence", OPT_EPT_COHERENCE, true },
+	{ "--mmu", OPT_MMU, true },
 	{ "--json", OPT_JSON, true },
 	{ "--nested-state-out", OPT_NESTED_STATE_OUT, true },
 	{ "--trace", OPT_TRACE, true },
@@ -337,6 +343,13 @@ static int apply_opt(const struct opt_def *d, const char *val,
 				      val);
 		opt->ept_coherence = !strcmp(val, "wp") ? EPT_COHERENCE_WP
 							: EPT_COHERENCE_INVEPT;
+		return 0;
+	case OPT_MMU:
+		if (strcmp(val, "ept") && strcmp(val, "shadow"))
+			return errmsg(-EINVAL, err, errlen,
+				      "--mmu: bad mode '%s' (ept or shadow)",
+				      val);
+		opt->mmu_shadow = !strcmp(val, "shadow");
 		return 0;
 	case OPT_JSON:
 		if (!*val)

@@ -48,6 +48,7 @@ struct nestvm_options {
 	bool prep_dirty; /* --prep dirty (default full) */
 	enum vmcs_access_mode vmcs_access; /* --vmcs-access (default trap) */
 	enum ept_coherence ept_coherence; /* --ept-coherence (invept) */
+	bool mmu_shadow; /* --mmu shadow: L1 on shadow paging (default ept) */
 	const char *json_path; /* --json FILE: the report as JSON; or NULL */
 	/* --nested-state-out FILE: L0's nested state at the end (l0/nstate.h) */
 	const char *nested_state_out;

@@ -13,8 +13,10 @@
 
 #include "arch/vmx_exit_info.h"
 #include "l0/json.h"
+#include "l0/shadow_vm.h"
 #include "l0/trace.h"
 #include "l0/vm.h"
+#include "mmu/shadow.h"
 #include "vtx/vtx.h"
 
 /* L0's exit handlers are C code the model does not run, and no published
@@ -134,6 +136,18 @@ static void table_levels(FILE *f, const struct report_input *in)
 		 s->ept02.table_pages, s->ept02.wp_protects, s->ept02.wp_faults,
 		 s->ept02.dropped_wp, s->ept02.dropped_invept);
 	fprintf(f, "nestvm:   %s\n", note);
+	if (in->vm->shadow) {
+		const struct shadow_stats *x = &in->vm->shadow->stats;
+
+		snprintf(note, sizeof(note),
+			 "mmu shadow: hidden faults %" PRIu64
+			 ", true faults %" PRIu64 ", page-table writes %" PRIu64
+			 ", shadow pages %" PRIu64 " allocated / %" PRIu64
+			 " zapped, CR3 switches %" PRIu64,
+			 x->hidden_faults, x->true_faults, x->pt_writes,
+			 x->pages_allocated, x->pages_zapped, x->cr3_switches);
+		fprintf(f, "nestvm:   %s\n", note);
+	}
 	snprintf(note, sizeof(note),
 		 "world switches: %" PRIu64 " VM entries, %" PRIu64 " VM exits",
 		 s->vm_entries, s->vm_exits);
@@ -232,6 +246,25 @@ static void json_switches(struct json_writer *w, uint64_t entries,
 	json_end_object(w);
 }
 
+/* --mmu shadow: what the shadow MMU did for L1 (mmu/shadow.h). */
+static void json_shadow_mmu(struct json_writer *w, const struct shadow_stats *s)
+{
+	json_begin_object(w, "shadow_mmu");
+	json_write_u64(w, "hidden_faults", s->hidden_faults);
+	json_write_u64(w, "true_faults", s->true_faults);
+	json_write_u64(w, "pt_writes", s->pt_writes);
+	json_write_u64(w, "pt_write_unimpl", s->pt_write_unimpl);
+	json_write_u64(w, "pages_allocated", s->pages_allocated);
+	json_write_u64(w, "pages_zapped", s->pages_zapped);
+	json_write_u64(w, "leaves_zapped", s->leaves_zapped);
+	json_write_u64(w, "wp_pages", s->wp_pages);
+	json_write_u64(w, "cr3_switches", s->cr3_switches);
+	json_write_u64(w, "root_hits", s->root_hits);
+	json_write_u64(w, "invlpgs", s->invlpgs);
+	json_write_u64(w, "resets", s->resets);
+	json_end_object(w);
+}
+
 static void json_nested_levels(struct json_writer *w,
 			       const struct report_input *in)
 {
@@ -272,6 +305,8 @@ static void json_nested_levels(struct json_writer *w,
 	json_write_u64(w, "vmreads_shadowed", s->shadow_vmreads);
 	json_write_u64(w, "vmwrites_shadowed", s->shadow_vmwrites);
 	json_write_u64(w, "nested_entries", s->nested_entries);
+	if (in->vm->shadow)
+		json_shadow_mmu(w, &in->vm->shadow->stats);
 	json_write_u64(w, "nested_vmfails", s->nested_vmfails);
 	json_write_u64(w, "nested_entry_failures", s->nested_entry_failures);
 	json_write_u64(w, "insns", s->insns_l1);
@@ -399,6 +434,7 @@ int report_write_json(FILE *f, const struct report_input *in)
 				  vmcs_access_mode_name(in->vm->vmcs_access));
 		json_write_string(&w, "ept_coherence",
 				  ept_coherence_name(in->vm->ept_coherence));
+		json_write_string(&w, "mmu", l0_mmu_mode_name(in->vm->mmu));
 		json_write_string(&w, "prep",
 				  in->vm->prep == L0_PREP_DIRTY ? "dirty"
 								: "full");

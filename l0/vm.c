@@ -27,6 +27,7 @@
 #include "l0/evmcs.h"
 #include "l0/iobus.h"
 #include "l0/nvmx.h"
+#include "l0/shadow_vm.h"
 #include "l0/trace.h"
 #include "mmu/ept.h"
 #include "vtx/vtx.h"
@@ -308,6 +309,11 @@ int l0_msr_write(struct l0_vm *vm, uint32_t msr, uint64_t val)
 		if (msr == MSR_IA32_SYSENTER_CS)
 			val &= 0xffff;
 		l0_vmwrite(vm, field, val);
+		/* EFER.NXE changes what the shadow's leaves may hold; no
+		 * EFER that passed the checks above leaves the shadow's
+		 * modes, so this cannot stop the run. */
+		if (msr == MSR_EFER && vm->shadow)
+			l0_shadow_paging_changed(vm);
 		return 0;
 	}
 	if (msr == MSR_IA32_TSC)
@@ -435,6 +441,8 @@ static enum l0_exit_action l1_set_cr0(struct l0_vm *vm, uint64_t val)
 				  val);
 	l0_vmwrite(vm, GUEST_CR0, val | L0_CR0_OWNED | X86_CR0_ET);
 	l0_vmwrite(vm, CR0_READ_SHADOW, val | X86_CR0_ET);
+	if (vm->shadow && !l0_shadow_paging_changed(vm))
+		return EXIT_STOP_VM;
 	return EXIT_RESUME_SKIP_INSN;
 }
 
@@ -453,6 +461,8 @@ static enum l0_exit_action l1_set_cr4(struct l0_vm *vm, uint64_t val)
 	}
 	l0_vmwrite(vm, GUEST_CR4, val | L0_CR4_OWNED);
 	l0_vmwrite(vm, CR4_READ_SHADOW, val);
+	if (vm->shadow && !l0_shadow_paging_changed(vm))
+		return EXIT_STOP_VM;
 	return EXIT_RESUME_SKIP_INSN;
 }
 
@@ -463,6 +473,11 @@ static enum l0_exit_action l1_handle_cr_access(struct l0_vm *vm,
 	unsigned int type = vmx_qual_cr_get_type(e->qual);
 	uint64_t val = l0_read_gpr(vm, vmx_qual_cr_get_gpr(e->qual));
 
+	/* CR3 exits only under --mmu shadow (l0/shadow_vm.c). */
+	if (cr == 3 && vm->shadow &&
+	    (type == CR_ACCESS_TYPE_MOV_TO_CR ||
+	     type == CR_ACCESS_TYPE_MOV_FROM_CR))
+		return l0_shadow_handle_cr3(vm, e->qual);
 	if (type == CR_ACCESS_TYPE_MOV_TO_CR && cr == 0)
 		return l1_set_cr0(vm, val);
 	if (type == CR_ACCESS_TYPE_MOV_TO_CR && cr == 4)
@@ -524,6 +539,19 @@ static enum l0_exit_action l1_handle_ept_misconfig(struct l0_vm *vm,
 			  l0_vmread(vm, GUEST_PHYSICAL_ADDRESS));
 }
 
+/* Only --mmu shadow intercepts an exception (#PF) or INVLPG in L1. */
+static enum l0_exit_action l1_handle_exception(struct l0_vm *vm,
+					       const struct l1_exit *e)
+{
+	return l0_shadow_handle_exception(vm, e->qual);
+}
+
+static enum l0_exit_action l1_handle_invlpg(struct l0_vm *vm,
+					    const struct l1_exit *e)
+{
+	return l0_shadow_handle_invlpg(vm, e->qual);
+}
+
 /* The named fallback: an exit L0 has no handler for. */
 static enum l0_exit_action l1_handle_unhandled(struct l0_vm *vm,
 					       const struct l1_exit *e)
@@ -558,7 +586,9 @@ NVMX_HANDLER(vmcall)
 /* Indexed by basic exit reason; a hole is l1_handle_unhandled(). Only
  * what vmcs01's controls can cause is here (l0_vm_init()). */
 static const l1_exit_handler_fn l1_exit_handlers[VMX_NR_EXIT_REASONS] = {
+	[EXIT_REASON_EXCEPTION_NMI] = l1_handle_exception,
 	[EXIT_REASON_TRIPLE_FAULT] = l1_handle_triple_fault,
+	[EXIT_REASON_INVLPG] = l1_handle_invlpg,
 	[EXIT_REASON_CPUID] = l1_handle_cpuid,
 	[EXIT_REASON_HLT] = l1_handle_hlt,
 	[EXIT_REASON_VMCALL] = l1_handle_vmcall,
@@ -1201,6 +1231,7 @@ int l0_vm_set_vmcs_access(struct l0_vm *vm, enum vmcs_access_mode mode,
 
 void l0_vm_destroy(struct l0_vm *vm)
 {
+	l0_vm_destroy_mmu(vm);
 	if (vm->nvmx)
 		nvmx_destroy(vm);
 }

@@ -23,6 +23,7 @@
 
 struct io_bus;
 struct l0_trace;
+struct shadow_mmu;
 struct nvmx;
 struct vtx_machine;
 struct vtx_cpu;
@@ -136,6 +137,13 @@ enum l0_prep_mode {
 	L0_PREP_DIRTY,
 };
 
+/* How L0 virtualizes L1's memory (--mmu, l0/shadow_vm.h): ept01 (EPT
+ * with the identity on L1's RAM), or shadow page tables without EPT. */
+enum l0_mmu_mode {
+	L0_MMU_EPT,
+	L0_MMU_SHADOW,
+};
+
 struct l0_vm {
 	struct vtx_machine *m;
 	struct vtx_cpu *cpu;
@@ -168,6 +176,10 @@ struct l0_vm {
 	/* --trace, --trace-json (l0/trace.h), or NULL: every hook is one
 	 * test of this pointer. */
 	struct l0_trace *trace;
+	/* --mmu: with L0_MMU_SHADOW, vmcs01 runs L1 without EPT on the
+	 * shadow MMU (mmu/shadow.h); shadow is NULL otherwise. */
+	enum l0_mmu_mode mmu;
+	struct shadow_mmu *shadow;
 	int vmx_err; /* the first failed VMREAD/VMWRITE of L0 (a bug), or 0 */
 	uint32_t vmx_err_field;
 };

@@ -51,9 +51,14 @@ int l1mem_write(const struct l1_mem *mem, gpa_t gpa, const void *buf,
 {
 	hpa_t hpa;
 
+	int ret;
+
 	if (l1mem_gpa_to_hpa(mem, gpa, len, &hpa))
 		return -EFAULT;
-	return vtx_hpa_write(mem->m, hpa, buf, len);
+	ret = vtx_hpa_write(mem->m, hpa, buf, len);
+	if (!ret && mem->on_write)
+		mem->on_write(mem->on_write_opaque, gpa, len);
+	return ret;
 }
 
 uint64_t l1mem_read_u64_or_ones(const struct l1_mem *mem, gpa_t gpa)

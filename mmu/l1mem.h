@@ -20,6 +20,11 @@ struct l1_mem {
 	struct vtx_machine *m;
 	uint64_t size;
 	unsigned int maxphyaddr; /* L1's physical-address width (CPUID) */
+	/* Called after every l1mem_write() that wrote something, or NULL:
+	 * the shadow MMU (mmu/shadow.h) zaps what it derived from those
+	 * bytes, since L0's own writes bypass its write protection. */
+	void (*on_write)(void *opaque, gpa_t gpa, uint64_t len);
+	void *on_write_opaque;
 };
 
 /* Sets mem up; size must not exceed the machine's arena. 0 or -EINVAL. */
