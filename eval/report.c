@@ -1006,8 +1006,14 @@ static void md_table(FILE *f, const struct rtable *t)
 		fputs(" |", f);
 	}
 	fputs("\n|", f);
-	for (size_t c = 0; c < t->nr_cols; c++)
-		fputs(c ? "---:|" : "---|", f);
+	/* Columns holding a number align right, text columns left. */
+	for (size_t c = 0; c < t->nr_cols; c++) {
+		bool num = false;
+
+		for (size_t r = 0; r < t->nr_rows && c; r++)
+			num |= t->c[r][c].has_value;
+		fputs(num ? "---:|" : "---|", f);
+	}
 	fputc('\n', f);
 	for (size_t r = 0; r < t->nr_rows; r++) {
 		fputc('|', f);
