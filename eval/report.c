@@ -980,10 +980,30 @@ static void sec_mmu(struct report *rp, const struct eval_experiment *e)
 
 static void sec_bt(struct report *rp, const struct eval_experiment *e)
 {
+	struct rtable *t;
+	struct rcell *row;
+
 	mode_table(rp, e, "bt",
 		   "Cycles per iteration (guest RDTSC), nested, BT off and "
 		   "adaptive",
 		   true);
+	/* The break-even exit rate needs BT runs to interpolate between;
+	 * until they exist the row says what is missing, from the runs. */
+	t = rp->nr_tables ? rp->tables[rp->nr_tables - 1] : NULL;
+	row = t && e->bts.n > 1 ? row_new(rp, t) : NULL;
+	if (!row)
+		return;
+	cell_text(&row[0], "break-even (exits per iteration where %s wins)",
+		  e->bts.v[1]);
+	for (size_t c = 1; c < t->nr_cols; c++) {
+		int run =
+			find_run(rp, e, e->workloads.v[0], EVAL_LEVEL_NESTED,
+				 NULL, NULL, e->bts.v[1], e->profiles.v[0], 0);
+
+		if (!cell_no_run(rp, &row[c], run))
+			cell_text(&row[c],
+				  "not derived yet (docs/evaluation.md)");
+	}
 }
 
 /* ----- output ----- */

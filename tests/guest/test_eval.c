@@ -281,7 +281,7 @@ static const struct {
 	{ "vmcs", 6 },
 	{ "pages", 2 },
 	{ "mmu", 3 },
-	{ "bt", 2 },
+	{ "bt", 3 },
 };
 
 static void test_eval__quick_report_complete_and_traceable(void **state)
