@@ -82,6 +82,7 @@ struct table_column {
 	char command[4 * 4096]; /* the run's shell command line */
 	char report[4096]; /* the run's --json file */
 	char source[TABLE_TEXT_MAX]; /* a reference's source */
+	char why[TABLE_TEXT_MAX]; /* why ours differs, or "" */
 	bool ok; /* the run succeeded and its report was read */
 	struct table_totals t;
 	bool has[TABLE_NR_ROWS];

@@ -316,10 +316,31 @@ static int parse_reference(char *buf, const char *orig,
 
 		while (*src == ' ' || *src == '\t')
 			src++;
-		if (!*src || !copy_field(col->source, sizeof(col->source), src))
+		const char *why = strchr(src, '|');
+		size_t n = why ? (size_t)(why - src) : strlen(src);
+
+		/* "| source | why ours differs": the second part is
+		 * optional; nestvm eval prints it next to the ratio. */
+		while (n && (src[n - 1] == ' ' || src[n - 1] == '\t'))
+			n--;
+		if (!n || n >= sizeof(col->source))
 			return errmsg(-EINVAL, err, errlen,
 				      "%s:%u: empty or overlong source", path,
 				      line);
+		memcpy(col->source, src, n);
+		col->source[n] = '\0';
+		if (why) {
+			why++;
+			while (*why == ' ' || *why == '\t')
+				why++;
+			if (!*why || strchr(why, '|') ||
+			    !copy_field(col->why, sizeof(col->why), why))
+				return errmsg(-EINVAL, err, errlen,
+					      "%s:%u: empty, overlong or "
+					      "divided reason after the "
+					      "second '|'",
+					      path, line);
+		}
 	}
 	return parse_values(&lf, 4, col, path, line, err, errlen);
 }

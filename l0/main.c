@@ -20,6 +20,7 @@
 
 #include "arch/vmx_exit_info.h"
 #include "eval/compare.h"
+#include "eval/eval.h"
 #include "l0/boot.h"
 #include "l0/crash.h"
 #include "l0/errmsg.h"
@@ -993,6 +994,8 @@ int main(int argc, char **argv)
 	/* Subcommands with their own flags (eval/compare.h). */
 	if (argc > 1 && !strcmp(argv[1], "compare"))
 		return compare_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "eval"))
+		return eval_main(argc - 1, argv + 1);
 	if (options_parse(argc, argv, &opt, err, sizeof(err))) {
 		error_line("%s", err);
 		return EXIT_CANNOT_RUN;
