@@ -72,6 +72,9 @@ struct compare {
 	struct workload w;
 	char tree[PATH_MAX], exe[PATH_MAX], out[PATH_MAX], runs[PATH_MAX];
 	char args[WORKLOAD_ARGS_MAX + 8], l1[PATH_MAX], image[PATH_MAX];
+	/* The enlightened l1-shim for the pv strategy, unless --l1 names
+	 * one L1 for every run (docs/l1-shim.md "The enlightened VMCS"). */
+	char l1_pv[PATH_MAX];
 	struct table t;
 	size_t nr_jobs;
 	struct compare_job *jobs;
@@ -551,7 +554,11 @@ static int add_job(struct compare *c, size_t col, const char *stem)
 	ret |= push_arg(job, &n, "file:%s", job->serial);
 	ret |= push_arg(job, &n, "--json");
 	ret |= push_arg(job, &n, "%s", job->json);
-	ret |= push_arg(job, &n, "%s", c->l1);
+	ret |= push_arg(job, &n, "%s",
+			(tc->kind != TABLE_SINGLE &&
+			 !strcmp(tc->strategy, "pv") && c->l1_pv[0])
+				? c->l1_pv
+				: c->l1);
 	ret |= push_arg(job, &n, "--module");
 	ret |= push_arg(job, &n, "%s", c->image);
 	ret |= push_arg(job, &n, "--append");
@@ -1065,6 +1072,8 @@ static int setup(struct compare *c, char *err)
 	if (!ret)
 		ret = absolute(c, o->l1 ? o->l1 : "build/l1-shim.elf", !o->l1,
 			       c->l1, err);
+	if (!ret && !o->l1)
+		ret = absolute(c, "build/l1-shim-pv.elf", true, c->l1_pv, err);
 	if (ret)
 		return ret;
 	if (!o->nr_merge && (!file_exists(c->image) || !file_exists(c->l1)))

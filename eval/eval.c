@@ -61,6 +61,9 @@ struct eval_ctx {
 	struct eval_results r;
 	char tree[PATH_MAX], exe[PATH_MAX], out[PATH_MAX], runs[PATH_MAX];
 	char l1[PATH_MAX], exp_path[PATH_MAX], ref_path[PATH_MAX];
+	/* The enlightened l1-shim for the pv strategy, unless --l1 names
+	 * one L1 for every run (docs/l1-shim.md "The enlightened VMCS"). */
+	char l1_pv[PATH_MAX];
 	size_t nr_probes;
 	struct probe probes[PROBE_MAX];
 	char *(*argv)[ARGV_MAX]; /* per run */
@@ -517,7 +520,13 @@ static int build_argv(struct eval_ctx *c, size_t i, char *err)
 	ret |= push(a, &n, "--json");
 	ret |= push(a, &n, "%s", path);
 	if (shim) {
-		ret |= push(a, &n, "%s", c->l1);
+		bool pv = false;
+
+		for (size_t k = 0; k + 1 < nf; k++)
+			if (!strcmp(f[k], "--vmcs-access") &&
+			    !strcmp(f[k + 1], "pv"))
+				pv = true;
+		ret |= push(a, &n, "%s", pv && c->l1_pv[0] ? c->l1_pv : c->l1);
 		ret |= push(a, &n, "--module");
 	}
 	ret |= push(a, &n, "%s", image);
@@ -550,6 +559,8 @@ static int load(struct eval_ctx *c, char *err)
 	if (!ret)
 		ret = absolute(c, o->l1 ? o->l1 : "build/l1-shim.elf", !o->l1,
 			       c->l1, err);
+	if (!ret && !o->l1)
+		ret = absolute(c, "build/l1-shim-pv.elf", true, c->l1_pv, err);
 	if (!ret)
 		ret = absolute(c, o->out ? o->out : "eval/out", false, c->out,
 			       err);
