@@ -691,6 +691,13 @@ static void print_nested_stats(const struct l0_vm *vm)
 		st->ept02.dropped_wp, st->ept02.dropped_invept,
 		st->ept02.invepts);
 	fprintf(stderr, "nestvm: nested: mmu %s\n", l0_mmu_mode_name(vm->mmu));
+	/* TLB tags: L1 on L0_VPID01 (or none), L2 on vpid02s. */
+	fprintf(stderr,
+		"nestvm: nested: vpid01 %s\n"
+		"nestvm: nested: vpid01_flushes %" PRIu64 "\n"
+		"nestvm: nested: vpid02_flushes %" PRIu64 "\n",
+		vm->vpid01 ? "on" : "off", st->vpid01_flushes,
+		st->vpid02_flushes);
 	if (vm->shadow) {
 		const struct shadow_stats *s = &vm->shadow->stats;
 

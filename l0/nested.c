@@ -61,6 +61,7 @@ static enum l0_exit_action resume_l1_at_host_state(struct l0_vm *vm)
 	/* Under --mmu shadow the host CR3 just loaded is L1's virtual one. */
 	if (vm->shadow && !l0_shadow_after_host_state(vm))
 		return EXIT_STOP_VM;
+	nested_events_flush_l1(vm);
 	return EXIT_RESUME;
 }
 

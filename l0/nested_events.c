@@ -62,9 +62,23 @@ uint16_t nested_events_vpid02(struct l0_vm *vm)
 	return vpid02_get(&vm->nvmx->vpid02, v->virtual_processor_id);
 }
 
+void nested_events_flush_l1(struct l0_vm *vm)
+{
+	const struct vmcs12 *v = vm->nvmx->vmcs12;
+
+	/* Without VPID in vmcs01 every VM entry and exit flushes L1's
+	 * translations already. */
+	if (vmcs12_uses(v, SECONDARY_EXEC_ENABLE_VPID) || !vm->vpid01)
+		return;
+	vtx_invvpid(vm->cpu, VMX_VPID_EXTENT_SINGLE_CONTEXT, L0_VPID01, 0);
+	vm->stats.vpid01_flushes++;
+}
+
 void nested_events_flush_on_entry(struct l0_vm *vm)
 {
 	struct nvmx *n = vm->nvmx;
+
+	nested_events_flush_l1(vm);
 
 	if (n->cfg02.vpid02 == VPID02_NO_VPID12) {
 		vtx_invvpid(vm->cpu, VMX_VPID_EXTENT_SINGLE_CONTEXT,

@@ -33,6 +33,14 @@ uint16_t nested_events_vpid02(struct l0_vm *vm);
 void nested_events_flush_on_entry(struct l0_vm *vm);
 
 /*
+ * At a nested entry and at the VM exit L0 gives L1: L1 is the host of
+ * vmcs12, and without VPID in vmcs12 a VM entry or exit invalidates the
+ * host's translations too (29.4.3.1). L1 runs on L0_VPID01, which no
+ * transition flushes, so L0 does: INVVPID single-context on it.
+ */
+void nested_events_flush_l1(struct l0_vm *vm);
+
+/*
  * After L0 handled an exit for L2 (act, vmcs02 current): when L0
  * completed L2's instruction (EXIT_RESUME_SKIP_INSN) and vmcs12 has the
  * monitor trap flag, the processor would have given L1 an MTF exit after

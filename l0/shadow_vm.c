@@ -121,8 +121,13 @@ int l0_vm_set_mmu(struct l0_vm *vm, enum l0_mmu_mode mode, char *err,
 		   proc | CPU_BASED_CR3_LOAD_EXITING |
 			   CPU_BASED_CR3_STORE_EXITING |
 			   CPU_BASED_INVLPG_EXITING);
+	/* No VPID either: every VM entry and exit then flushes L1's
+	 * translations (SDM 29.4.3.1), which is what makes a zapped shadow
+	 * entry unreachable without an explicit INVVPID. */
 	l0_vmwrite(vm, SECONDARY_VM_EXEC_CONTROL,
-		   proc2 & ~(uint64_t)SECONDARY_EXEC_ENABLE_EPT);
+		   proc2 & ~(uint64_t)(SECONDARY_EXEC_ENABLE_EPT |
+				       SECONDARY_EXEC_ENABLE_VPID));
+	vm->vpid01 = false;
 	/* Every #PF exits: mask and match 0 with the bit set (SDM 26.2). */
 	l0_vmwrite(vm, EXCEPTION_BITMAP,
 		   l0_vmread(vm, EXCEPTION_BITMAP) | (1u << PF_VECTOR));

@@ -1033,7 +1033,8 @@ static int vmcs01_write_controls(struct l0_vm *vm, char *err, size_t errlen)
 		ret = ctl_word(vm->cpu, MSR_IA32_VMX_PROCBASED_CTLS2,
 			       SECONDARY_EXEC_ENABLE_EPT |
 				       ((uint32_t)(may2 >> 32) &
-					SECONDARY_EXEC_ENABLE_RDTSCP),
+					(SECONDARY_EXEC_ENABLE_RDTSCP |
+					 SECONDARY_EXEC_ENABLE_VPID)),
 			       &proc2, err, errlen);
 	if (!ret)
 		ret = ctl_word(
@@ -1071,6 +1072,9 @@ static int vmcs01_write_controls(struct l0_vm *vm, char *err, size_t errlen)
 	l0_vmwrite(vm, PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	l0_vmwrite(vm, MSR_BITMAP, vm->msr_bitmap01);
 	l0_vmwrite(vm, EPT_POINTER, vm->eptp01);
+	vm->vpid01 = proc2 & SECONDARY_EXEC_ENABLE_VPID;
+	if (vm->vpid01)
+		l0_vmwrite(vm, VIRTUAL_PROCESSOR_ID, L0_VPID01);
 	l0_vmwrite(vm, TSC_OFFSET, 0);
 	l0_vmwrite(vm, CR3_TARGET_COUNT, 0);
 	l0_vmwrite(vm, VM_EXIT_MSR_STORE_COUNT, 0);

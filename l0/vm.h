@@ -111,6 +111,8 @@ struct l0_stats {
 	 * entry (l0/nested_events.c); MTF exits L0 owed L1 after an
 	 * instruction it emulated for L2. */
 	uint64_t vpid02_flushes, mtf_after_emulation;
+	uint64_t vpid01_flushes; /* L1's translations, for a vmcs12 without
+				    VPID (l0/nested_events.h) */
 	struct ept02_stats ept02; /* ept02's memory and coherence */
 	uint64_t vmcs02_writes; /* L0's VMWRITEs preparing vmcs02 */
 	uint64_t insns_l1, insns_l2; /* retired while each level ran */
@@ -180,6 +182,7 @@ struct l0_vm {
 	 * shadow MMU (mmu/shadow.h); shadow is NULL otherwise. */
 	enum l0_mmu_mode mmu;
 	struct shadow_mmu *shadow;
+	bool vpid01; /* L1 runs on L0_VPID01 (vmcs01 enables VPID) */
 	int vmx_err; /* the first failed VMREAD/VMWRITE of L0 (a bug), or 0 */
 	uint32_t vmx_err_field;
 };
@@ -189,6 +192,15 @@ struct l0_vm {
  * A.8). */
 #define L0_CR0_OWNED ((uint64_t)(X86_CR0_PE | X86_CR0_NE | X86_CR0_PG))
 #define L0_CR4_OWNED ((uint64_t)X86_CR4_VMXE)
+
+/*
+ * The VPID L1 runs on (vmcs01), as KVM gives each vCPU one: L1's
+ * translations then survive its exits to L0 (SDM Vol. 3C 29.4.3.1: with
+ * VPID, VM entries and exits invalidate nothing). It lies above every
+ * vpid02 (mmu/vpid02.h). Not under --mmu shadow, whose zaps rely on the
+ * flush of every VM entry without VPID (l0/shadow_vm.c).
+ */
+#define L0_VPID01 0x7fff
 
 /*
  * Sets up the nested level on a machine whose arena holds L1's RAM
