@@ -79,12 +79,27 @@ extern const vtx_handler_fn vtx_bt_handlers[F_NR];
 	X(jmp_far_ptr) X(jmp_far_m) X(call_far_ptr) X(call_far_m) X(ret_far) \
 	X(push_sreg) X(pop_sreg) X(pusha) X(popa) X(enter) X(lmsw) X(clts) \
 	X(smsw) X(ins) X(outs) X(aaa) X(aas) X(daa) X(das) X(aam) X(aad) \
-	X(bound) X(lxs) X(xlat) X(into) X(unimplemented)
+	X(bound) X(lxs) X(xlat) X(into) X(unimplemented) X(cmpxchg16b) X(fwait)
 /* clang-format on */
 
 #define X(name) void x_##name(struct vtx_cpu *c, const struct vtx_insn *i);
 VTX_HANDLERS(X)
 #undef X
+
+/*
+ * The x87/SSE family of an instruction the model does not implement
+ * (vtx_insn.cc of x_unimplemented, set at decode time), and the #NM/#UD
+ * choice CR0.EM/MP/TS and CR4.OSFXSR make for it before the #UD of the
+ * unimplemented instruction (vtx/exec_ext.c). Raises or returns.
+ */
+enum vtx_fpu_class {
+	VTX_FPU_NONE = 0, /* not x87/SSE state, or VEX/EVEX/XOP: #UD */
+	VTX_FPU_X87,
+	VTX_FPU_MMX,
+	VTX_FPU_SSE, /* XMM registers or MXCSR, legacy encoding */
+	VTX_FPU_FXSR, /* FXSAVE, FXRSTOR */
+};
+void vtx_fpu_check(struct vtx_cpu *c, unsigned fpu);
 
 /* Port I/O to the platform (vtx/exec_sys.c). */
 uint32_t vtx_pio_in(struct vtx_cpu *c, uint16_t port, unsigned size);

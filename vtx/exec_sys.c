@@ -179,9 +179,10 @@ static void cpuid_leaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
 		r[0] = (6u << 8) | (5u << 4) | (5u << 16) | 4u;
 		r[1] = (8u << 8); /* CLFLUSH line size 8 * 8 = 64 bytes;
 				     initial APIC ID 0 in bits 31:24 */
-		/* VMX, PCID, x2APIC, POPCNT, TSC-deadline timer */
-		r[2] = (1u << 5) | (1u << 17) | (1u << 21) | (1u << 23) |
-		       (1u << 24);
+		/* VMX, CMPXCHG16B, PCID, x2APIC, POPCNT, TSC-deadline
+		 * timer */
+		r[2] = (1u << 5) | (1u << 13) | (1u << 17) | (1u << 21) |
+		       (1u << 23) | (1u << 24);
 		/* DE PSE TSC MSR PAE CX8 APIC PGE CMOV PAT PSE-36 CLFSH */
 		r[3] = (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) |
 		       (1u << 6) | (1u << 8) | (1u << 9) | (1u << 13) |
@@ -1254,8 +1255,10 @@ void x_sysret(struct vtx_cpu *c, const struct vtx_insn *i)
 
 void x_unimplemented(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	/* Recorded when the block was decoded; every execution raises #UD
-	 * and is counted. */
+	/* Recorded when the block was decoded; every execution is counted
+	 * and raises #UD, or #NM first for an x87/SSE instruction when CR0
+	 * says so (vtx/exec_ext.c). */
 	vtx_note_unimplemented(c, c->rip, NULL, i->len, NULL);
+	vtx_fpu_check(c, i->cc);
 	raise_ud(c);
 }
