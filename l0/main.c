@@ -152,11 +152,6 @@ static int prepare_inputs(struct nestvm_run *r, char *err)
 			opt->image, r->image.data, r->image.size, opt->mem_size,
 			&r->elf, err, ERR_MAX);
 	}
-	if (!ret && r->multiboot && opt->level != NESTVM_LEVEL_NATIVE)
-		ret = errmsg(-ENOEXEC, err, ERR_MAX,
-			     "'%s' is a multiboot kernel: run it with --native "
-			     "(multiboot L1 images are not supported yet)",
-			     opt->image);
 	if (!ret)
 		ret = boot_init_params(&r->bp, opt->mem_size, r->elf.entry,
 				       r->elf.start, r->elf.end, opt->cmdline,
