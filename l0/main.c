@@ -191,6 +191,9 @@ static int build_machine(struct nestvm_run *r, char *err)
 
 	io_bus_init(&r->bus);
 	uart16550_init(&r->uart, -1);
+	/* COM1 at 8N1, as PC firmware leaves it: a guest that never
+	 * programs the line still sends whole bytes. */
+	uart16550_set_line(&r->uart, UART16550_LCR_8N1);
 	debug_exit_init(&r->dexit, opt->qemu_exit_codes);
 	bochs_shutdown_init(&r->bshut);
 	/* One vCPU; the RAM the guest at this level owns. */
