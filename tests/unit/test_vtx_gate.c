@@ -236,6 +236,60 @@ test_call_gate__dpl0_gate_from_ring3_is_gp_gate_selector(void **state)
 	assert_int_equal(h->stats.exceptions[GP_VECTOR], 1);
 }
 
+/* TSS.SS0 names a DPL-3 segment: the CALL faults with #TS(SS0) before
+ * any change; the #TS handler here is ring-3 code (no stack switch), so
+ * the fault frame lands on the caller's own stack. */
+static void test_call_gate32__bad_ss0_is_ts_before_any_change(void **state)
+{
+	struct harness *h = *state;
+	uint32_t ss0 = U_DATA;
+	uint64_t idt10[1] = { gate(U_CODE, (uint32_t)(CODE_BASE + 0x40), 3,
+				   SEG_TYPE_TRAP_GATE32, 0) };
+	static const uint8_t out[] = {
+		0xe6, 0xf4, /* out 0xf4, al */
+	};
+	uint64_t sp = G_ESP3 - 8 - 16;
+
+	g_enter(h, true);
+	harness_load(h, G_TSS + 8, &ss0, 4);
+	harness_load(h, G_IDT + 10 * 8, idt10, 8);
+	harness_load(h, CODE_BASE + 0x40, out, sizeof(out));
+	assert_int_equal(g_run(h, call_gate32_code, sizeof(call_gate32_code),
+			       hlt, sizeof(hlt)),
+			 VTX_STOP_PLATFORM);
+	assert_int_equal(h->stats.exceptions[TS_VECTOR], 1);
+	assert_int_equal(h->regs.rsp, sp);
+	assert_int_equal(rd32(h, sp), U_DATA & 0xfffc);
+	assert_int_equal(rd32(h, sp + 4), CODE_BASE + 10); /* the CALL */
+	assert_int_equal(rd32(h, sp + 8), U_CODE);
+	/* The parameters the caller pushed are still there, untouched. */
+	assert_int_equal(rd32(h, G_ESP3 - 8), 0x22222222);
+	assert_int_equal(h->sregs.ss.selector, U_DATA);
+}
+
+/* A TSS too short for ESP0: #TS(TSS), and delivering it needs the same
+ * stack: #TS again, #DF, and #DF cannot be delivered either: shutdown,
+ * never a host crash. */
+static void test_int_n__tss_without_esp0_ends_in_triple_fault(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0xcd, 0x80, /* int 0x80 */
+	};
+	uint64_t idt[0x20];
+
+	g_enter(h, true);
+	for (unsigned v = 0; v < 0x20; v++)
+		idt[v] = gate(K_CODE, (uint32_t)G_RING0, 0, SEG_TYPE_INT_GATE32,
+			      0);
+	harness_load(h, G_IDT, idt, sizeof(idt));
+	h->sregs.tr.limit = 7; /* ESP0 at 4..7, SS0 at 8..9: beyond */
+	assert_int_equal(g_run(h, code, sizeof(code), hlt, sizeof(hlt)),
+			 VTX_STOP_TRIPLE_FAULT);
+	assert_non_null(strstr(h->stop.why, "#TS"));
+	assert_int_equal(h->sregs.cs.selector, U_CODE);
+}
+
 static void test_int_n__ring3_to_ring0_int_gate32_then_iret_back(void **state)
 {
 	struct harness *h = *state;
@@ -415,6 +469,8 @@ int main(void)
 		T(test_retf_outer__returns_to_ring3_releasing_params_nulling_ds),
 		T(test_call_gate16__pushes_words_and_copies_1_param),
 		T(test_call_gate__dpl0_gate_from_ring3_is_gp_gate_selector),
+		T(test_call_gate32__bad_ss0_is_ts_before_any_change),
+		T(test_int_n__tss_without_esp0_ends_in_triple_fault),
 		T(test_int_n__ring3_to_ring0_int_gate32_then_iret_back),
 		T(test_iret_outer__ring0_frame_enters_ring3),
 		T(test_int_n__16bit_gate_pushes_three_words),
