@@ -26,6 +26,7 @@
 #include "l0/errmsg.h"
 #include "l0/dev/bochs_shutdown.h"
 #include "l0/dev/debug_exit.h"
+#include "l0/dev/fw_cfg.h"
 #include "l0/dev/uart16550.h"
 #include "l0/iobus.h"
 #include "l0/loader.h"
@@ -55,6 +56,7 @@ struct nestvm_run {
 	struct uart16550 uart;
 	struct debug_exit dexit;
 	struct bochs_shutdown bshut; /* port 0x8900 */
+	struct fw_cfg fwcfg; /* ports 0x510-0x511 */
 	struct vtx_machine *m;
 	struct vtx_cpu *cpu;
 	struct loader_file image;
@@ -153,11 +155,6 @@ static int prepare_inputs(struct nestvm_run *r, char *err)
 			opt->image, r->image.data, r->image.size, opt->mem_size,
 			&r->elf, err, ERR_MAX);
 	}
-	if (!ret && r->multiboot && opt->level != NESTVM_LEVEL_NATIVE)
-		ret = errmsg(-ENOEXEC, err, ERR_MAX,
-			     "'%s' is a multiboot kernel: run it with --native "
-			     "(multiboot L1 images are not supported yet)",
-			     opt->image);
 	if (!ret)
 		ret = boot_init_params(&r->bp, opt->mem_size, r->elf.entry,
 				       r->elf.start, r->elf.end, opt->cmdline,
@@ -197,14 +194,21 @@ static int build_machine(struct nestvm_run *r, char *err)
 
 	io_bus_init(&r->bus);
 	uart16550_init(&r->uart, -1);
+	/* COM1 at 8N1, as PC firmware leaves it: a guest that never
+	 * programs the line still sends whole bytes. */
+	uart16550_set_line(&r->uart, UART16550_LCR_8N1);
 	debug_exit_init(&r->dexit, opt->qemu_exit_codes);
 	bochs_shutdown_init(&r->bshut);
+	/* One vCPU; the RAM the guest at this level owns. */
+	fw_cfg_init(&r->fwcfg, opt->mem_size, 1, 1);
 	ret = uart16550_register(&r->uart, &r->bus, UART16550_COM1_BASE);
 	if (!ret)
 		ret = debug_exit_register(&r->dexit, &r->bus, DEBUG_EXIT_BASE);
 	if (!ret)
 		ret = bochs_shutdown_register(&r->bshut, &r->bus,
 					      BOCHS_SHUTDOWN_BASE);
+	if (!ret)
+		ret = fw_cfg_register(&r->fwcfg, &r->bus);
 	if (ret) {
 		snprintf(err, ERR_MAX, "cannot set up the devices: %s",
 			 strerror(-ret));

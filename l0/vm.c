@@ -417,6 +417,43 @@ static enum l0_exit_action l1_handle_wrmsr(struct l0_vm *vm,
  * the instruction's (SDM Vol. 2B "MOV to CR", Vol. 3C 24.8 in VMX
  * operation).
  */
+/* vmcs01 runs L1 as an unrestricted guest: L1 booted with paging off. */
+static bool l1_unrestricted(struct l0_vm *vm)
+{
+	return l0_vmread(vm, SECONDARY_VM_EXEC_CONTROL) &
+	       SECONDARY_EXEC_UNRESTRICTED_GUEST;
+}
+
+/*
+ * L1's MOV to CR0 that turns paging on, as the processor would do it
+ * (SDM Vol. 3A 9.8.5, 2.5): #GP(0) for PG without PE, or with EFER.LME
+ * and CR4.PAE clear; with EFER.LME, IA-32e mode starts: EFER.LMA and the
+ * "IA-32e mode guest" entry control are L0's to set (Vol. 3C 25.8.1,
+ * 27.3.1.1). Paging without LME (32-bit or PAE paging outside IA-32e
+ * mode) is not handled yet and stops the VM.
+ */
+static enum l0_exit_action l1_enable_paging(struct l0_vm *vm, uint64_t val)
+{
+	uint64_t efer = l0_vmread(vm, GUEST_IA32_EFER);
+
+	if (!(val & X86_CR0_PE) ||
+	    ((efer & EFER_LME) && !(l0_vmread(vm, GUEST_CR4) & X86_CR4_PAE))) {
+		l0_inject_exception(vm, GP_VECTOR, true, 0, 0);
+		return EXIT_RESUME;
+	}
+	if (!(efer & EFER_LME))
+		return l0_stop_vm(vm, L0_STOP_UNHANDLED,
+				  "L1 enabled paging without EFER.LME (CR0 "
+				  "0x%" PRIx64 "): not handled yet",
+				  val);
+	l0_vmwrite(vm, GUEST_IA32_EFER, efer | EFER_LMA);
+	l0_vmwrite(vm, VM_ENTRY_CONTROLS,
+		   l0_vmread(vm, VM_ENTRY_CONTROLS) | VM_ENTRY_IA32E_MODE);
+	l0_vmwrite(vm, GUEST_CR0, val | X86_CR0_NE | X86_CR0_ET);
+	l0_vmwrite(vm, CR0_READ_SHADOW, val | X86_CR0_ET);
+	return EXIT_RESUME_SKIP_INSN;
+}
+
 static enum l0_exit_action l1_set_cr0(struct l0_vm *vm, uint64_t val)
 {
 	uint64_t fixed0 = 0, fixed1 = ~0ull;
@@ -430,6 +467,11 @@ static enum l0_exit_action l1_set_cr0(struct l0_vm *vm, uint64_t val)
 		l0_inject_exception(vm, GP_VECTOR, true, 0, 0);
 		return EXIT_RESUME;
 	}
+	/* A multiboot L1 starts with paging off under an unrestricted
+	 * guest (vmcs01_write_controls()) and turns it on once. */
+	if (l1_unrestricted(vm) && (val & X86_CR0_PG) &&
+	    !(l0_vmread(vm, GUEST_CR0) & X86_CR0_PG))
+		return l1_enable_paging(vm, val);
 	/* PE and PG cannot be cleared in non-root operation without an
 	 * unrestricted guest; NE can, in L1's view only: it changes how x87
 	 * errors are reported, and the processor has no x87. */
@@ -954,7 +996,11 @@ static int vmcs01_write_guest_state(struct l0_vm *vm)
 	vtx_cpu_get_msr(vm->cpu, MSR_IA32_SYSENTER_ESP, &esp);
 	vtx_cpu_get_msr(vm->cpu, MSR_IA32_SYSENTER_EIP, &eip);
 
-	l0_vmwrite(vm, GUEST_CR0, s.cr0 | L0_CR0_OWNED);
+	/* An unrestricted guest may run with PE and PG clear (SDM 26.3.1.1):
+	 * only NE is forced then. The mask still makes L1's writes exit. */
+	l0_vmwrite(vm, GUEST_CR0,
+		   s.cr0 | (l1_unrestricted(vm) ? (uint64_t)X86_CR0_NE
+						: L0_CR0_OWNED));
 	l0_vmwrite(vm, CR0_GUEST_HOST_MASK, L0_CR0_OWNED);
 	l0_vmwrite(vm, CR0_READ_SHADOW, s.cr0);
 	l0_vmwrite(vm, GUEST_CR3, s.cr3);
@@ -1008,8 +1054,9 @@ static void msr_bitmap_intercept(uint8_t *bitmap, uint32_t msr)
  */
 static int vmcs01_write_controls(struct l0_vm *vm, char *err, size_t errlen)
 {
-	uint32_t pin, proc, proc2, exit_ctls, entry_ctls;
+	uint32_t pin, proc, proc2, exit_ctls, entry_ctls, ug = 0;
 	uint64_t may2 = 0;
+	struct kvm_sregs sregs;
 	uint8_t *bitmap = vtx_hpa_ptr(vm->m, vm->msr_bitmap01, PAGE_SIZE);
 	int ret;
 
@@ -1020,6 +1067,19 @@ static int vmcs01_write_controls(struct l0_vm *vm, char *err, size_t errlen)
 		msr_bitmap_intercept(bitmap, msr);
 
 	vtx_cpu_get_msr(vm->cpu, MSR_IA32_VMX_PROCBASED_CTLS2, &may2);
+	/* A multiboot L1 starts in 32-bit protected mode with paging off
+	 * (l0/multiboot.c): only an unrestricted guest runs that under EPT
+	 * (SDM 26.3.1.1), until L1 enters long mode itself. */
+	if (vtx_cpu_get_sregs(vm->cpu, &sregs))
+		return errmsg(-EINVAL, err, errlen,
+			      "cannot read L1's boot state");
+	if (!(sregs.cr0 & X86_CR0_PG)) {
+		if (!((may2 >> 32) & SECONDARY_EXEC_UNRESTRICTED_GUEST))
+			return errmsg(-ENOTSUP, err, errlen,
+				      "L1 starts with paging off and the "
+				      "processor has no unrestricted guest");
+		ug = SECONDARY_EXEC_UNRESTRICTED_GUEST;
+	}
 	ret = ctl_word(vm->cpu, MSR_IA32_VMX_TRUE_PINBASED_CTLS, 0, &pin, err,
 		       errlen);
 	if (!ret)
@@ -1031,7 +1091,7 @@ static int vmcs01_write_controls(struct l0_vm *vm, char *err, size_t errlen)
 			       &proc, err, errlen);
 	if (!ret)
 		ret = ctl_word(vm->cpu, MSR_IA32_VMX_PROCBASED_CTLS2,
-			       SECONDARY_EXEC_ENABLE_EPT |
+			       SECONDARY_EXEC_ENABLE_EPT | ug |
 				       ((uint32_t)(may2 >> 32) &
 					(SECONDARY_EXEC_ENABLE_RDTSCP |
 					 SECONDARY_EXEC_ENABLE_VPID)),
@@ -1066,7 +1126,11 @@ static int vmcs01_write_controls(struct l0_vm *vm, char *err, size_t errlen)
 	l0_vmwrite(vm, CPU_BASED_VM_EXEC_CONTROL, proc);
 	l0_vmwrite(vm, SECONDARY_VM_EXEC_CONTROL, proc2);
 	l0_vmwrite(vm, VM_EXIT_CONTROLS, exit_ctls);
-	l0_vmwrite(vm, VM_ENTRY_CONTROLS, entry_ctls);
+	/* "IA-32e mode guest" must match L1's EFER.LMA (SDM 26.3.1.1). */
+	l0_vmwrite(vm, VM_ENTRY_CONTROLS,
+		   (sregs.efer & EFER_LMA)
+			   ? entry_ctls
+			   : entry_ctls & ~(uint32_t)VM_ENTRY_IA32E_MODE);
 	l0_vmwrite(vm, EXCEPTION_BITMAP, 0);
 	l0_vmwrite(vm, PAGE_FAULT_ERROR_CODE_MASK, 0);
 	l0_vmwrite(vm, PAGE_FAULT_ERROR_CODE_MATCH, 0);

@@ -517,6 +517,11 @@ static bool bind(struct vtx_insn *vi, const ZydisDecodedInstruction *zi,
 		       (f == F_MR && PICK(x_cmpxchg_mr));
 	case ZYDIS_MNEMONIC_CMPXCHG8B: /* CPUID.1:EDX.CX8 advertises it */
 		return is_mem(&o[0]) && set_mem(vi, &o[0]) && PICK(x_cmpxchg8b);
+	case ZYDIS_MNEMONIC_CMPXCHG16B: /* CPUID.1:ECX.CX16 */
+		return is_mem(&o[0]) && set_mem(vi, &o[0]) &&
+		       PICK(x_cmpxchg16b);
+	case ZYDIS_MNEMONIC_FWAIT:
+		return PICK(x_fwait);
 	case ZYDIS_MNEMONIC_BSWAP:
 		f = form1(vi, &o[0]);
 		return f == F1_R && PICK(x_bswap);
@@ -1025,6 +1030,43 @@ static ZyanStatus decode_one(struct vtx_cpu *c, const uint8_t *bytes,
 	return ZydisDecoderDecodeFull(d, bytes, avail, zi, ops);
 }
 
+/*
+ * The x87/SSE family of an instruction bind() refused (enum
+ * vtx_fpu_class), for the #NM rules of vtx_fpu_check(). Only the legacy
+ * encoding counts: VEX, EVEX and XOP instructions #UD without CR4.OSXSAVE
+ * whatever CR0.TS says. An instruction with both MMX and XMM operands
+ * (CVTPI2PS, ...) follows the SSE rules, as its SDM page says.
+ */
+static unsigned fpu_class(const ZydisDecodedInstruction *zi,
+			  const ZydisDecodedOperand *ops)
+{
+	bool mmx = false, sse = false;
+
+	if (zi->encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY)
+		return VTX_FPU_NONE;
+	if (zi->mnemonic == ZYDIS_MNEMONIC_FXSAVE ||
+	    zi->mnemonic == ZYDIS_MNEMONIC_FXSAVE64 ||
+	    zi->mnemonic == ZYDIS_MNEMONIC_FXRSTOR ||
+	    zi->mnemonic == ZYDIS_MNEMONIC_FXRSTOR64)
+		return VTX_FPU_FXSR;
+	if (zi->meta.isa_ext == ZYDIS_ISA_EXT_X87)
+		return VTX_FPU_X87;
+	/* EMMS names only x87 registers among its hidden operands. */
+	mmx = zi->meta.isa_ext == ZYDIS_ISA_EXT_MMX;
+	/* Hidden operands too: LDMXCSR/STMXCSR name only MXCSR there. */
+	for (unsigned k = 0; k < zi->operand_count; k++) {
+		ZydisRegister r = ops[k].reg.value;
+		ZydisRegisterClass rc;
+
+		if (ops[k].type != ZYDIS_OPERAND_TYPE_REGISTER)
+			continue;
+		rc = ZydisRegisterGetClass(r);
+		mmx |= rc == ZYDIS_REGCLASS_MMX;
+		sse |= rc == ZYDIS_REGCLASS_XMM || r == ZYDIS_REGISTER_MXCSR;
+	}
+	return sse ? VTX_FPU_SSE : mmx ? VTX_FPU_MMX : VTX_FPU_NONE;
+}
+
 static void fill_insn(struct vtx_cpu *c, struct vtx_insn *vi, uint64_t rip,
 		      const uint8_t *bytes, ZyanStatus st,
 		      const ZydisDecodedInstruction *zi,
@@ -1056,6 +1098,7 @@ static void fill_insn(struct vtx_cpu *c, struct vtx_insn *vi, uint64_t rip,
 		vi->len = len;
 		vi->mnemonic = (uint16_t)zi->mnemonic;
 		vi->fn = x_unimplemented;
+		vi->cc = (uint8_t)fpu_class(zi, ops);
 		unimpl_record(c, rip, bytes, len,
 			      ZydisMnemonicGetString(zi->mnemonic));
 	}

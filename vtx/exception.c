@@ -7,6 +7,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "arch/vmx_exit_qual.h"
 #include "arch/x86_seg.h"
@@ -105,55 +106,57 @@ __attribute__((noreturn)) static void unimplemented_delivery(struct vtx_cpu *c,
 }
 
 /*
- * Protected-mode delivery through a 32-bit interrupt or trap gate to a
- * handler at the current privilege level (SDM Vol. 3A 6.10-6.12.1): the
- * 8-byte gate, its code segment, then EFLAGS, CS, EIP and the error code
- * pushed on the current 32-bit stack. Task gates, 16-bit gates and
- * handlers at a more privileged level are not modeled.
+ * Protected-mode delivery through a 16- or 32-bit interrupt or trap gate
+ * (SDM Vol. 3A 6.10-6.12.1): the 8-byte gate, its code segment, then
+ * EFLAGS, CS, EIP and the error code pushed as words or doublewords (the
+ * gate's size). A handler at a more privileged level runs on the stack
+ * the TSS gives for it, with the old SS and ESP pushed first (6.12.1,
+ * Figure 6-4). Task gates would switch tasks, which the model does not
+ * do: recorded, and the CPU stops.
  */
 static void deliver_prot32(struct vtx_cpu *c, int vector, uint32_t error_code,
 			   bool has_error, bool software, uint64_t return_rip)
 {
 	uint32_t ext = software ? 0 : 1;
 	uint32_t idt_ec = (uint32_t)vector * 8 + 2 + ext;
-	uint32_t g[2], frame[4], esp, target;
-	struct kvm_segment cs;
+	uint32_t g[2], target;
+	uint64_t frame[6], sp, la;
+	struct kvm_segment cs, ss;
 	uint64_t desc;
-	unsigned n = 0, type, dpl;
+	unsigned n = 0, type, dpl, sz, new_cpl, cpl = (unsigned)c->cpl;
 	uint16_t sel;
+	bool gate16;
 
 	if ((uint64_t)vector * 8 + 7 > c->idt.limit)
 		raise_gp(c, idt_ec);
 	vtx_read_sys(c, c->idt.base + (uint64_t)vector * 8, g, sizeof(g));
 	type = (g[1] >> 8) & IDT_GATE_TYPE_MASK;
 	dpl = (g[1] >> (8 + IDT_GATE_DPL_SHIFT)) & 3;
-	if (type == SEG_TYPE_TASK_GATE || type == SEG_TYPE_INT_GATE16 ||
-	    type == SEG_TYPE_TRAP_GATE16)
-		unimplemented_delivery(c, "task gate or 16-bit gate");
-	if (type != SEG_TYPE_INT_GATE32 && type != SEG_TYPE_TRAP_GATE32)
+	if (type == SEG_TYPE_TASK_GATE)
+		unimplemented_delivery(c, "task switch (IDT task gate)");
+	gate16 = type == SEG_TYPE_INT_GATE16 || type == SEG_TYPE_TRAP_GATE16;
+	if (!gate16 && type != SEG_TYPE_INT_GATE32 &&
+	    type != SEG_TYPE_TRAP_GATE32)
 		raise_gp(c, idt_ec);
-	if (software && dpl < (unsigned)c->cpl)
+	if (software && dpl < cpl)
 		raise_gp(c, idt_ec);
 	if (!((g[1] >> 8) & IDT_GATE_P))
 		vtx_raise(c, NP_VECTOR, idt_ec, true);
 
 	sel = (uint16_t)(g[0] >> 16);
-	target = (g[0] & 0xffff) | (g[1] & 0xffff0000u);
+	sz = gate16 ? 2 : 4;
+	target = (g[0] & 0xffff) | (gate16 ? 0 : (g[1] & 0xffff0000u));
 	if (x86_sel_is_null(sel))
 		raise_gp(c, ext);
 	read_desc(c, sel, &desc, ext);
 	x86_seg_decode_desc(&cs, desc, sel);
-	if (!cs.s || !(cs.type & SEG_TYPE_CODE) || cs.dpl > c->cpl)
+	if (!cs.s || !(cs.type & SEG_TYPE_CODE) || cs.dpl > cpl)
 		raise_gp(c, (sel & 0xfffc) | ext);
 	if (!cs.present)
 		vtx_raise(c, NP_VECTOR, (sel & 0xfffc) | ext, true);
-	if (!(cs.type & SEG_TYPE_CONFORMING) && cs.dpl < c->cpl)
-		unimplemented_delivery(c,
-				       "interrupt to a more privileged level");
-	if (!cs.db || !c->seg[SEG_SS].db)
-		unimplemented_delivery(c, "interrupt to 16-bit code or stack");
 	if (target > cs.limit)
 		raise_gp(c, ext);
+	new_cpl = (cs.type & SEG_TYPE_CONFORMING) ? cpl : cs.dpl;
 
 	/* Frame, lowest address first. */
 	if (has_error)
@@ -161,22 +164,45 @@ static void deliver_prot32(struct vtx_cpu *c, int vector, uint32_t error_code,
 	frame[n++] = (uint32_t)return_rip;
 	frame[n++] = c->seg[SEG_CS].selector;
 	frame[n++] = (uint32_t)c->rflags;
-	esp = (uint32_t)c->gpr[REG_RSP] - n * 4;
-	vtx_write_sys(c, vtx_seg_check(c, SEG_SS, esp, n * 4), frame, n * 4);
+	if (new_cpl < cpl) {
+		uint16_t ss_sel;
+		uint32_t esp;
+
+		vtx_tss_stack(c, new_cpl, ext, &ss_sel, &esp);
+		vtx_new_ss(c, ss_sel, new_cpl, ext, &ss);
+		frame[n++] = c->gpr[REG_RSP] &
+			     (c->seg[SEG_SS].db ? 0xffffffffu : 0xffffu);
+		frame[n++] = c->seg[SEG_SS].selector;
+		sp = (esp - n * sz) & (ss.db ? 0xffffffffu : 0xffffu);
+		la = vtx_new_stack_la(c, &ss, sp, n * sz, ext);
+		if (!ss.db)
+			sp |= c->gpr[REG_RSP] & ~0xffffull;
+	} else {
+		sp = vtx_sp_plus(c, -(int64_t)(n * sz));
+		la = vtx_stack_la(c, sp, n * sz);
+	}
+	{
+		uint8_t buf[6 * 4];
+
+		for (unsigned k = 0; k < n; k++)
+			memcpy(buf + k * sz, &frame[k], sz);
+		vtx_write_sys(c, la, buf, n * sz);
+	}
 
 	/* Nothing can fault from here on: commit. */
-	int cpl = c->cpl;
-	cs.selector = (uint16_t)((sel & ~3u) | (unsigned)cpl);
+	cs.selector = (uint16_t)((sel & ~3u) | new_cpl);
 	c->seg[SEG_CS] = cs;
-	c->gpr[REG_RSP] = esp;
+	if (new_cpl < cpl)
+		c->seg[SEG_SS] = ss;
+	c->gpr[REG_RSP] = sp;
 	c->rflags &= ~(uint64_t)(X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_RF |
 				 X86_EFLAGS_VM);
-	if (type == SEG_TYPE_INT_GATE32)
+	if (type == SEG_TYPE_INT_GATE32 || type == SEG_TYPE_INT_GATE16)
 		c->rflags &= ~(uint64_t)X86_EFLAGS_IF;
 	c->rip = target;
 	c->next_rip = target;
 	vtx_update_mode(c);
-	c->cpl = cpl;
+	c->cpl = (int)new_cpl;
 	/* A new CS base changes what a RIP means to chained blocks. */
 	c->fetch_gen++;
 	if (vector < 32)

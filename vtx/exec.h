@@ -79,12 +79,50 @@ extern const vtx_handler_fn vtx_bt_handlers[F_NR];
 	X(jmp_far_ptr) X(jmp_far_m) X(call_far_ptr) X(call_far_m) X(ret_far) \
 	X(push_sreg) X(pop_sreg) X(pusha) X(popa) X(enter) X(lmsw) X(clts) \
 	X(smsw) X(ins) X(outs) X(aaa) X(aas) X(daa) X(das) X(aam) X(aad) \
-	X(bound) X(lxs) X(xlat) X(into) X(unimplemented)
+	X(bound) X(lxs) X(xlat) X(into) X(unimplemented) X(cmpxchg16b) X(fwait)
 /* clang-format on */
 
 #define X(name) void x_##name(struct vtx_cpu *c, const struct vtx_insn *i);
 VTX_HANDLERS(X)
 #undef X
+
+/*
+ * The x87/SSE family of an instruction the model does not implement
+ * (vtx_insn.cc of x_unimplemented, set at decode time), and the #NM/#UD
+ * choice CR0.EM/MP/TS and CR4.OSFXSR make for it before the #UD of the
+ * unimplemented instruction (vtx/exec_ext.c). Raises or returns.
+ */
+enum vtx_fpu_class {
+	VTX_FPU_NONE = 0, /* not x87/SSE state, or VEX/EVEX/XOP: #UD */
+	VTX_FPU_X87,
+	VTX_FPU_MMX,
+	VTX_FPU_SSE, /* XMM registers or MXCSR, legacy encoding */
+	VTX_FPU_FXSR, /* FXSAVE, FXRSTOR */
+};
+void vtx_fpu_check(struct vtx_cpu *c, unsigned fpu);
+
+/*
+ * Privilege changes (vtx/exec_gate.c): far CALL/JMP through a call gate
+ * or to a TSS or task gate, far RET and IRET to an outer level, and what
+ * interrupt delivery shares with them: the TSS stack of a level, the new
+ * SS's checks (#TS/#SS with ext), a not-yet-loaded stack's address, the
+ * nulling of data segments after a return outwards, and the counted #UD
+ * of a task switch.
+ */
+void vtx_far_gate(struct vtx_cpu *c, uint16_t sel, bool call);
+void vtx_ret_far_outer(struct vtx_cpu *c, const struct vtx_insn *i,
+		       struct kvm_segment *cs, uint64_t raw, uint64_t target);
+void vtx_iret_outer(struct vtx_cpu *c, struct kvm_segment *cs, uint64_t target,
+		    uint64_t fl, uint32_t esp, uint16_t ss_sel);
+void vtx_tss_stack(struct vtx_cpu *c, unsigned n, uint32_t ext, uint16_t *ss,
+		   uint32_t *sp);
+void vtx_new_ss(struct vtx_cpu *c, uint16_t sel, unsigned dpl, uint32_t ext,
+		struct kvm_segment *ss);
+uint64_t vtx_new_stack_la(struct vtx_cpu *c, const struct kvm_segment *ss,
+			  uint64_t off, unsigned n, uint32_t ext);
+void vtx_null_inner_segs(struct vtx_cpu *c, unsigned cpl);
+__attribute__((noreturn)) void vtx_task_switch(struct vtx_cpu *c,
+					       const char *how);
 
 /* Port I/O to the platform (vtx/exec_sys.c). */
 uint32_t vtx_pio_in(struct vtx_cpu *c, uint16_t port, unsigned size);

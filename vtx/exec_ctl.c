@@ -276,8 +276,9 @@ void x_ret(struct vtx_cpu *c, const struct vtx_insn *i)
  * Vol. 3A 5.8.1-5.8.2 for a transfer that keeps the privilege level:
  * conforming code needs DPL <= CPL, non-conforming code RPL <= CPL and
  * DPL = CPL; a RET needs RPL = CPL and DPL = RPL (<= RPL if conforming).
- * Call gates, task switches and returns to an outer level are not modeled
- * and are recorded. *raw receives the descriptor.
+ * A RET to an outer level (RPL > CPL) passes here and is finished by
+ * vtx_ret_far_outer(); gates and TSSs go to vtx_far_gate() before this.
+ * *raw receives the descriptor.
  */
 static void far_check_cs(struct vtx_cpu *c, uint16_t sel, bool ret,
 			 struct kvm_segment *cs, uint64_t *raw)
@@ -289,22 +290,12 @@ static void far_check_cs(struct vtx_cpu *c, uint16_t sel, bool ret,
 		raise_gp(c, 0);
 	*raw = vtx_read_desc(c, sel);
 	x86_seg_decode_desc(cs, *raw, sel);
-	if (!cs->s) {
-		vtx_note_unimplemented(c, c->rip, NULL, 0,
-				       "far transfer through a gate or TSS");
-		raise_gp(c, sel & 0xfffc);
-	}
-	if (!(cs->type & SEG_TYPE_CODE))
+	if (!cs->s || !(cs->type & SEG_TYPE_CODE))
 		raise_gp(c, sel & 0xfffc);
 	conforming = cs->type & SEG_TYPE_CONFORMING;
 	if (ret) {
 		if (rpl < cpl)
 			raise_gp(c, sel & 0xfffc);
-		if (rpl > cpl) {
-			vtx_note_unimplemented(c, c->rip, NULL, 0,
-					       "far RET to an outer level");
-			raise_gp(c, sel & 0xfffc);
-		}
 		if (conforming ? cs->dpl > rpl : cs->dpl != rpl)
 			raise_gp(c, sel & 0xfffc);
 	} else if (conforming ? cs->dpl > cpl : (rpl > cpl || cs->dpl != cpl)) {
@@ -362,6 +353,13 @@ static void far_load_cs(struct vtx_cpu *c, struct kvm_segment *cs, uint64_t raw,
 	c->async = 1;
 }
 
+/* A selector that names a system descriptor: a call gate, TSS or task
+ * gate (SDM Vol. 3A 5.8.4). */
+static bool far_is_system(struct vtx_cpu *c, uint16_t sel)
+{
+	return !x86_sel_is_null(sel) && !(vtx_read_desc(c, sel) & DESC_S);
+}
+
 static void far_jmp(struct vtx_cpu *c, uint16_t sel, uint64_t off, unsigned osz)
 {
 	struct kvm_segment cs;
@@ -369,6 +367,10 @@ static void far_jmp(struct vtx_cpu *c, uint16_t sel, uint64_t off, unsigned osz)
 
 	if (c->mode == VTX_MODE_REAL) {
 		vtx_real_far(c, sel, off, osz, false);
+		return;
+	}
+	if (far_is_system(c, sel)) {
+		vtx_far_gate(c, sel, false);
 		return;
 	}
 	far_check_cs(c, sel, false, &cs, &raw);
@@ -387,6 +389,10 @@ static void far_call(struct vtx_cpu *c, uint16_t sel, uint64_t off,
 
 	if (c->mode == VTX_MODE_REAL) {
 		vtx_real_far(c, sel, off, osz, true);
+		return;
+	}
+	if (far_is_system(c, sel)) {
+		vtx_far_gate(c, sel, true);
 		return;
 	}
 	far_check_cs(c, sel, false, &cs, &raw);
@@ -443,6 +449,10 @@ void x_ret_far(struct vtx_cpu *c, const struct vtx_insn *i)
 	sel = (uint16_t)peek_at(c, i->osz, i->osz);
 	far_check_cs(c, sel, true, &cs, &raw);
 	target = far_target(c, &cs, off, i->osz);
+	if ((sel & SEL_RPL_MASK) > (unsigned)c->cpl) {
+		vtx_ret_far_outer(c, i, &cs, raw, target);
+		return;
+	}
 	c->gpr[REG_RSP] = sp_plus(c, (int64_t)(2 * i->osz + i->imm));
 	far_load_cs(c, &cs, raw, sel, target);
 }

@@ -179,9 +179,10 @@ static void cpuid_leaf(uint32_t leaf, uint32_t sub, uint32_t r[4])
 		r[0] = (6u << 8) | (5u << 4) | (5u << 16) | 4u;
 		r[1] = (8u << 8); /* CLFLUSH line size 8 * 8 = 64 bytes;
 				     initial APIC ID 0 in bits 31:24 */
-		/* VMX, PCID, x2APIC, POPCNT, TSC-deadline timer */
-		r[2] = (1u << 5) | (1u << 17) | (1u << 21) | (1u << 23) |
-		       (1u << 24);
+		/* VMX, CMPXCHG16B, PCID, x2APIC, POPCNT, TSC-deadline
+		 * timer */
+		r[2] = (1u << 5) | (1u << 13) | (1u << 17) | (1u << 21) |
+		       (1u << 23) | (1u << 24);
 		/* DE PSE TSC MSR PAE CX8 APIC PGE CMOV PAT PSE-36 CLFSH */
 		r[3] = (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) |
 		       (1u << 6) | (1u << 8) | (1u << 9) | (1u << 13) |
@@ -1021,49 +1022,45 @@ void x_ud(struct vtx_cpu *c, const struct vtx_insn *i)
 	raise_ud(c);
 }
 
-/* IRETD in protected mode (SDM Vol. 2A "IRET", PROTECTED-MODE path) to
- * the same privilege level: pops EIP, CS, EFLAGS from a 32-bit stack.
- * Task returns (NT), virtual-8086 mode, 16-bit frames and returns to an
- * outer level are not modeled and are recorded. */
+/* IRET/IRETD in protected mode (SDM Vol. 2A "IRET", PROTECTED-MODE path):
+ * pops EIP, CS, EFLAGS (words with a 16-bit operand size), then ESP and
+ * SS for a return to an outer level (vtx_iret_outer()). A task return
+ * (NT) and a return to virtual-8086 mode are counted and refused. */
 static void iret_prot32(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	uint32_t sp = (uint32_t)c->gpr[REG_RSP], f[3];
+	unsigned sz = i->osz, rpl;
+	uint64_t f[5], raw, new_fl, keep;
 	struct kvm_segment cs;
 	uint16_t cs_sel;
-	uint64_t raw, new_fl, keep;
 
-	if ((c->rflags & X86_EFLAGS_NT) || i->osz != 4 || !c->seg[SEG_SS].db) {
-		vtx_note_unimplemented(c, c->rip, NULL, 0,
-				       "IRET: task return or 16-bit frame");
-		raise_ud(c);
-	}
-	vtx_read_slow(c, vtx_seg_check(c, SEG_SS, sp, 12), f, 12);
+	if (c->rflags & X86_EFLAGS_NT)
+		vtx_task_switch(c, "IRET with NT");
+	for (unsigned k = 0; k < 3; k++)
+		f[k] = mem_load(c, vtx_stack_la(c, vtx_sp_plus(c, k * sz), sz),
+				sz);
 	cs_sel = (uint16_t)f[1];
+	rpl = cs_sel & SEL_RPL_MASK;
 	if (x86_sel_is_null(cs_sel))
 		raise_gp(c, 0);
 	raw = vtx_read_desc(c, cs_sel);
 	x86_seg_decode_desc(&cs, raw, cs_sel);
-	if (!cs.s || !(cs.type & SEG_TYPE_CODE) ||
-	    (cs_sel & SEL_RPL_MASK) < (unsigned)c->cpl)
+	if (!cs.s || !(cs.type & SEG_TYPE_CODE) || rpl < (unsigned)c->cpl)
 		raise_gp(c, cs_sel & 0xfffc);
-	if ((cs.type & SEG_TYPE_CONFORMING) ? cs.dpl > (cs_sel & SEL_RPL_MASK)
-					    : cs.dpl != (cs_sel & SEL_RPL_MASK))
+	if ((cs.type & SEG_TYPE_CONFORMING) ? cs.dpl > rpl : cs.dpl != rpl)
 		raise_gp(c, cs_sel & 0xfffc);
 	if (!cs.present)
 		vtx_raise(c, NP_VECTOR, cs_sel & 0xfffc, true);
-	if ((cs_sel & SEL_RPL_MASK) != (unsigned)c->cpl) {
-		vtx_note_unimplemented(c, c->rip, NULL, 0,
-				       "IRET to an outer privilege level");
-		raise_gp(c, cs_sel & 0xfffc);
-	}
-	if (f[0] > cs.limit)
-		raise_gp(c, 0);
-	if (f[2] & X86_EFLAGS_VM) {
+	/* EFLAGS.VM in the frame counts only at CPL 0 with a 32-bit frame
+	 * (SDM Vol. 2A "IRET", PROTECTED-MODE). */
+	if (sz == 4 && (f[2] & X86_EFLAGS_VM) && c->cpl == 0) {
 		vtx_note_unimplemented(c, c->rip, NULL, 0,
 				       "IRET to virtual-8086 mode");
 		raise_gp(c, 0);
 	}
-	/* EFLAGS as POPF at this CPL would take it, RF and NT included. */
+	if (f[0] > cs.limit)
+		raise_gp(c, 0);
+	/* EFLAGS as POPF at this CPL would take it, RF and NT included; a
+	 * 16-bit frame leaves bits 31:16 as they are. */
 	keep = X86_EFLAGS_VIP | X86_EFLAGS_VIF | X86_EFLAGS_VM;
 	if (c->cpl > 0)
 		keep |= X86_EFLAGS_IOPL;
@@ -1071,11 +1068,23 @@ static void iret_prot32(struct vtx_cpu *c, const struct vtx_insn *i)
 		keep |= X86_EFLAGS_IF;
 	if (c->cpl == 0)
 		keep &= ~(uint64_t)(X86_EFLAGS_VIP | X86_EFLAGS_VIF);
+	if (sz == 2)
+		keep |= ~0xffffull;
 	new_fl = f[2] & X86_EFLAGS_LIVE_MASK & ~(uint64_t)X86_EFLAGS_VM;
-	c->rflags = (c->rflags & keep) | (new_fl & ~keep) | X86_EFLAGS_FIXED;
+	new_fl = (c->rflags & keep) | (new_fl & ~keep) | X86_EFLAGS_FIXED;
+	if (rpl > (unsigned)c->cpl) {
+		for (unsigned k = 3; k < 5; k++)
+			f[k] = mem_load(
+				c, vtx_stack_la(c, vtx_sp_plus(c, k * sz), sz),
+				sz);
+		vtx_iret_outer(c, &cs, f[0], new_fl, (uint32_t)f[3],
+			       (uint16_t)f[4]);
+		return;
+	}
+	c->rflags = new_fl;
 	cs.selector = cs_sel;
 	c->seg[SEG_CS] = cs;
-	c->gpr[REG_RSP] = sp + 12;
+	c->gpr[REG_RSP] = vtx_sp_plus(c, 3 * sz);
 	c->next_rip = f[0];
 	int cpl = c->cpl;
 	vtx_update_mode(c);
@@ -1254,8 +1263,10 @@ void x_sysret(struct vtx_cpu *c, const struct vtx_insn *i)
 
 void x_unimplemented(struct vtx_cpu *c, const struct vtx_insn *i)
 {
-	/* Recorded when the block was decoded; every execution raises #UD
-	 * and is counted. */
+	/* Recorded when the block was decoded; every execution is counted
+	 * and raises #UD, or #NM first for an x87/SSE instruction when CR0
+	 * says so (vtx/exec_ext.c). */
 	vtx_note_unimplemented(c, c->rip, NULL, i->len, NULL);
+	vtx_fpu_check(c, i->cc);
 	raise_ud(c);
 }

@@ -36,6 +36,9 @@ void exit(int code)
 
 void rt_main(const struct nestvm_bootinfo *bi)
 {
+	/* A 16550 resets to 5-bit words and no firmware need have run
+	 * before us: program 8N1 first, as a driver does (DLAB stays 0). */
+	outb(RT_UART_LCR_8N1, RT_UART_BASE + RT_UART_LCR);
 	if (!bi || bi->magic != NESTVM_BOOTINFO_MAGIC) {
 		printf("rt: bad boot info at %p (magic %#llx)\n", (void *)bi,
 		       bi ? (unsigned long long)bi->magic : 0ull);

@@ -27,6 +27,8 @@
 /* The ports of the two devices every nestvm level provides. */
 #define RT_UART_BASE 0x3f8
 #define RT_UART_THR 0 /* transmit holding register (DLAB = 0) */
+#define RT_UART_LCR 3 /* line control register */
+#define RT_UART_LCR_8N1 0x03 /* 8 data bits, no parity, 1 stop bit */
 #define RT_UART_LSR 5 /* line status register */
 #define RT_UART_LSR_THRE 0x20 /* THR empty: the UART takes another byte */
 #define RT_DEBUG_EXIT_PORT 0xf4

@@ -3,7 +3,7 @@
  * uart16550.c - the PC16550D UART model: register file with DLAB banking,
  * FIFO control, line and modem status, loopback, interrupt identification
  * in the datasheet's priority order (Table IV), and buffered output of what
- * the guest transmits. Register names are Linux's <linux/serial_reg.h>.
+ * the guest transmits, at the word length LCR selects. Register names are Linux's <linux/serial_reg.h>.
  * Monitor side.
  */
 #include "l0/dev/uart16550.h"
@@ -144,8 +144,25 @@ int uart16550_flush(struct uart16550 *u)
 	return u->write_error;
 }
 
+void uart16550_set_line(struct uart16550 *u, uint8_t lcr)
+{
+	u->lcr = lcr;
+}
+
+/*
+ * Only the word length's data bits leave the transmitter: LCR bits 1:0
+ * select 5 to 8 bits, least significant first (datasheet, "Line Control
+ * Register"); the others are not sent, and a receiver of a shorter word
+ * reads them as 0 (loopback included).
+ */
+static uint8_t word_mask(const struct uart16550 *u)
+{
+	return (uint8_t)(0xffu >> (3 - (u->lcr & UART_LCR_WLEN8)));
+}
+
 static void transmit(struct uart16550 *u, uint8_t c)
 {
+	c &= word_mask(u);
 	if (loopback(u)) {
 		u->loopback_bytes++;
 		rx_push(u, c);

@@ -55,6 +55,14 @@ struct uart16550 {
 /* Puts the UART in its reset state (datasheet Table IV), output to out_fd. */
 void uart16550_init(struct uart16550 *u, int out_fd);
 
+/*
+ * Sets the line control register as the platform's firmware leaves it for
+ * the guest (a PC BIOS programs COM1 to 8N1; nestvm has no firmware, so
+ * its loader does it): the reset value 0 means 5-bit words.
+ */
+void uart16550_set_line(struct uart16550 *u, uint8_t lcr);
+#define UART16550_LCR_8N1 0x03 /* 8 data bits, no parity, 1 stop bit */
+
 /* Claims UART16550_NR_PORTS ports at base on bus; see io_bus_register(). */
 int uart16550_register(struct uart16550 *u, struct io_bus *bus, uint16_t base);
 

@@ -252,6 +252,26 @@ static void test_exitcode__qemu_exit_codes_append_42_exits_85(void **state)
 	test_expect_run(res, "exitcode", 85);
 }
 
+/* fw_cfg is on the bus at every level that has devices: the same keys
+ * natively and as L1 under L0 (RAM size from --mem). */
+static void test_fwcfg__native_and_l1_read_signature_ram_and_cpus(void **state)
+{
+	static const char *const native[] = { "--mem", "16M", NULL };
+	const char *argv[] = {
+		NESTVM, "run", "--mem", "16M", "build/guests/tests/fwcfg.elf",
+		NULL
+	};
+	struct cmd_result *res = *state;
+
+	test_run_guest("build/guests/tests/fwcfg.elf", native, res);
+	test_expect_run(res, "fwcfg", 0);
+	cmd_result_free(res);
+	memset(res, 0, sizeof(*res));
+	if (run_cmd((char *const *)argv, GUEST_TIMEOUT_S, res))
+		fail_msg("cannot run %s", NESTVM);
+	test_expect_run(res, "fwcfg", 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +295,9 @@ int main(void)
 			test_teardown_result),
 		cmocka_unit_test_setup_teardown(
 			test_exitcode__qemu_exit_codes_append_42_exits_85,
+			test_setup_result, test_teardown_result),
+		cmocka_unit_test_setup_teardown(
+			test_fwcfg__native_and_l1_read_signature_ram_and_cpus,
 			test_setup_result, test_teardown_result),
 	};
 

@@ -3,8 +3,9 @@
  * Whole-stack multiboot test: build/nestvm boots the multiboot test kernel
  * (guests/multiboot/) as QEMU's -kernel would, the kernel enters long mode
  * itself and prints the information it was given; its console output and
- * exit status are compared exactly, and bad uses of a multiboot image are
- * refused with one line and status 125. Host side; run from the top of
+ * exit status are compared exactly, natively and as L1, and a bad image is
+ * refused with one line and status 125. l1-shim built as a multiboot
+ * kernel prints what the ELF64 l1-shim prints, natively and nested. Host side; run from the top of
  * the tree.
  */
 #include <stdarg.h>
@@ -27,6 +28,8 @@
 #define KERNEL "build/guests/multiboot/kernel.elf"
 #define MODULE "tests/guest/multiboot_module.txt"
 #define EXPECTED "tests/guest/expected/multiboot.out"
+#define L1_SHIM "build/l1-shim.elf"
+#define L1_SHIM_MB "build/l1-shim-mb.elf"
 #define TIMEOUT_S 120
 #define ARGS_MAX 16
 
@@ -133,18 +136,68 @@ static void test_multiboot_kernel__qemu_exit_codes_report_1(void **state)
 	assert_int_equal(res->exit_code, 1);
 }
 
-static void test_multiboot_kernel__without_native_is_refused(void **state)
+/* As L1 under L0 (an unrestricted guest until the kernel enters long
+ * mode itself), the kernel prints exactly what it prints natively. */
+static void test_multiboot_kernel__as_l1_prints_as_native(void **state)
 {
 	struct cmd_result *res = *state;
-	static const char *const args[] = { KERNEL, NULL };
+	static const char *const args[] = {
+		"--mem",    "32M",  "--append", "answer=42 mode=test",
+		"--initrd", MODULE, "--module", MODULE,
+		KERNEL,	    NULL,
+	};
+	char *want = read_text(EXPECTED, NULL);
 
+	assert_non_null(want);
 	run_nestvm(args, res);
-	assert_string_equal(res->out, "");
-	assert_string_equal(
-		res->err, "nestvm: '" KERNEL "' is a multiboot kernel: run it "
-			  "with --native (multiboot L1 images are not "
-			  "supported yet)\n");
-	assert_int_equal(res->exit_code, 125);
+	if (strcmp(res->out, want))
+		print_message("[ want ]\n%s[ got ]\n%s[ stderr ]\n%s\n", want,
+			      res->out, res->err);
+	assert_string_equal(res->out, want);
+	free(want);
+	/* The nested report follows on stderr. */
+	assert_non_null(strstr(res->err, "nestvm: per level"));
+	assert_false(res->signaled);
+	assert_int_equal(res->exit_code, 0);
+}
+
+/* l1-shim built as a multiboot kernel (build/l1-shim-mb.elf) prints,
+ * natively and as L1, exactly what build/l1-shim.elf prints natively,
+ * for the same L2 and command line. */
+static void check_l1_shim_mb(const char *l2, const char *append, int status,
+			     struct cmd_result *res)
+{
+	const char *const ref[] = { "--native", "--module", l2,	 "--append",
+				    append,	L1_SHIM,    NULL };
+	const char *const native[] = { "--native", "--module", l2,  "--append",
+				       append,	   L1_SHIM_MB, NULL };
+	const char *const nested[] = { "--module", l2,	       "--append",
+				       append,	   L1_SHIM_MB, NULL };
+	struct cmd_result want = { 0 };
+
+	run_nestvm(ref, &want);
+	assert_int_equal(want.exit_code, status);
+	assert_true(strlen(want.out) > 0);
+	run_nestvm(native, res);
+	assert_string_equal(res->out, want.out);
+	assert_int_equal(res->exit_code, status);
+	cmd_result_free(res);
+	run_nestvm(nested, res);
+	assert_string_equal(res->out, want.out);
+	assert_int_equal(res->exit_code, status);
+	assert_false(res->signaled);
+	cmd_result_free(&want);
+}
+
+static void test_l1_shim_mb__hello_prints_as_l1_shim_elf(void **state)
+{
+	check_l1_shim_mb("build/guests/hello.elf", "-- hello", 0, *state);
+}
+
+static void test_l1_shim_mb__exitcode_42_exits_as_l1_shim_elf(void **state)
+{
+	check_l1_shim_mb("build/guests/tests/exitcode.elf", "stats -- 42", 42,
+			 *state);
 }
 
 static void test_multiboot_kernel__elf32_without_header_is_refused(void **state)
@@ -189,7 +242,9 @@ int main(void)
 	cmocka_unit_test_setup_teardown(name, setup_result, teardown_result)
 		T(test_multiboot_kernel__boots_to_long_mode_and_prints_its_info),
 		T(test_multiboot_kernel__qemu_exit_codes_report_1),
-		T(test_multiboot_kernel__without_native_is_refused),
+		T(test_multiboot_kernel__as_l1_prints_as_native),
+		T(test_l1_shim_mb__hello_prints_as_l1_shim_elf),
+		T(test_l1_shim_mb__exitcode_42_exits_as_l1_shim_elf),
 		T(test_multiboot_kernel__elf32_without_header_is_refused),
 #undef T
 	};

@@ -198,7 +198,9 @@ static void check_results(const struct workload *w, const char *out,
 }
 
 /* What @w should cause at a virtualized level: its reasons, and the
- * console's I/O added to IO_INSTRUCTION. Returns how many reasons. */
+ * console's I/O added to IO_INSTRUCTION (the runtime's 8N1 LCR write, an
+ * LSR read and a THR write per byte, the debug-exit write). Returns how
+ * many reasons. */
 static size_t expected_exits(const struct workload *w, size_t out_len,
 			     struct exits want[MAX_REASONS + 1])
 {
@@ -209,14 +211,15 @@ static size_t expected_exits(const struct workload *w, size_t out_len,
 		want[n].reason = w->exits[i].reason;
 		want[n].per_iter = w->exits[i].per_iter * w->iters;
 		if (!strcmp(want[n].reason, "IO_INSTRUCTION")) {
-			want[n].per_iter += 2 * (unsigned long long)out_len + 1;
+			want[n].per_iter +=
+				1 + 2 * (unsigned long long)out_len + 1;
 			io = true;
 		}
 		n++;
 	}
 	if (!io) {
 		want[n].reason = "IO_INSTRUCTION";
-		want[n++].per_iter = 2 * (unsigned long long)out_len + 1;
+		want[n++].per_iter = 1 + 2 * (unsigned long long)out_len + 1;
 	}
 	return n;
 }

@@ -3,7 +3,8 @@
  * test_uart16550 - the 16550A model (l0/dev/uart16550.c) through the port
  * bus: reset values, every register, DLAB banking, FIFO control, LSR,
  * loopback with MSR and overrun, interrupt identification in priority
- * order, and output buffering. Host side, tests only.
+ * order, output buffering, and the word length LCR selects. Host side,
+ * tests only.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -46,6 +47,19 @@ static int setup(void **state)
 	if (uart16550_register(&f->u, &f->bus, COM1))
 		return -1;
 	*state = f;
+	return 0;
+}
+
+/* The fixture as nestvm hands COM1 to a guest: 8N1, as firmware leaves
+ * it (the datasheet's reset LCR of 0 means 5-bit words). */
+static int setup_8n1(void **state)
+{
+	struct fixture *f;
+
+	if (setup(state))
+		return -1;
+	f = *state;
+	uart16550_set_line(&f->u, UART16550_LCR_8N1);
 	return 0;
 }
 
@@ -167,6 +181,44 @@ static void test_uart__no_output_fd_counts_and_discards(void **state)
 	assert_int_equal(f->u.tx_bytes, 2);
 	assert_int_equal(uart16550_flush(&f->u), 0);
 	assert_string_equal(pipe_text(f), "");
+}
+
+/* 7E1 (LCR 0x1a): bit 7 of each byte is not sent. */
+static void test_uart__7bit_words_drop_bit_7_on_output(void **state)
+{
+	struct fixture *f = *state;
+
+	out8(f, LCR, 0x1a);
+	out8(f, RBR, 0xe8); /* 'h' | 0x80 */
+	out8(f, RBR, 'i');
+	out8(f, RBR, 0x8a); /* '\n' | 0x80: still the end of a line */
+	assert_string_equal(pipe_text(f), "hi\n");
+	assert_int_equal(f->u.tx_bytes, 3);
+}
+
+/* Each word length keeps its low 5..8 bits, in loopback as on output. */
+static void test_uart__word_length_masks_loopback_byte(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t want[4] = { 0x1f, 0x3f, 0x7f, 0xff };
+
+	out8(f, MCR, 0x10);
+	for (unsigned int wl = 0; wl < 4; wl++) {
+		out8(f, LCR, (uint8_t)wl);
+		out8(f, RBR, 0xff);
+		assert_int_equal(in8(f, RBR), want[wl]);
+	}
+}
+
+/* Without the firmware's 8N1, the reset LCR sends 5-bit words. */
+static void test_uart__reset_lcr_sends_5bit_words(void **state)
+{
+	struct fixture *f = *state;
+
+	out8(f, RBR, 'A'); /* 0x41 -> 0x01 */
+	out8(f, RBR, '\n'); /* 0x0a keeps its low five bits */
+	assert_int_equal(uart16550_flush(&f->u), 0);
+	assert_string_equal(pipe_text(f), "\x01\n");
 }
 
 static void test_uart__dlab_banks_divisor_latch(void **state)
@@ -416,12 +468,16 @@ static void test_uart__unaligned_base_fails_with_einval(void **state)
 	assert_int_equal(uart16550_register(&u2, &f->bus, 0x2f8), 0);
 }
 
-#define UART_TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+#define UART_TEST(t) cmocka_unit_test_setup_teardown(t, setup_8n1, teardown)
+#define UART_TEST_RESET(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		UART_TEST(test_uart__reset_values),
+		UART_TEST_RESET(test_uart__reset_values),
+		UART_TEST_RESET(test_uart__reset_lcr_sends_5bit_words),
+		UART_TEST(test_uart__7bit_words_drop_bit_7_on_output),
+		UART_TEST(test_uart__word_length_masks_loopback_byte),
 		UART_TEST(test_uart__thr_write_reaches_output_at_newline),
 		UART_TEST(test_uart__flush_writes_partial_line),
 		UART_TEST(test_uart__full_buffer_flushed_without_newline),

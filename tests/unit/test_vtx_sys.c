@@ -43,9 +43,9 @@ static void test_cpuid__leaf_0_reports_genuineintel(void **state)
 	assert_int_equal(h->regs.rcx, 0x6c65746e); /* "ntel" */
 }
 
-/* CPUID.1 advertises what the model implements: no x87, SSE or APIC. VMX,
- * PCID, DE, PSE, TSC, MSR, PAE, CX8, PGE, CMOV, PAT, PSE-36, CLFSH and
- * POPCNT each have a test in the vtx unit tests. */
+/* CPUID.1 advertises what the model implements: no x87, MMX or SSE. VMX,
+ * CMPXCHG16B, PCID, DE, PSE, TSC, MSR, PAE, CX8, APIC, PGE, CMOV, PAT,
+ * PSE-36, CLFSH and POPCNT each have a test in the vtx unit tests. */
 static void
 test_cpuid__leaf_1_features_are_what_the_model_implements(void **state)
 {
@@ -58,9 +58,10 @@ test_cpuid__leaf_1_features_are_what_the_model_implements(void **state)
 	harness_exec(h, code, sizeof(code), 1);
 	assert_int_equal(h->regs.rax, 0x00050654); /* family 6, model 0x55 */
 	assert_int_equal(h->regs.rbx, 0x00000800); /* CLFLUSH line 64 bytes */
-	/* VMX, PCID, x2APIC, POPCNT, TSC-deadline timer */
-	assert_int_equal(h->regs.rcx, (1u << 5) | (1u << 17) | (1u << 21) |
-					      (1u << 23) | (1u << 24));
+	/* VMX, CMPXCHG16B, PCID, x2APIC, POPCNT, TSC-deadline timer */
+	assert_int_equal(h->regs.rcx, (1u << 5) | (1u << 13) | (1u << 17) |
+					      (1u << 21) | (1u << 23) |
+					      (1u << 24));
 	/* DE PSE TSC MSR PAE CX8 APIC PGE CMOV PAT PSE-36 CLFSH */
 	assert_int_equal(h->regs.rdx,
 			 (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) |
