@@ -191,8 +191,18 @@ static void test_hlt__if_clear_with_timer_armed_stops_halted(void **state)
 	assert_int_equal(h->stats.interrupts, 0);
 }
 
-/* Periodic: five interrupts counted by a handler that EOIs through the
- * x2APIC EOI MSR and returns. */
+/*
+ * Periodic: five interrupts counted by a handler that EOIs through the
+ * x2APIC EOI MSR and returns. The timer fires at cycles 100, 200, ...,
+ * 500. Every instruction costs one cycle except WRMSR, a cost class the
+ * unit profile leaves at 0, so after k interrupts the clock is k cycles
+ * behind the instruction count: interrupt k comes after instruction
+ * 100k + k - 1, each time after a CMP (instruction 1 is the STI; each
+ * handler's three instructions shift the CMP/JNE phase by one). The
+ * fifth follows CMP #504, which saw R8 = 4; the handler runs #505-#507,
+ * JNE #508 still jumps back, CMP #509, JNE #510 falls through, CLI #511,
+ * HLT #512.
+ */
 static void test_timer__periodic_delivers_five_interrupts(void **state)
 {
 	struct harness *h = *state;
@@ -220,6 +230,8 @@ static void test_timer__periodic_delivers_five_interrupts(void **state)
 	h->regs.rcx = 0x80b;
 	assert_int_equal(harness_run(h, 10000), VTX_STOP_HALTED);
 	assert_int_equal(h->regs.r8, 5);
+	assert_int_equal(h->stats.insns, 512);
+	assert_int_equal(h->stats.cycles, 512 - 5);
 	assert_int_equal(h->stats.apic_timer_fires, 5);
 	assert_int_equal(h->stats.interrupts, 5);
 	assert_int_equal(rdmsr(h, X2(0x100 + 0x20)), 0); /* ISR empty */
