@@ -228,6 +228,10 @@ struct vtx_cpu {
 	bool nmi_blocked; /* NMI (or, in VMX non-root with virtual NMIs,
 			     virtual-NMI) blocking until IRET (SDM 6.7.1) */
 	bool host_nmi_blocked; /* the VMX host's, across non-root */
+	/* The executing IRET removed (virtual-)NMI blocking: a VM exit for
+	 * a fault it raises reports it (SDM 28.2.2, 28.2.1 Table 28-7);
+	 * cleared when the IRET retires or its fault is handled. */
+	bool iret_unblocked_nmi;
 	bool mtf_pending; /* an MTF VM exit at the next boundary */
 	uint64_t mtf_mark; /* stats.insns at VM entry (MTF) */
 	uint64_t preempt_deadline; /* c->tsc when the VMX-preemption
@@ -301,6 +305,23 @@ static inline bool vtx_mode_is16(uint32_t mode)
 }
 
 /* ---- size helpers --------------------------------------------------------- */
+
+/*
+ * A REP string instruction with iterations left, in VMX non-root with the
+ * monitor trap flag: the iteration just done ends it for now (RIP stays
+ * at the instruction, which resumes from RCX/RSI/RDI), and the MTF VM
+ * exit follows at that boundary (SDM 26.5.2).
+ */
+static inline bool vtx_rep_mtf_break(struct vtx_cpu *c)
+{
+	if (__builtin_expect(c->vmx.non_root && (c->vmx.proc &
+						 CPU_BASED_MONITOR_TRAP_FLAG),
+			     0)) {
+		c->next_rip = c->rip;
+		return true;
+	}
+	return false;
+}
 
 static inline uint64_t size_mask(unsigned osz)
 {

@@ -369,6 +369,8 @@ void vtx_handle_fault(struct vtx_cpu *c)
 	/* The exception bitmap may turn it into a VM exit (SDM 26.2). */
 	if (c->vmx.non_root)
 		vtx_vmx_exception(c, v, ec, has_ec, false, 0);
+	/* Delivered: whatever an IRET did to NMI blocking stays done. */
+	c->iret_unblocked_nmi = false;
 	/* A #PF loads CR2 unless it exits, also when it turns into #DF. */
 	if (c->pend_vector == PF_VECTOR)
 		c->cr2 = c->pend_cr2;
@@ -380,4 +382,9 @@ void vtx_handle_fault(struct vtx_cpu *c)
 	 * traps and INT3 are delivered by their instructions directly. */
 	vtx_deliver_event(c, v, ec, has_ec, false, c->rip);
 	c->delivering = -1;
+	/* MTF: a fault delivered without a VM exit makes an MTF VM exit
+	 * pending at the boundary after its delivery, before the handler's
+	 * first instruction (SDM 26.5.2). */
+	if (c->vmx.non_root && (c->vmx.proc & CPU_BASED_MONITOR_TRAP_FLAG))
+		c->mtf_pending = true;
 }

@@ -598,6 +598,8 @@ void x_movs(struct vtx_cpu *c, const struct vtx_insn *i)
 		if (!rep)
 			break;
 		reg_write(c, REG_RCX, asz, c->gpr[REG_RCX] - 1);
+		if (str_reg(c, REG_RCX, asz) && vtx_rep_mtf_break(c))
+			break;
 	}
 }
 
@@ -611,7 +613,9 @@ void x_stos(struct vtx_cpu *c, const struct vtx_insn *i)
 	while (!rep || str_reg(c, REG_RCX, asz)) {
 		uint64_t la = seg_linear(c, SEG_ES, str_reg(c, REG_RDI, asz));
 		/* Whole runs inside one page go through one translation. */
-		if (rep && step > 0 && sz == 1) {
+		if (rep && step > 0 && sz == 1 &&
+		    !(c->vmx.non_root &&
+		      (c->vmx.proc & CPU_BASED_MONITOR_TRAP_FLAG))) {
 			uint64_t n = str_reg(c, REG_RCX, asz);
 			uint64_t room = PAGE_SIZE - (la & (PAGE_SIZE - 1));
 			if (n > room)
@@ -629,6 +633,8 @@ void x_stos(struct vtx_cpu *c, const struct vtx_insn *i)
 		if (!rep)
 			break;
 		reg_write(c, REG_RCX, asz, c->gpr[REG_RCX] - 1);
+		if (str_reg(c, REG_RCX, asz) && vtx_rep_mtf_break(c))
+			break;
 	}
 }
 
@@ -646,6 +652,8 @@ void x_lods(struct vtx_cpu *c, const struct vtx_insn *i)
 		if (!rep)
 			break;
 		reg_write(c, REG_RCX, asz, c->gpr[REG_RCX] - 1);
+		if (str_reg(c, REG_RCX, asz) && vtx_rep_mtf_break(c))
+			break;
 	}
 }
 
@@ -676,6 +684,8 @@ void x_cmps(struct vtx_cpu *c, const struct vtx_insn *i)
 		reg_write(c, REG_RCX, asz, c->gpr[REG_RCX] - 1);
 		if (rep_done(c, i))
 			break;
+		if (str_reg(c, REG_RCX, asz) && vtx_rep_mtf_break(c))
+			break;
 	}
 }
 
@@ -695,6 +705,8 @@ void x_scas(struct vtx_cpu *c, const struct vtx_insn *i)
 			break;
 		reg_write(c, REG_RCX, asz, c->gpr[REG_RCX] - 1);
 		if (rep_done(c, i))
+			break;
+		if (str_reg(c, REG_RCX, asz) && vtx_rep_mtf_break(c))
 			break;
 	}
 }

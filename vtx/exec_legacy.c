@@ -285,7 +285,7 @@ static bool str_next(struct vtx_cpu *c, const struct vtx_insn *i, unsigned r)
 		c->next_rip = c->rip;
 		return false;
 	}
-	return true;
+	return !vtx_rep_mtf_break(c);
 }
 
 /* INS: the I/O permission (#GP), then the VM exit, then per element the

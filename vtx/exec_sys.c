@@ -1096,6 +1096,24 @@ static void iret_prot32(struct vtx_cpu *c, const struct vtx_insn *i)
 
 /* IRETQ in IA-32e mode (SDM Vol. 2A "IRET", IA-32e-MODE path): pops RIP,
  * CS, RFLAGS, RSP, SS; returns to the same or an outer privilege level. */
+/*
+ * IRET ends NMI blocking (SDM 6.7.1), and does so as it starts: an IRET
+ * that then faults leaves NMIs unblocked, and a VM exit for its fault
+ * says so (bit 12 of the interruption information or of an EPT
+ * violation's qualification, SDM 28.2.1-28.2.2) for the VMM to block
+ * them again before it re-executes the IRET. In VMX non-root, with NMI
+ * exiting and without virtual NMIs it leaves NMI blocking alone; with
+ * virtual NMIs it ends virtual-NMI blocking (SDM 26.3).
+ */
+static void iret_unblock_nmi(struct vtx_cpu *c)
+{
+	if (NONROOT(c) && (c->vmx.pin & PIN_BASED_NMI_EXITING) &&
+	    !(c->vmx.pin & PIN_BASED_VIRTUAL_NMIS))
+		return;
+	c->iret_unblocked_nmi = c->nmi_blocked;
+	c->nmi_blocked = false;
+}
+
 void x_iret(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	unsigned sz = i->osz;
@@ -1103,15 +1121,15 @@ void x_iret(struct vtx_cpu *c, const struct vtx_insn *i)
 	struct kvm_segment cs, ss;
 	unsigned rpl;
 
+	iret_unblock_nmi(c);
 	if (c->mode == VTX_MODE_REAL) {
 		vtx_real_iret(c, i);
+		c->iret_unblocked_nmi = false;
 		return;
 	}
 	if (c->mode == VTX_MODE_PROT32 || c->mode == VTX_MODE_PROT16) {
 		iret_prot32(c, i);
-		/* IRET ends NMI blocking (SDM 6.7.1; virtual-NMI blocking
-		 * in VMX non-root, 26.3). */
-		c->nmi_blocked = false;
+		c->iret_unblocked_nmi = false;
 		return;
 	}
 	if (c->mode != VTX_MODE_LONG64) {
@@ -1200,7 +1218,7 @@ void x_iret(struct vtx_cpu *c, const struct vtx_insn *i)
 			}
 		}
 	}
-	c->nmi_blocked = false;
+	c->iret_unblocked_nmi = false;
 	c->async = 1;
 }
 

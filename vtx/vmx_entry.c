@@ -702,10 +702,18 @@ int vtx_vmx_enter(struct vtx_cpu *c, bool launch)
 	c->halted = RD(GUEST_ACTIVITY_STATE) == GUEST_ACTIVITY_HLT;
 	c->mtf_pending = false;
 	c->mtf_mark = c->stats.insns;
-	if (c->vmx.pin & PIN_BASED_VMX_PREEMPTION_TIMER)
-		c->preempt_deadline = ((c->tsc >> VTX_VMX_PREEMPT_SHIFT) +
-				       (uint32_t)RD(VMX_PREEMPTION_TIMER_VALUE))
-				      << VTX_VMX_PREEMPT_SHIFT;
+	/* It counts the changes of bit 5 of the TSC as IA32_TSC reads it
+	 * (the clock plus what WRMSR to it moved), not of the modeled
+	 * clock itself. */
+	if (c->vmx.pin & PIN_BASED_VMX_PREEMPTION_TIMER) {
+		uint64_t tsc = c->tsc + c->tsc_adjust;
+
+		c->preempt_deadline =
+			(((tsc >> VTX_VMX_PREEMPT_SHIFT) +
+			  (uint32_t)RD(VMX_PREEMPTION_TIMER_VALUE))
+			 << VTX_VMX_PREEMPT_SHIFT) -
+			c->tsc_adjust;
+	}
 	c->event_req = true;
 	c->async = 1;
 	vtx_events_recalc(c);

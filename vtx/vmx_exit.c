@@ -132,8 +132,10 @@ static void save_guest_state(struct vtx_cpu *c)
 		WR(VMX_PREEMPTION_TIMER_VALUE,
 		   c->tsc >= c->preempt_deadline
 			   ? 0
-			   : (c->preempt_deadline >> VTX_VMX_PREEMPT_SHIFT) -
-				     (c->tsc >> VTX_VMX_PREEMPT_SHIFT));
+			   : ((c->preempt_deadline + c->tsc_adjust) >>
+			      VTX_VMX_PREEMPT_SHIFT) -
+				     ((c->tsc + c->tsc_adjust) >>
+				      VTX_VMX_PREEMPT_SHIFT));
 	WR(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	/* IA32_VMX_MISC bit 5: EFER.LMA goes into the IA-32e mode guest
 	 * entry control (SDM 28.2). */
@@ -258,8 +260,24 @@ static void load_host_state(struct vtx_cpu *c)
 
 void vtx_vmx_exit(struct vtx_cpu *c, const struct vtx_exit_info *e)
 {
-	uint32_t vect = 0;
+	uint32_t vect = 0, intr_info = e->intr_info;
+	uint64_t qual = e->qual;
 	bool vpid_in_use;
+
+	/* A fault of an IRET that had removed (virtual-)NMI blocking: bit
+	 * 12, "NMI unblocking due to IRET" (SDM 28.2.2 for an exception
+	 * other than #DF, Table 28-7 for an EPT violation). Not during the
+	 * delivery of the fault: that exit is not caused by the IRET. */
+	if (c->iret_unblocked_nmi && c->delivering < 0) {
+		if (e->reason == EXIT_REASON_EXCEPTION_NMI &&
+		    (intr_info & INTR_INFO_INTR_TYPE_MASK) ==
+			    INTR_TYPE_HARD_EXCEPTION &&
+		    (intr_info & INTR_INFO_VECTOR_MASK) != DF_VECTOR)
+			intr_info |= INTR_INFO_UNBLOCK_NMI;
+		if (e->reason == EXIT_REASON_EPT_VIOLATION)
+			qual |= EPT_VIOLATION_NMI_UNBLOCKING;
+	}
+	c->iret_unblocked_nmi = false;
 
 	/* An event being delivered when the exit happened is recorded in
 	 * the IDT-vectoring fields (SDM 28.2.4). */
@@ -282,9 +300,9 @@ void vtx_vmx_exit(struct vtx_cpu *c, const struct vtx_exit_info *e)
 	c->delivering = -1;
 
 	WR(VM_EXIT_REASON, e->reason);
-	WR(EXIT_QUALIFICATION, e->qual);
-	WR(VM_EXIT_INTR_INFO, e->intr_info);
-	if (e->intr_info & INTR_INFO_DELIVER_CODE_MASK)
+	WR(EXIT_QUALIFICATION, qual);
+	WR(VM_EXIT_INTR_INFO, intr_info);
+	if (intr_info & INTR_INFO_DELIVER_CODE_MASK)
 		WR(VM_EXIT_INTR_ERROR_CODE, e->intr_error);
 	WR(IDT_VECTORING_INFO_FIELD, vect);
 	if (e->has_len)

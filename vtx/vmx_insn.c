@@ -408,12 +408,15 @@ static void vm_entry_insn(struct vtx_cpu *c, const struct vtx_insn *i,
 	vmx_insn_checks(c, i,
 			launch ? EXIT_REASON_VMLAUNCH : EXIT_REASON_VMRESUME);
 	ret = vtx_vmx_enter(c, launch);
-	if (ret)
+	if (ret) {
 		vm_status(c, ret);
-	else
+	} else {
 		/* The guest runs from c->rip: the run loop must not advance
-		 * past this instruction. */
+		 * past this instruction. It still retires (counted) after
+		 * the entry: MTF must not take it for the guest's first. */
 		c->next_rip = c->rip;
+		c->mtf_mark++;
+	}
 }
 
 void x_vmlaunch(struct vtx_cpu *c, const struct vtx_insn *i)

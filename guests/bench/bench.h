@@ -12,6 +12,8 @@
 
 /* The status a benchmark that cannot run on this machine exits with. */
 #define BENCH_EXIT_UNSUPPORTED 3
+/* extint under an L0 that does not virtualize the local APIC for L1. */
+#define BENCH_EXIT_NEEDS_VAPIC 4
 
 /* What a benchmark needs besides its iteration count. */
 struct bench_env {
@@ -32,6 +34,15 @@ struct bench {
 /* micro.c */
 extern const struct bench bench_micro[];
 extern const size_t bench_micro_count;
+
+/* extint (micro.c): the local APIC timer's vector, whose interrupts
+ * nano.c's handler passes to bench_timer_interrupt(); and the WRMSR whose
+ * #GP the handler skips, setting bench_wrmsr_faulted, so that extint can
+ * tell an APIC it may not program from one it may. */
+#define BENCH_TIMER_VECTOR 0x40
+void bench_timer_interrupt(void);
+extern const char bench_wrmsr_insn[];
+extern volatile bool bench_wrmsr_faulted;
 
 /* The port the I/O benchmarks use: the UART's scratch register (OUT) and
  * line status register (IN), which every level answers the same way. */

@@ -39,6 +39,17 @@ static void nano_fault(struct idt_frame *f)
 		f->rip += 2;
 		return;
 	}
+	/* extint: the timer's interrupt, and a refused APIC MSR write
+	 * (0F 30 wrmsr) */
+	if (f->vector == BENCH_TIMER_VECTOR) {
+		bench_timer_interrupt();
+		return;
+	}
+	if (f->vector == GP_VECTOR && f->rip == (uintptr_t)bench_wrmsr_insn) {
+		bench_wrmsr_faulted = true;
+		f->rip += 2;
+		return;
+	}
 	/* #PF on the pgfault page: map it; the access runs again. */
 	if (f->vector == PF_VECTOR && nano_pf_pte && read_cr2() == nano_pf_va) {
 		*nano_pf_pte = nano_pf_map;

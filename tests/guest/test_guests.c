@@ -208,6 +208,17 @@ static void test_exceptions__each_fault_delivered_and_recovered(void **state)
 	test_expect_run(res, "exceptions", 0);
 }
 
+/* One-shot, periodic and TSC-deadline timer interrupts through the xAPIC
+ * page and the x2APIC MSRs, each counted exactly. */
+static void test_apic_timer__every_mode_counts_exact_interrupts(void **state)
+{
+	static const char *const flags[] = { "--mem", "16M", NULL };
+	struct cmd_result *res = *state;
+
+	test_run_guest("build/guests/tests/apic_timer.elf", flags, res);
+	test_expect_run(res, "apic_timer", 0);
+}
+
 static void test_triple__ud2_without_idt_exits_126_naming_rip(void **state)
 {
 	static const char *const image = "build/guests/tests/triple.elf";
@@ -286,6 +297,9 @@ int main(void)
 			test_setup_result, test_teardown_result),
 		cmocka_unit_test_setup_teardown(
 			test_exceptions__each_fault_delivered_and_recovered,
+			test_setup_result, test_teardown_result),
+		cmocka_unit_test_setup_teardown(
+			test_apic_timer__every_mode_counts_exact_interrupts,
 			test_setup_result, test_teardown_result),
 		cmocka_unit_test_setup_teardown(
 			test_triple__ud2_without_idt_exits_126_naming_rip,

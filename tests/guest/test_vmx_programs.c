@@ -160,13 +160,26 @@ static void test_vmx_programs__vmx_real_prints_expected_lines(void **state)
 	run_program("vmx_real");
 }
 
+static void test_vmx_programs__vmx_events_prints_expected_lines(void **state)
+{
+	(void)state;
+	run_program("vmx_events");
+}
+
+static void test_vmx_programs__vmx_mtf_prints_expected_lines(void **state)
+{
+	(void)state;
+	run_program("vmx_mtf");
+}
+
 /* The expected outputs are the SDM's answers: every check line is "ok",
  * and each file ends with its own "0 failed" summary. */
 static void test_vmx_programs__expected_outputs_have_no_failures(void **state)
 {
 	static const char *const names[] = { "vmx_fields", "vmx_insn",
 					     "vmx_entry",  "vmx_exits",
-					     "vmx_shadow", "vmx_real" };
+					     "vmx_shadow", "vmx_real",
+					     "vmx_events", "vmx_mtf" };
 
 	(void)state;
 	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
@@ -208,6 +221,10 @@ int main(void)
 			test_vmx_programs__vmx_shadow_prints_expected_lines),
 		cmocka_unit_test(
 			test_vmx_programs__vmx_real_prints_expected_lines),
+		cmocka_unit_test(
+			test_vmx_programs__vmx_events_prints_expected_lines),
+		cmocka_unit_test(
+			test_vmx_programs__vmx_mtf_prints_expected_lines),
 		cmocka_unit_test(
 			test_vmx_programs__expected_outputs_have_no_failures),
 		cmocka_unit_test(

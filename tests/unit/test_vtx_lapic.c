@@ -191,8 +191,18 @@ static void test_hlt__if_clear_with_timer_armed_stops_halted(void **state)
 	assert_int_equal(h->stats.interrupts, 0);
 }
 
-/* Periodic: five interrupts counted by a handler that EOIs through the
- * x2APIC EOI MSR and returns. */
+/*
+ * Periodic: five interrupts counted by a handler that EOIs through the
+ * x2APIC EOI MSR and returns. The timer fires at cycles 100, 200, ...,
+ * 500. Every instruction costs one cycle except WRMSR, a cost class the
+ * unit profile leaves at 0, so after k interrupts the clock is k cycles
+ * behind the instruction count: interrupt k comes after instruction
+ * 100k + k - 1, each time after a CMP (instruction 1 is the STI; each
+ * handler's three instructions shift the CMP/JNE phase by one). The
+ * fifth follows CMP #504, which saw R8 = 4; the handler runs #505-#507,
+ * JNE #508 still jumps back, CMP #509, JNE #510 falls through, CLI #511,
+ * HLT #512.
+ */
 static void test_timer__periodic_delivers_five_interrupts(void **state)
 {
 	struct harness *h = *state;
@@ -220,6 +230,8 @@ static void test_timer__periodic_delivers_five_interrupts(void **state)
 	h->regs.rcx = 0x80b;
 	assert_int_equal(harness_run(h, 10000), VTX_STOP_HALTED);
 	assert_int_equal(h->regs.r8, 5);
+	assert_int_equal(h->stats.insns, 512);
+	assert_int_equal(h->stats.cycles, 512 - 5);
 	assert_int_equal(h->stats.apic_timer_fires, 5);
 	assert_int_equal(h->stats.interrupts, 5);
 	assert_int_equal(rdmsr(h, X2(0x100 + 0x20)), 0); /* ISR empty */
@@ -310,6 +322,35 @@ static void test_nmi__delivered_before_maskable_with_if_clear(void **state)
 	harness_expect_exception(h, 2, HARNESS_NO_ERROR_CODE, CODE_BASE);
 }
 
+/* An IRET that faults has already ended NMI blocking (SDM 6.7.1): the
+ * NMI handler's IRET takes #GP (a data selector as CS), and a second NMI
+ * is delivered although no IRET completed. */
+static void test_nmi__iret_that_faults_still_unblocks_nmis(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t handler[] = {
+		0x48, 0xc7, 0x44, 0x24, 0x08,
+		0x10, 0x00, 0x00, 0x00, /* mov qword ptr [rsp+8], 0x10 */
+		0x48, 0xcf, /* iretq */
+	};
+	static const uint8_t code[] = {
+		0xeb, 0xfe, /* 0: jmp 0 */
+	};
+
+	harness_load(h, DATA_BASE, handler, sizeof(handler));
+	harness_set_gate(h, 2, DATA_BASE, 0, 0xe, 0);
+	harness_load(h, CODE_BASE, code, sizeof(code));
+	h->regs.rip = CODE_BASE;
+	assert_int_equal(vtx_cpu_raise_nmi(h->cpu), 0);
+	assert_int_equal(harness_run(h, 20), VTX_STOP_HALTED);
+	harness_expect_exception(h, 13, 0x10, DATA_BASE + 9);
+	/* halted in the #GP stub with IF = 0: only an NMI can wake it */
+	assert_int_equal(vtx_cpu_raise_nmi(h->cpu), 0);
+	assert_int_equal(harness_run(h, 20), VTX_STOP_HALTED);
+	assert_int_equal(h->stats.exceptions[2], 2);
+	assert_int_equal(h->stats.exceptions[13], 2);
+}
+
 /* TSC-deadline mode: fires when the TSC reaches the MSR value, then the
  * MSR reads 0 (SDM 11.5.4.1). */
 static void test_timer__tsc_deadline_fires_and_clears_msr(void **state)
@@ -364,6 +405,7 @@ int main(void)
 		T(test_sti__shadow_delays_pending_interrupt_one_insn),
 		T(test_nmi__delivered_before_maskable_with_if_clear),
 		T(test_timer__tsc_deadline_fires_and_clears_msr),
+		T(test_nmi__iret_that_faults_still_unblocks_nmis),
 		T(test_icr__ipi_to_other_cpu_is_counted_unimplemented),
 	};
 #undef T
