@@ -123,6 +123,8 @@ UNDER_L0(vmx_insn)
 UNDER_L0(vmx_entry)
 UNDER_L0(vmx_exits)
 UNDER_L0(vmx_real)
+UNDER_L0(vmx_events)
+UNDER_L0(vmx_mtf)
 
 static void test_vmx_programs__vmx_fields_prints_expected_lines(void **state)
 {
@@ -237,6 +239,10 @@ int main(void)
 			test_vmx_programs__vmx_exits_under_l0_same_lines),
 		cmocka_unit_test(
 			test_vmx_programs__vmx_real_under_l0_same_lines),
+		cmocka_unit_test(
+			test_vmx_programs__vmx_events_under_l0_same_lines),
+		cmocka_unit_test(
+			test_vmx_programs__vmx_mtf_under_l0_same_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
