@@ -300,6 +300,10 @@ static inline unsigned int vmx_basic_get_mem_type(uint64_t basic)
 #define VMX_MISC_ZERO_LEN_INS (1ull << 30)
 #define VMX_MISC_MSEG_ID_SHIFT 32
 
+/* IA32_VMX_VMFUNC (SDM Appendix A.11): the VM functions that may be
+ * enabled, one bit per VMFUNC leaf (EAX); bit 0 is EPTP switching. */
+#define VMX_VMFUNC_EPTP_SWITCHING (1ull << 0)
+
 static inline unsigned int vmx_misc_get_cr3_count(uint64_t misc)
 {
 	return (unsigned int)((misc & VMX_MISC_CR3_COUNT_MASK) >>

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <asm/vmx.h>
+
 /* A profile file is a page of text; anything larger is not one. */
 #define PROFILE_FILE_MAX 65536
 
@@ -40,6 +42,15 @@ static const struct profile_key keys[] = {
 };
 
 #define NR_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* The names of "vm_exit.NAME" keys: the uapi's exit-reason names. */
+static const struct {
+	uint32_t reason;
+	const char *name;
+} exit_names[] = { VMX_EXIT_REASONS };
+
+#define NR_EXIT_NAMES (sizeof(exit_names) / sizeof(exit_names[0]))
+#define EXIT_KEY_PREFIX "vm_exit."
 
 static bool is_space(char ch)
 {
@@ -111,9 +122,47 @@ static bool parse_name(const char *w, int len, char *out)
 	return true;
 }
 
+/* "vm_exit.NAME cycles": the cost of the exits of one basic reason,
+ * charged instead of vm_exit; optional, each reason at most once. */
+static int parse_exit_key(const char *file, unsigned int line, const char *w[3],
+			  const int wl[3], int n, struct l0_profile *out,
+			  unsigned int *seen_exit, char *err, size_t errlen)
+{
+	const int plen = (int)strlen(EXIT_KEY_PREFIX);
+	const char *name = w[0] + plen;
+	int nlen = wl[0] - plen;
+	uint32_t r = VTX_COST_EXIT_REASONS;
+	uint64_t v;
+
+	for (size_t k = 0; k < NR_EXIT_NAMES; k++)
+		if ((int)strlen(exit_names[k].name) == nlen &&
+		    !strncmp(exit_names[k].name, name, (size_t)nlen))
+			r = exit_names[k].reason;
+	if (r >= VTX_COST_EXIT_REASONS)
+		return errmsg(-EINVAL, err, errlen,
+			      "%s:%u: unknown exit reason '%.*s' (the names "
+			      "of <asm/vmx.h>, such as vm_exit.CPUID)",
+			      file, line, nlen, name);
+	if (seen_exit[r])
+		return errmsg(
+			-EINVAL, err, errlen,
+			"%s:%u: duplicate key '%.*s' (first set on line %u)",
+			file, line, wl[0], w[0], seen_exit[r]);
+	if (n != 2 || !parse_cycles(w[1], wl[1], &v))
+		return errmsg(-EINVAL, err, errlen,
+			      "%s:%u: '%.*s' needs one value (cycles: a whole "
+			      "number from 0 to %llu)",
+			      file, line, wl[0], w[0],
+			      (unsigned long long)VTX_COST_MAX);
+	seen_exit[r] = line;
+	vtx_cost_set_vm_exit(&out->cost, r, v);
+	return 0;
+}
+
 static int parse_line(const char *file, unsigned int line, const char *p,
 		      const char *end, struct l0_profile *out,
-		      unsigned int *seen, char *err, size_t errlen)
+		      unsigned int *seen, unsigned int *seen_exit, char *err,
+		      size_t errlen)
 {
 	const char *hash = memchr(p, '#', (size_t)(end - p));
 	const char *w[3];
@@ -126,6 +175,10 @@ static int parse_line(const char *file, unsigned int line, const char *p,
 	n = split_words(p, end, w, wl);
 	if (n == 0)
 		return 0;
+	if (wl[0] > (int)strlen(EXIT_KEY_PREFIX) &&
+	    !strncmp(w[0], EXIT_KEY_PREFIX, strlen(EXIT_KEY_PREFIX)))
+		return parse_exit_key(file, line, w, wl, n, out, seen_exit, err,
+				      errlen);
 	k = find_key(w[0], wl[0]);
 	if (!k)
 		return errmsg(-EINVAL, err, errlen,
@@ -198,6 +251,7 @@ int profile_parse(const char *file, const char *text, size_t len,
 		  struct l0_profile *out, char *err, size_t errlen)
 {
 	unsigned int seen[NR_KEYS] = { 0 };
+	unsigned int seen_exit[VTX_COST_EXIT_REASONS] = { 0 };
 	const char *p = text, *end = text + len, *bad;
 	unsigned int line = 0;
 	int ret;
@@ -213,7 +267,8 @@ int profile_parse(const char *file, const char *text, size_t len,
 			return errmsg(-EINVAL, err, errlen,
 				      "%s:%u: NUL byte (not a text file)", file,
 				      line);
-		ret = parse_line(file, line, p, eol, out, seen, err, errlen);
+		ret = parse_line(file, line, p, eol, out, seen, seen_exit, err,
+				 errlen);
 		if (ret)
 			return ret;
 		p = eol + (eol < end);

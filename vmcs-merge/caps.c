@@ -220,13 +220,17 @@ uint64_t nested_vmx_ept_vpid_cap(const struct nested_vmx_caps *caps)
  * The fields of the features offered above (SDM Appendix B): the
  * processor's own fields (which already leave out PDPTEs, the performance,
  * SMM and extension MSRs), less those of VMCS shadowing, which L0 does not
- * offer L1 yet.
+ * offer L1 yet, and those of VM functions and TSC scaling, which it does
+ * not offer L1 either.
  */
 bool nested_vmcs_field_supported(uint32_t enc)
 {
 	switch (enc & ~VMCS_ENC_HIGH) {
 	case VMREAD_BITMAP:
 	case VMWRITE_BITMAP:
+	case VM_FUNCTION_CONTROL: /* VM functions and TSC scaling are */
+	case EPTP_LIST_ADDRESS: /* not offered to L1 either */
+	case TSC_MULTIPLIER:
 		return false;
 	default:
 		return vtx_vmcs_field_supported(enc);

@@ -11,6 +11,10 @@
 
 #include "vtx/cpu.h"
 
+_Static_assert(
+	VTX_COST_EXIT_REASONS == VTX_EXIT_REASONS,
+	"per-reason costs and per-reason counters cover the same reasons");
+
 void vtx_cost_profile_unit(struct vtx_cost_profile *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -30,6 +34,12 @@ int vtx_cost_profile_check(const struct vtx_cost_profile *p,
 	}
 	VTX_COST_KEYS(VTX_COST_CHECK)
 #undef VTX_COST_CHECK
+	for (uint32_t r = 0; r < VTX_COST_EXIT_REASONS; r++) {
+		if (vtx_cost_vm_exit(p, r) > VTX_COST_MAX) {
+			*bad_key = "vm_exit";
+			return -EINVAL;
+		}
+	}
 	*bad_key = NULL;
 	return 0;
 }
@@ -77,6 +87,14 @@ uint64_t vtx_cost_expected_cycles(const struct vtx_cpu_stats *st,
 				  const struct vtx_cost_profile *p)
 {
 	uint64_t base = p->insn;
+	uint64_t exits = 0, by_reason = 0;
+
+	/* Each exit at its reason's cost; a reason beyond the counters
+	 * (none the model produces) at the generic figure. */
+	for (uint32_t r = 0; r < VTX_EXIT_REASONS; r++) {
+		exits += st->exits_by_reason[r];
+		by_reason += st->exits_by_reason[r] * vtx_cost_vm_exit(p, r);
+	}
 
 	/* Instruction classes count the difference to the base CPI: their
 	 * instructions are in st->insns too. The C host's operations are
@@ -84,7 +102,8 @@ uint64_t vtx_cost_expected_cycles(const struct vtx_cpu_stats *st,
 	return st->insns * base + st->tlb_misses * p->tlb_miss +
 	       st->walk_steps * p->walk_step +
 	       st->ept_walk_steps * p->ept_walk_step + st->events * p->event +
-	       st->vm_entries * p->vm_entry + st->vm_exits * p->vm_exit +
+	       st->vm_entries * p->vm_entry + by_reason +
+	       (st->vm_exits - exits) * p->vm_exit +
 	       st->vmreads * (p->vmread - base) +
 	       st->vmwrites * (p->vmwrite - base) +
 	       st->shadow_vmreads * (p->shadow_vmread - base) +

@@ -44,12 +44,40 @@
 
 #define VTX_COST_NAME_MAX 32
 
+/* Basic exit reasons a profile may cost one by one (vtx.h has the same
+ * bound for its per-reason counters). */
+#define VTX_COST_EXIT_REASONS 80
+
 struct vtx_cost_profile {
 	char name[VTX_COST_NAME_MAX];
 #define VTX_COST_MEMBER(key, cls, what) uint64_t key;
 	VTX_COST_KEYS(VTX_COST_MEMBER)
 #undef VTX_COST_MEMBER
+	/* Per-exit-reason costs (profile keys "vm_exit.NAME"): the exit
+	 * of basic reason r costs vm_exit_by_reason[r] instead of vm_exit
+	 * when bit r of vm_exit_reason_set is 1. All zero, as memset
+	 * leaves them, means every exit costs vm_exit. */
+	uint64_t vm_exit_by_reason[VTX_COST_EXIT_REASONS];
+	uint64_t vm_exit_reason_set[(VTX_COST_EXIT_REASONS + 63) / 64];
 };
+
+/* What one VM exit of basic reason `reason` costs under p. */
+static inline uint64_t vtx_cost_vm_exit(const struct vtx_cost_profile *p,
+					uint32_t reason)
+{
+	if (reason < VTX_COST_EXIT_REASONS &&
+	    ((p->vm_exit_reason_set[reason / 64] >> (reason % 64)) & 1))
+		return p->vm_exit_by_reason[reason];
+	return p->vm_exit;
+}
+
+/* Sets the cost of exits of basic reason `reason` (< VTX_COST_EXIT_REASONS). */
+static inline void vtx_cost_set_vm_exit(struct vtx_cost_profile *p,
+					uint32_t reason, uint64_t cycles)
+{
+	p->vm_exit_by_reason[reason] = cycles;
+	p->vm_exit_reason_set[reason / 64] |= 1ull << (reason % 64);
+}
 
 /* The profile a new vCPU has: "unit", one cycle per instruction and every
  * event free, so that the TSC counts retired instructions. */

@@ -974,6 +974,14 @@ static bool bind(struct vtx_insn *vi, const ZydisDecodedInstruction *zi,
 		return PICK(x_vmxoff);
 	case ZYDIS_MNEMONIC_VMCALL:
 		return PICK(x_vmcall);
+	case ZYDIS_MNEMONIC_VMFUNC:
+		return PICK(x_vmfunc);
+	case ZYDIS_MNEMONIC_MONITOR:
+		return PICK(x_monitor);
+	case ZYDIS_MNEMONIC_MWAIT:
+		return PICK(x_mwait);
+	case ZYDIS_MNEMONIC_XSETBV:
+		return PICK(x_xsetbv);
 	default:
 		return false;
 	}

@@ -79,7 +79,8 @@ extern const vtx_handler_fn vtx_bt_handlers[F_NR];
 	X(jmp_far_ptr) X(jmp_far_m) X(call_far_ptr) X(call_far_m) X(ret_far) \
 	X(push_sreg) X(pop_sreg) X(pusha) X(popa) X(enter) X(lmsw) X(clts) \
 	X(smsw) X(ins) X(outs) X(aaa) X(aas) X(daa) X(das) X(aam) X(aad) \
-	X(bound) X(lxs) X(xlat) X(into) X(unimplemented) X(cmpxchg16b) X(fwait)
+	X(bound) X(lxs) X(xlat) X(into) X(vmfunc) X(monitor) X(mwait) \
+	X(xsetbv) X(unimplemented) X(cmpxchg16b) X(fwait)
 /* clang-format on */
 
 #define X(name) void x_##name(struct vtx_cpu *c, const struct vtx_insn *i);

@@ -241,7 +241,7 @@ void x_cpuid(struct vtx_cpu *c, const struct vtx_insn *i)
 }
 
 /* RDTSC(P): #GP with CR4.TSD above CPL 0, then RDTSC exiting, then the
- * TSC offset (SDM 26.3). */
+ * TSC offset and multiplier (SDM 26.3). */
 static uint64_t read_tsc(struct vtx_cpu *c, const struct vtx_insn *i,
 			 uint32_t reason)
 {
@@ -250,7 +250,7 @@ static uint64_t read_tsc(struct vtx_cpu *c, const struct vtx_insn *i,
 	if (NONROOT(c)) {
 		if (PROC(c, CPU_BASED_RDTSC_EXITING))
 			vtx_vmx_exit_insn(c, i, reason, 0, 0);
-		return c->tsc + c->tsc_adjust + c->vmx.tsc_offset;
+		return vtx_vmx_guest_tsc(c, c->tsc + c->tsc_adjust);
 	}
 	return c->tsc + c->tsc_adjust;
 }
@@ -318,6 +318,9 @@ void x_rdmsr(struct vtx_cpu *c, const struct vtx_insn *i)
 		note_msr(c, "rdmsr", idx);
 		raise_gp(c, 0);
 	}
+	/* IA32_TSC reads as RDTSC would in non-root (SDM 26.3). */
+	if (NONROOT(c) && idx == MSR_IA32_TSC)
+		v = vtx_vmx_guest_tsc(c, v);
 	c->stats.rdmsrs++;
 	cost_charge_insn(c, rdmsr);
 	c->gpr[REG_RAX] = (uint32_t)v;

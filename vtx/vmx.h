@@ -48,6 +48,11 @@ struct vtx_vmx {
 	/* VMCS shadowing (SDM 25.10, 26.3): the VMREAD/VMWRITE bitmaps and
 	 * the link pointer naming the shadow VMCS, cached at entry. */
 	uint64_t vmread_bitmap, vmwrite_bitmap, vmcs_link;
+	/* VM functions (SDM 26.5.6): the VM-function controls (0 without
+	 * "enable VM functions") and the EPTP-list address, cached at
+	 * entry. The TSC multiplier (26.6.5), with "use TSC scaling". */
+	uint64_t vmfunc_ctls, eptp_list;
+	uint64_t tsc_multiplier;
 	bool entry_failed; /* the exit is an entry failure: no guest state */
 };
 
@@ -117,6 +122,12 @@ uint32_t vtx_vmx_insn_info(const struct vtx_insn *i, unsigned reg1,
  * without a memory operand; for RIP-relative addressing, displacement +
  * RIP of the next instruction (SDM 28.2.1). Valid while i executes. */
 uint64_t vtx_vmx_disp_qual(const struct vtx_cpu *c, const struct vtx_insn *i);
+
+/* The TSC value RDTSC, RDTSCP and RDMSR of IA32_TSC return in VMX
+ * non-root operation for the processor's TSC `tsc`: scaled by the TSC
+ * multiplier and offset, as the controls say (SDM 26.3;
+ * vtx/vmx_nonroot.c). */
+uint64_t vtx_vmx_guest_tsc(const struct vtx_cpu *c, uint64_t tsc);
 
 /* Non-root interception tests, each true when the condition exits. */
 bool vtx_vmx_io_exits(struct vtx_cpu *c, uint16_t port, unsigned size);

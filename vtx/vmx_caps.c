@@ -38,11 +38,12 @@
 	(VMX_CPU_BASED_DEFAULT1 & ~(uint32_t)(CPU_BASED_CR3_LOAD_EXITING | \
 					      CPU_BASED_CR3_STORE_EXITING))
 
-#define PROC2_MAY1                                                       \
-	(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_DESC |               \
-	 SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_ENABLE_VPID |     \
-	 SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_ENABLE_INVPCID | \
-	 SECONDARY_EXEC_SHADOW_VMCS | SECONDARY_EXEC_UNRESTRICTED_GUEST)
+#define PROC2_MAY1                                                        \
+	(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_DESC |                \
+	 SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_ENABLE_VPID |      \
+	 SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_ENABLE_INVPCID |  \
+	 SECONDARY_EXEC_SHADOW_VMCS | SECONDARY_EXEC_UNRESTRICTED_GUEST | \
+	 SECONDARY_EXEC_ENABLE_VMFUNC | SECONDARY_EXEC_TSC_SCALING)
 
 #define EXIT_MAY1                                                  \
 	(VMX_EXIT_DEFAULT1 | VM_EXIT_SAVE_DEBUG_CONTROLS |         \
@@ -184,6 +185,10 @@ int vtx_vmx_read_cap(const struct vtx_cpu *c, uint32_t idx, uint64_t *val)
 		       VMX_VPID_EXTENT_GLOBAL_CONTEXT_BIT |
 		       VMX_VPID_EXTENT_SINGLE_NON_GLOBAL_BIT;
 		return 0;
+	case MSR_IA32_VMX_VMFUNC:
+		/* A.11: EPTP switching is the one VM function. */
+		*val = VMX_VMFUNC_EPTP_SWITCHING;
+		return 0;
 	default:
 		return -ENOENT;
 	}
@@ -229,6 +234,9 @@ bool vtx_vmcs_field_supported(uint32_t enc)
 	case EPT_POINTER:
 	case VMREAD_BITMAP: /* with VMCS shadowing */
 	case VMWRITE_BITMAP:
+	case VM_FUNCTION_CONTROL: /* with "enable VM functions" */
+	case EPTP_LIST_ADDRESS:
+	case TSC_MULTIPLIER: /* with "use TSC scaling" */
 	case GUEST_PHYSICAL_ADDRESS:
 	case VMCS_LINK_POINTER:
 	case GUEST_IA32_DEBUGCTL:

@@ -117,6 +117,17 @@ static bool check_controls(struct vtx_cpu *c)
 	    (CC(!page_addr_ok(RD(VMREAD_BITMAP))) ||
 	     CC(!page_addr_ok(RD(VMWRITE_BITMAP)))))
 		return false;
+	/* VM functions: only those IA32_VMX_VMFUNC offers; EPTP switching
+	 * needs EPT and a page-aligned EPTP list within the width. */
+	if (proc2 & SECONDARY_EXEC_ENABLE_VMFUNC) {
+		uint64_t fns = RD(VM_FUNCTION_CONTROL);
+		if (CC(fns & ~VMX_VMFUNC_EPTP_SWITCHING) ||
+		    CC((fns & VMX_VMFUNC_EPTP_SWITCHING) &&
+		       !(proc2 & SECONDARY_EXEC_ENABLE_EPT)) ||
+		    CC((fns & VMX_VMFUNC_EPTP_SWITCHING) &&
+		       !page_addr_ok(RD(EPTP_LIST_ADDRESS))))
+			return false;
+	}
 
 	/* 27.2.1.2 VM-exit control fields */
 	if (CC(ctl_bad(exit, MSR_IA32_VMX_TRUE_EXIT_CTLS)))
@@ -591,6 +602,11 @@ static void cache_controls(struct vtx_cpu *c)
 	v->vmread_bitmap = RD(VMREAD_BITMAP);
 	v->vmwrite_bitmap = RD(VMWRITE_BITMAP);
 	v->vmcs_link = RD(VMCS_LINK_POINTER);
+	v->vmfunc_ctls = (v->proc2 & SECONDARY_EXEC_ENABLE_VMFUNC)
+				 ? RD(VM_FUNCTION_CONTROL)
+				 : 0;
+	v->eptp_list = RD(EPTP_LIST_ADDRESS);
+	v->tsc_multiplier = RD(TSC_MULTIPLIER);
 }
 
 /*

@@ -326,8 +326,10 @@ void vtx_vmx_exit(struct vtx_cpu *c, const struct vtx_exit_info *e)
 		save_guest_state(c);
 		store_msrs(c);
 	}
-	/* The exit's cost is a world switch, not the guest's time. */
-	vtx_cost_charge_outside(c, &c->stats.cycles_switch, c->cost.vm_exit);
+	/* The exit's cost is a world switch, not the guest's time; the
+	 * profile may give its basic reason its own figure. */
+	vtx_cost_charge_outside(c, &c->stats.cycles_switch,
+				vtx_cost_vm_exit(&c->cost, e->reason & 0xffff));
 	vpid_in_use = !c->vmx.entry_failed &&
 		      (c->vmx.proc2 & SECONDARY_EXEC_ENABLE_VPID) &&
 		      c->vmx.vpid;

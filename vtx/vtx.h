@@ -193,6 +193,7 @@ struct vtx_cpu_stats {
 	uint64_t vmreads, vmwrites; /* executed by a guest in VMX root */
 	/* executed in VMX non-root without a VM exit: VMCS shadowing */
 	uint64_t shadow_vmreads, shadow_vmwrites;
+	uint64_t eptp_switches; /* VMFUNC EPTP switches, no VM exit */
 	uint64_t vmx_insns; /* other VMX instructions a guest ran in root */
 	uint64_t host_vmreads, host_vmwrites; /* by the C host, through here */
 	uint64_t host_vmx_ops; /* the C host's other VMX operations */

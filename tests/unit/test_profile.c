@@ -147,6 +147,43 @@ static void test_profile_parse__duplicate_key_names_first_line(void **state)
 		     "t.profile:4: duplicate key 'insn' (first set on line 3)");
 }
 
+/* "vm_exit.NAME": optional per-reason costs, by the uapi's names; the
+ * other reasons keep the generic vm_exit (8 in good). */
+static void test_profile_parse__per_exit_reason_cost_is_optional(void **state)
+{
+	struct l0_profile p;
+	char text[2048], err[256] = "";
+
+	(void)state;
+	snprintf(text, sizeof(text),
+		 "%s\nvm_exit.CPUID 1234\n"
+		 "vm_exit.EPT_VIOLATION 99 # cited\n",
+		 good);
+	assert_int_equal(parse(text, &p, err), 0);
+	assert_int_equal(vtx_cost_vm_exit(&p.cost, 10), 1234);
+	assert_int_equal(vtx_cost_vm_exit(&p.cost, 48), 99);
+	assert_int_equal(vtx_cost_vm_exit(&p.cost, 12), 8);
+	assert_int_equal(parse(good, &p, err), 0);
+	assert_int_equal(vtx_cost_vm_exit(&p.cost, 10), 8);
+}
+
+static void test_profile_parse__per_exit_reason_errors(void **state)
+{
+	char text[2048];
+
+	(void)state;
+	snprintf(text, sizeof(text), "%s\nvm_exit.CPUIDX 1\n", good);
+	expect_error(text, "t.profile:23: unknown exit reason 'CPUIDX' (the "
+			   "names of <asm/vmx.h>, such as vm_exit.CPUID)");
+	snprintf(text, sizeof(text), "%s\nvm_exit.HLT 1\nvm_exit.HLT 2\n",
+		 good);
+	expect_error(text, "t.profile:24: duplicate key 'vm_exit.HLT' (first "
+			   "set on line 23)");
+	snprintf(text, sizeof(text), "%s\nvm_exit.HLT x\n", good);
+	expect_error(text, "t.profile:23: 'vm_exit.HLT' needs one value "
+			   "(cycles: a whole number from 0 to 100000000)");
+}
+
 static void test_profile_parse__key_without_value_fails(void **state)
 {
 	char text[2048];
@@ -310,6 +347,9 @@ int main(void)
 			test_profile_parse__unknown_key_names_file_and_line),
 		cmocka_unit_test(
 			test_profile_parse__duplicate_key_names_first_line),
+		cmocka_unit_test(
+			test_profile_parse__per_exit_reason_cost_is_optional),
+		cmocka_unit_test(test_profile_parse__per_exit_reason_errors),
 		cmocka_unit_test(test_profile_parse__key_without_value_fails),
 		cmocka_unit_test(test_profile_parse__text_after_value_fails),
 		cmocka_unit_test(test_profile_parse__non_number_value_fails),

@@ -168,6 +168,14 @@ test_caps__offers_ept_hlt_io_msr_bitmaps_not_vmcs_shadowing(void **state)
 	assert_int_equal((proc2 >> 32) & SECONDARY_EXEC_ENABLE_EPT,
 			 SECONDARY_EXEC_ENABLE_EPT);
 	assert_int_equal((proc2 >> 32) & SECONDARY_EXEC_SHADOW_VMCS, 0);
+	/* VM functions and TSC scaling: offered by the processor, kept
+	 * from L1, and their fields with them. */
+	assert_int_equal((proc2 >> 32) & (SECONDARY_EXEC_ENABLE_VMFUNC |
+					  SECONDARY_EXEC_TSC_SCALING),
+			 0);
+	assert_false(nested_vmcs_field_supported(VM_FUNCTION_CONTROL));
+	assert_false(nested_vmcs_field_supported(EPTP_LIST_ADDRESS));
+	assert_false(nested_vmcs_field_supported(TSC_MULTIPLIER));
 	nested_vmx_caps_read(&f->caps, MSR_IA32_VMX_MISC, &misc);
 	/* HLT is the one activity state beyond active that L0 offers. */
 	assert_int_equal(misc & VMX_MISC_ACTIVITY_STATES_MASK,

@@ -219,6 +219,47 @@ static void test_vmx_round_trip__charges_entry_exit_and_guest(void **state)
 				 vtx_cost_expected_cycles(&a, &p));
 }
 
+/* A profile with "vm_exit.CPUID 5003": the same round trip costs 5003 for
+ * its CPUID exit instead of the generic 2003; an HLT exit, which the
+ * profile does not name, keeps 2003. The counters reproduce both. */
+static void test_vm_exit_cost__per_reason_figure_replaces_generic(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_cost_profile p;
+	struct vtx_cpu_stats a, b, c;
+	static const uint8_t code[] = {
+		0x0f, 0xa2, /* cpuid */
+		0xf4, /* hlt */
+	};
+	struct vtx_stop st;
+
+	harness_load(h, CODE_BASE, code, sizeof(code));
+	harness_vmcs_setup(h, CPU_BASED_HLT_EXITING, 0);
+	test_profile(&p);
+	vtx_cost_set_vm_exit(&p, EXIT_REASON_CPUID, 5003);
+	assert_int_equal(vtx_cpu_set_cost_profile(h->cpu, &p), 0);
+	vtx_cpu_get_stats(h->cpu, &a);
+	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
+	vtx_cpu_get_stats(h->cpu, &b);
+	assert_int_equal(b.exits_by_reason[EXIT_REASON_CPUID] -
+				 a.exits_by_reason[EXIT_REASON_CPUID],
+			 1);
+	assert_int_equal(b.cycles_switch - a.cycles_switch, 1009 + 5003);
+
+	assert_int_equal(vtx_vmwrite(h->cpu, GUEST_RIP, CODE_BASE + 2), 0);
+	vtx_cpu_get_stats(h->cpu, &b);
+	assert_int_equal(vtx_vmresume(h->cpu, &st), 0);
+	vtx_cpu_get_stats(h->cpu, &c);
+	assert_int_equal(c.exits_by_reason[EXIT_REASON_HLT] -
+				 b.exits_by_reason[EXIT_REASON_HLT],
+			 1);
+	assert_int_equal(c.cycles_switch - b.cycles_switch, 1009 + 2003);
+	expect_partition(&c);
+	assert_int_equal(c.cycles - a.cycles,
+			 vtx_cost_expected_cycles(&c, &p) -
+				 vtx_cost_expected_cycles(&a, &p));
+}
+
 /* With VMCS shadowing, a guest's VMREAD and VMWRITE of shadowed fields
  * retire in non-root at their own class costs (shadow_vmread 137,
  * shadow_vmwrite 139), counted apart from root VMREAD/VMWRITE. */
@@ -304,6 +345,7 @@ int main(void)
 		T(test_cost__exception_delivery_charges_event),
 		T(test_vmx_round_trip__charges_entry_exit_and_guest),
 		T(test_shadow_vmcs__nonroot_access_charges_own_class),
+		T(test_vm_exit_cost__per_reason_figure_replaces_generic),
 		T(test_cost_profile__class_below_base_cpi_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
