@@ -117,6 +117,7 @@ struct bt_stats {
 	uint64_t callouts[BT_NR_CALLOUT_KINDS]; /* executed, by kind */
 	uint64_t callouts_total;
 	uint64_t guest_exceptions; /* delivered through the guest's IDT */
+	uint64_t syscalls; /* SYSCALLs of guest user code entered the TC */
 	uint64_t cycles_translate; /* charged for translation */
 	uint64_t cycles_callouts; /* charged for callouts */
 };
@@ -144,6 +145,11 @@ struct bt {
 	 * instruction that wrote, translated without protecting its page,
 	 * so that the write completes before the page is read again. */
 	bool next_unprotected;
+	/* The guest's SYSCALL MSRs and EFER.SCE are virtual: the container
+	 * runs with EFER.SCE clear, so that a SYSCALL of guest user code
+	 * (which runs directly) raises #UD and exits to L0. */
+	uint64_t star, lstar, sfmask;
+	bool sce;
 	char err[256]; /* why the last call failed */
 };
 

@@ -17,6 +17,7 @@
 
 #include "arch/vmcs.h"
 #include "arch/vmx_exit_qual.h"
+#include "arch/x86_msr.h"
 #include "arch/x86_regs.h"
 #include "arch/x86_seg.h"
 
@@ -335,6 +336,146 @@ static int do_mov_cr(struct bt *bt, struct vtx_cpu *cpu, struct kvm_regs *regs,
 	return 1;
 }
 
+/* Flat 64-bit segments as SYSCALL and SYSRET load them (SDM Vol. 2B
+ * SYSCALL, SYSRET): VMX access rights (SDM Vol. 3C 24.4.1). */
+#define AR_CODE64(dpl) (0xa09bu | ((dpl) << 5))
+#define AR_DATA(dpl) (0xc093u | ((dpl) << 5))
+
+static void load_flat(struct vtx_cpu *cpu, uint16_t cs, uint16_t ss,
+		      unsigned int dpl)
+{
+	wr(cpu, GUEST_CS_SELECTOR, cs);
+	wr(cpu, GUEST_CS_BASE, 0);
+	wr(cpu, GUEST_CS_LIMIT, 0xffffffffu);
+	wr(cpu, GUEST_CS_AR_BYTES, AR_CODE64(dpl));
+	wr(cpu, GUEST_SS_SELECTOR, ss);
+	wr(cpu, GUEST_SS_BASE, 0);
+	wr(cpu, GUEST_SS_LIMIT, 0xffffffffu);
+	wr(cpu, GUEST_SS_AR_BYTES, AR_DATA(dpl));
+}
+
+/* SYSRETQ to 64-bit user code, which runs directly (SDM Vol. 2B
+ * SYSRET): RIP from RCX, RFLAGS from R11, the IF it gives both real
+ * (user code runs with the guest's own IF) and virtual. */
+static void do_sysret(struct bt *bt, struct vtx_cpu *cpu,
+		      const struct kvm_regs *regs)
+{
+	uint16_t base = (uint16_t)(bt->star >> 48);
+
+	load_flat(cpu, (uint16_t)((base + 16) | 3), (uint16_t)((base + 8) | 3),
+		  3);
+	wr(cpu, GUEST_RFLAGS,
+	   (regs->r11 & X86_EFLAGS_LIVE_MASK & ~(uint64_t)X86_EFLAGS_RF) |
+		   X86_EFLAGS_FIXED);
+	bt_vcpu_write8(bt, BT_VCPU_VIF, (regs->r11 & X86_EFLAGS_IF) != 0);
+	wr(cpu, GUEST_RIP, regs->rcx);
+}
+
+/*
+ * SYSCALL from guest user code (SDM Vol. 2B SYSCALL), taken as the #UD
+ * the container's EFER.SCE = 0 raises: RCX and R11 as the processor
+ * sets them, CS and SS from STAR, RFLAGS masked by SFMASK (IF into the
+ * virtual IF), and the kernel entry at LSTAR runs translated.
+ */
+static void do_syscall(struct bt *bt, struct vtx_cpu *cpu, uint64_t rip)
+{
+	struct kvm_regs regs;
+	uint64_t rflags = rd(cpu, GUEST_RFLAGS);
+	uint16_t cs = (uint16_t)((bt->star >> 32) & 0xfffc);
+
+	vtx_cpu_get_regs(cpu, &regs);
+	regs.rcx = rip + 2;
+	regs.r11 = rflags & ~(uint64_t)X86_EFLAGS_RF;
+	vtx_cpu_set_regs(cpu, &regs);
+	rflags &= ~(bt->sfmask | X86_EFLAGS_RF);
+	bt_vcpu_write8(bt, BT_VCPU_VIF, (rflags & X86_EFLAGS_IF) != 0);
+	/* In the TC the real IF is the container's: off. */
+	wr(cpu, GUEST_RFLAGS,
+	   (rflags & ~(uint64_t)X86_EFLAGS_IF) | X86_EFLAGS_FIXED);
+	load_flat(cpu, cs, (uint16_t)(cs + 8), 0);
+	wr(cpu, GUEST_RIP, bt->lstar);
+	bt->stats.syscalls++;
+}
+
+/* RDMSR and WRMSR of the SYSCALL MSRs and EFER, kept virtual; any other
+ * MSR stops the run (the software VMM has no MSR model of its own). */
+static int do_msr(struct bt *bt, struct vtx_cpu *cpu, struct kvm_regs *regs,
+		  const struct bt_site *site, struct bt_stop *stop)
+{
+	uint8_t b[2] = { 0 };
+	bool write;
+	uint32_t msr = (uint32_t)regs->rcx;
+	uint64_t v = (regs->rdx << 32) | (uint32_t)regs->rax;
+	uint64_t efer = rd(cpu, GUEST_IA32_EFER);
+	uint64_t *slot = msr == MSR_STAR	   ? &bt->star
+			 : msr == MSR_LSTAR	   ? &bt->lstar
+			 : msr == MSR_SYSCALL_MASK ? &bt->sfmask
+						   : NULL;
+
+	bt->cfg.ops->read(bt->cfg.opaque, site->guest_rip, b, 2);
+	write = b[1] == 0x30; /* 0f 30 wrmsr, 0f 32 rdmsr */
+	if (!slot && msr != MSR_EFER)
+		return stop_unimpl(bt, stop, site->guest_rip,
+				   "RDMSR/WRMSR of an MSR the software VMM "
+				   "does not virtualize");
+	if (!write) {
+		v = slot ? *slot : efer | (bt->sce ? EFER_SCE : 0);
+		regs->rax = (uint32_t)v;
+		regs->rdx = v >> 32;
+		vtx_cpu_set_regs(cpu, regs);
+		return 1;
+	}
+	if (slot) {
+		*slot = v;
+		return 1;
+	}
+	if ((v & ~(uint64_t)EFER_SCE) != efer)
+		return stop_unimpl(bt, stop, site->guest_rip,
+				   "WRMSR to EFER changing more than SCE");
+	bt->sce = (v & EFER_SCE) != 0;
+	return 1;
+}
+
+/* LGDT and LIDT: the container's GDTR and IDTR are the guest's own (no
+ * exception or interrupt is delivered through them while the container
+ * runs: every one exits). */
+static int do_desc(struct bt *bt, struct vtx_cpu *cpu,
+		   const struct kvm_regs *regs, const struct bt_site *site,
+		   struct bt_stop *stop)
+{
+	ZydisDecodedInstruction zi;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	const ZydisDecodedOperand *o = &ops[0];
+	uint8_t dt[10];
+	uint64_t ea = 0, base;
+	bool idt;
+
+	if (decode_at(bt, site->guest_rip, &zi, ops) ||
+	    (zi.mnemonic != ZYDIS_MNEMONIC_LGDT &&
+	     zi.mnemonic != ZYDIS_MNEMONIC_LIDT) ||
+	    o->type != ZYDIS_OPERAND_TYPE_MEMORY ||
+	    o->mem.segment == ZYDIS_REGISTER_FS ||
+	    o->mem.segment == ZYDIS_REGISTER_GS)
+		return stop_unimpl(bt, stop, site->guest_rip, "LTR, LLDT");
+	idt = zi.mnemonic == ZYDIS_MNEMONIC_LIDT;
+	if (o->mem.base == ZYDIS_REGISTER_RIP)
+		ea = site->guest_next;
+	else if (o->mem.base != ZYDIS_REGISTER_NONE)
+		ea = reg_value(regs, o->mem.base, rd(cpu, GUEST_RSP));
+	if (o->mem.index != ZYDIS_REGISTER_NONE)
+		ea += reg_value(regs, o->mem.index, rd(cpu, GUEST_RSP)) *
+		      o->mem.scale;
+	ea += (uint64_t)o->mem.disp.value;
+	if (bt->cfg.ops->read(bt->cfg.opaque, ea, dt, sizeof(dt)))
+		return stop_unimpl(bt, stop, site->guest_rip,
+				   "LGDT/LIDT operand not readable");
+	memcpy(&base, dt + 2, 8);
+	wr(cpu, idt ? GUEST_IDTR_LIMIT : GUEST_GDTR_LIMIT,
+	   (uint64_t)dt[0] | ((uint64_t)dt[1] << 8));
+	wr(cpu, idt ? GUEST_IDTR_BASE : GUEST_GDTR_BASE, base);
+	return 1;
+}
+
 /*
  * One callout. Returns 1 to continue at GUEST_RIP (a guest RIP when
  * *guest_addr, else a TC address), 0 when the run stops (*stop filled
@@ -342,7 +483,7 @@ static int do_mov_cr(struct bt *bt, struct vtx_cpu *cpu, struct kvm_regs *regs,
  */
 static int handle_callout(struct bt *bt, struct vtx_cpu *cpu,
 			  struct bt_site *site, uint64_t tc_rip,
-			  bool *guest_addr, struct bt_stop *stop)
+			  bool *guest_addr, bool *direct, struct bt_stop *stop)
 {
 	struct kvm_regs regs;
 	uint64_t rsp = rd(cpu, GUEST_RSP), v = 0, target;
@@ -354,6 +495,7 @@ static int handle_callout(struct bt *bt, struct vtx_cpu *cpu,
 	bt->stats.cycles_callouts += bt->cfg.costs.callout;
 	vtx_cpu_get_regs(cpu, &regs);
 	*guest_addr = false;
+	*direct = false;
 	/* Most callouts continue after their VMCALL. */
 	wr(cpu, GUEST_RIP, tc_rip + 3);
 
@@ -475,6 +617,14 @@ static int handle_callout(struct bt *bt, struct vtx_cpu *cpu,
 			*guest_addr = true;
 			return 1;
 		}
+		if (zi.mnemonic == ZYDIS_MNEMONIC_SYSRET &&
+		    zi.operand_width == 64 && bt->sce &&
+		    (regs.rcx >> 47 == 0)) {
+			/* User code runs directly: no translation. */
+			do_sysret(bt, cpu, &regs);
+			*direct = true;
+			return 1;
+		}
 		return stop_unimpl(bt, stop, site->guest_rip,
 				   "INT n, INT3, SYSRETQ");
 	}
@@ -488,7 +638,9 @@ static int handle_callout(struct bt *bt, struct vtx_cpu *cpu,
 	case BT_CALLOUT_MOV_CR:
 		return do_mov_cr(bt, cpu, &regs, site, guest_addr, stop);
 	case BT_CALLOUT_DESC:
+		return do_desc(bt, cpu, &regs, site, stop);
 	case BT_CALLOUT_MSR:
+		return do_msr(bt, cpu, &regs, site, stop);
 	case BT_CALLOUT_INVLPG:
 	case BT_CALLOUT_UNIMPL:
 	case BT_NR_CALLOUT_KINDS:
@@ -511,7 +663,17 @@ static int handle_exception(struct bt *bt, struct vtx_cpu *cpu,
 
 	/* A fault in the TC happened at the guest instruction it came
 	 * from; a fault in directly run code is already at its RIP. */
-	bt_guest_rip(bt, rip, &grip);
+	if (!bt_guest_rip(bt, rip, &grip) && vector == 6 && bt->sce &&
+	    (rd(cpu, GUEST_CS_SELECTOR) & 3) == 3) {
+		uint8_t b[2] = { 0 };
+
+		bt->cfg.ops->read(bt->cfg.opaque, rip, b, 2);
+		if (b[0] == 0x0f && b[1] == 0x05) {
+			do_syscall(bt, cpu, rip);
+			*next_guest = bt->lstar;
+			return 1;
+		}
+	}
 	if (vector == 14 && (err & PF_ERR_W) && bt_code_written(bt, qual)) {
 		/* The TC is gone and the page writable: the store runs
 		 * again, from a new translation. */
@@ -547,7 +709,7 @@ int bt_run(struct bt *bt, struct vtx_cpu *cpu, uint64_t guest_rip,
 	for (;;) {
 		struct vtx_stop vs;
 		uint32_t reason;
-		bool guest_addr = false;
+		bool guest_addr = false, direct = false;
 
 		if (guest_rip != ~0ull) {
 			ret = bt_translate(bt, guest_rip, &tc_rip);
@@ -580,10 +742,10 @@ int bt_run(struct bt *bt, struct vtx_cpu *cpu, uint64_t guest_rip,
 			if (!site)
 				goto unhandled;
 			ret = handle_callout(bt, cpu, site, tc_rip, &guest_addr,
-					     stop);
+					     &direct, stop);
 			if (ret <= 0)
 				return ret;
-			if (guest_addr)
+			if (guest_addr && !direct)
 				guest_rip = rd(cpu, GUEST_RIP);
 			continue;
 		}

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "arch/vmcs.h"
+#include "arch/x86_regs.h"
 #include "arch/x86_paging.h"
 #include "l0/bt/bt.h"
 #include "tests/unit/vmx_harness.h"
@@ -160,7 +161,11 @@ static int run_both(struct bt_fixture *f, const uint8_t *code, size_t len,
 	harness_vmwrite(h, GUEST_RSP, regs0.rsp);
 	harness_vmwrite(h, GUEST_RFLAGS, regs0.rflags);
 	assert_int_equal(vtx_cpu_set_regs(h->cpu, &regs0), 0);
+	/* SYSCALL of user code must exit: EFER.SCE is the guest's only in
+	 * the translator's virtual copy. */
+	harness_vmwrite(h, GUEST_IA32_EFER, h->sregs.efer & ~EFER_SCE);
 	assert_int_equal(bt_init(&f->bt, &cfg), 0);
+	f->bt.sce = (h->sregs.efer & EFER_SCE) != 0;
 	ret = bt_run(&f->bt, h->cpu, CODE_BASE, &f->stop);
 	vtx_cpu_get_regs(h->cpu, &f->regs);
 	f->regs.rsp = harness_vmread(h, GUEST_RSP);
@@ -465,6 +470,57 @@ static void test_bt__vmxon_stops_with_a_clear_line(void **state)
 	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_VMX], 1);
 }
 
+/* The kernel sets up SYSCALL and SYSRETQs to user code, which runs
+ * directly and makes a SYSCALL back into the translated kernel. */
+static void test_bt__syscall_from_user_enters_translated_kernel(void **state)
+{
+	struct bt_fixture *f = *state;
+	static const uint8_t user[] = {
+		0xb8, 0x07, 0x00, 0x00, 0x00, /* 0: mov eax, 0x7 */
+		0x0f, 0x05, /* 5: syscall */
+		0xf4, /* 7: hlt */
+	};
+	static const uint8_t code[] = {
+		0xb9, 0x81, 0x00, 0x00, 0xc0, /* 0: mov ecx, 0xc0000081 */
+		0x31, 0xc0, /* 5: xor eax, eax */
+		0xba, 0x08, 0x00, 0x10, 0x00, /* 7: mov edx, 0x100008 */
+		0x0f, 0x30, /* c: wrmsr      ; STAR */
+		0xb9, 0x82, 0x00, 0x00, 0xc0, /* e: mov ecx, 0xc0000082 */
+		0xb8, 0x50, 0x00, 0x10, 0x00, /* 13: mov eax, 0x100050 */
+		0x31, 0xd2, /* 18: xor edx, edx */
+		0x0f, 0x30, /* 1a: wrmsr     ; LSTAR */
+		0xb9, 0x84, 0x00, 0x00, 0xc0, /* 1c: mov ecx, 0xc0000084 */
+		0xb8, 0x00, 0x02, 0x00, 0x00, /* 21: mov eax, 0x200 */
+		0x0f, 0x30, /* 26: wrmsr     ; SFMASK = IF */
+		0xb9, 0x80, 0x00, 0x00, 0xc0, /* 28: mov ecx, 0xc0000080 */
+		0x0f, 0x32, /* 2d: rdmsr     ; EFER */
+		0x83, 0xc8, 0x01, /* 2f: or eax, 0x1 (SCE) */
+		0x0f, 0x30, /* 32: wrmsr */
+		0xb9, 0x00, 0x00, 0x18, 0x00, /* 34: mov ecx, 0x180000 */
+		0x41, 0xbb, 0x02, 0x02, 0x00, 0x00, /* 39: mov r11d, 0x202 */
+		0x48, 0x0f, 0x07, /* 3f: sysretq */
+		0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, /* 42: nop... */
+		0x90, 0x90, 0x90, 0x90, 0x90, 0x90, /* 4a: nop... */
+		0x89, 0xc3, /* 50: mov ebx, eax */
+		0x83, 0xc3, 0x01, /* 52: add ebx, 0x1 */
+		0xf4, /* 55: hlt */
+	};
+
+	harness_load(f->h, USER_CODE, user, sizeof(user));
+	assert_int_equal(run_both(f, code, sizeof(code), TC_SIZE), 0);
+	assert_halted_at(f, CODE_BASE + 0x55);
+	assert_same_as_native(f);
+	assert_int_equal(f->regs.rbx, 8);
+	assert_int_equal(f->regs.rcx, USER_CODE + 7);
+	assert_int_equal(f->regs.r11, X86_EFLAGS_FIXED | X86_EFLAGS_IF);
+	assert_int_equal(harness_vmread(f->h, GUEST_CS_SELECTOR), SEL_KCODE);
+	assert_int_equal(f->bt.stats.syscalls, 1);
+	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_MSR], 5);
+	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_INT], 1);
+	/* User code ran directly: no block was translated from it. */
+	assert_int_equal(f->bt.stats.blocks, 2);
+}
+
 /* A TC with room for one page of code: a chain of 300 blocks does not
  * fit, the TC is flushed when full, and the result is unchanged. */
 #define CHAIN_STEPS 300
@@ -511,6 +567,7 @@ int main(void)
 		T(test_bt__store_to_translated_code_invalidates),
 		T(test_bt__fault_frame_holds_guest_rip),
 		T(test_bt__vmxon_stops_with_a_clear_line),
+		T(test_bt__syscall_from_user_enters_translated_kernel),
 		T(test_bt__full_tc_flushes_and_continues),
 #undef T
 	};
