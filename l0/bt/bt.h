@@ -93,6 +93,9 @@ struct bt_guest_ops {
 struct bt_costs {
 	uint64_t translate_insn; /* per guest instruction translated */
 	uint64_t callout; /* per callout into L0, emulation included */
+	/* per exception L0 takes from the guest (a SYSCALL's #UD, a guest
+	 * fault reflected, a write to translated code) */
+	uint64_t trap;
 };
 
 struct bt_config {
@@ -120,6 +123,7 @@ struct bt_stats {
 	uint64_t syscalls; /* SYSCALLs of guest user code entered the TC */
 	uint64_t cycles_translate; /* charged for translation */
 	uint64_t cycles_callouts; /* charged for callouts */
+	uint64_t cycles_traps; /* charged for exceptions L0 took */
 };
 
 struct bt_block;

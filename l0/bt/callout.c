@@ -48,7 +48,7 @@ uint64_t bt_virtual_tsc(const struct bt *bt, struct vtx_cpu *cpu)
 
 	vtx_cpu_get_stats(cpu, &st);
 	return st.cycles_nonroot + bt->stats.cycles_translate +
-	       bt->stats.cycles_callouts;
+	       bt->stats.cycles_callouts + bt->stats.cycles_traps;
 }
 
 static int stop_unimpl(struct bt *bt, struct bt_stop *stop, uint64_t rip,
@@ -661,6 +661,7 @@ static int handle_exception(struct bt *bt, struct vtx_cpu *cpu,
 	uint64_t qual = rd(cpu, EXIT_QUALIFICATION);
 	uint64_t rip = rd(cpu, GUEST_RIP), grip = rip;
 
+	bt->stats.cycles_traps += bt->cfg.costs.trap;
 	/* A fault in the TC happened at the guest instruction it came
 	 * from; a fault in directly run code is already at its RIP. */
 	if (!bt_guest_rip(bt, rip, &grip) && vector == 6 && bt->sce &&

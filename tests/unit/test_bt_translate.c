@@ -132,7 +132,9 @@ static int run_both(struct bt_fixture *f, const uint8_t *code, size_t len,
 	uint8_t data0[DATA_LEN];
 	struct bt_config cfg = {
 		.m = h->m,
-		.costs = { .translate_insn = 2300, .callout = 1254 },
+		.costs = { .translate_insn = 2300,
+			   .callout = 1254,
+			   .trap = 2030 },
 		.tc_hpa = TC_HPA,
 		.tc_gva = BT_TC_GVA,
 		.tc_size = tc_size,
@@ -145,7 +147,7 @@ static int run_both(struct bt_fixture *f, const uint8_t *code, size_t len,
 	regs0 = h->regs;
 	assert_int_equal(vtx_hpa_read(h->m, DATA_BASE, data0, DATA_LEN), 0);
 	harness_load(h, CODE_BASE, code, len);
-	harness_run(h, 1000);
+	harness_run(h, 100000);
 	f->native = h->regs;
 	f->native_rip = h->stop.rip;
 	assert_int_equal(
@@ -552,6 +554,170 @@ static void test_bt__full_tc_flushes_and_continues(void **state)
 	assert_int_equal(f->bt.stats.flushes, 1);
 }
 
+/* ---- A&A's nanobenchmark loops under translation --------------------------
+ *
+ * Each loop times itself with RDTSC, as guests/bench/nano.c does, and is
+ * run for N and 2N iterations: the difference over N is the steady-state
+ * cost of one iteration on the virtual clock, translation excluded, with
+ * A&A's figures as the software VMM's charges (translation 2,300 per
+ * instruction, a callout 1,254, a trap 2,030) and the unit profile's one
+ * cycle per instruction the TC retires.
+ */
+
+/* Loads the loop with its iteration count at byte offset `at` and
+ * returns the cycles it measured (EAX at the HLT). */
+static const uint8_t *nano_user;
+static size_t nano_user_len;
+
+static uint64_t nano_cycles(struct bt_fixture *f, uint8_t *code, size_t len,
+			    size_t at, uint32_t iters)
+{
+	void *hs = f->h;
+
+	/* A fresh machine for each run: the last one is in VMX operation. */
+	bt_destroy(&f->bt);
+	harness_teardown(&hs);
+	assert_int_equal(harness_setup(&hs), 0);
+	f->h = hs;
+	if (nano_user)
+		harness_load(f->h, USER_CODE, nano_user, nano_user_len);
+	memcpy(code + at, &iters, 4);
+	f->nr_out = 0;
+	assert_int_equal(run_both(f, code, len, TC_SIZE), 0);
+	assert_int_equal(f->stop.reason, BT_STOP_HALTED);
+	/* Natively the same loop halts at the same HLT. */
+	assert_int_equal(f->native_rip, f->stop.guest_rip);
+	return (uint32_t)f->regs.rax;
+}
+
+static uint64_t nano_per_iter(struct bt_fixture *f, uint8_t *code, size_t len,
+			      size_t at)
+{
+	uint64_t one = nano_cycles(f, code, len, at, 100);
+	uint64_t two = nano_cycles(f, code, len, at, 200);
+
+	return (two - one) / 100;
+}
+
+static void test_bt__nano_callret_one_ret_callout_per_iteration(void **state)
+{
+	struct bt_fixture *f = *state;
+	uint8_t code[] = {
+		0xb9, 0x64, 0x00, 0x00, 0x00, /* 0: mov ecx, N */
+		0x0f, 0x31, /* 5: rdtsc */
+		0x89, 0xc6, /* 7: mov esi, eax */
+		0xe8, 0x0a, 0x00, 0x00, 0x00, /* 9: call 0x18 */
+		0xff, 0xc9, /* e: dec ecx */
+		0x75, 0xf7, /* 10: jne 0x9 */
+		0x0f, 0x31, /* 12: rdtsc */
+		0x29, 0xf0, /* 14: sub eax, esi */
+		0xf4, /* 16: hlt */
+		0x90, /* 17: nop */
+		0xc3, /* 18: ret */
+	};
+	uint64_t per = nano_per_iter(f, code, sizeof(code), 1);
+
+	/* push imm32 + jmp (the CALL), the RET callout, dec, jne: four
+	 * TC instructions and one callout. A&A's BT: 51 cycles, with an
+	 * inline return-target lookup instead of the callout. */
+	assert_int_equal(per, 1254 + 4);
+	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_RET], 200);
+}
+
+static void test_bt__nano_cr8wr_one_callout_per_iteration(void **state)
+{
+	struct bt_fixture *f = *state;
+	uint8_t code[] = {
+		0xb9, 0x64, 0x00, 0x00, 0x00, /* 0: mov ecx, N */
+		0x31, 0xd2, /* 5: xor edx, edx */
+		0x0f, 0x31, /* 7: rdtsc */
+		0x89, 0xc6, /* 9: mov esi, eax */
+		0x44, 0x0f, 0x22, 0xc2, /* b: mov cr8, rdx */
+		0xff, 0xc9, /* f: dec ecx */
+		0x75, 0xf8, /* 11: jne 0xb */
+		0x0f, 0x31, /* 13: rdtsc */
+		0x29, 0xf0, /* 15: sub eax, esi */
+		0xf4, /* 17: hlt */
+	};
+	uint64_t per = nano_per_iter(f, code, sizeof(code), 1);
+
+	/* The checked CR8 write is a callout; dec and jne run in the TC.
+	 * A&A: 35 cycles, their CR8 write is emulated in the TC. */
+	assert_int_equal(per, 1254 + 2);
+	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_MOV_CR], 200);
+}
+
+static void test_bt__nano_in_one_io_callout_per_iteration(void **state)
+{
+	struct bt_fixture *f = *state;
+	uint8_t code[] = {
+		0xb9, 0x64, 0x00, 0x00, 0x00, /* 0: mov ecx, N */
+		0x0f, 0x31, /* 5: rdtsc */
+		0x89, 0xc6, /* 7: mov esi, eax */
+		0xe4, 0x80, /* 9: in al, 0x80 */
+		0xff, 0xc9, /* b: dec ecx */
+		0x75, 0xfa, /* d: jne 0x9 */
+		0x0f, 0x31, /* f: rdtsc */
+		0x29, 0xf0, /* 11: sub eax, esi */
+		0xf4, /* 13: hlt */
+	};
+	uint64_t per = nano_per_iter(f, code, sizeof(code), 1);
+
+	/* A&A: ~210, the virtual device emulated in the TC; here L0's
+	 * device through a callout. */
+	assert_int_equal(per, 1254 + 2);
+	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_IO], 200);
+}
+
+static void test_bt__nano_syscall_one_trap_and_one_sysret(void **state)
+{
+	struct bt_fixture *f = *state;
+	static const uint8_t user[] = {
+		0x0f, 0x05, /* 0: syscall */
+		0xeb, 0xfc, /* 2: jmp 0x0 */
+	};
+	uint8_t code[] = {
+		0xb9, 0x81, 0x00, 0x00, 0xc0, /* 0: mov ecx, 0xc0000081 */
+		0x31, 0xc0, /* 5: xor eax, eax */
+		0xba, 0x08, 0x00, 0x10, 0x00, /* 7: mov edx, 0x100008 */
+		0x0f, 0x30, /* c: wrmsr      ; STAR */
+		0xb9, 0x82, 0x00, 0x00, 0xc0, /* e: mov ecx, 0xc0000082 */
+		0xb8, 0x50, 0x00, 0x10, 0x00, /* 13: mov eax, 0x100050 */
+		0x31, 0xd2, /* 18: xor edx, edx */
+		0x0f, 0x30, /* 1a: wrmsr     ; LSTAR */
+		0xb9, 0x80, 0x00, 0x00, 0xc0, /* 1c: mov ecx, 0xc0000080 */
+		0x0f, 0x32, /* 21: rdmsr     ; EFER */
+		0x83, 0xc8, 0x01, /* 23: or eax, 0x1 (SCE) */
+		0x0f, 0x30, /* 26: wrmsr */
+		0x41, 0xbc, 0x64, 0x00, 0x00, 0x00, /* 28: mov r12d, N */
+		0x0f, 0x31, /* 2e: rdtsc */
+		0x89, 0xc6, /* 30: mov esi, eax */
+		0xb9, 0x00, 0x00, 0x18, 0x00, /* 32: mov ecx, 0x180000 */
+		0x41, 0xbb, 0x02, 0x00, 0x00, 0x00, /* 37: mov r11d, 0x2 */
+		0x48, 0x0f, 0x07, /* 3d: sysretq */
+		0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, /* 40: nop... */
+		0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, /* 48: nop... */
+		0x41, 0xff, 0xcc, /* 50: dec r12d */
+		0x74, 0x03, /* 53: je 0x58 */
+		0x48, 0x0f, 0x07, /* 55: sysretq */
+		0x0f, 0x31, /* 58: rdtsc */
+		0x29, 0xf0, /* 5a: sub eax, esi */
+		0xf4, /* 5c: hlt */
+	};
+	uint64_t per;
+
+	nano_user = user;
+	nano_user_len = sizeof(user);
+	per = nano_per_iter(f, code, sizeof(code), 0x2a);
+	nano_user = NULL;
+	/* User code runs directly (jmp; the faulting SYSCALL retires
+	 * nothing); in the TC dec, je and the jmp a not-taken jcc becomes
+	 * (to the SYSRETQ's block); one #UD trap and one SYSRETQ callout.
+	 * A&A's BT: ~2,250. */
+	assert_int_equal(per, 2030 + 1254 + 4);
+	assert_int_equal(f->bt.stats.syscalls, 200);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -569,6 +735,10 @@ int main(void)
 		T(test_bt__vmxon_stops_with_a_clear_line),
 		T(test_bt__syscall_from_user_enters_translated_kernel),
 		T(test_bt__full_tc_flushes_and_continues),
+		T(test_bt__nano_callret_one_ret_callout_per_iteration),
+		T(test_bt__nano_cr8wr_one_callout_per_iteration),
+		T(test_bt__nano_in_one_io_callout_per_iteration),
+		T(test_bt__nano_syscall_one_trap_and_one_sysret),
 #undef T
 	};
 
