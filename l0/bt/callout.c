@@ -501,14 +501,16 @@ static int handle_callout(struct bt *bt, struct vtx_cpu *cpu,
 
 	switch (site->kind) {
 	case BT_CALLOUT_EXIT: {
+		uint64_t flushes = bt->stats.flushes;
 		int ret = bt_translate(bt, site->target, &target);
 
 		if (ret)
 			return ret;
-		/* The translation may have flushed the TC: chain only when
-		 * the site still exists. */
+		/* A flush during the translation dropped the site, and new
+		 * code may sit at its offset: chain only when none came. */
 		site = bt_find_site(bt, tc_rip);
-		if (site && site->kind == BT_CALLOUT_EXIT && !site->chained)
+		if (flushes == bt->stats.flushes && site &&
+		    site->kind == BT_CALLOUT_EXIT && !site->chained)
 			bt_chain(bt, site, target);
 		wr(cpu, GUEST_RIP, target);
 		return 1;
