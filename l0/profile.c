@@ -20,7 +20,7 @@
 /* A profile file is a page of text; anything larger is not one. */
 #define PROFILE_FILE_MAX 65536
 
-enum key_kind { KEY_NAME, KEY_COST, KEY_REF, KEY_FREQ };
+enum key_kind { KEY_NAME, KEY_COST, KEY_REF, KEY_FREQ, KEY_BT };
 
 struct profile_key {
 	const char *name;
@@ -37,8 +37,11 @@ static const struct profile_key keys[] = {
 #define REF_KEY(key, what) { #key, KEY_REF, offsetof(struct l0_profile, key) },
 		PROFILE_REFS(REF_KEY)
 #undef REF_KEY
-			{ "freq_mhz", KEY_FREQ,
-			  offsetof(struct l0_profile, freq_mhz) },
+#define BT_KEY(key, what) { #key, KEY_BT, offsetof(struct l0_profile, key) },
+			PROFILE_BT_KEYS(BT_KEY)
+#undef BT_KEY
+				{ "freq_mhz", KEY_FREQ,
+				  offsetof(struct l0_profile, freq_mhz) },
 };
 
 #define NR_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -210,6 +213,7 @@ static int parse_line(const char *file, unsigned int line, const char *p,
 				file, line, wl[1], w[1], VTX_COST_NAME_MAX - 1);
 		return 0;
 	case KEY_REF:
+	case KEY_BT:
 		slot = (uint64_t *)((char *)out + k->offset);
 		if (wl[1] == 4 && !strncmp(w[1], "none", 4)) {
 			*slot = PROFILE_REF_NONE;
@@ -274,11 +278,28 @@ int profile_parse(const char *file, const char *text, size_t len,
 		p = eol + (eol < end);
 	}
 	for (size_t k = 0; k < NR_KEYS; k++)
-		if (!seen[k] && keys[k].kind != KEY_FREQ)
+		if (!seen[k] && keys[k].kind != KEY_FREQ &&
+		    keys[k].kind != KEY_BT)
 			return errmsg(-EINVAL, err, errlen,
 				      "%s: missing key '%s' (every key must be "
 				      "set; see docs/cost-model.md)",
 				      file, keys[k].name);
+	/* The BT charges come together: a software VMM with a translation
+	 * cost but no callout cost would be charged half a model. */
+	for (size_t k = 0, first = NR_KEYS; k < NR_KEYS; k++) {
+		if (keys[k].kind != KEY_BT)
+			continue;
+		if (first == NR_KEYS)
+			first = k;
+		if (!seen[k] != !seen[first])
+			return errmsg(-EINVAL, err, errlen,
+				      "%s: missing key '%s' (the bt_* keys "
+				      "come all together or not at all)",
+				      file, keys[seen[k] ? first : k].name);
+		if (!seen[k])
+			*(uint64_t *)((char *)out + keys[k].offset) =
+				PROFILE_REF_NONE;
+	}
 	if (vtx_cost_profile_check(&out->cost, &bad)) {
 		const struct profile_key *k = find_key(bad, (int)strlen(bad));
 		uint64_t v = *(uint64_t *)((char *)out + k->offset);

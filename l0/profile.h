@@ -28,6 +28,17 @@
 	X(ref_cpuid_single, "CPUID in a single-level guest")       \
 	X(ref_cpuid_nested, "CPUID in a nested guest")
 
+/*
+ * The software VMM's charges (docs/design/bt.md), optional: a profile
+ * gives all of them or none; a key absent or "none" is PROFILE_REF_NONE,
+ * and a run under binary translation refuses such a profile.
+ */
+#define PROFILE_BT_KEYS(X)                                              \
+	X(bt_translate_insn, "cycles per guest instruction translated") \
+	X(bt_callout, "cycles per callout into L0, emulation included") \
+	X(bt_trap, "cycles per exception L0 takes from the guest")      \
+	X(bt_rdtsc_tc, "cycles per RDTSC emulated in the translation cache")
+
 /* The largest clock frequency a profile may give (freq_mhz). */
 #define PROFILE_FREQ_MAX_MHZ 100000
 
@@ -38,13 +49,14 @@ struct l0_profile {
 	uint64_t freq_mhz;
 #define PROFILE_REF_MEMBER(key, what) uint64_t key;
 	PROFILE_REFS(PROFILE_REF_MEMBER)
+	PROFILE_BT_KEYS(PROFILE_REF_MEMBER)
 #undef PROFILE_REF_MEMBER
 };
 
 /*
  * Parses the text of a profile file; `file` names it in messages. Every
- * key must appear exactly once, except the optional freq_mhz (at most
- * once). 0, or -EINVAL with one line in err:
+ * key must appear exactly once, except the optional freq_mhz and the
+ * PROFILE_BT_KEYS (at most once; the BT keys all or none). 0, or -EINVAL with one line in err:
  * "FILE:LINE: what is wrong" (or "FILE: missing key 'K'").
  */
 int profile_parse(const char *file, const char *text, size_t len,

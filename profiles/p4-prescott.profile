@@ -35,6 +35,12 @@ shadow_vmread   178   # no published figure: the P4 has no VMCS shadowing (it ca
 shadow_vmwrite  171   # no published figure: the P4 has no VMCS shadowing (it came with Haswell): for what-if runs, the root VMWRITE figure above
 vmx_insn        1     # no published figure: the base CPI
 
+# The software VMM's charges under binary translation (docs/design/bt.md).
+bt_translate_insn 2300 # Adams & Agesen, ASPLOS'06, section 6.3: about 2,300 cycles per translated instruction
+bt_callout        1254 # Adams & Agesen: RDTSC by callout-and-emulate, 1,254
+bt_trap           2030 # Adams & Agesen: RDTSC by trap-and-emulate, 2,030
+bt_rdtsc_tc       216  # Adams & Agesen: RDTSC emulated in the translation cache, 216
+
 # Published cycles per CPUID round trip, printed next to ours, never charged.
 ref_cpuid_bare   none   # no published figure for Prescott
 ref_cpuid_single none   # no published figure for Prescott

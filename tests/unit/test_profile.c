@@ -74,6 +74,37 @@ static void expect_error(const char *text, const char *msg)
 	assert_string_equal(err, msg);
 }
 
+/* The software VMM's charges: optional, and all four or none. */
+static void test_profile_parse__bt_keys_all_or_none(void **state)
+{
+	struct l0_profile p;
+	char text[1024], err[256] = "";
+
+	(void)state;
+	assert_int_equal(parse(good, &p, err), 0);
+	assert_int_equal(p.bt_translate_insn, PROFILE_REF_NONE);
+	assert_int_equal(p.bt_callout, PROFILE_REF_NONE);
+	assert_int_equal(p.bt_trap, PROFILE_REF_NONE);
+	assert_int_equal(p.bt_rdtsc_tc, PROFILE_REF_NONE);
+	snprintf(text, sizeof(text),
+		 "%s\nbt_translate_insn 2300\nbt_callout 1254\n"
+		 "bt_trap 2030\nbt_rdtsc_tc 216",
+		 good);
+	assert_int_equal(parse(text, &p, err), 0);
+	assert_int_equal(p.bt_translate_insn, 2300);
+	assert_int_equal(p.bt_callout, 1254);
+	assert_int_equal(p.bt_trap, 2030);
+	assert_int_equal(p.bt_rdtsc_tc, 216);
+	snprintf(text, sizeof(text), "%s\nbt_callout 1254", good);
+	expect_error(text, "t.profile: missing key 'bt_translate_insn' (the "
+			   "bt_* keys come all together or not at all)");
+	snprintf(text, sizeof(text),
+		 "%s\nbt_translate_insn 2300\nbt_callout 1254\nbt_trap 1",
+		 good);
+	expect_error(text, "t.profile: missing key 'bt_rdtsc_tc' (the bt_* "
+			   "keys come all together or not at all)");
+}
+
 static void test_profile_parse__complete_file_gives_exact_values(void **state)
 {
 	struct l0_profile p;
@@ -311,9 +342,15 @@ static void test_profile_load__every_shipped_profile_parses(void **state)
 	assert_int_equal(p.cost.vm_exit, 1931);
 	assert_int_equal(p.cost.vmread, 178);
 	assert_int_equal(p.cost.vmwrite, 171);
+	assert_int_equal(p.bt_translate_insn, 2300);
+	assert_int_equal(p.bt_callout, 1254);
+	assert_int_equal(p.bt_trap, 2030);
+	assert_int_equal(p.bt_rdtsc_tc, 216);
 	assert_int_equal(profile_load("profiles/nehalem.profile", NULL, &p, err,
 				      sizeof(err)),
 			 0);
+	/* No published BT figures for Nehalem: none is made up. */
+	assert_int_equal(p.bt_callout, PROFILE_REF_NONE);
 	assert_int_equal(p.cost.vm_exit, 952);
 	assert_int_equal(p.ref_cpuid_single, 2600);
 	assert_int_equal(p.ref_cpuid_nested, 58000);
@@ -358,6 +395,7 @@ int main(void)
 		cmocka_unit_test(
 			test_profile_parse__freq_mhz_is_optional_and_checked),
 		cmocka_unit_test(test_profile_parse__missing_key_is_named),
+		cmocka_unit_test(test_profile_parse__bt_keys_all_or_none),
 		cmocka_unit_test(
 			test_profile_parse__class_below_base_cpi_fails),
 		cmocka_unit_test(test_profile_parse__nul_byte_fails),
