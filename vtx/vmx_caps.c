@@ -9,6 +9,7 @@
 
 #include "arch/ept.h"
 #include "arch/vmcs.h"
+#include "arch/vmcs12.h"
 #include "arch/x86_msr.h"
 #include "arch/x86_regs.h"
 #include "vtx/cpu.h"
@@ -205,7 +206,7 @@ void vtx_vmx_ctl_allowed(uint32_t msr, uint32_t *must1, uint32_t *may1)
 /* The fields of the model's VMCS: every field whose feature the model
  * offers (SDM Appendix B), so VMREAD/VMWRITE of anything else is
  * VMfailValid(12) as on a CPU without that feature. */
-bool vtx_vmcs_field_supported(uint32_t enc)
+static bool field_in_model(uint32_t enc)
 {
 	switch (enc & ~1u) { /* a _HIGH access names its 64-bit field */
 	case VIRTUAL_PROCESSOR_ID:
@@ -337,4 +338,30 @@ bool vtx_vmcs_field_supported(uint32_t enc)
 	default:
 		return false;
 	}
+}
+
+/*
+ * field_in_model() by encoding slot (arch/vmcs12.h), built on first use:
+ * every VMREAD and VMWRITE asks, hundreds of times per nested round trip.
+ * Bit 0 of an entry: the field; bit 1: its high half. Every field the
+ * model has is in arch/vmcs_fields.def (its storage is struct vmcs12).
+ */
+bool vtx_vmcs_field_supported(uint32_t enc)
+{
+	static uint8_t slots[VMCS12_NR_SLOTS];
+	static bool built;
+
+	if (enc & VMCS_ENC_RESERVED_MASK)
+		return false;
+	if (!built) {
+		for (unsigned int id = 0; id < VMCS_NR_FIELDS; id++) {
+			uint32_t e = vmcs_field_table[id].encoding;
+
+			slots[VMCS12_ENC_SLOT(e)] =
+				(uint8_t)(field_in_model(e) |
+					  field_in_model(e | 1) << 1);
+		}
+		built = true;
+	}
+	return (slots[VMCS12_ENC_SLOT(enc)] >> (enc & 1)) & 1;
 }

@@ -174,7 +174,7 @@ static int vmcs_op_read(struct vtx_cpu *c, uint64_t vmcs, uint64_t enc,
 		return VTX_VMFAIL_INVALID;
 	if ((enc >> 32) || !vtx_vmcs_field_supported((uint32_t)enc))
 		return VMXERR_UNSUPPORTED_VMCS_COMPONENT;
-	*val = vtx_vmcs_read(c, vmcs, (uint32_t)enc);
+	*val = vtx_vmcs_get(c, vmcs, (uint32_t)enc);
 	return 0;
 }
 
@@ -188,7 +188,7 @@ static int vmcs_op_write(struct vtx_cpu *c, uint64_t vmcs, uint64_t enc,
 	/* IA32_VMX_MISC bit 29 is set: VMWRITE may write the exit-
 	 * information fields too, of a shadow VMCS as of any other (SDM
 	 * 31.3 "VMWRITE"). */
-	vtx_vmcs_write(c, vmcs, (uint32_t)enc, val);
+	vtx_vmcs_set(c, vmcs, (uint32_t)enc, val);
 	return 0;
 }
 
