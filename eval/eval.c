@@ -321,7 +321,10 @@ static size_t run_features(const struct eval_run *run, const char *out[8])
 		out[n++] = "--prep";
 		out[n++] = cfg->prep;
 	}
-	if (cfg->mmu[0] && strcmp(cfg->mmu, "ept")) {
+	/* shadow-on-ept is L1's choice, not L0's: l1-shim's mmu=shadow
+	 * (docs/l1-shim.md), added to its command line below. */
+	if (cfg->mmu[0] && strcmp(cfg->mmu, "ept") &&
+	    strcmp(cfg->mmu, "shadow-on-ept")) {
 		out[n++] = "--mmu";
 		out[n++] = cfg->mmu;
 	}
@@ -501,8 +504,10 @@ static int build_argv(struct eval_ctx *c, size_t i, char *err)
 		snprintf(l2 + o, sizeof(l2) - o, "%s", s);
 	}
 	if (shim)
-		snprintf(args, sizeof(args), "%s%s-- %s", w->shim,
-			 w->shim[0] ? " " : "", l2);
+		snprintf(args, sizeof(args), "%s%s%s-- %s",
+			 !strcmp(cfg->mmu, "shadow-on-ept") ? "mmu=shadow "
+							    : "",
+			 w->shim, w->shim[0] ? " " : "", l2);
 	else
 		snprintf(args, sizeof(args), "%s", l2);
 	ret |= push(a, &n, "%s", c->exe);

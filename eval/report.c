@@ -1219,7 +1219,13 @@ static const char *const section_text[] = {
 	      "count.",
 	[5] = "ept02 grows with the pages L2 touches: every first touch is "
 	      "a hidden fault L0 fills (l1-shim maps L2 with 4 KiB pages).",
-	[6] = "The same workloads nested under each MMU mode of L0.",
+	[6] = "The same workloads nested under each MMU mode: `ept` is "
+	      "EPT-on-EPT (ept02 from ept12 and ept01); `shadow` is L0 "
+	      "shadow-paging L1 itself (`--mmu shadow`, L2 still on ept02, "
+	      "so L2's figures match `ept`); `shadow-on-ept` is Turtles' "
+	      "shadow-on-EPT, l1-shim shadow-paging L2 (`mmu=shadow`) on "
+	      "ept01, where every L2 page fault and CR3 load is an exit to "
+	      "L1.",
 	[7] = "L0's binary-translation fallback for L2 code that exits too "
 	      "often, against trap-and-emulate.",
 };
