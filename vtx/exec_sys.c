@@ -1021,6 +1021,23 @@ void x_ud(struct vtx_cpu *c, const struct vtx_insn *i)
 	raise_ud(c);
 }
 
+/* IRET loads CS (and in IA-32e mode SS) from descriptors, and a segment
+ * load sets the descriptor's accessed bit, in memory and in the register
+ * (SDM Vol. 3A 3.4.5.1). Called at the commit, after every check. */
+static void iret_mark_accessed(struct vtx_cpu *c, struct kvm_segment *s,
+			       uint16_t sel, uint64_t raw)
+{
+	const uint64_t acc = (uint64_t)SEG_TYPE_ACCESSED << DESC_TYPE_SHIFT;
+
+	s->type |= SEG_TYPE_ACCESSED;
+	if (raw & acc)
+		return;
+	raw |= acc;
+	vtx_write_sys(
+		c, ((sel & SEL_TI) ? c->ldt.base : c->gdt.base) + (sel & ~7u),
+		&raw, 8);
+}
+
 /* IRETD in protected mode (SDM Vol. 2A "IRET", PROTECTED-MODE path) to
  * the same privilege level: pops EIP, CS, EFLAGS from a 32-bit stack.
  * Task returns (NT), virtual-8086 mode, 16-bit frames and returns to an
@@ -1073,6 +1090,7 @@ static void iret_prot32(struct vtx_cpu *c, const struct vtx_insn *i)
 		keep &= ~(uint64_t)(X86_EFLAGS_VIP | X86_EFLAGS_VIF);
 	new_fl = f[2] & X86_EFLAGS_LIVE_MASK & ~(uint64_t)X86_EFLAGS_VM;
 	c->rflags = (c->rflags & keep) | (new_fl & ~keep) | X86_EFLAGS_FIXED;
+	iret_mark_accessed(c, &cs, cs_sel, raw);
 	cs.selector = cs_sel;
 	c->seg[SEG_CS] = cs;
 	c->gpr[REG_RSP] = sp + 12;
@@ -1090,7 +1108,7 @@ static void iret_prot32(struct vtx_cpu *c, const struct vtx_insn *i)
 void x_iret(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	unsigned sz = i->osz;
-	uint64_t sp = c->gpr[REG_RSP], f[5];
+	uint64_t sp = c->gpr[REG_RSP], f[5], cs_raw, ss_raw = 0;
 	struct kvm_segment cs, ss;
 	unsigned rpl;
 
@@ -1120,7 +1138,8 @@ void x_iret(struct vtx_cpu *c, const struct vtx_insn *i)
 	rpl = cs_sel & SEL_RPL_MASK;
 	if (x86_sel_is_null(cs_sel))
 		raise_gp(c, 0);
-	x86_seg_decode_desc(&cs, vtx_read_desc(c, cs_sel), cs_sel);
+	cs_raw = vtx_read_desc(c, cs_sel);
+	x86_seg_decode_desc(&cs, cs_raw, cs_sel);
 	if (!cs.s || !(cs.type & SEG_TYPE_CODE) || rpl < (unsigned)c->cpl)
 		raise_gp(c, cs_sel & 0xfffc);
 	if ((cs.type & SEG_TYPE_CONFORMING) ? cs.dpl > rpl : cs.dpl != rpl)
@@ -1146,7 +1165,8 @@ void x_iret(struct vtx_cpu *c, const struct vtx_insn *i)
 		ss.unusable = 1;
 		ss.dpl = (uint8_t)rpl;
 	} else {
-		x86_seg_decode_desc(&ss, vtx_read_desc(c, ss_sel), ss_sel);
+		ss_raw = vtx_read_desc(c, ss_sel);
+		x86_seg_decode_desc(&ss, ss_raw, ss_sel);
 		if ((ss_sel & SEL_RPL_MASK) != rpl || !ss.s ||
 		    (ss.type & SEG_TYPE_CODE) ||
 		    !(ss.type & SEG_TYPE_WRITABLE) || ss.dpl != rpl)
@@ -1168,6 +1188,9 @@ void x_iret(struct vtx_cpu *c, const struct vtx_insn *i)
 	new_fl &= X86_EFLAGS_LIVE_MASK & ~(uint64_t)X86_EFLAGS_VM;
 
 	c->rflags = (c->rflags & keep) | (new_fl & ~keep) | X86_EFLAGS_FIXED;
+	iret_mark_accessed(c, &cs, cs_sel, cs_raw);
+	if (!x86_sel_is_null(ss_sel))
+		iret_mark_accessed(c, &ss, ss_sel, ss_raw);
 	c->seg[SEG_CS] = cs;
 	c->seg[SEG_SS] = ss;
 	c->gpr[REG_RSP] = new_rsp;
