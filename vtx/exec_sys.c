@@ -343,10 +343,6 @@ void x_wrmsr(struct vtx_cpu *c, const struct vtx_insn *i)
 
 /* ---- control and debug registers ---------------------------------------------------- */
 
-#define CR0_VALID                                                         \
-	(X86_CR0_PE | X86_CR0_MP | X86_CR0_EM | X86_CR0_TS | X86_CR0_ET | \
-	 X86_CR0_NE | X86_CR0_WP | X86_CR0_AM | X86_CR0_NW | X86_CR0_CD | \
-	 X86_CR0_PG)
 /* CR4 bits the model implements, matching what CPUID advertises: TSD
  * (TSC), DE, PSE, PAE, PGE, PCIDE, SMEP, SMAP. VME/PVI need virtual-8086
  * mode, MCE and PCE machine checks and counters, LA57 5-level paging: none
@@ -373,8 +369,11 @@ static void write_cr0(struct vtx_cpu *c, uint64_t v)
 {
 	uint64_t old = c->cr0, efer = c->efer;
 
-	if (v >> 32 || (v & ~(uint64_t)CR0_VALID))
+	/* Only bits 63:32 fault; the other reserved bits are dropped
+	 * (arch/x86_regs.h, X86_CR0_DEFINED). */
+	if (v >> 32)
 		raise_gp(c, 0);
+	v &= X86_CR0_DEFINED;
 	if ((v & X86_CR0_PG) && !(v & X86_CR0_PE))
 		raise_gp(c, 0);
 	if ((v & X86_CR0_NW) && !(v & X86_CR0_CD))

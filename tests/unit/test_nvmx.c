@@ -428,6 +428,33 @@ static void test_l1_cr0_ne_clear__seen_by_l1_and_vmxon_gp(void **state)
 	assert_false(f->vm.nvmx->vmxon);
 }
 
+/* L1 in VMX root operation sets reserved CR0 bits 31:0: they are dropped
+ * as on the processor (SDM Vol. 3A 2.5), not a #GP, and L1 reads its CR0
+ * back unchanged. Found by fuzz_l1vmx's differential check. */
+static void test_l1_cr0_reserved_low_bits__dropped_as_on_silicon(void **state)
+{
+	/* 0f 20 c0         mov rax, cr0
+	 * 48 0d 40 00 fa 1f or rax, 0x1ffa0040 (bits 6, 17, 19-28)
+	 * 0f 22 c0         mov cr0, rax
+	 * 0f 20 c3         mov rbx, cr0
+	 * 0f 20 c1         mov rcx, cr0 (the value before, kept below) */
+	static const uint8_t set_rsvd[] = {
+		0x0f, 0x20, 0xc1, 0x0f, 0x20, 0xc0, 0x48, 0x0d, 0x40,
+		0x00, 0xfa, 0x1f, 0x0f, 0x22, 0xc0, 0x0f, 0x20, 0xc3
+	};
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+
+	prologue_vmxon(f, &p);
+	op(&p, set_rsvd, sizeof(set_rsvd));
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_CODE + p.n - 1);
+	assert_int_equal(gpr(f, VCPU_REGS_RBX), gpr(f, VCPU_REGS_RCX));
+	assert_int_equal(rd01(f, CR0_READ_SHADOW) & 0x1ffa0040, 0);
+	assert_true(f->vm.nvmx->vmxon);
+}
+
 /* ---- nested VM entry ----------------------------------------------------------------- */
 
 /* L1: VMXON, VMPTRLD of vmcs12 A (written whole by the test, in L0's
@@ -1182,6 +1209,7 @@ int main(void)
 		T(test_l1_rdmsr__vmx_basic_gives_vmcs12_revision),
 		T(test_l1_wrmsr__locked_feature_control_injects_gp),
 		T(test_l1_cr0_ne_clear__seen_by_l1_and_vmxon_gp),
+		T(test_l1_cr0_reserved_low_bits__dropped_as_on_silicon),
 		T(test_vmlaunch__pin_controls_outside_caps_fail_valid_7),
 		T(test_vmlaunch__bad_link_pointer_is_entry_failure_at_host_rip),
 		T(test_vmlaunch__l2_cpuid_reflected_with_exit_info),

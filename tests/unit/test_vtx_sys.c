@@ -297,6 +297,22 @@ static void test_mov_cr0__reserved_high_bit_raises_gp(void **state)
 	expect_mov_cr_gp(h, code, sizeof(code));
 }
 
+/* Reserved bits 31:0 of CR0 are ignored, not a #GP (SDM Vol. 3A 2.5). */
+static void test_mov_cr0__reserved_low_bits_are_dropped(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0x0f, 0x22, 0xc0, /* mov cr0, rax */
+		0x0f, 0x20, 0xc3, /* mov rbx, cr0 */
+	};
+	uint64_t cr0 = h->sregs.cr0;
+
+	h->regs.rax = cr0 | 0x1ffa0040; /* bits 6, 17 and 19-28 */
+	harness_exec(h, code, sizeof(code), 2);
+	assert_int_equal(h->regs.rbx, cr0);
+	assert_int_equal(h->sregs.cr0, cr0);
+}
+
 static void test_mov_cr0__nw_without_cd_raises_gp(void **state)
 {
 	struct harness *h = *state;
@@ -1096,6 +1112,7 @@ int main(void)
 		T(test_rdmsr__at_cpl3_raises_gp),
 		T(test_mov_cr0__clearing_pg_in_64bit_mode_raises_gp),
 		T(test_mov_cr0__reserved_high_bit_raises_gp),
+		T(test_mov_cr0__reserved_low_bits_are_dropped),
 		T(test_mov_cr0__nw_without_cd_raises_gp),
 		T(test_mov_cr4__reserved_high_bit_raises_gp),
 		T(test_mov_cr4__clearing_pae_in_ia32e_mode_raises_gp),
