@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <asm/vmx.h>
@@ -824,6 +825,38 @@ static void test_msr_areas__exit_load_x2apic_is_vmx_abort(void **state)
 			    "VMX abort: VM-exit MSR-load entry 1 failed");
 }
 
+/* An MSR-store count above the maximum IA32_VMX_MISC offers (512 * (N +
+ * 1), SDM Vol. 3D A.6) is a VMX abort with indicator 1, before any entry
+ * is touched: an L1 cannot make one exit walk all of its RAM. Found by
+ * fuzz_vmcs12 (counts near 2^32 made each exit of L2 cost L0 ~260,000
+ * entry reads). */
+static void test_msr_areas__exit_store_above_max_is_vmx_abort(void **state)
+{
+	struct fixture *f = *state;
+	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+	uint64_t misc = 0;
+	uint32_t max;
+	char why[128];
+
+	assert_int_equal(nvmx_get_msr(f->vm.nvmx, MSR_IA32_VMX_MISC, &misc), 0);
+	max = 512u * ((uint32_t)((misc >> 25) & 7) + 1);
+	valid_vmcs12(f, &v, 0);
+	use_msr_areas(&v, 0, max + 1, 0);
+	put_msr_entry(f, EXIT_STORE, MSR_LSTAR, 0x5555);
+	op(&l2, CPUID, 2);
+	run_nested(f, &v, &l2);
+	assert_int_equal(f->vm.stop.reason, L0_STOP_TRIPLE_FAULT);
+	assert_int_equal(v12->abort, VMX_ABORT_SAVE_GUEST_MSR_FAIL);
+	snprintf(
+		why, sizeof(why),
+		"VMX abort: VM-exit MSR-store count %u is above the maximum %u",
+		max + 1, max);
+	assert_string_equal(f->vm.stop.why, why);
+	assert_int_equal(get64(f, EXIT_STORE + 8), 0x5555);
+}
+
 /* SDM 27.3.1.5: a link pointer naming a region with the vmcs12 revision
  * is valid (L2 runs); one whose revision differs is entry failure 33,
  * qualification 4. */
@@ -1222,6 +1255,7 @@ int main(void)
 		T(test_msr_areas__entry_load_bad_second_entry_fails_34_qual_2),
 		T(test_msr_areas__entry_index_bits_63_32_fail_34_qual_1),
 		T(test_msr_areas__exit_load_x2apic_is_vmx_abort),
+		T(test_msr_areas__exit_store_above_max_is_vmx_abort),
 		T(test_vmlaunch__link_pointer_to_a_vmcs12_region_enters),
 		T(test_vmlaunch__link_pointer_bad_revision_fails_33_qual_4),
 		T(test_vmlaunch__entry_failure_keeps_injection_valid),
