@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arch/vmcs.h"
 #include "arch/bootinfo.h"
 #include "arch/ept.h"
 #include "l0/loader.h"
@@ -238,6 +239,54 @@ static void test_fuzz_vmcs12__corpus_replays_without_finding(void **state)
 	assert_true(replay_dir("vmcs12", fuzz_vmcs12_one_input) >= 2);
 }
 
+static void test_fuzz_l1vmx__corpus_replays_without_finding(void **state)
+{
+	(void)state;
+	assert_true(replay_dir("l1vmx", fuzz_l1vmx_one_input) >= 3);
+}
+
+static void test_fuzz_cmdline__corpus_replays_without_finding(void **state)
+{
+	(void)state;
+	assert_true(replay_dir("cmdline", fuzz_cmdline_one_input) >= 3);
+}
+
+/* The dictionary of VMCS encodings, one 4-byte little-endian token per
+ * field of arch/vmcs_fields.def (and its _HIGH half for 64-bit fields). */
+static size_t vmcs_dict(char *b, size_t cap)
+{
+	static const struct {
+		const char *name;
+		uint32_t enc;
+	} fields[] = {
+#define VMCS_FIELD(name, enc, member, sync, shadow) { #name, enc },
+#include "arch/vmcs_fields.def"
+#undef VMCS_FIELD
+	};
+	size_t n = 0;
+
+	n += snprintf(b + n, cap - n,
+		      "# VMCS field encodings, generated from "
+		      "arch/vmcs_fields.def\n"
+		      "# by `build/tests/fuzz/test_fuzz --write-seeds "
+		      "tests/fuzz/corpus`.\n");
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		for (unsigned int high = 0; high < 2; high++) {
+			uint32_t e = fields[i].enc | high;
+
+			if (high && VMCS_ENC_WIDTH_CODE(fields[i].enc) != 1)
+				continue;
+			n += snprintf(b + n, cap - n,
+				      "%s%s=\"\\x%02x\\x%02x\\x%02x\\x%02x\"\n",
+				      fields[i].name, high ? "_HIGH" : "",
+				      e & 0xff, (e >> 8) & 0xff,
+				      (e >> 16) & 0xff, e >> 24);
+			assert_true(n < cap);
+		}
+	}
+	return n;
+}
+
 static void test_fuzz_ept12__corpus_replays_without_finding(void **state)
 {
 	(void)state;
@@ -271,6 +320,8 @@ static void test_fuzz_seeds__match_their_generators(void **state)
 		    seed_vmcs12(b, sizeof(b), true));
 	expect_seed(CORPUS "/ept12/seed-two-eptps", b,
 		    seed_ept12(b, sizeof(b)));
+	expect_seed("tests/fuzz/dict/vmcs.dict", b,
+		    vmcs_dict((char *)b, sizeof(b)));
 }
 
 /* Seeds the parsers reject would start the fuzzers at the first check. */
@@ -348,6 +399,18 @@ static void test_fuzz_ept12__smoke_run_finds_nothing(void **state)
 	(void)state;
 	smoke("ept12");
 }
+
+static void test_fuzz_l1vmx__smoke_run_finds_nothing(void **state)
+{
+	(void)state;
+	smoke("l1vmx");
+}
+
+static void test_fuzz_cmdline__smoke_run_finds_nothing(void **state)
+{
+	(void)state;
+	smoke("cmdline");
+}
 #endif
 
 static int write_seeds(const char *dir)
@@ -363,6 +426,8 @@ static int write_seeds(const char *dir)
 	write_file(path, b, seed_vmcs12(b, sizeof(b), true));
 	snprintf(path, sizeof(path), "%s/ept12/seed-two-eptps", dir);
 	write_file(path, b, seed_ept12(b, sizeof(b)));
+	snprintf(path, sizeof(path), "%s/../dict/vmcs.dict", dir);
+	write_file(path, b, vmcs_dict((char *)b, sizeof(b)));
 	return 0;
 }
 
@@ -376,6 +441,10 @@ int main(int argc, char **argv)
 			test_fuzz_vmcs12__corpus_replays_without_finding),
 		cmocka_unit_test(
 			test_fuzz_ept12__corpus_replays_without_finding),
+		cmocka_unit_test(
+			test_fuzz_l1vmx__corpus_replays_without_finding),
+		cmocka_unit_test(
+			test_fuzz_cmdline__corpus_replays_without_finding),
 		cmocka_unit_test(test_fuzz_seeds__match_their_generators),
 		cmocka_unit_test(
 			test_fuzz_seeds__elf_and_profiles_are_accepted),
@@ -384,6 +453,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_fuzz_profile__smoke_run_finds_nothing),
 		cmocka_unit_test(test_fuzz_vmcs12__smoke_run_finds_nothing),
 		cmocka_unit_test(test_fuzz_ept12__smoke_run_finds_nothing),
+		cmocka_unit_test(test_fuzz_l1vmx__smoke_run_finds_nothing),
+		cmocka_unit_test(test_fuzz_cmdline__smoke_run_finds_nothing),
 #endif
 	};
 
