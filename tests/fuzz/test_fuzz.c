@@ -17,15 +17,16 @@
 #include <dirent.h>
 #include <elf.h>
 #include <errno.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "arch/vmcs.h"
 #include "arch/bootinfo.h"
 #include "arch/ept.h"
+#include "arch/vmcs.h"
 #include "l0/loader.h"
 #include "l0/profile.h"
 #include "tests/fuzz/fuzz.h"
@@ -293,6 +294,87 @@ static void test_fuzz_ept12__corpus_replays_without_finding(void **state)
 	assert_true(replay_dir("ept12", fuzz_ept12_one_input) >= 1);
 }
 
+/* ---- the isolation rule: L1's memory only through mmu/l1mem.c ----------------- */
+
+/*
+ * L0 (l0/, vmcs-merge/, mmu/) reaches L1's memory only through
+ * mmu/l1mem.c, which checks every range against L1's RAM and copies once
+ * (docs/security.md). The rule as a check: outside l1mem.c, every call of
+ * vtx_hpa_ptr(), vtx_hpa_read() or vtx_hpa_write() is listed here with
+ * why its address cannot come from L1: L0's own pages (the L0 area), or
+ * setup before any guest runs (images, modules, the boot contract). A new
+ * call fails this test until it is listed, with its reason, or goes
+ * through l1mem.
+ */
+static const struct hpa_user {
+	const char *path;
+	unsigned int calls;
+	const char *why;
+} hpa_users[] = {
+	{ "l0/boot.c", 1, "boot contract written before the guest runs" },
+	{ "l0/loader.c", 2, "ELF segments copied before the guest runs" },
+	{ "l0/main.c", 1, "modules copied before the guest runs" },
+	{ "l0/multiboot.c", 1, "multiboot image and info before the run" },
+	{ "l0/vm.c", 4, "L0-area pages: MSR, VMREAD/VMWRITE bitmaps, VMCS" },
+	{ "mmu/ept.c", 2, "ept01/ept02 tables, L0-area pages" },
+	{ "mmu/ept02_wp.c", 4, "ept02 tables, L0-area pages" },
+	{ "mmu/l0_area.c", 1, "the L0 area's allocator zeroing its pages" },
+};
+
+static unsigned int count_hpa_calls(const char *path)
+{
+	static const char *const names[] = { "vtx_hpa_ptr(", "vtx_hpa_read(",
+					     "vtx_hpa_write(" };
+	size_t n;
+	uint8_t *text = read_file(path, &n);
+	char *s = malloc(n + 1);
+	unsigned int calls = 0;
+
+	assert_non_null(s);
+	memcpy(s, text, n);
+	s[n] = '\0';
+	for (size_t k = 0; k < 3; k++)
+		for (char *p = strstr(s, names[k]); p;
+		     p = strstr(p + 1, names[k]))
+			calls++;
+	free(s);
+	free(text);
+	return calls;
+}
+
+static void test_isolation__l1_memory_only_through_l1mem(void **state)
+{
+	static const char *const dirs[] = { "l0/*.c", "l0/*/*.c",
+					    "vmcs-merge/*.c", "mmu/*.c" };
+	unsigned int bad = 0;
+
+	(void)state;
+	for (size_t d = 0; d < 4; d++) {
+		glob_t g;
+
+		assert_int_equal(glob(dirs[d], 0, NULL, &g), 0);
+		for (size_t i = 0; i < g.gl_pathc; i++) {
+			const char *path = g.gl_pathv[i];
+			unsigned int calls = count_hpa_calls(path), want = 0;
+
+			if (!strcmp(path, "mmu/l1mem.c"))
+				continue;
+			for (size_t k = 0; k < ARRAY_SIZE(hpa_users); k++)
+				if (!strcmp(path, hpa_users[k].path))
+					want = hpa_users[k].calls;
+			if (calls != want) {
+				print_message("%s: %u vtx_hpa_* calls, %u "
+					      "listed (tests/fuzz/test_fuzz.c, "
+					      "hpa_users)\n",
+					      path, calls, want);
+				bad++;
+			}
+		}
+		globfree(&g);
+	}
+	assert_int_equal(bad, 0);
+}
+
 /* ---- the seeds stay what they claim to be ----------------------------------------- */
 
 static void expect_seed(const char *path, const uint8_t *want, size_t n)
@@ -446,6 +528,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(
 			test_fuzz_cmdline__corpus_replays_without_finding),
 		cmocka_unit_test(test_fuzz_seeds__match_their_generators),
+		cmocka_unit_test(test_isolation__l1_memory_only_through_l1mem),
 		cmocka_unit_test(
 			test_fuzz_seeds__elf_and_profiles_are_accepted),
 #ifndef TEST_FUZZ_NO_SMOKE
