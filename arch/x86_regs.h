@@ -38,6 +38,19 @@
  */
 #define X86_EFLAGS_LIVE_MASK 0x00000000003f7fd5ull
 
+/* ---- CR0 (SDM Vol. 3A 2.5) ------------------------------------------------ */
+
+/*
+ * The CR0 bits that exist. MOV to CR0 raises #GP(0) for a 1 in bits 63:32;
+ * the other reserved bits (6-15, 17, 19-28) are ignored: written as 1
+ * they read back as 0, as on Intel processors (KVM's kvm_set_cr0() does
+ * the same for its guests).
+ */
+#define X86_CR0_DEFINED                                                   \
+	(X86_CR0_PE | X86_CR0_MP | X86_CR0_EM | X86_CR0_TS | X86_CR0_ET | \
+	 X86_CR0_NE | X86_CR0_WP | X86_CR0_AM | X86_CR0_NW | X86_CR0_CD | \
+	 X86_CR0_PG)
+
 /* ---- CR3 / CR4 bits newer than the uapi header (SDM 2.5) --------------- */
 
 #ifndef X86_CR3_LAM_U57

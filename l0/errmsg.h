@@ -12,7 +12,10 @@
 #include <stdio.h>
 
 /* Formats the message into err (if any) and returns ret, so that a failure
- * reads `return errmsg(-EINVAL, err, errlen, "...", ...);`. */
+ * reads `return errmsg(-EINVAL, err, errlen, "...", ...);`. Messages quote
+ * what the user gave (flags, file names, file contents): a control
+ * character in it becomes '?', so the message stays one line whatever the
+ * input (found by fuzz_cmdline: a flag with a newline in it). */
 __attribute__((format(printf, 4, 5))) static inline int
 errmsg(int ret, char *err, size_t errlen, const char *fmt, ...)
 {
@@ -22,6 +25,9 @@ errmsg(int ret, char *err, size_t errlen, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(err, errlen, fmt, ap);
 		va_end(ap);
+		for (char *p = err; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 	}
 	return ret;
 }

@@ -111,6 +111,21 @@ static void msr_area_read(const struct l1_mem *mem, gpa_t area, uint32_t k,
 }
 
 /*
+ * The most entries an MSR area may have: 512 * (N + 1) with N in bits 27:25
+ * of the IA32_VMX_MISC L0 offers L1 (SDM Vol. 3D A.6). The SDM leaves a
+ * longer list undefined; L0 fails it at the first entry past the limit,
+ * as KVM does, so that L1 cannot make one exit cost L0 a walk over all of
+ * its RAM.
+ */
+static uint32_t msr_area_max(const struct l0_vm *vm)
+{
+	uint64_t misc = 0;
+
+	nvmx_get_msr(vm->nvmx, MSR_IA32_VMX_MISC, &misc);
+	return 512u * ((uint32_t)((misc >> 25) & 7) + 1);
+}
+
+/*
  * Loads count MSRs from the area at L1-physical area into the guest that
  * is current (L2 on vmcs02 at entry, L1 on vmcs01 at exit), as WRMSR at
  * CPL 0 would with L1's view of the MSRs. The rules are the processor's
@@ -122,10 +137,14 @@ static void msr_area_read(const struct l1_mem *mem, gpa_t area, uint32_t k,
 static uint32_t nested_load_msr_area(struct l0_vm *vm, gpa_t area,
 				     uint32_t count, bool entry)
 {
+	uint32_t max = msr_area_max(vm);
+
 	for (uint32_t k = 0; k < count; k++) {
 		struct msr_entry e;
 		uint32_t idx;
 
+		if (k >= max)
+			return k + 1;
 		msr_area_read(&vm->mem, area, k, &e);
 		idx = (uint32_t)e.index;
 		if ((e.index >> 32) || (idx >> 8) == 0x8)
@@ -145,9 +164,12 @@ static uint32_t nested_load_msr_area(struct l0_vm *vm, gpa_t area,
  * The VM-exit MSR-store area (SDM 28.4), with vmcs02 current: L2's MSRs
  * as L1 would read them. An MSR RDMSR refuses stores 0, and an entry
  * outside L1's RAM ends the store, as the model does on its own exits.
+ * More entries than msr_area_max() is a failure: false, a VMX abort.
  */
-static void nested_store_msr_area(struct l0_vm *vm, const struct vmcs12 *v)
+static bool nested_store_msr_area(struct l0_vm *vm, const struct vmcs12 *v)
 {
+	if (v->vm_exit_msr_store_count > msr_area_max(vm))
+		return false;
 	for (uint32_t k = 0; k < v->vm_exit_msr_store_count; k++) {
 		gpa_t gpa = v->vm_exit_msr_store_addr + (uint64_t)k * 16;
 		struct msr_entry e;
@@ -158,6 +180,7 @@ static void nested_store_msr_area(struct l0_vm *vm, const struct vmcs12 *v)
 			e.data = 0;
 		l1mem_write(&vm->mem, gpa + 8, &e.data, sizeof(e.data));
 	}
+	return true;
 }
 
 /*
@@ -559,7 +582,14 @@ enum l0_exit_action nested_reflect_vmexit(struct l0_vm *vm,
 	evmcs_store_exit(vm);
 	/* SDM 28.4 then 28.5 and 28.6: MSRs stored after guest state,
 	 * loaded after host state. */
-	nested_store_msr_area(vm, n->vmcs12);
+	if (!nested_store_msr_area(vm, n->vmcs12)) {
+		n->vmcs12->abort = VMX_ABORT_SAVE_GUEST_MSR_FAIL;
+		return l0_stop_vm(vm, L0_STOP_TRIPLE_FAULT,
+				  "VMX abort: VM-exit MSR-store count %u is "
+				  "above the maximum %u",
+				  n->vmcs12->vm_exit_msr_store_count,
+				  msr_area_max(vm));
+	}
 	if (resume_l1_at_host_state(vm) == EXIT_STOP_VM)
 		return EXIT_STOP_VM;
 	return nested_load_exit_msrs(vm);

@@ -460,6 +460,10 @@ static enum l0_exit_action l1_set_cr0(struct l0_vm *vm, uint64_t val)
 
 	nvmx_get_msr(vm->nvmx, MSR_IA32_VMX_CR0_FIXED0, &fixed0);
 	nvmx_get_msr(vm->nvmx, MSR_IA32_VMX_CR0_FIXED1, &fixed1);
+	/* Bits 63:32 fault, the other reserved bits are ignored (SDM Vol.
+	 * 3A 2.5), before the VMX fixed bits are looked at. */
+	if (!(val >> 32))
+		val &= X86_CR0_DEFINED;
 	if ((val >> 32) || ((val & X86_CR0_PG) && !(val & X86_CR0_PE)) ||
 	    ((val & X86_CR0_NW) && !(val & X86_CR0_CD)) ||
 	    (vm->nvmx->vmxon &&

@@ -9,6 +9,7 @@
 #include "mmu/ept.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -300,6 +301,31 @@ static bool ept12_misconfigured(const struct l1_mem *l1, uint64_t e, int level,
 	return false;
 }
 
+/*
+ * The isolation invariant (docs/security.md): an ept02 leaf maps a page of
+ * L1's RAM, never L0's. ept02_handle_violation() only passes what
+ * l1mem_gpa_to_hpa() returned, so this cannot fire unless that rule is
+ * broken; builds with -DNESTVM_DEBUG_ISOLATION (the sanitizer build and
+ * the fuzzers) check it at every leaf written and abort with the address.
+ */
+static void ept02_assert_isolated(const struct ept02 *e, gpa_t gpa, hpa_t hpa)
+{
+#ifdef NESTVM_DEBUG_ISOLATION
+	if (hpa < e->l1->size && PAGE_SIZE <= e->l1->size - hpa)
+		return;
+	fprintf(stderr,
+		"isolation broken: ept02 leaf for L2 0x%llx maps 0x%llx, "
+		"outside L1's RAM [0, 0x%llx)\n",
+		(unsigned long long)gpa, (unsigned long long)hpa,
+		(unsigned long long)e->l1->size);
+	abort();
+#else
+	(void)e;
+	(void)gpa;
+	(void)hpa;
+#endif
+}
+
 /* Writes the ept02 leaf for the 4 KiB page at gpa. */
 static int ept02_fill(struct ept02 *e, gpa_t gpa, hpa_t hpa, uint64_t attrs)
 {
@@ -331,6 +357,7 @@ static int ept02_fill(struct ept02 *e, gpa_t gpa, hpa_t hpa, uint64_t attrs)
 		return -ENOMEM;
 	if (!(t[PT_INDEX(gpa)] & EPT_RWX))
 		e->stats->present = ++e->present;
+	ept02_assert_isolated(e, gpa, hpa & EPT_ADDR_MASK);
 	t[PT_INDEX(gpa)] = (hpa & EPT_ADDR_MASK) | attrs;
 	e->fills++;
 	return 0;

@@ -347,10 +347,6 @@ void x_wrmsr(struct vtx_cpu *c, const struct vtx_insn *i)
 
 /* ---- control and debug registers ---------------------------------------------------- */
 
-#define CR0_VALID                                                         \
-	(X86_CR0_PE | X86_CR0_MP | X86_CR0_EM | X86_CR0_TS | X86_CR0_ET | \
-	 X86_CR0_NE | X86_CR0_WP | X86_CR0_AM | X86_CR0_NW | X86_CR0_CD | \
-	 X86_CR0_PG)
 /* CR4 bits the model implements, matching what CPUID advertises: TSD
  * (TSC), DE, PSE, PAE, PGE, PCIDE, SMEP, SMAP. VME/PVI need virtual-8086
  * mode, MCE and PCE machine checks and counters, LA57 5-level paging: none
@@ -377,8 +373,11 @@ static void write_cr0(struct vtx_cpu *c, uint64_t v)
 {
 	uint64_t old = c->cr0, efer = c->efer;
 
-	if (v >> 32 || (v & ~(uint64_t)CR0_VALID))
+	/* Only bits 63:32 fault; the other reserved bits are dropped
+	 * (arch/x86_regs.h, X86_CR0_DEFINED). */
+	if (v >> 32)
 		raise_gp(c, 0);
+	v &= X86_CR0_DEFINED;
 	if ((v & X86_CR0_PG) && !(v & X86_CR0_PE))
 		raise_gp(c, 0);
 	if ((v & X86_CR0_NW) && !(v & X86_CR0_CD))
@@ -1025,6 +1024,23 @@ void x_ud(struct vtx_cpu *c, const struct vtx_insn *i)
 	raise_ud(c);
 }
 
+/* IRET loads CS (and in IA-32e mode SS) from descriptors, and a segment
+ * load sets the descriptor's accessed bit, in memory and in the register
+ * (SDM Vol. 3A 3.4.5.1). Called at the commit, after every check. */
+static void iret_mark_accessed(struct vtx_cpu *c, struct kvm_segment *s,
+			       uint16_t sel, uint64_t raw)
+{
+	const uint64_t acc = (uint64_t)SEG_TYPE_ACCESSED << DESC_TYPE_SHIFT;
+
+	s->type |= SEG_TYPE_ACCESSED;
+	if (raw & acc)
+		return;
+	raw |= acc;
+	vtx_write_sys(
+		c, ((sel & SEL_TI) ? c->ldt.base : c->gdt.base) + (sel & ~7u),
+		&raw, 8);
+}
+
 /* IRET/IRETD in protected mode (SDM Vol. 2A "IRET", PROTECTED-MODE path):
  * pops EIP, CS, EFLAGS (words with a 16-bit operand size), then ESP and
  * SS for a return to an outer level (vtx_iret_outer()). A task return
@@ -1085,6 +1101,7 @@ static void iret_prot32(struct vtx_cpu *c, const struct vtx_insn *i)
 		return;
 	}
 	c->rflags = new_fl;
+	iret_mark_accessed(c, &cs, cs_sel, raw);
 	cs.selector = cs_sel;
 	c->seg[SEG_CS] = cs;
 	c->gpr[REG_RSP] = vtx_sp_plus(c, 3 * sz);
@@ -1120,7 +1137,7 @@ static void iret_unblock_nmi(struct vtx_cpu *c)
 void x_iret(struct vtx_cpu *c, const struct vtx_insn *i)
 {
 	unsigned sz = i->osz;
-	uint64_t sp = c->gpr[REG_RSP], f[5];
+	uint64_t sp = c->gpr[REG_RSP], f[5], cs_raw, ss_raw = 0;
 	struct kvm_segment cs, ss;
 	unsigned rpl;
 
@@ -1150,7 +1167,8 @@ void x_iret(struct vtx_cpu *c, const struct vtx_insn *i)
 	rpl = cs_sel & SEL_RPL_MASK;
 	if (x86_sel_is_null(cs_sel))
 		raise_gp(c, 0);
-	x86_seg_decode_desc(&cs, vtx_read_desc(c, cs_sel), cs_sel);
+	cs_raw = vtx_read_desc(c, cs_sel);
+	x86_seg_decode_desc(&cs, cs_raw, cs_sel);
 	if (!cs.s || !(cs.type & SEG_TYPE_CODE) || rpl < (unsigned)c->cpl)
 		raise_gp(c, cs_sel & 0xfffc);
 	if ((cs.type & SEG_TYPE_CONFORMING) ? cs.dpl > rpl : cs.dpl != rpl)
@@ -1176,7 +1194,8 @@ void x_iret(struct vtx_cpu *c, const struct vtx_insn *i)
 		ss.unusable = 1;
 		ss.dpl = (uint8_t)rpl;
 	} else {
-		x86_seg_decode_desc(&ss, vtx_read_desc(c, ss_sel), ss_sel);
+		ss_raw = vtx_read_desc(c, ss_sel);
+		x86_seg_decode_desc(&ss, ss_raw, ss_sel);
 		if ((ss_sel & SEL_RPL_MASK) != rpl || !ss.s ||
 		    (ss.type & SEG_TYPE_CODE) ||
 		    !(ss.type & SEG_TYPE_WRITABLE) || ss.dpl != rpl)
@@ -1198,6 +1217,9 @@ void x_iret(struct vtx_cpu *c, const struct vtx_insn *i)
 	new_fl &= X86_EFLAGS_LIVE_MASK & ~(uint64_t)X86_EFLAGS_VM;
 
 	c->rflags = (c->rflags & keep) | (new_fl & ~keep) | X86_EFLAGS_FIXED;
+	iret_mark_accessed(c, &cs, cs_sel, cs_raw);
+	if (!x86_sel_is_null(ss_sel))
+		iret_mark_accessed(c, &ss, ss_sel, ss_raw);
 	c->seg[SEG_CS] = cs;
 	c->seg[SEG_SS] = ss;
 	c->gpr[REG_RSP] = new_rsp;

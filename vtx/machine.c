@@ -89,28 +89,35 @@ int vtx_hpa_write(struct vtx_machine *m, hpa_t hpa, const void *buf,
 	return 0;
 }
 
+int vtx_hpa_zero(struct vtx_machine *m, hpa_t hpa, uint64_t len)
+{
+	uint8_t *p = vtx_hpa_ptr(m, hpa, len);
+
+	if (!p || (m->cpu && m->cpu->in_run))
+		return -EINVAL;
+	/* A private anonymous mapping reads as zero after MADV_DONTNEED and
+	 * faults pages back in only where they are touched, so zeroing whole
+	 * pages costs what was used since, not the range's size. */
+	if ((hpa | len) & (PAGE_SIZE - 1) || madvise(p, len, MADV_DONTNEED))
+		memset(p, 0, len);
+	if (m->cpu)
+		vtx_bcache_flush(m->cpu);
+	else
+		memset(m->code_page, 0, m->ram_size >> PAGE_SHIFT);
+	return 0;
+}
+
 /* ---- vCPU ------------------------------------------------------------------ */
 
-int vtx_cpu_create(struct vtx_machine *m, struct vtx_cpu **out)
+/* The state vtx_cpu_create() gives a vCPU: power-up values (SDM Vol. 3A
+ * 10.1.1 Table 10-1) for what the model keeps, zero for the rest. */
+static void cpu_power_up(struct vtx_cpu *c)
 {
-	struct vtx_cpu *c;
-	int ret;
-
-	*out = NULL;
-	if (m->cpu)
-		return -EBUSY; /* one vCPU per machine for now */
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	c->m = m;
-	c->ram = m->ram;
-	c->ram_size = m->ram_size;
 	c->rflags = X86_EFLAGS_FIXED;
 	c->delivering = -1;
 	vtx_cost_profile_unit(&c->cost);
 	c->vmx.current = VMX_NO_VMCS;
 	c->vmx.vmxon_ptr = VMX_NO_VMCS;
-	/* SDM Vol. 3A 10.1.1 Table 10-1: power-up values of what we keep. */
 	c->cr0 = X86_CR0_ET | X86_CR0_CD | X86_CR0_NW;
 	c->dr[6] = 0xffff0ff0;
 	c->dr[7] = 0x400;
@@ -136,6 +143,23 @@ int vtx_cpu_create(struct vtx_machine *m, struct vtx_cpu **out)
 	c->ldt.present = 1;
 	c->rip = 0xfff0;
 	vtx_tlb_flush(c);
+}
+
+int vtx_cpu_create(struct vtx_machine *m, struct vtx_cpu **out)
+{
+	struct vtx_cpu *c;
+	int ret;
+
+	*out = NULL;
+	if (m->cpu)
+		return -EBUSY; /* one vCPU per machine for now */
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->m = m;
+	c->ram = m->ram;
+	c->ram_size = m->ram_size;
+	cpu_power_up(c);
 	ret = vtx_bcache_create(c);
 	if (ret) {
 		free(c);
@@ -144,6 +168,31 @@ int vtx_cpu_create(struct vtx_machine *m, struct vtx_cpu **out)
 	vtx_update_mode(c);
 	m->cpu = c;
 	*out = c;
+	return 0;
+}
+
+int vtx_cpu_reset(struct vtx_cpu *c)
+{
+	struct vtx_machine *m;
+	struct vtx_bcache *bc;
+	uint64_t gen;
+
+	if (!c || c->in_run)
+		return -EINVAL;
+	m = c->m;
+	bc = c->bc;
+	/* The generation only moves forward: a block chained before the
+	 * reset must never look valid after it (vtx/run.c). */
+	gen = c->fetch_gen;
+	memset(c, 0, sizeof(*c));
+	c->m = m;
+	c->ram = m->ram;
+	c->ram_size = m->ram_size;
+	c->bc = bc;
+	c->fetch_gen = gen + 1;
+	cpu_power_up(c);
+	vtx_bcache_flush(c);
+	vtx_update_mode(c);
 	return 0;
 }
 

@@ -63,6 +63,12 @@ void *vtx_hpa_ptr(struct vtx_machine *m, hpa_t hpa, uint64_t len);
 int vtx_hpa_read(struct vtx_machine *m, hpa_t hpa, void *buf, uint64_t len);
 int vtx_hpa_write(struct vtx_machine *m, hpa_t hpa, const void *buf,
 		  uint64_t len);
+/* Zeroes [hpa, hpa + len), as vtx_machine_create() left it, and drops all
+ * decoded code; whole pages go back to the host, so the cost is that of
+ * the pages used since. For harnesses that run many short guests on one
+ * machine (with vtx_cpu_reset()). 0, or -EINVAL outside the arena or
+ * inside a run. */
+int vtx_hpa_zero(struct vtx_machine *m, hpa_t hpa, uint64_t len);
 
 /* ---- the vCPU ------------------------------------------------------------ */
 
@@ -70,6 +76,14 @@ int vtx_hpa_write(struct vtx_machine *m, hpa_t hpa, const void *buf,
  * guest's loader (all zero; callers set the state they want). 0 or -errno. */
 int vtx_cpu_create(struct vtx_machine *m, struct vtx_cpu **out);
 void vtx_cpu_destroy(struct vtx_cpu *cpu);
+/* Puts the vCPU back in the state vtx_cpu_create() gives it (registers,
+ * MSRs, VMX operation, local APIC, events, counters, the unit cost
+ * profile), keeping its allocations: the decoded-block cache and the TLB
+ * are emptied, so nothing decoded or translated before survives. Memory is
+ * left alone: with vtx_hpa_zero() a harness gets a machine as
+ * new without allocating one (tests/fuzz/). 0, or -EINVAL for NULL or a
+ * call from inside a run. */
+int vtx_cpu_reset(struct vtx_cpu *cpu);
 
 int vtx_cpu_get_regs(const struct vtx_cpu *cpu, struct kvm_regs *regs);
 int vtx_cpu_set_regs(struct vtx_cpu *cpu, const struct kvm_regs *regs);

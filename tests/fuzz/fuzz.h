@@ -28,6 +28,8 @@ int fuzz_elf_one_input(const uint8_t *data, size_t size);
 int fuzz_profile_one_input(const uint8_t *data, size_t size);
 int fuzz_vmcs12_one_input(const uint8_t *data, size_t size);
 int fuzz_ept12_one_input(const uint8_t *data, size_t size);
+int fuzz_l1vmx_one_input(const uint8_t *data, size_t size);
+int fuzz_cmdline_one_input(const uint8_t *data, size_t size);
 
 /* A broken invariant is a finding: say which and crash, so that the
  * fuzzer saves the input (abort() is what libFuzzer reports as one). */

@@ -8,24 +8,20 @@
  * the guests', never for L0's; every page of the L0 area L0 did not
  * legitimately write (VMCS regions, ept02 tables) is byte-identical to a
  * snapshot taken before, its unused pages keep their canary, and ept02
- * maps nothing outside L1's RAM. Host side, tests only.
+ * maps nothing outside L1's RAM. One VM serves every input (fuzz_vm.h).
+ * Host side, tests only.
  */
 #include <string.h>
 
 #include "arch/ept.h"
-#include "l0/boot.h"
-#include "l0/dev/debug_exit.h"
-#include "l0/iobus.h"
-#include "l0/nvmx.h"
-#include "l0/vm.h"
 #include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/fuzz_vm.h"
 #include "tests/fuzz/fuzz_vmcs12.h"
 #include "vmcs-merge/caps.h"
 #include "vmcs-merge/vmcs12.h"
 #include "vtx/vtx.h"
 
 #define FUZZ_VMCS12_INSN_LIMIT 4000
-#define FUZZ_VMCS12_CANARY 0x5a
 
 /* f3 0f c7 34 25 a32  vmxon QWORD PTR ds:a32, with CR4.VMXE set first:
  * 0f 20 e0 mov rax, cr4; 48 0d 00 20 00 00 or rax, 0x2000; 0f 22 e0 mov
@@ -55,103 +51,16 @@ static size_t l1_program(uint8_t *b, bool resume)
 	return n;
 }
 
-struct fuzz_vmcs12_vm {
-	struct vtx_machine *m;
-	struct vtx_cpu *cpu;
-	struct io_bus bus;
-	struct debug_exit dexit;
-	struct boot_params bp;
-	struct l0_vm vm;
-};
-
-static void put(struct vtx_machine *m, gpa_t at, const void *p, size_t n)
-{
-	FUZZ_CHECK(vtx_hpa_write(m, at, p, n) == 0);
-}
-
-static void put64(struct vtx_machine *m, gpa_t at, uint64_t v)
-{
-	put(m, at, &v, 8);
-}
-
-static void vm_create(struct fuzz_vmcs12_vm *f)
-{
-	struct vtx_machine_config cfg = {
-		.arena_size = FUZZ_VMCS12_L1_RAM + FUZZ_VMCS12_AREA,
-	};
-	char err[256];
-
-	memset(f, 0, sizeof(*f));
-	FUZZ_CHECK(vtx_machine_create(&cfg, &f->m) == 0);
-	io_bus_init(&f->bus);
-	debug_exit_init(&f->dexit, false);
-	FUZZ_CHECK(debug_exit_register(&f->dexit, &f->bus, DEBUG_EXIT_BASE) ==
-		   0);
-	FUZZ_CHECK(boot_init_params(&f->bp, FUZZ_VMCS12_L1_RAM,
-				    FUZZ_VMCS12_L1_CODE, FUZZ_VMCS12_L1_CODE,
-				    FUZZ_VMCS12_L1_CODE + PAGE_SIZE, NULL, err,
-				    sizeof(err)) == 0);
-	FUZZ_CHECK(boot_write_memory(f->m, &f->bp, err, sizeof(err)) == 0);
-	FUZZ_CHECK(vtx_cpu_create(f->m, &f->cpu) == 0);
-	FUZZ_CHECK(boot_setup_cpu(f->cpu, &f->bp, err, sizeof(err)) == 0);
-	FUZZ_CHECK(l0_vm_init(&f->vm, f->m, f->cpu, &f->bus, FUZZ_VMCS12_L1_RAM,
-			      err, sizeof(err)) == 0);
-}
-
-static void vm_destroy(struct fuzz_vmcs12_vm *f)
-{
-	l0_vm_destroy(&f->vm);
-	vtx_cpu_destroy(f->cpu);
-	vtx_machine_destroy(f->m);
-}
-
-/* Pages of the L0 area that L0 or the processor write while L1 and L2
- * run: vmcs01 and vmcs02 (their contents are the processor's) and ept02's
- * table pool. The VMXON region, ept01 and L0's bitmaps must not change. */
-static bool l0_writes_page(const struct l0_vm *vm, hpa_t page)
-{
-	const struct ept02 *e = &vm->nvmx->ept02;
-
-	if (page == vm->vmcs01 || page == vm->vmcs02)
-		return true;
-	for (size_t i = 0; i < e->pool_len; i++)
-		if (e->pool[i] == page)
-			return true;
-	return false;
-}
-
-/* Every ept02 leaf reachable from its root maps L1's RAM (4 KiB leaves). */
-static void check_ept02(struct vtx_machine *m, hpa_t table, int level)
-{
-	const uint64_t *t = vtx_hpa_ptr(m, table, PAGE_SIZE);
-
-	FUZZ_CHECK(t != NULL);
-	FUZZ_CHECK(table >= FUZZ_VMCS12_L1_RAM);
-	for (unsigned int i = 0; i < PAGE_SIZE / 8; i++) {
-		hpa_t to = t[i] & EPT_ADDR_MASK;
-
-		if (!(t[i] & EPT_RWX))
-			continue;
-		if (level > 1)
-			check_ept02(m, to, level - 1);
-		else
-			FUZZ_CHECK(to < FUZZ_VMCS12_L1_RAM);
-	}
-}
-
 int FUZZ_ENTRY(const uint8_t *data, size_t size)
 {
-	static struct fuzz_vmcs12_vm f;
+	static struct fuzz_vm f;
 	static uint8_t image[FUZZ_VMCS12_IMAGE];
-	static uint8_t snap[FUZZ_VMCS12_AREA];
 	/* 0f a2 cpuid; f4 hlt */
 	static const uint8_t l2_default[] = { 0x0f, 0xa2, 0xf4 };
 	const uint8_t *l2 = l2_default;
 	size_t l2_len = sizeof(l2_default);
 	uint8_t flags = 0, prog[64];
 	struct vmcs12 *v = (struct vmcs12 *)image;
-	uint8_t *area;
-	hpa_t next_before;
 
 	memset(image, 0, sizeof(image));
 	memcpy(image, data, size < sizeof(image) ? size : sizeof(image));
@@ -170,52 +79,27 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
 					  ? VMCS12_LAUNCH_LAUNCHED
 					  : VMCS12_LAUNCH_CLEAR;
 
-	vm_create(&f);
-	put(f.m, FUZZ_VMCS12_L1_CODE, prog,
-	    l1_program(prog, flags & FUZZ_VMCS12_RESUME));
-	put(f.m, FUZZ_VMCS12_L1_HOST_RIP, l2_default + 2, 1);
-	put(f.m, FUZZ_VMCS12_L2_CODE, l2, l2_len);
-	put64(f.m, FUZZ_VMCS12_DATA, FUZZ_VMCS12_VMXON);
-	put64(f.m, FUZZ_VMCS12_DATA + 8, FUZZ_VMCS12_VMCS);
-	put(f.m, FUZZ_VMCS12_VMXON, &v->revision_id, 4);
-	put(f.m, FUZZ_VMCS12_VMCS, image, sizeof(image));
+	fuzz_vm_start(&f, FUZZ_VMCS12_L1_RAM, FUZZ_VMCS12_AREA,
+		      FUZZ_VMCS12_L1_CODE);
+	fuzz_vm_put(&f, FUZZ_VMCS12_L1_CODE, prog,
+		    l1_program(prog, flags & FUZZ_VMCS12_RESUME));
+	fuzz_vm_put(&f, FUZZ_VMCS12_L1_HOST_RIP, l2_default + 2, 1);
+	fuzz_vm_put(&f, FUZZ_VMCS12_L2_CODE, l2, l2_len);
+	fuzz_vm_put64(&f, FUZZ_VMCS12_DATA, FUZZ_VMCS12_VMXON);
+	fuzz_vm_put64(&f, FUZZ_VMCS12_DATA + 8, FUZZ_VMCS12_VMCS);
+	fuzz_vm_put(&f, FUZZ_VMCS12_VMXON, &v->revision_id, 4);
+	fuzz_vm_put(&f, FUZZ_VMCS12_VMCS, image, sizeof(image));
 	/* ept12: L2-physical [0, 2 MiB) to the same L1-physical range. */
-	put64(f.m, FUZZ_VMCS12_EPT12, (FUZZ_VMCS12_EPT12 + 0x1000) | EPT_RWX);
-	put64(f.m, FUZZ_VMCS12_EPT12 + 0x1000,
-	      (FUZZ_VMCS12_EPT12 + 0x2000) | EPT_RWX);
-	put64(f.m, FUZZ_VMCS12_EPT12 + 0x2000,
-	      EPT_RWX | EPT_LARGE | EPT_MT(EPT_MT_WB));
+	fuzz_vm_put64(&f, FUZZ_VMCS12_EPT12,
+		      (FUZZ_VMCS12_EPT12 + 0x1000) | EPT_RWX);
+	fuzz_vm_put64(&f, FUZZ_VMCS12_EPT12 + 0x1000,
+		      (FUZZ_VMCS12_EPT12 + 0x2000) | EPT_RWX);
+	fuzz_vm_put64(&f, FUZZ_VMCS12_EPT12 + 0x2000,
+		      EPT_RWX | EPT_LARGE | EPT_MT(EPT_MT_WB));
 
 	/* The snapshot: what L0 set up, and a canary in every free page. */
-	area = vtx_hpa_ptr(f.m, FUZZ_VMCS12_L1_RAM, FUZZ_VMCS12_AREA);
-	FUZZ_CHECK(area != NULL);
-	next_before = f.vm.area.next;
-	memset(area + (next_before - FUZZ_VMCS12_L1_RAM), FUZZ_VMCS12_CANARY,
-	       f.vm.area.end - next_before);
-	memcpy(snap, area, sizeof(snap));
-
+	fuzz_vm_snapshot_area(&f);
 	l0_vm_run(&f.vm, FUZZ_VMCS12_INSN_LIMIT);
-
-	if (f.vm.stop.reason == L0_STOP_INTERNAL)
-		fprintf(stderr, "L0 stopped on its own failure: %s\n",
-			f.vm.stop.why);
-	FUZZ_CHECK(f.vm.stop.reason != L0_STOP_INTERNAL);
-	FUZZ_CHECK(f.vm.vmx_err == 0);
-	for (hpa_t page = f.vm.area.base; page < f.vm.area.end;
-	     page += PAGE_SIZE) {
-		size_t off = page - FUZZ_VMCS12_L1_RAM;
-
-		if (l0_writes_page(&f.vm, page))
-			continue;
-		/* Only ept02 takes pages once L1 runs. */
-		FUZZ_CHECK(page < next_before || page >= f.vm.area.next);
-		if (memcmp(area + off, snap + off, PAGE_SIZE))
-			fprintf(stderr, "L0 area page 0x%llx changed\n",
-				(unsigned long long)page);
-		FUZZ_CHECK(!memcmp(area + off, snap + off, PAGE_SIZE));
-	}
-	if (f.vm.nvmx->ept02.root)
-		check_ept02(f.m, f.vm.nvmx->ept02.root, 4);
-	vm_destroy(&f);
+	fuzz_vm_check_and_finish(&f);
 	return 0;
 }

@@ -1,22 +1,23 @@
 #!/bin/sh
-# Runs one fuzzer (or all four) for a bounded number of inputs with a
+# Runs one fuzzer (or all six) for a bounded number of inputs with a
 # fixed seed, starting from its seed corpus in tests/fuzz/corpus/NAME/
 # (regression inputs included: each is replayed first). New inputs go to a
 # scratch directory, never into the tree; a crash is saved under
 # build/fuzz/artifacts/. Exits non-zero on a finding or a missing fuzzer.
-#   tests/fuzz/smoke.sh [NAME...]        NAME: elf profile vmcs12 ept12
+#   tests/fuzz/smoke.sh [NAME...]  NAME: elf profile vmcs12 ept12 l1vmx cmdline
 # FUZZ_RUNS overrides the number of inputs for every fuzzer.
 set -u
 cd "$(dirname "$0")/../.."
 
-names=${*:-elf profile vmcs12 ept12}
+names=${*:-elf profile vmcs12 ept12 l1vmx cmdline}
 mkdir -p build/fuzz/artifacts
 status=0
 for name in $names; do
 	case "$name" in
-	elf | profile) runs=20000 max_len=4096 ;;
+	elf | profile | cmdline) runs=20000 max_len=4096 ;;
 	ept12) runs=20000 max_len=65624 ;;
 	vmcs12) runs=2000 max_len=4200 ;;
+	l1vmx) runs=2000 max_len=1024 ;;
 	*)
 		echo "smoke: no fuzzer named '$name'" >&2
 		exit 2

@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <elf.h>
 #include <errno.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 
 #include "arch/bootinfo.h"
 #include "arch/ept.h"
+#include "arch/vmcs.h"
 #include "l0/loader.h"
 #include "l0/profile.h"
 #include "tests/fuzz/fuzz.h"
@@ -238,10 +240,144 @@ static void test_fuzz_vmcs12__corpus_replays_without_finding(void **state)
 	assert_true(replay_dir("vmcs12", fuzz_vmcs12_one_input) >= 2);
 }
 
+static void test_fuzz_l1vmx__corpus_replays_without_finding(void **state)
+{
+	(void)state;
+	assert_true(replay_dir("l1vmx", fuzz_l1vmx_one_input) >= 3);
+}
+
+static void test_fuzz_cmdline__corpus_replays_without_finding(void **state)
+{
+	(void)state;
+	assert_true(replay_dir("cmdline", fuzz_cmdline_one_input) >= 3);
+}
+
+/* The dictionary of VMCS encodings, one 4-byte little-endian token per
+ * field of arch/vmcs_fields.def (and its _HIGH half for 64-bit fields). */
+static size_t vmcs_dict(char *b, size_t cap)
+{
+	static const struct {
+		const char *name;
+		uint32_t enc;
+	} fields[] = {
+#define VMCS_FIELD(name, enc, member, sync, shadow) { #name, enc },
+#include "arch/vmcs_fields.def"
+#undef VMCS_FIELD
+	};
+	size_t n = 0;
+
+	n += snprintf(b + n, cap - n,
+		      "# VMCS field encodings, generated from "
+		      "arch/vmcs_fields.def\n"
+		      "# by `build/tests/fuzz/test_fuzz --write-seeds "
+		      "tests/fuzz/corpus`.\n");
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		for (unsigned int high = 0; high < 2; high++) {
+			uint32_t e = fields[i].enc | high;
+
+			if (high && VMCS_ENC_WIDTH_CODE(fields[i].enc) != 1)
+				continue;
+			n += snprintf(b + n, cap - n,
+				      "%s%s=\"\\x%02x\\x%02x\\x%02x\\x%02x\"\n",
+				      fields[i].name, high ? "_HIGH" : "",
+				      e & 0xff, (e >> 8) & 0xff,
+				      (e >> 16) & 0xff, e >> 24);
+			assert_true(n < cap);
+		}
+	}
+	return n;
+}
+
 static void test_fuzz_ept12__corpus_replays_without_finding(void **state)
 {
 	(void)state;
 	assert_true(replay_dir("ept12", fuzz_ept12_one_input) >= 1);
+}
+
+/* ---- the isolation rule: L1's memory only through mmu/l1mem.c ----------------- */
+
+/*
+ * L0 (l0/, vmcs-merge/, mmu/) reaches L1's memory only through
+ * mmu/l1mem.c, which checks every range against L1's RAM and copies once
+ * (docs/security.md). The rule as a check: outside l1mem.c, every call of
+ * vtx_hpa_ptr(), vtx_hpa_read() or vtx_hpa_write() is listed here with
+ * why its address cannot come from L1: L0's own pages (the L0 area), or
+ * setup before any guest runs (images, modules, the boot contract). A new
+ * call fails this test until it is listed, with its reason, or goes
+ * through l1mem.
+ */
+static const struct hpa_user {
+	const char *path;
+	unsigned int calls;
+	const char *why;
+} hpa_users[] = {
+	{ "l0/boot.c", 1, "boot contract written before the guest runs" },
+	{ "l0/loader.c", 2, "ELF segments copied before the guest runs" },
+	{ "l0/main.c", 1, "modules copied before the guest runs" },
+	{ "l0/multiboot.c", 1, "multiboot image and info before the run" },
+	{ "l0/vm.c", 4, "L0-area pages: MSR, VMREAD/VMWRITE bitmaps, VMCS" },
+	{ "mmu/ept.c", 2, "ept01/ept02 tables, L0-area pages" },
+	{ "mmu/ept02_wp.c", 4, "ept02 tables, L0-area pages" },
+	{ "mmu/l0_area.c", 1, "the L0 area's allocator zeroing its pages" },
+	{ "l0/shadow_vm.c", 1, "vmcs01's MSR bitmap (L0 area)" },
+	{ "mmu/shadow.c", 2,
+	  "shadow tables (L0 area); A/D bits into L1's PTEs at addresses "
+	  "l1mem_gpa_to_hpa() checked, without the zap hook on purpose" },
+	{ "l0/bt/translate.c", 6, "the translation cache (L0 area)" },
+};
+
+static unsigned int count_hpa_calls(const char *path)
+{
+	static const char *const names[] = { "vtx_hpa_ptr(", "vtx_hpa_read(",
+					     "vtx_hpa_write(" };
+	size_t n;
+	uint8_t *text = read_file(path, &n);
+	char *s = malloc(n + 1);
+	unsigned int calls = 0;
+
+	assert_non_null(s);
+	memcpy(s, text, n);
+	s[n] = '\0';
+	for (size_t k = 0; k < 3; k++)
+		for (char *p = strstr(s, names[k]); p;
+		     p = strstr(p + 1, names[k]))
+			calls++;
+	free(s);
+	free(text);
+	return calls;
+}
+
+static void test_isolation__l1_memory_only_through_l1mem(void **state)
+{
+	static const char *const dirs[] = { "l0/*.c", "l0/*/*.c",
+					    "vmcs-merge/*.c", "mmu/*.c" };
+	unsigned int bad = 0;
+
+	(void)state;
+	for (size_t d = 0; d < 4; d++) {
+		glob_t g;
+
+		assert_int_equal(glob(dirs[d], 0, NULL, &g), 0);
+		for (size_t i = 0; i < g.gl_pathc; i++) {
+			const char *path = g.gl_pathv[i];
+			unsigned int calls = count_hpa_calls(path), want = 0;
+
+			if (!strcmp(path, "mmu/l1mem.c"))
+				continue;
+			for (size_t k = 0; k < ARRAY_SIZE(hpa_users); k++)
+				if (!strcmp(path, hpa_users[k].path))
+					want = hpa_users[k].calls;
+			if (calls != want) {
+				print_message("%s: %u vtx_hpa_* calls, %u "
+					      "listed (tests/fuzz/test_fuzz.c, "
+					      "hpa_users)\n",
+					      path, calls, want);
+				bad++;
+			}
+		}
+		globfree(&g);
+	}
+	assert_int_equal(bad, 0);
 }
 
 /* ---- the seeds stay what they claim to be ----------------------------------------- */
@@ -271,6 +407,8 @@ static void test_fuzz_seeds__match_their_generators(void **state)
 		    seed_vmcs12(b, sizeof(b), true));
 	expect_seed(CORPUS "/ept12/seed-two-eptps", b,
 		    seed_ept12(b, sizeof(b)));
+	expect_seed("tests/fuzz/dict/vmcs.dict", b,
+		    vmcs_dict((char *)b, sizeof(b)));
 }
 
 /* Seeds the parsers reject would start the fuzzers at the first check. */
@@ -348,6 +486,18 @@ static void test_fuzz_ept12__smoke_run_finds_nothing(void **state)
 	(void)state;
 	smoke("ept12");
 }
+
+static void test_fuzz_l1vmx__smoke_run_finds_nothing(void **state)
+{
+	(void)state;
+	smoke("l1vmx");
+}
+
+static void test_fuzz_cmdline__smoke_run_finds_nothing(void **state)
+{
+	(void)state;
+	smoke("cmdline");
+}
 #endif
 
 static int write_seeds(const char *dir)
@@ -363,6 +513,8 @@ static int write_seeds(const char *dir)
 	write_file(path, b, seed_vmcs12(b, sizeof(b), true));
 	snprintf(path, sizeof(path), "%s/ept12/seed-two-eptps", dir);
 	write_file(path, b, seed_ept12(b, sizeof(b)));
+	snprintf(path, sizeof(path), "%s/../dict/vmcs.dict", dir);
+	write_file(path, b, vmcs_dict((char *)b, sizeof(b)));
 	return 0;
 }
 
@@ -376,7 +528,12 @@ int main(int argc, char **argv)
 			test_fuzz_vmcs12__corpus_replays_without_finding),
 		cmocka_unit_test(
 			test_fuzz_ept12__corpus_replays_without_finding),
+		cmocka_unit_test(
+			test_fuzz_l1vmx__corpus_replays_without_finding),
+		cmocka_unit_test(
+			test_fuzz_cmdline__corpus_replays_without_finding),
 		cmocka_unit_test(test_fuzz_seeds__match_their_generators),
+		cmocka_unit_test(test_isolation__l1_memory_only_through_l1mem),
 		cmocka_unit_test(
 			test_fuzz_seeds__elf_and_profiles_are_accepted),
 #ifndef TEST_FUZZ_NO_SMOKE
@@ -384,6 +541,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_fuzz_profile__smoke_run_finds_nothing),
 		cmocka_unit_test(test_fuzz_vmcs12__smoke_run_finds_nothing),
 		cmocka_unit_test(test_fuzz_ept12__smoke_run_finds_nothing),
+		cmocka_unit_test(test_fuzz_l1vmx__smoke_run_finds_nothing),
+		cmocka_unit_test(test_fuzz_cmdline__smoke_run_finds_nothing),
 #endif
 	};
 

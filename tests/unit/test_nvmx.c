@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <asm/vmx.h>
@@ -428,6 +429,33 @@ static void test_l1_cr0_ne_clear__seen_by_l1_and_vmxon_gp(void **state)
 	assert_false(f->vm.nvmx->vmxon);
 }
 
+/* L1 in VMX root operation sets reserved CR0 bits 31:0: they are dropped
+ * as on the processor (SDM Vol. 3A 2.5), not a #GP, and L1 reads its CR0
+ * back unchanged. Found by fuzz_l1vmx's differential check. */
+static void test_l1_cr0_reserved_low_bits__dropped_as_on_silicon(void **state)
+{
+	/* 0f 20 c0         mov rax, cr0
+	 * 48 0d 40 00 fa 1f or rax, 0x1ffa0040 (bits 6, 17, 19-28)
+	 * 0f 22 c0         mov cr0, rax
+	 * 0f 20 c3         mov rbx, cr0
+	 * 0f 20 c1         mov rcx, cr0 (the value before, kept below) */
+	static const uint8_t set_rsvd[] = {
+		0x0f, 0x20, 0xc1, 0x0f, 0x20, 0xc0, 0x48, 0x0d, 0x40,
+		0x00, 0xfa, 0x1f, 0x0f, 0x22, 0xc0, 0x0f, 0x20, 0xc3
+	};
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+
+	prologue_vmxon(f, &p);
+	op(&p, set_rsvd, sizeof(set_rsvd));
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_CODE + p.n - 1);
+	assert_int_equal(gpr(f, VCPU_REGS_RBX), gpr(f, VCPU_REGS_RCX));
+	assert_int_equal(rd01(f, CR0_READ_SHADOW) & 0x1ffa0040, 0);
+	assert_true(f->vm.nvmx->vmxon);
+}
+
 /* ---- nested VM entry ----------------------------------------------------------------- */
 
 /* L1: VMXON, VMPTRLD of vmcs12 A (written whole by the test, in L0's
@@ -795,6 +823,38 @@ static void test_msr_areas__exit_load_x2apic_is_vmx_abort(void **state)
 	assert_int_equal(v12->abort, VMX_ABORT_LOAD_HOST_MSR_FAIL);
 	assert_string_equal(f->vm.stop.why,
 			    "VMX abort: VM-exit MSR-load entry 1 failed");
+}
+
+/* An MSR-store count above the maximum IA32_VMX_MISC offers (512 * (N +
+ * 1), SDM Vol. 3D A.6) is a VMX abort with indicator 1, before any entry
+ * is touched: an L1 cannot make one exit walk all of its RAM. Found by
+ * fuzz_vmcs12 (counts near 2^32 made each exit of L2 cost L0 ~260,000
+ * entry reads). */
+static void test_msr_areas__exit_store_above_max_is_vmx_abort(void **state)
+{
+	struct fixture *f = *state;
+	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+	uint64_t misc = 0;
+	uint32_t max;
+	char why[128];
+
+	assert_int_equal(nvmx_get_msr(f->vm.nvmx, MSR_IA32_VMX_MISC, &misc), 0);
+	max = 512u * ((uint32_t)((misc >> 25) & 7) + 1);
+	valid_vmcs12(f, &v, 0);
+	use_msr_areas(&v, 0, max + 1, 0);
+	put_msr_entry(f, EXIT_STORE, MSR_LSTAR, 0x5555);
+	op(&l2, CPUID, 2);
+	run_nested(f, &v, &l2);
+	assert_int_equal(f->vm.stop.reason, L0_STOP_TRIPLE_FAULT);
+	assert_int_equal(v12->abort, VMX_ABORT_SAVE_GUEST_MSR_FAIL);
+	snprintf(
+		why, sizeof(why),
+		"VMX abort: VM-exit MSR-store count %u is above the maximum %u",
+		max + 1, max);
+	assert_string_equal(f->vm.stop.why, why);
+	assert_int_equal(get64(f, EXIT_STORE + 8), 0x5555);
 }
 
 /* SDM 27.3.1.5: a link pointer naming a region with the vmcs12 revision
@@ -1224,6 +1284,7 @@ int main(void)
 		T(test_l1_rdmsr__vmx_basic_gives_vmcs12_revision),
 		T(test_l1_wrmsr__locked_feature_control_injects_gp),
 		T(test_l1_cr0_ne_clear__seen_by_l1_and_vmxon_gp),
+		T(test_l1_cr0_reserved_low_bits__dropped_as_on_silicon),
 		T(test_vmlaunch__pin_controls_outside_caps_fail_valid_7),
 		T(test_vmlaunch__bad_link_pointer_is_entry_failure_at_host_rip),
 		T(test_vmlaunch__l2_cpuid_reflected_with_exit_info),
@@ -1236,6 +1297,7 @@ int main(void)
 		T(test_msr_areas__entry_load_bad_second_entry_fails_34_qual_2),
 		T(test_msr_areas__entry_index_bits_63_32_fail_34_qual_1),
 		T(test_msr_areas__exit_load_x2apic_is_vmx_abort),
+		T(test_msr_areas__exit_store_above_max_is_vmx_abort),
 		T(test_vmlaunch__link_pointer_to_a_vmcs12_region_enters),
 		T(test_vmlaunch__link_pointer_bad_revision_fails_33_qual_4),
 		T(test_vmlaunch__entry_failure_keeps_injection_valid),

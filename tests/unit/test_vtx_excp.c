@@ -242,6 +242,36 @@ static void test_iretq__same_privilege_restores_rip_rsp_rflags(void **state)
 	assert_int_equal(h->sregs.ss.selector, SEL_KDATA);
 }
 
+/* IRETQ loads CS and SS from descriptors whose accessed bit is clear: it
+ * sets the bit in both descriptors and in both registers (SDM Vol. 3A
+ * 3.4.5.1), as VM entry's guest-state checks expect of usable segments
+ * (SDM Vol. 3C 27.3.1.2). */
+static void test_iretq__to_cpl3_sets_the_accessed_bits(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0x6a, 0x1b, /* push 0x1b (SS) */
+		0x68, 0x00, 0x00, 0x19, 0x00, /* push 0x190000 */
+		0x6a, 0x02, /* push 0x2 */
+		0x6a, 0x23, /* push 0x23 (CS) */
+		0x68, 0x00, 0x00, 0x18, 0x00, /* push 0x180000 */
+		0x48, 0xcf, /* iretq */
+	};
+	const uint64_t acc = 1ull << 40; /* type bit 0 of a descriptor */
+	uint64_t ucode = HARNESS_GDT + SEL_INDEX(SEL_UCODE) * 8;
+	uint64_t udata = HARNESS_GDT + SEL_INDEX(SEL_UDATA) * 8;
+
+	harness_write64(h, ucode, harness_read64(h, ucode) & ~acc);
+	harness_write64(h, udata, harness_read64(h, udata) & ~acc);
+	harness_exec(h, code, sizeof(code), 6);
+	assert_int_equal(h->regs.rip, USER_CODE);
+	assert_int_equal(h->sregs.cs.selector, SEL_UCODE);
+	assert_int_equal(h->sregs.cs.type, SEG_TYPE_CODE_XR_ACCESSED);
+	assert_int_equal(h->sregs.ss.type, SEG_TYPE_DATA_RW_ACCESSED);
+	assert_true(harness_read64(h, ucode) & acc);
+	assert_true(harness_read64(h, udata) & acc);
+}
+
 /* ---- double and triple faults (SDM Vol. 3A 6.15, Table 6-5) -------------- */
 
 /* A #PF while pushing the frame of a #PF is a #DF; the #DF gate switches
@@ -385,6 +415,7 @@ int main(void)
 		T(test_int_n__dpl3_gate_from_cpl3_and_iretq_back),
 		T(test_int3__frame_holds_the_address_after_it),
 		T(test_iretq__same_privilege_restores_rip_rsp_rflags),
+		T(test_iretq__to_cpl3_sets_the_accessed_bits),
 		T(test_double_fault__pf_while_delivering_pf_goes_to_ist1),
 		T(test_triple_fault__ud_without_idt_stops_with_the_chain),
 		T(test_ud__sse_instruction_is_recorded_with_bytes_and_count),

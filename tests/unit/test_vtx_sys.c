@@ -298,6 +298,22 @@ static void test_mov_cr0__reserved_high_bit_raises_gp(void **state)
 	expect_mov_cr_gp(h, code, sizeof(code));
 }
 
+/* Reserved bits 31:0 of CR0 are ignored, not a #GP (SDM Vol. 3A 2.5). */
+static void test_mov_cr0__reserved_low_bits_are_dropped(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0x0f, 0x22, 0xc0, /* mov cr0, rax */
+		0x0f, 0x20, 0xc3, /* mov rbx, cr0 */
+	};
+	uint64_t cr0 = h->sregs.cr0;
+
+	h->regs.rax = cr0 | 0x1ffa0040; /* bits 6, 17 and 19-28 */
+	harness_exec(h, code, sizeof(code), 2);
+	assert_int_equal(h->regs.rbx, cr0);
+	assert_int_equal(h->sregs.cr0, cr0);
+}
+
 static void test_mov_cr0__nw_without_cd_raises_gp(void **state)
 {
 	struct harness *h = *state;
@@ -987,12 +1003,102 @@ static void test_hpa__accessors_refuse_ranges_outside_the_arena(void **state)
 	assert_int_equal(vtx_hpa_write(h->m, size - 8, &v, 8), 0);
 }
 
+/* ---- reuse of one machine: vtx_cpu_reset(), vtx_hpa_zero() -------------- */
+
+static void test_cpu_reset__after_a_run_is_the_creation_state(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0x48, 0xc7, 0xc0, 0x07, 0x00, 0x00, 0x00, /* mov rax, 7 */
+		0x0f, 0x20, 0xe3, /* mov rbx, cr4 */
+	};
+	struct vtx_machine_config cfg = { .arena_size = MiB(1) };
+	struct vtx_machine *m2;
+	struct vtx_cpu *fresh;
+	struct kvm_regs r1, r2;
+	struct kvm_sregs s1, s2;
+	struct vtx_cpu_stats st;
+	uint64_t pat1, pat2;
+
+	harness_exec(h, code, sizeof(code), 2);
+	assert_int_equal(h->regs.rax, 7);
+	assert_int_equal(vtx_cpu_set_msr(h->cpu, MSR_IA32_CR_PAT, 0x0606), 0);
+	assert_int_equal(vtx_cpu_reset(h->cpu), 0);
+
+	assert_int_equal(vtx_machine_create(&cfg, &m2), 0);
+	assert_int_equal(vtx_cpu_create(m2, &fresh), 0);
+	vtx_cpu_get_regs(h->cpu, &r1);
+	vtx_cpu_get_regs(fresh, &r2);
+	vtx_cpu_get_sregs(h->cpu, &s1);
+	vtx_cpu_get_sregs(fresh, &s2);
+	assert_memory_equal(&r1, &r2, sizeof(r1));
+	assert_memory_equal(&s1, &s2, sizeof(s1));
+	assert_int_equal(r1.rip, 0xfff0); /* SDM Vol. 3A Table 10-1 */
+	assert_int_equal(vtx_cpu_get_msr(h->cpu, MSR_IA32_CR_PAT, &pat1), 0);
+	assert_int_equal(vtx_cpu_get_msr(fresh, MSR_IA32_CR_PAT, &pat2), 0);
+	assert_int_equal(pat1, pat2);
+	vtx_cpu_get_stats(h->cpu, &st);
+	assert_int_equal(st.insns, 0);
+	vtx_machine_destroy(m2);
+}
+
+/* Code written behind the model's back (vtx_hpa_ptr) is not seen by a
+ * vCPU that decoded the old bytes; after a reset it is. */
+static void test_cpu_reset__drops_the_code_decoded_before(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t code[] = {
+		0xb8, 0x01, 0x00, 0x00, 0x00, /* mov eax, 1 */
+		0xf4, /* hlt */
+	};
+	struct kvm_regs regs = h->regs;
+	struct kvm_sregs sregs = h->sregs;
+	uint8_t *p;
+
+	assert_int_equal(harness_run_code(h, code, sizeof(code)),
+			 VTX_STOP_HALTED);
+	assert_int_equal(h->regs.rax, 1);
+	p = vtx_hpa_ptr(h->m, CODE_BASE + 1, 1);
+	assert_non_null(p);
+	*p = 2; /* mov eax, 2 */
+	assert_int_equal(vtx_cpu_reset(h->cpu), 0);
+	h->regs = regs;
+	h->sregs = sregs;
+	h->regs.rip = CODE_BASE;
+	assert_int_equal(harness_run(h, 100), VTX_STOP_HALTED);
+	assert_int_equal(h->regs.rax, 2);
+}
+
+static void test_hpa_zero__zeroes_exactly_the_range(void **state)
+{
+	struct harness *h = *state;
+	uint64_t size = vtx_arena_size(h->m);
+	uint8_t buf[3 * 4096];
+
+	memset(buf, 0xa5, sizeof(buf));
+	assert_int_equal(vtx_hpa_write(h->m, DATA_BASE, buf, sizeof(buf)), 0);
+	/* Whole pages, then a range that is not page-aligned. */
+	assert_int_equal(vtx_hpa_zero(h->m, DATA_BASE, 4096), 0);
+	assert_int_equal(vtx_hpa_zero(h->m, DATA_BASE + 4096 + 8, 16), 0);
+	assert_int_equal(vtx_hpa_read(h->m, DATA_BASE, buf, sizeof(buf)), 0);
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		bool zero = i < 4096 || (i >= 4096 + 8 && i < 4096 + 24);
+
+		assert_int_equal(buf[i], zero ? 0 : 0xa5);
+	}
+	assert_int_equal(vtx_hpa_zero(h->m, size - 4096, 8192), -EINVAL);
+	assert_int_equal(vtx_hpa_zero(h->m, size, 0), 0);
+}
+
 #define T(t) cmocka_unit_test_setup_teardown(t, harness_setup, harness_teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_cpuid__leaf_0_reports_genuineintel),
+		T(test_cpu_reset__after_a_run_is_the_creation_state),
+		T(test_cpu_reset__drops_the_code_decoded_before),
+		T(test_hpa_zero__zeroes_exactly_the_range),
 		T(test_mov_cr4__unadvertised_la57_raises_gp_and_is_recorded),
 		T(test_mov_dr4__aliases_dr6_when_cr4_de_is_clear),
 		T(test_mov_dr4__raises_ud_when_cr4_de_is_set),
@@ -1007,6 +1113,7 @@ int main(void)
 		T(test_rdmsr__at_cpl3_raises_gp),
 		T(test_mov_cr0__clearing_pg_in_64bit_mode_raises_gp),
 		T(test_mov_cr0__reserved_high_bit_raises_gp),
+		T(test_mov_cr0__reserved_low_bits_are_dropped),
 		T(test_mov_cr0__nw_without_cd_raises_gp),
 		T(test_mov_cr4__reserved_high_bit_raises_gp),
 		T(test_mov_cr4__clearing_pae_in_ia32e_mode_raises_gp),
