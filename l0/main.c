@@ -593,6 +593,11 @@ static int stop_status(const struct nestvm_run *r, const struct vtx_stop *st)
 		error_line("the guest triple-faulted at RIP 0x%" PRIx64 "%s%s",
 			   st->rip, sep, st->why);
 		return EXIT_GUEST_STOPPED;
+	case VTX_STOP_INIT:
+		error_line("the guest received INIT at RIP 0x%" PRIx64
+			   " with VMX off%s%s",
+			   st->rip, sep, st->why);
+		return EXIT_GUEST_STOPPED;
 	case VTX_STOP_HALTED:
 		error_line("the guest halted at RIP 0x%" PRIx64
 			   " with nothing to wake it%s%s",

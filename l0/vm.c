@@ -909,6 +909,12 @@ static enum l0_exit_action run_once(struct l0_vm *vm)
 				   "a port access reached the platform "
 				   "although every port exits: %s",
 				   st.why);
+	case VTX_STOP_INIT:
+		/* L0 runs its guests in non-root, where INIT exits. */
+		return stop_in_run(vm, L0_STOP_INTERNAL, &st,
+				   "an INIT stopped the model outside VMX "
+				   "operation: %s",
+				   st.why);
 	}
 	count_world_switch(vm, false);
 	/* A VMCS whose entry failed its guest-state checks stays clear. */

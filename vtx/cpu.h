@@ -225,6 +225,15 @@ struct vtx_cpu {
 	uint64_t event_at;
 	bool event_req;
 	bool nmi_pending; /* an NMI waits for delivery */
+	/* INIT and SIPI (vtx/events.c). INIT waits while blocked (VMX root
+	 * operation, the wait-for-SIPI state); with VMX off the model has
+	 * no INIT reset and stops for good (init_stopped). A SIPI is kept
+	 * only in the wait-for-SIPI state, which holds halted as well. */
+	bool init_pending;
+	bool init_stopped;
+	bool wait_sipi; /* VMX non-root, activity state wait-for-SIPI */
+	bool sipi_pending;
+	uint8_t sipi_vector;
 	bool nmi_blocked; /* NMI (or, in VMX non-root with virtual NMIs,
 			     virtual-NMI) blocking until IRET (SDM 6.7.1) */
 	bool host_nmi_blocked; /* the VMX host's, across non-root */

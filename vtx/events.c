@@ -159,6 +159,40 @@ static bool take_one(struct vtx_cpu *c)
 	bool vnmi = pin(c, PIN_BASED_VIRTUAL_NMIS);
 	int vec;
 
+	/* The wait-for-SIPI state blocks everything but a SIPI: INIT,
+	 * NMIs, external interrupts; MTF and the preemption timer do not
+	 * exit from it (SDM 26.2, 27.7.2, 27.7.4). A SIPI exits with its
+	 * vector as the qualification, the state saved as it was. */
+	if (c->wait_sipi) {
+		if (c->sipi_pending) {
+			struct vtx_exit_info e = {
+				.reason = EXIT_REASON_SIPI_SIGNAL,
+				.qual = c->sipi_vector,
+			};
+			c->sipi_pending = false;
+			vtx_vmx_exit(c, &e);
+		}
+		return false;
+	}
+	/* INIT ranks with the external interventions, above MTF, traps and
+	 * NMIs (Table 6-2, 26.7.2); IF and the STI / MOV-SS shadow do not
+	 * block it. In non-root it is a VM exit that changes nothing else
+	 * (26.2); VMX root operation blocks it, so it waits there (24.8).
+	 * With VMX off it would reset the processor (Vol. 3A 9.1), which
+	 * the model does not do: it stops instead, loudly. */
+	if (c->init_pending) {
+		if (nr) {
+			c->init_pending = false;
+			event_exit(c, EXIT_REASON_INIT_SIGNAL, 0);
+		}
+		if (!c->vmx.on) {
+			c->init_pending = false;
+			c->init_stopped = true;
+			c->stats.init_stops++;
+			vtx_request_stop(c);
+			return false;
+		}
+	}
 	if (nr) {
 		/* MTF ranks above the preemption timer and the windows,
 		 * below pending debug traps, which the model lacks
@@ -240,7 +274,7 @@ void vtx_events_check(struct vtx_cpu *c)
 		inject_event(c);
 	for (;;) {
 		vtx_lapic_timer_update(c);
-		if (take_one(c) || !c->halted)
+		if (take_one(c) || !c->halted || c->stop_requested)
 			break;
 		/* Halted with nothing to take now: time passes to the next
 		 * event that can wake the CPU, or nothing ever will. */
@@ -262,6 +296,31 @@ int vtx_cpu_raise_nmi(struct vtx_cpu *c)
 	if (!c)
 		return -EINVAL;
 	c->nmi_pending = true;
+	c->event_req = true;
+	c->async = 1;
+	return 0;
+}
+
+int vtx_cpu_raise_init(struct vtx_cpu *c)
+{
+	if (!c)
+		return -EINVAL;
+	c->init_pending = true;
+	c->event_req = true;
+	c->async = 1;
+	return 0;
+}
+
+/* Only a vCPU waiting for a SIPI keeps one; elsewhere it is discarded
+ * (SDM 26.2, 27.7.2), and nothing of it remains. */
+int vtx_cpu_raise_sipi(struct vtx_cpu *c, unsigned int vector)
+{
+	if (!c || vector > 255)
+		return -EINVAL;
+	if (!c->vmx.non_root || !c->wait_sipi)
+		return 0;
+	c->sipi_pending = true;
+	c->sipi_vector = (uint8_t)vector;
 	c->event_req = true;
 	c->async = 1;
 	return 0;

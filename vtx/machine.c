@@ -538,6 +538,8 @@ const char *vtx_stop_reason_name(enum vtx_stop_reason r)
 		return "instruction limit";
 	case VTX_STOP_VMEXIT:
 		return "VM exit";
+	case VTX_STOP_INIT:
+		return "INIT";
 	}
 	return "?";
 }

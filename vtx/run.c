@@ -27,6 +27,15 @@ static void fill_stop(struct vtx_cpu *c, struct vtx_stop *st)
 		st->reason = VTX_STOP_TRIPLE_FAULT;
 		snprintf(st->why, sizeof(st->why), "%s, then shutdown",
 			 c->fault_chain);
+	} else if (c->init_stopped) {
+		st->reason = VTX_STOP_INIT;
+		snprintf(st->why, sizeof(st->why),
+			 "INIT with VMX off: the model has no INIT reset "
+			 "(SDM Vol. 3A 9.1), so the vCPU stops");
+	} else if (c->wait_sipi) {
+		st->reason = VTX_STOP_HALTED;
+		snprintf(st->why, sizeof(st->why),
+			 "wait-for-SIPI activity state with no SIPI raised");
 	} else if (c->halted) {
 		st->reason = VTX_STOP_HALTED;
 		snprintf(
@@ -185,11 +194,13 @@ int vtx_cpu_run(struct vtx_cpu *c, struct vtx_stop *st)
 	/* Everything the loop changes between setjmp and longjmp lives in
 	 * *c, never in locals (C11 7.13.2.1). */
 	memset(st, 0, sizeof(*st));
-	if (c->shutdown || c->in_run)
+	if (c->shutdown || c->init_stopped || c->in_run)
 		return -EINVAL;
 	c->in_run = true;
 	c->stop_requested = false;
-	c->halted = false;
+	/* A run wakes a HLT state (the host saw it stop) but not the
+	 * wait for a SIPI, which only a SIPI ends. */
+	c->halted = c->wait_sipi;
 	c->budget_hit = false;
 	/* What the host did between runs (an MSR, CR8, an interrupt raised)
 	 * is looked at by the event check at the start; it must not also

@@ -150,10 +150,11 @@ int vtx_vmx_read_cap(const struct vtx_cpu *c, uint32_t idx, uint64_t *val)
 		/* EFER.LMA saved into the IA-32e entry control; 4 CR3
 		 * targets; 512 MSRs per list; VMWRITE to every field, the
 		 * VM-exit information fields of a shadow VMCS included
-		 * (A.6); the HLT activity state; the VMX-preemption timer
-		 * ticks when TSC bit 5 changes (vtx/events.c). */
+		 * (A.6); the HLT and wait-for-SIPI activity states, not
+		 * shutdown; the VMX-preemption timer ticks when TSC bit 5
+		 * changes (vtx/events.c). */
 		*val = VTX_VMX_PREEMPT_SHIFT | VMX_MISC_ACTIVITY_HLT |
-		       VMX_MISC_SAVE_EFER_LMA |
+		       VMX_MISC_ACTIVITY_WAIT_SIPI | VMX_MISC_SAVE_EFER_LMA |
 		       (4ull << VMX_MISC_CR3_COUNT_SHIFT) |
 		       VMX_MISC_VMWRITE_SHADOW_RO_FIELDS;
 		return 0;

@@ -410,10 +410,11 @@ static int check_guest_state(struct vtx_cpu *c)
 		INTR_INFO_INTR_TYPE_SHIFT) == 0 &&
 	       !(rfl & X86_EFLAGS_IF)))
 		return ENTRY_FAIL_DEFAULT + 1;
-	/* 27.3.1.5 non-register state: the active and HLT states are
-	 * offered. HLT needs SS.DPL = 0, no STI / MOV-SS blocking, and
-	 * admits only the injection of an external interrupt, an NMI, #DB,
-	 * #MC or a pending MTF. STI and MOV-SS blocking hold off an
+	/* 27.3.1.5 non-register state: the active, HLT and wait-for-SIPI
+	 * states are offered, not shutdown. An inactive state needs no STI
+	 * / MOV-SS blocking. HLT needs SS.DPL = 0 and admits only the
+	 * injection of an external interrupt, an NMI, #DB, #MC or a pending
+	 * MTF; wait-for-SIPI admits no injection at all. STI and MOV-SS blocking hold off an
 	 * injected external interrupt, MOV-SS blocking an NMI (and STI
 	 * blocking one here, as the SDM lets a processor require);
 	 * exceptions may be injected under either. An injected NMI needs
@@ -421,12 +422,14 @@ static int check_guest_state(struct vtx_cpu *c)
 	 * SGX, which the model lacks. */
 	uint64_t act = RD(GUEST_ACTIVITY_STATE);
 	unsigned inj_vec = inj & INTR_INFO_VECTOR_MASK;
-	if (CC(act > GUEST_ACTIVITY_HLT) ||
+	if (CC(act > GUEST_ACTIVITY_WAIT_SIPI) ||
+	    CC(act == GUEST_ACTIVITY_SHUTDOWN) ||
 	    CC(act == GUEST_ACTIVITY_HLT &&
 	       ((RD(GUEST_SS_AR_BYTES) & VMX_AR_DPL_MASK) >>
 		VMX_AR_DPL_SHIFT) != 0) ||
-	    CC(act == GUEST_ACTIVITY_HLT &&
+	    CC(act != GUEST_ACTIVITY_ACTIVE &&
 	       (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))) ||
+	    CC(act == GUEST_ACTIVITY_WAIT_SIPI && inj_type != ~0u) ||
 	    CC(act == GUEST_ACTIVITY_HLT && inj_type != ~0u &&
 	       inj_type != INTR_TYPE_EXT_INTR &&
 	       inj_type != INTR_TYPE_NMI_INTR &&
@@ -712,10 +715,15 @@ int vtx_vmx_enter(struct vtx_cpu *c, bool launch)
 		c->async = 1;
 	}
 	/* The HLT activity state: the guest waits for an event (27.7.4);
+	 * wait-for-SIPI: it waits for a SIPI, which a SIPI raised before
+	 * found no waiter for (27.7.2);
 	 * the preemption timer starts from the guest field (26.5.1); MTF
 	 * counts instructions from here. The first boundary looks at all
 	 * of it (vtx/events.c). */
-	c->halted = RD(GUEST_ACTIVITY_STATE) == GUEST_ACTIVITY_HLT;
+	c->wait_sipi = RD(GUEST_ACTIVITY_STATE) == GUEST_ACTIVITY_WAIT_SIPI;
+	c->sipi_pending = false;
+	c->halted =
+		RD(GUEST_ACTIVITY_STATE) == GUEST_ACTIVITY_HLT || c->wait_sipi;
 	c->mtf_pending = false;
 	c->mtf_mark = c->stats.insns;
 	/* It counts the changes of bit 5 of the TSC as IA32_TSC reads it

@@ -116,11 +116,12 @@ static void save_guest_state(struct vtx_cpu *c)
 		WR(GUEST_IA32_PAT, c->pat);
 	if (v->exit_ctls & VM_EXIT_SAVE_IA32_EFER)
 		WR(GUEST_IA32_EFER, c->efer);
-	/* The activity state (28.3.4): HLT when the exit comes while the
-	 * guest waits in the HLT state. Interruptibility: STI or MOV-SS
-	 * blocking and (virtual-)NMI blocking. */
-	WR(GUEST_ACTIVITY_STATE,
-	   c->halted ? GUEST_ACTIVITY_HLT : GUEST_ACTIVITY_ACTIVE);
+	/* The activity state (28.3.4): the one the guest was in before
+	 * the exit, HLT or wait-for-SIPI while it waited. Interruptibility:
+	 * STI or MOV-SS blocking and (virtual-)NMI blocking. */
+	WR(GUEST_ACTIVITY_STATE, c->wait_sipi ? GUEST_ACTIVITY_WAIT_SIPI
+				 : c->halted  ? GUEST_ACTIVITY_HLT
+					      : GUEST_ACTIVITY_ACTIVE);
 	WR(GUEST_INTERRUPTIBILITY_INFO,
 	   (c->sti_shadow ? (c->mov_ss_shadow ? GUEST_INTR_STATE_MOV_SS
 					      : GUEST_INTR_STATE_STI)
@@ -346,6 +347,8 @@ void vtx_vmx_exit(struct vtx_cpu *c, const struct vtx_exit_info *e)
 					   INTR_TYPE_NMI_INTR));
 	}
 	c->mtf_pending = false;
+	c->wait_sipi = false;
+	c->sipi_pending = false;
 	c->vmx.entry_failed = false;
 	c->vmx.non_root = false;
 	vtx_events_recalc(c);

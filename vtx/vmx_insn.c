@@ -129,6 +129,12 @@ int vtx_vmx_op_vmxoff(struct vtx_cpu *c)
 	c->vmx.c_host = false;
 	c->vmx.vmxon_ptr = VMX_NO_VMCS;
 	c->vmx.current = VMX_NO_VMCS;
+	/* An INIT that VMX root operation held back is taken now
+	 * (SDM Vol. 3C 24.8; vtx/events.c). */
+	if (c->init_pending) {
+		c->event_req = true;
+		c->async = 1;
+	}
 	return 0;
 }
 

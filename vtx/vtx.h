@@ -116,6 +116,21 @@ bool vtx_vmcs_field_supported(uint32_t enc);
 int vtx_cpu_raise_nmi(struct vtx_cpu *cpu);
 int vtx_cpu_raise_irq(struct vtx_cpu *cpu, unsigned int vector);
 
+/* INIT and start-up IPI (SIPI) as a platform delivers them to the one
+ * vCPU (there is no IPI path between vCPUs). INIT in VMX non-root
+ * operation is a VM exit (reason 3) at the next instruction boundary,
+ * whatever RFLAGS.IF and the STI / MOV-SS shadow say; VMX root operation
+ * and the wait-for-SIPI activity state block it and it stays pending
+ * (SDM Vol. 3C 24.8, 26.2, 27.7.2). With VMX off an INIT would reset the
+ * processor (SDM Vol. 3A 9.1); the model has no INIT reset, so the run
+ * stops with VTX_STOP_INIT and the vCPU runs no more. A SIPI with
+ * `vector` (0..255) is a VM exit (reason 4, the vector in the exit
+ * qualification) when the vCPU waits in VMX non-root in the wait-for-SIPI
+ * state; anywhere else it is discarded, as the SDM says. 0, or -EINVAL for
+ * a NULL cpu or a vector above 255. */
+int vtx_cpu_raise_init(struct vtx_cpu *cpu);
+int vtx_cpu_raise_sipi(struct vtx_cpu *cpu, unsigned int vector);
+
 /* Stop after this many more retired instructions (0: no limit). */
 void vtx_cpu_set_insn_limit(struct vtx_cpu *cpu, uint64_t insns);
 
@@ -125,6 +140,7 @@ enum vtx_stop_reason {
 	VTX_STOP_HALTED, /* HLT with nothing that could ever wake it */
 	VTX_STOP_INSN_LIMIT, /* the instruction budget ran out */
 	VTX_STOP_VMEXIT, /* a VM exit to a host written in C */
+	VTX_STOP_INIT, /* INIT with VMX off: no INIT reset in the model */
 };
 
 struct vtx_stop {
@@ -203,6 +219,7 @@ struct vtx_cpu_stats {
 	uint64_t apic_ipis; /* ICR / SELF IPI sends */
 	uint64_t apic_mmio; /* accesses to the xAPIC page */
 	uint64_t halted_cycles; /* modeled cycles spent in the HLT state */
+	uint64_t init_stops; /* INITs with VMX off, which stop the model */
 	uint64_t cpuids, rdmsrs, wrmsrs; /* executed without a VM exit */
 	uint64_t vmreads, vmwrites; /* executed by a guest in VMX root */
 	/* executed in VMX non-root without a VM exit: VMCS shadowing */
