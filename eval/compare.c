@@ -24,6 +24,7 @@
 
 #include "arch/types.h"
 #include "eval/json_read.h"
+#include "eval/paths.h"
 #include "eval/runner.h"
 #include "eval/table.h"
 #include "eval/workload.h"
@@ -370,89 +371,20 @@ static int parse_flags(int argc, char **argv, struct compare_opts *o, char *err)
 	return check_lists(o, err);
 }
 
-static bool file_exists(const char *path)
-{
-	struct stat st;
-
-	return !stat(path, &st);
-}
-
-/* The source tree the executable was built in: its directory's parent
- * (build/nestvm) or grandparent (build/asan/nestvm) holding eval/. */
+/* The source tree nestvm was built in (eval/paths.h). */
 static int find_tree(struct compare *c, char *err)
 {
-	char dir[PATH_MAX], probe[PATH_MAX + 64];
-	ssize_t n = readlink("/proc/self/exe", c->exe, sizeof(c->exe) - 1);
-	char *slash;
-
-	if (n <= 0)
+	if (eval_find_tree(c->exe, c->tree, "eval/workloads.txt"))
 		return errmsg(-ENOENT, err, ERR_MAX,
 			      "cannot find nestvm's own executable");
-	c->exe[n] = '\0';
-	snprintf(dir, sizeof(dir), "%s", c->exe);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	for (int up = 1; up <= 2; up++) {
-		snprintf(probe, sizeof(probe), "%s/%s/eval/workloads.txt", dir,
-			 up == 1 ? ".." : "../..");
-		if (!file_exists(probe))
-			continue;
-		snprintf(probe, sizeof(probe), "%s/%s", dir,
-			 up == 1 ? ".." : "../..");
-		if (realpath(probe, c->tree))
-			return 0;
-	}
-	c->tree[0] = '\0';
 	return 0;
 }
 
-/* path made absolute: tree-relative when tree_rel, else cwd-relative. */
+/* path made absolute: against the tree when tree_rel, else the cwd. */
 static int absolute(const struct compare *c, const char *path, bool tree_rel,
 		    char *out, char *err)
 {
-	char buf[2 * PATH_MAX];
-
-	if (path[0] == '/') {
-		snprintf(buf, sizeof(buf), "%s", path);
-	} else if (tree_rel) {
-		if (!c->tree[0])
-			return errmsg(-ENOENT, err, ERR_MAX,
-				      "cannot find the source tree for '%s' "
-				      "(nestvm is not in its build/)",
-				      path);
-		snprintf(buf, sizeof(buf), "%s/%s", c->tree, path);
-	} else {
-		char cwd[PATH_MAX];
-
-		if (!getcwd(cwd, sizeof(cwd)))
-			return errmsg(-errno, err, ERR_MAX, "getcwd: %s",
-				      strerror(errno));
-		snprintf(buf, sizeof(buf), "%s/%s", cwd, path);
-	}
-	if (strlen(buf) >= PATH_MAX)
-		return errmsg(-ENAMETOOLONG, err, ERR_MAX, "path too long: %s",
-			      path);
-	strcpy(out, buf);
-	return 0;
-}
-
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
+	return eval_absolute(c->tree, path, tree_rel, out, err, ERR_MAX);
 }
 
 /* A profile argument as a file-name part: its base name, no suffix. */
@@ -884,7 +816,7 @@ static bool find_merged(const struct compare *c, struct compare_job *job)
 			for (int sub = 0; sub < 2; sub++) {
 				snprintf(path, sizeof(path), "%s%s/%s", src,
 					 sub ? "" : "/runs", want);
-				if (file_exists(path) &&
+				if (eval_file_exists(path) &&
 				    strlen(path) < sizeof(job->json)) {
 					strcpy(job->json, path);
 					goto found;
@@ -1076,15 +1008,16 @@ static int setup(struct compare *c, char *err)
 		ret = absolute(c, "build/l1-shim-pv.elf", true, c->l1_pv, err);
 	if (ret)
 		return ret;
-	if (!o->nr_merge && (!file_exists(c->image) || !file_exists(c->l1)))
+	if (!o->nr_merge &&
+	    (!eval_file_exists(c->image) || !eval_file_exists(c->l1)))
 		return errmsg(-ENOENT, err, ERR_MAX,
 			      "no such image: '%s' (build it with ninja)",
-			      file_exists(c->image) ? c->l1 : c->image);
+			      eval_file_exists(c->image) ? c->l1 : c->image);
 	snprintf(def_out, sizeof(def_out), "eval/out/compare-%s", c->w.name);
 	ret = absolute(c, o->out ? o->out : def_out, false, c->out, err);
 	if (ret)
 		return ret;
-	ret = mkdir_p(c->out);
+	ret = eval_mkdir_p(c->out);
 	if (ret)
 		return errmsg(ret, err, ERR_MAX,
 			      "--out: cannot create '%s': %s", c->out,
@@ -1093,7 +1026,7 @@ static int setup(struct compare *c, char *err)
 	    (int)sizeof(c->runs))
 		return errmsg(-ENAMETOOLONG, err, ERR_MAX, "--out: too long");
 	if (!o->nr_merge) {
-		ret = mkdir_p(c->runs);
+		ret = eval_mkdir_p(c->runs);
 		if (ret)
 			return errmsg(ret, err, ERR_MAX,
 				      "cannot create '%s': %s", c->runs,

@@ -26,6 +26,7 @@
 #include "arch/types.h"
 #include "eval/experiment.h"
 #include "eval/json_read.h"
+#include "eval/paths.h"
 #include "eval/report.h"
 #include "eval/runner.h"
 #include "eval/table.h"
@@ -187,85 +188,17 @@ static int parse_flags(int argc, char **argv, struct eval_opts *o, char *err)
 	return 0;
 }
 
-static bool file_exists(const char *path)
-{
-	struct stat st;
-
-	return !stat(path, &st);
-}
-
-/* The source tree: build/nestvm's (or build/asan/nestvm's) parent. */
+/* The source tree nestvm was built in (eval/paths.h). */
 static void find_tree(struct eval_ctx *c)
 {
-	char dir[PATH_MAX], probe[PATH_MAX + 64];
-	ssize_t n = readlink("/proc/self/exe", c->exe, sizeof(c->exe) - 1);
-	char *slash;
-
-	c->tree[0] = '\0';
-	if (n <= 0)
-		return;
-	c->exe[n] = '\0';
-	snprintf(dir, sizeof(dir), "%s", c->exe);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	for (int up = 1; up <= 2; up++) {
-		const char *rel = up == 1 ? ".." : "../..";
-
-		snprintf(probe, sizeof(probe), "%s/%s/eval/experiments.txt",
-			 dir, rel);
-		if (!file_exists(probe))
-			continue;
-		snprintf(probe, sizeof(probe), "%s/%s", dir, rel);
-		if (realpath(probe, c->tree))
-			return;
-	}
+	eval_find_tree(c->exe, c->tree, "eval/experiments.txt");
 }
 
 /* path made absolute: against the tree when tree_rel, else the cwd. */
 static int absolute(const struct eval_ctx *c, const char *path, bool tree_rel,
 		    char *out, char *err)
 {
-	char buf[2 * PATH_MAX], cwd[PATH_MAX];
-
-	if (path[0] == '/') {
-		snprintf(buf, sizeof(buf), "%s", path);
-	} else if (tree_rel) {
-		if (!c->tree[0])
-			return errmsg(-ENOENT, err, ERR_MAX,
-				      "cannot find the source tree for '%s' "
-				      "(nestvm is not in its build/)",
-				      path);
-		snprintf(buf, sizeof(buf), "%s/%s", c->tree, path);
-	} else {
-		if (!getcwd(cwd, sizeof(cwd)))
-			return errmsg(-errno, err, ERR_MAX, "getcwd: %s",
-				      strerror(errno));
-		snprintf(buf, sizeof(buf), "%s/%s", cwd, path);
-	}
-	if (strlen(buf) >= PATH_MAX)
-		return errmsg(-ENAMETOOLONG, err, ERR_MAX, "path too long: %s",
-			      path);
-	strcpy(out, buf);
-	return 0;
-}
-
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
+	return eval_absolute(c->tree, path, tree_rel, out, err, ERR_MAX);
 }
 
 static int add_run(void *opaque, const struct eval_config *cfg)
@@ -590,12 +523,12 @@ static int load(struct eval_ctx *c, char *err)
 		if (ret)
 			return errmsg(ret, err, ERR_MAX, "%s", strerror(-ret));
 	}
-	ret = mkdir_p(c->out);
+	ret = eval_mkdir_p(c->out);
 	if (!ret && snprintf(c->runs, sizeof(c->runs), "%s/runs", c->out) >=
 			    (int)sizeof(c->runs))
 		ret = -ENAMETOOLONG;
 	if (!ret)
-		ret = mkdir_p(c->runs);
+		ret = eval_mkdir_p(c->runs);
 	if (ret)
 		return errmsg(ret, err, ERR_MAX,
 			      "--out: cannot create '%s': %s", c->runs,
@@ -607,13 +540,13 @@ static int load(struct eval_ctx *c, char *err)
 			if (absolute(c, c->d.workloads[i].image, true, img,
 				     err))
 				return -ENOENT;
-			if (!file_exists(img))
+			if (!eval_file_exists(img))
 				return errmsg(-ENOENT, err, ERR_MAX,
 					      "no such image: '%s' (build it "
 					      "with ninja)",
 					      img);
 		}
-		if (!file_exists(c->l1))
+		if (!eval_file_exists(c->l1))
 			return errmsg(-ENOENT, err, ERR_MAX,
 				      "no such image: '%s' (build it with "
 				      "ninja)",
@@ -927,7 +860,7 @@ static int find_merged(const struct eval_ctx *c, const struct eval_run *run,
 			snprintf(stem, len, "%s%s/%s", c->o.merge[i],
 				 sub ? "" : "/runs", run->id);
 			snprintf(json, sizeof(json), "%s.json", stem);
-			if (file_exists(json))
+			if (eval_file_exists(json))
 				return 0;
 		}
 	return -1;
