@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "arch/vmx_exit_info.h"
@@ -937,6 +938,52 @@ static int run_native(struct nestvm_run *r)
 	return stop_status(r, &stop);
 }
 
+/*
+ * --nested-state-out is written when the run ends (l0/nstate.c, through a
+ * temporary and a rename); a path that cannot be written is refused now,
+ * before the guest runs, as --json's and --trace's are.
+ */
+static int check_nested_state_out(const struct nestvm_run *r, char *err)
+{
+	const char *path = r->opt->nested_state_out;
+	const char *slash;
+	char dir[PATH_MAX];
+	struct stat sb;
+	size_t len;
+
+	if (!path)
+		return 0;
+	if (r->opt->level == NESTVM_LEVEL_NATIVE) {
+		snprintf(err, ERR_MAX,
+			 "--nested-state-out: a --native run has no nested "
+			 "state");
+		return -EINVAL;
+	}
+	len = strlen(path);
+	if (!len || path[len - 1] == '/' ||
+	    (!stat(path, &sb) && S_ISDIR(sb.st_mode))) {
+		snprintf(err, ERR_MAX,
+			 "--nested-state-out: '%s' is a directory", path);
+		return -EISDIR;
+	}
+	slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (access(dir, W_OK | X_OK)) {
+		int e = errno;
+
+		snprintf(err, ERR_MAX,
+			 "--nested-state-out: cannot create '%s': %s", path,
+			 strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
 static int run_guest(struct nestvm_run *r)
 {
 	char err[ERR_MAX] = "";
@@ -949,6 +996,8 @@ static int run_guest(struct nestvm_run *r)
 		ret = open_json(r, err);
 	if (!ret)
 		ret = open_trace(r, err);
+	if (!ret)
+		ret = check_nested_state_out(r, err);
 	if (!ret)
 		ret = open_serial(r, err);
 	if (ret) {

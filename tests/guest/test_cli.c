@@ -330,6 +330,45 @@ static void test_cli__bad_max_insns_fails(void **state)
 	assert_error(&res, "--max-insns: bad count 'ten'", NULL);
 }
 
+/* Every flag that takes one of a set of words, a count or an output path:
+ * a bad value is one error line and status 125 before anything runs. */
+static void test_cli__bad_value_of_each_flag_fails(void **state)
+{
+	static const struct {
+		const char *flag, *value, *says;
+	} bad[] = {
+		{ "--profile", "nosuch",
+		  "--profile: no shipped profile named "
+		  "'nosuch'" },
+		{ "--prep", "half", "--prep: bad mode 'half'" },
+		{ "--vmcs-access", "none",
+		  "--vmcs-access: bad strategy 'none'" },
+		{ "--mmu", "tdp", "--mmu: bad mode 'tdp'" },
+		{ "--ept-coherence", "lazy",
+		  "--ept-coherence: bad mode 'lazy'" },
+		{ "--trace-limit", "-1", "--trace-limit: bad count '-1'" },
+		{ "--json", "/nonexistent/d/x.json",
+		  "--json: cannot create '/nonexistent/d/x.json'" },
+		{ "--trace", "/nonexistent/d/x",
+		  "--trace: cannot create '/nonexistent/d/x'" },
+		{ "--trace-json", "/nonexistent/d/x",
+		  "--trace-json: cannot create '/nonexistent/d/x'" },
+		{ "--nested-state-out", "/nonexistent/d/x",
+		  "--nested-state-out: cannot create '/nonexistent/d/x'" },
+		{ "--nested-state-out", "/",
+		  "--nested-state-out: '/' is a "
+		  "directory" },
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		struct cmd_result res =
+			run("run", bad[k].flag, bad[k].value, hello_path, NULL);
+
+		assert_error(&res, bad[k].says, NULL);
+	}
+}
+
 static void test_cli__two_images_fail(void **state)
 {
 	struct cmd_result res = run("run", "--native", "a.elf", "b.elf", NULL);
@@ -881,6 +920,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_cli__bad_sizes_fail),
 		cmocka_unit_test(test_cli__bad_serial_value_fails),
 		cmocka_unit_test(test_cli__bad_max_insns_fails),
+		cmocka_unit_test(test_cli__bad_value_of_each_flag_fails),
 		cmocka_unit_test(test_cli__two_images_fail),
 		cmocka_unit_test(test_cli__append_of_2048_bytes_fails),
 		cmocka_unit_test(test_cli__seventeen_modules_fail),
