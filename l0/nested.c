@@ -251,6 +251,24 @@ static bool vmcs02_config_equal(const struct vmcs02_config *a,
 	       a->host == b->host && a->vpid02 == b->vpid02;
 }
 
+/* SDM 27.3.1.5: the link pointer (other than ~0) names a region of our
+ * revision whose shadow-VMCS indicator equals "VMCS shadowing", and not
+ * the current VMCS; memory outside L1's RAM reads as all ones. */
+static bool nested_link_pointer_ok(const struct vmcs12 *v,
+				   const struct l1_mem *mem, gpa_t vmptr)
+{
+	uint32_t proc2 = (v->cpu_based_vm_exec_control &
+			  CPU_BASED_ACTIVATE_SECONDARY_CONTROLS)
+				 ? v->secondary_vm_exec_control
+				 : 0;
+	bool shadowing = proc2 & SECONDARY_EXEC_SHADOW_VMCS;
+	uint32_t rev = vmcs12_read_revision(mem, v->vmcs_link_pointer);
+
+	return (rev & ~VMCS12_SHADOW_INDICATOR) == VMCS12_REVISION &&
+	       !!(rev & VMCS12_SHADOW_INDICATOR) == shadowing &&
+	       v->vmcs_link_pointer != vmptr;
+}
+
 enum l0_exit_action nested_vmx_run(struct l0_vm *vm, bool launch)
 {
 	struct nvmx *n = vm->nvmx;
@@ -266,6 +284,10 @@ enum l0_exit_action nested_vmx_run(struct l0_vm *vm, bool launch)
 		return nvmx_fail_invalid(vm);
 	/* SDM 31.3 "VMLAUNCH/VMRESUME", after the #UD and #GP checks. */
 	if (n->vmptr == NVMX_NO_VMPTR)
+		return nvmx_fail_invalid(vm);
+	/* A shadow VMCS can be current but never entered (SDM 25.10, 27.1):
+	 * VMfailInvalid, as with no current VMCS. */
+	if (n->vmcs12->revision_id & VMCS12_SHADOW_INDICATOR)
 		return nvmx_fail_invalid(vm);
 	/* Everything below reads vmcs12, which must hold what L1 wrote
 	 * through the shadow VMCS (KVM's copy_shadow_to_vmcs12()). */
@@ -294,14 +316,13 @@ enum l0_exit_action nested_vmx_run(struct l0_vm *vm, bool launch)
 					    n->last_check.qual);
 	}
 	/* SDM 27.3.1.5, the last guest-state rule: the region the link
-	 * pointer names carries the VMCS revision, shadow indicator clear. */
+	 * pointer names carries the VMCS revision, its shadow-VMCS indicator
+	 * equal to "VMCS shadowing", and is not the current VMCS. */
 	if (v->vmcs_link_pointer != ~0ull &&
-	    vmcs12_read_revision(&vm->mem, v->vmcs_link_pointer) !=
-		    VMCS12_REVISION) {
+	    !nested_link_pointer_ok(v, &vm->mem, n->vmptr)) {
 		n->last_check.result = VMCS12_CHECK_ENTRY_FAIL;
 		n->last_check.check =
-			"vmcs12_read_revision(mem, "
-			"v->vmcs_link_pointer) != VMCS12_REVISION";
+			"!nested_link_pointer_ok(v, mem, n->vmptr)";
 		return nested_entry_failure(vm, EXIT_REASON_INVALID_STATE,
 					    ENTRY_FAIL_VMCS_LINK_PTR);
 	}
@@ -373,6 +394,26 @@ static bool l1_bitmap_bit(const struct l1_mem *mem, gpa_t bitmap,
 	if (l1mem_read(mem, bitmap + bit / 8, &b, 1))
 		return true;
 	return (b >> (bit & 7)) & 1;
+}
+
+/*
+ * SDM 26.1.3, 31.3 "VMREAD"/"VMWRITE": without VMCS shadowing every
+ * VMREAD/VMWRITE exits; with it, one whose encoding has a bit above 14
+ * set, or whose bit (bits 14:0) in the VMREAD/VMWRITE bitmap is 1.
+ */
+bool nested_l1_wants_vmcs_access(const struct vmcs12 *v,
+				 const struct l1_mem *mem, bool write,
+				 uint64_t enc)
+{
+	uint32_t proc2 = (v->cpu_based_vm_exec_control &
+			  CPU_BASED_ACTIVATE_SECONDARY_CONTROLS)
+				 ? v->secondary_vm_exec_control
+				 : 0;
+
+	if (!(proc2 & SECONDARY_EXEC_SHADOW_VMCS) || (enc >> 15))
+		return true;
+	return l1_bitmap_bit(mem, write ? v->vmwrite_bitmap : v->vmread_bitmap,
+			     (unsigned int)enc);
 }
 
 /* SDM 26.1.3: unconditional I/O exiting, or the I/O bitmaps: any byte of
@@ -539,6 +580,10 @@ bool nested_l1_wants_exit(const struct vmcs12 *v, const struct l1_mem *mem,
 	case EXIT_REASON_GDTR_IDTR:
 	case EXIT_REASON_LDTR_TR:
 		return proc2 & SECONDARY_EXEC_DESC;
+	case EXIT_REASON_VMREAD:
+		return nested_l1_wants_vmcs_access(v, mem, false, x->vmcs_enc);
+	case EXIT_REASON_VMWRITE:
+		return nested_l1_wants_vmcs_access(v, mem, true, x->vmcs_enc);
 	/* Unconditional for L2, as for any guest (SDM 26.1.2), and the
 	 * EPT faults L0 found to be ept12's own. */
 	case EXIT_REASON_TRIPLE_FAULT:
@@ -548,9 +593,7 @@ bool nested_l1_wants_exit(const struct vmcs12 *v, const struct l1_mem *mem,
 	case EXIT_REASON_VMLAUNCH:
 	case EXIT_REASON_VMPTRLD:
 	case EXIT_REASON_VMPTRST:
-	case EXIT_REASON_VMREAD:
 	case EXIT_REASON_VMRESUME:
-	case EXIT_REASON_VMWRITE:
 	case EXIT_REASON_VMOFF:
 	case EXIT_REASON_VMON:
 	case EXIT_REASON_INVEPT:
@@ -667,6 +710,10 @@ static enum l0_exit_action handle_for_l2(struct l0_vm *vm,
 		if (l0_msr_write(vm, x->msr, val))
 			return queue_l2_exception(vm, &x->info, GP_VECTOR, 0);
 		return EXIT_RESUME_SKIP_INSN;
+	case EXIT_REASON_VMREAD:
+		return nvmx_handle_l2_vmread(vm, x->vmcs_enc);
+	case EXIT_REASON_VMWRITE:
+		return nvmx_handle_l2_vmwrite(vm, x->vmcs_enc);
 	case EXIT_REASON_CR_ACCESS:
 		return l0_stop_vm(
 			vm, L0_STOP_UNHANDLED,
@@ -781,6 +828,11 @@ enum l0_exit_action nested_handle_l2_exit(struct l0_vm *vm)
 	if (basic == EXIT_REASON_CR_ACCESS &&
 	    vmx_qual_cr_get_type(x.info.qual) == CR_ACCESS_TYPE_MOV_TO_CR)
 		x.cr_value = l0_read_gpr(vm, vmx_qual_cr_get_gpr(x.info.qual));
+	/* VMREAD and VMWRITE both name the encoding register in reg2 of
+	 * the instruction information (SDM Table 28-15). */
+	if (basic == EXIT_REASON_VMREAD || basic == EXIT_REASON_VMWRITE)
+		x.vmcs_enc = l0_read_gpr(
+			vm, vmx_insn_info_get_reg2(x.info.insn_info));
 	if (nested_l1_wants_exit(n->vmcs12, &vm->mem, &x))
 		return nested_reflect_vmexit(vm, &x.info);
 

@@ -6,7 +6,8 @@
  * conventions), their memory operands decoded from the exit qualification
  * and the VM-exit instruction information (28.2.1, 28.2.5) and reached
  * through L1's page tables (mmu/l1mem.h), L1's virtual VMX MSRs, and
- * VMCS shadowing for L1 (25.10): the shadow VMCS kept in step with vmcs12.
+ * VMCS shadowing for L1 (25.10): the shadow VMCS kept in step with vmcs12,
+ * and L2's VMREAD/VMWRITE that L1's bitmaps send to L1's own shadow VMCS.
  * Monitor side.
  */
 #include "l0/nvmx.h"
@@ -40,7 +41,8 @@ int nvmx_init(struct l0_vm *vm, char *err, size_t errlen)
 		return errmsg(-ENOMEM, err, errlen, "no memory for nested VMX");
 	vm->nvmx = n;
 	n->vmcs12 = calloc(1, sizeof(*n->vmcs12));
-	if (!n->vmcs12)
+	n->shadow12 = calloc(1, sizeof(*n->shadow12));
+	if (!n->vmcs12 || !n->shadow12)
 		return errmsg(-ENOMEM, err, errlen, "no memory for vmcs12");
 	ret = nested_vmx_caps_init(&n->caps, vm->cpu);
 	if (ret)
@@ -75,6 +77,7 @@ void nvmx_destroy(struct l0_vm *vm)
 
 	ept02_destroy(&n->ept02);
 	free(n->vmcs12);
+	free(n->shadow12);
 	free(n);
 	vm->nvmx = NULL;
 }
@@ -570,9 +573,10 @@ enum l0_exit_action nvmx_handle_vmptrld(struct l0_vm *vm)
 	if (ptr == n->vmxon_ptr)
 		return nvmx_fail_valid(vm, VMXERR_VMPTRLD_VMXON_POINTER);
 	/* Memory that is not L1's RAM reads as all ones, which no revision
-	 * matches; a shadow-VMCS indicator (bit 31) is refused as VMCS
-	 * shadowing is not offered. */
-	if (vmcs12_read_revision(&vm->mem, ptr) != VMCS12_REVISION)
+	 * matches; a shadow VMCS (bit 31 set) may be made current, for
+	 * VMREAD/VMWRITE only (SDM 25.10, 31.3 "VMPTRLD"). */
+	if ((vmcs12_read_revision(&vm->mem, ptr) & ~VMCS12_SHADOW_INDICATOR) !=
+	    VMCS12_REVISION)
 		return nvmx_fail_valid(
 			vm, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
 	if (ptr != n->vmptr) {
@@ -662,6 +666,93 @@ enum l0_exit_action nvmx_handle_vmwrite(struct l0_vm *vm)
 	n->vmcs02_dirty |= VMCS02_DIRTY_CLASS(
 		vmcs_field_table[vmcs_field_lookup((uint32_t)enc)].sync);
 	return nvmx_succeed(vm);
+}
+
+/* ---- L2's VMREAD/VMWRITE of L1's shadow VMCS (SDM 25.10) ----------------------- */
+
+/* The outcome for L2: flags in vmcs02's guest RFLAGS, the error number in
+ * vmcs12 (L1 sees it there, through its shadow VMCS too, after the next
+ * exit to L1 marks that stale). */
+static enum l0_exit_action l2_vmx_status(struct l0_vm *vm, int err)
+{
+	if (err < 0)
+		return nvmx_fail_invalid(vm);
+	if (err > 0) {
+		vm->nvmx->vmcs12->vm_instruction_error = (uint32_t)err;
+		vm->nvmx->shadow_stale = true;
+		set_flags(vm, X86_EFLAGS_ZF);
+		return EXIT_RESUME_SKIP_INSN;
+	}
+	return nvmx_succeed(vm);
+}
+
+/* L2's memory operand is at an L1-physical address only without ept12;
+ * through ept12 L0 does not walk it yet. */
+static bool l2_operand_reachable(struct l0_vm *vm, const struct nvmx_insn *in,
+				 enum l0_exit_action *act)
+{
+	const struct vmcs12 *v = vm->nvmx->vmcs12;
+
+	if (vmx_insn_info_is_reg(in->info) ||
+	    !((v->cpu_based_vm_exec_control &
+	       CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) &&
+	      (v->secondary_vm_exec_control & SECONDARY_EXEC_ENABLE_EPT)))
+		return true;
+	*act = l0_stop_vm(vm, L0_STOP_UNHANDLED,
+			  "L2 executed a shadowed VMREAD/VMWRITE with a "
+			  "memory operand under ept12: not handled yet");
+	return false;
+}
+
+enum l0_exit_action nvmx_handle_l2_vmread(struct l0_vm *vm, uint64_t enc)
+{
+	struct nvmx *n = vm->nvmx;
+	gpa_t link = n->vmcs12->vmcs_link_pointer;
+	struct vmcs12 *sh = n->shadow12;
+	enum l0_exit_action act;
+	struct nvmx_insn in;
+	uint64_t val;
+
+	nvmx_read_insn(vm, &in);
+	/* No shadow VMCS: VMfailInvalid (SDM 31.3 "VMREAD"). */
+	if (link == ~0ull || vmcs12_load(sh, &vm->mem, link))
+		return l2_vmx_status(vm, -1);
+	if ((enc >> 32) || vmcs12_read_field(sh, (uint32_t)enc, &val))
+		return l2_vmx_status(vm, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+	if (!l2_operand_reachable(vm, &in, &act))
+		return act;
+	if (vmx_insn_info_is_reg(in.info))
+		l0_write_gpr(vm, vmx_insn_info_get_reg1(in.info), val);
+	else if (operand_write(vm, &in, &val, sizeof(val), &act))
+		return act;
+	return l2_vmx_status(vm, 0);
+}
+
+enum l0_exit_action nvmx_handle_l2_vmwrite(struct l0_vm *vm, uint64_t enc)
+{
+	struct nvmx *n = vm->nvmx;
+	gpa_t link = n->vmcs12->vmcs_link_pointer;
+	struct vmcs12 *sh = n->shadow12;
+	enum l0_exit_action act;
+	struct nvmx_insn in;
+	uint64_t val;
+
+	nvmx_read_insn(vm, &in);
+	/* VMfailInvalid comes before the source operand is read. */
+	if (link == ~0ull || vmcs12_load(sh, &vm->mem, link))
+		return l2_vmx_status(vm, -1);
+	if (!l2_operand_reachable(vm, &in, &act))
+		return act;
+	if (vmx_insn_info_is_reg(in.info))
+		val = l0_read_gpr(vm, vmx_insn_info_get_reg1(in.info));
+	else if (operand_read(vm, &in, &val, sizeof(val), &act))
+		return act;
+	/* IA32_VMX_MISC[29] is offered: exit-information fields too. */
+	if ((enc >> 32) || vmcs12_write_field(sh, (uint32_t)enc, val))
+		return l2_vmx_status(vm, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+	if (vmcs12_store(sh, &vm->mem, link))
+		return l2_vmx_status(vm, -1);
+	return l2_vmx_status(vm, 0);
 }
 
 enum l0_exit_action nvmx_handle_vmlaunch(struct l0_vm *vm)

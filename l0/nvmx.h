@@ -30,6 +30,9 @@ struct nvmx {
 	gpa_t vmxon_ptr;
 	gpa_t vmptr; /* L1's current-VMCS pointer, or NVMX_NO_VMPTR */
 	struct vmcs12 *vmcs12; /* the cached copy of the current vmcs12 */
+	/* Scratch for L1's shadow VMCS (vmcs12's link pointer) while an L2
+	 * VMREAD/VMWRITE uses it: loaded and stored back each time. */
+	struct vmcs12 *shadow12;
 	bool guest_mode; /* L2 is the current guest, vmcs02 the VMCS */
 	bool vmcs02_launched;
 	bool run_pending; /* L2 entered, the entry's outcome not seen yet */
@@ -123,6 +126,7 @@ struct nested_l2_exit {
 	struct nested_exit_info info;
 	uint32_t msr; /* MSR_READ/MSR_WRITE: ECX */
 	uint64_t cr_value; /* CR_ACCESS, MOV to CR: the source register */
+	uint64_t vmcs_enc; /* VMREAD/VMWRITE: the encoding register */
 };
 
 /*
@@ -148,6 +152,20 @@ enum l0_exit_action nested_vmx_entry_vmfail(struct l0_vm *vm, int error);
 /* An exit of L2 (vmcs02 current): L0's own interest first (ept02 fills),
  * then L1's (reflect), else L0 handles it for L2. */
 enum l0_exit_action nested_handle_l2_exit(struct l0_vm *vm);
+
+/* L2's VMREAD (write false) or VMWRITE of enc: does it exit to L1, by
+ * vmcs12's "VMCS shadowing" and VMREAD/VMWRITE bitmap (SDM 26.1.3)? */
+bool nested_l1_wants_vmcs_access(const struct vmcs12 *v,
+				 const struct l1_mem *mem, bool write,
+				 uint64_t enc);
+
+/*
+ * L2's VMREAD/VMWRITE of enc that L1's bitmaps let through: done on L1's
+ * shadow VMCS, the region at vmcs12's link pointer (SDM 25.10, 31.3);
+ * VMfailValid goes to vmcs12, the VMCS current for L2.
+ */
+enum l0_exit_action nvmx_handle_l2_vmread(struct l0_vm *vm, uint64_t enc);
+enum l0_exit_action nvmx_handle_l2_vmwrite(struct l0_vm *vm, uint64_t enc);
 
 /*
  * Whether L1 asked for this exit of L2, by vmcs12's controls, bitmaps

@@ -53,7 +53,7 @@ _Static_assert(NESTED_VMX_NR_CAPS == MSR_IA32_VMX_LAST - MSR_IA32_VMX_FIRST + 1,
 	(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_DESC |                   \
 	 SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_ENABLE_VPID |         \
 	 SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_UNRESTRICTED_GUEST | \
-	 SECONDARY_EXEC_ENABLE_INVPCID)
+	 SECONDARY_EXEC_ENABLE_INVPCID | SECONDARY_EXEC_SHADOW_VMCS)
 
 #define NESTED_EXIT_EMULATED                                       \
 	(VMX_EXIT_DEFAULT1 | VM_EXIT_SAVE_DEBUG_CONTROLS |         \
@@ -219,17 +219,14 @@ uint64_t nested_vmx_ept_vpid_cap(const struct nested_vmx_caps *caps)
 /*
  * The fields of the features offered above (SDM Appendix B): the
  * processor's own fields (which already leave out PDPTEs, the performance,
- * SMM and extension MSRs), less those of VMCS shadowing, which L0 does not
- * offer L1 yet, and those of VM functions and TSC scaling, which it does
- * not offer L1 either.
+ * SMM and extension MSRs), less those of VM functions and TSC scaling,
+ * which L0 does not offer L1.
  */
 bool nested_vmcs_field_supported(uint32_t enc)
 {
 	switch (enc & ~VMCS_ENC_HIGH) {
-	case VMREAD_BITMAP:
-	case VMWRITE_BITMAP:
 	case VM_FUNCTION_CONTROL: /* VM functions and TSC scaling are */
-	case EPTP_LIST_ADDRESS: /* not offered to L1 either */
+	case EPTP_LIST_ADDRESS: /* not offered to L1 */
 	case TSC_MULTIPLIER:
 		return false;
 	default:

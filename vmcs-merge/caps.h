@@ -19,6 +19,8 @@ struct vtx_cpu;
  * does not read IA32_VMX_BASIC fails at once.
  */
 #define VMCS12_REVISION 0x4e563132u
+/* Bit 31 of a VMCS region's revision word: a shadow VMCS (SDM 25.10). */
+#define VMCS12_SHADOW_INDICATOR 0x80000000u
 
 /* IA32_VMX_BASIC .. IA32_VMX_EXIT_CTLS2, indexed from MSR_IA32_VMX_FIRST. */
 #define NESTED_VMX_NR_CAPS 20u

@@ -109,6 +109,13 @@ static bool check_execution_controls(const struct vmcs12 *v,
 	    (CC(!page_aligned(v->msr_bitmap)) ||
 	     CC(beyond_maxphy(v->msr_bitmap))))
 		return false;
+	/* 26.2.1.1: with VMCS shadowing, both VMREAD/VMWRITE bitmaps. */
+	if ((proc2 & SECONDARY_EXEC_SHADOW_VMCS) &&
+	    (CC(!page_aligned(v->vmread_bitmap)) ||
+	     CC(beyond_maxphy(v->vmread_bitmap)) ||
+	     CC(!page_aligned(v->vmwrite_bitmap)) ||
+	     CC(beyond_maxphy(v->vmwrite_bitmap))))
+		return false;
 	/* 25.6.11: the EPT pointer, as far as the capabilities allow it. */
 	if ((proc2 & SECONDARY_EXEC_ENABLE_EPT) &&
 	    (CC((eptp & VMX_EPTP_MT_MASK) == VMX_EPTP_MT_WB &&
@@ -432,9 +439,9 @@ static int check_guest_state(const struct vmcs12 *v,
 		return ENTRY_FAIL_DEFAULT + 1;
 	/*
 	 * A link pointer other than ~0 names a VMCS region: 4 KiB aligned
-	 * and within the physical-address width. Its revision (bit 31 clear:
-	 * no VMCS shadowing is offered) is in L1's memory, so the caller
-	 * checks it next (nested_vmx_run()).
+	 * and within the physical-address width. Its revision (and bit 31
+	 * equal to "VMCS shadowing") is in L1's memory, so the caller checks
+	 * it next (nested_vmx_run()).
 	 */
 	if (v->vmcs_link_pointer != ~0ull &&
 	    (CC(v->vmcs_link_pointer & 0xfff) ||

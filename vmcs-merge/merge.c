@@ -166,6 +166,9 @@ static void prepare_controls(struct vmcs_io *io, const struct vmcs12 *v,
 	if (proc12 & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS)
 		proc2 = v->secondary_vm_exec_control;
 	proc2 |= SECONDARY_EXEC_ENABLE_EPT;
+	/* L1's VMCS shadowing is L0's to emulate: every VMREAD/VMWRITE of
+	 * L2 exits to L0, which reads vmcs12's bitmaps (SDM 26.1.3). */
+	proc2 &= ~(uint32_t)SECONDARY_EXEC_SHADOW_VMCS;
 	if (cfg->vpid02)
 		proc2 |= SECONDARY_EXEC_ENABLE_VPID;
 	else

@@ -441,7 +441,7 @@ static void run_l1_shim_access(const char *mode, const char *l2,
  * may read there. shadow: the 15 SH_RW fields L0 offers (the 17 of the
  * table less GUEST_INTR_STATUS and TPR_THRESHOLD, whose features are not
  * offered), and those 15 + the 9 SH_RO fields. shadow-all: every one of
- * the 119 fields L0 offers (the VMX-preemption timer value among them),
+ * the 121 fields L0 offers (the VMX-preemption timer value among them),
  * both ways (IA32_VMX_MISC[29] is offered, so
  * the exit-information fields are writable too).
  */
@@ -454,7 +454,7 @@ static const struct access_case {
 } access_cases[] = {
 	{ "trap", 8, 18, 5, 1, 0, 0, 0, 0 },
 	{ "shadow", 2, 6, 0, 0, 5, 1, 15, 24 },
-	{ "shadow-all", 2, 6, 0, 0, 5, 1, 119, 119 },
+	{ "shadow-all", 2, 6, 0, 0, 5, 1, 121, 121 },
 };
 
 static void test_nested__vmcs_access_exact_l1_exits_per_l2_cpuid(void **state)

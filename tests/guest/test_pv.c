@@ -104,9 +104,10 @@ static const struct pv_case {
 } pv_cases[] = {
 	/* vmcs02 carries vpid02 (one more VMWRITE per entry, 44 cycles on
 	 * nehalem); shadow-all also syncs the preemption-timer field L0
-	 * now offers (one VMREAD and one VMWRITE more, 96). */
+	 * now offers (one VMREAD and one VMWRITE more, 96), and the VMREAD
+	 * and VMWRITE bitmap addresses, offered with VMCS shadowing (192). */
 	{ "trap", 8, 18, 23565 + 44, 167 },
-	{ "shadow-all", 2, 6, 25841 + 44 + 96, 173 },
+	{ "shadow-all", 2, 6, 25841 + 44 + 96 + 192, 173 },
 	{ "pv", 2, 6, 14349 + 44, 311 },
 };
 

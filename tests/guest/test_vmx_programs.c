@@ -107,10 +107,7 @@ static void run_program(const char *name)
 	run_program_at(name, true);
 }
 
-/*
- * As L1 under L0. Not vmx_shadow: L0 does not offer VMCS shadowing to L1
- * (docs/design/nested.md), so that program only prints its skip line.
- */
+/* As L1 under L0. */
 #define UNDER_L0(prog)                                               \
 	static void test_vmx_programs__##prog##_under_l0_same_lines( \
 		void **state)                                        \
@@ -122,6 +119,7 @@ UNDER_L0(vmx_fields)
 UNDER_L0(vmx_insn)
 UNDER_L0(vmx_entry)
 UNDER_L0(vmx_exits)
+UNDER_L0(vmx_shadow)
 UNDER_L0(vmx_real)
 UNDER_L0(vmx_events)
 UNDER_L0(vmx_mtf)
@@ -237,6 +235,8 @@ int main(void)
 			test_vmx_programs__vmx_entry_under_l0_same_lines),
 		cmocka_unit_test(
 			test_vmx_programs__vmx_exits_under_l0_same_lines),
+		cmocka_unit_test(
+			test_vmx_programs__vmx_shadow_under_l0_same_lines),
 		cmocka_unit_test(
 			test_vmx_programs__vmx_real_under_l0_same_lines),
 		cmocka_unit_test(

@@ -131,7 +131,7 @@ static void test_vmptrld__bad_revision_fails_valid_error_11(void **state)
 	struct prog p = { 0 };
 
 	put_region(f, VMCS_A, VMCS12_REVISION, 0);
-	put_region(f, VMCS_B, VMCS12_REVISION | 0x80000000u, 0);
+	put_region(f, VMCS_B, VMCS12_REVISION ^ 1, 0);
 	prologue_vmptrld(f, &p, VMCS_A);
 	put64(f, DATA + 16, VMCS_B);
 	op_vmptrld(&p, DATA + 16);
@@ -895,8 +895,187 @@ test_vmlaunch__link_pointer_bad_revision_fails_33_qual_4(void **state)
 				 VMX_EXIT_REASONS_FAILED_VMENTRY);
 	assert_int_equal(v12->exit_qualification, ENTRY_FAIL_VMCS_LINK_PTR);
 	assert_string_equal(f->vm.nvmx->last_check.check,
-			    "vmcs12_read_revision(mem, v->vmcs_link_pointer) "
-			    "!= VMCS12_REVISION");
+			    "!nested_link_pointer_ok(v, mem, n->vmptr)");
+}
+
+/* ---- VMCS shadowing offered to L1 (SDM 25.10, 26.1.3, 31.3) ---------------------- */
+
+#define SHADOW_COOKIE 0x1122334455667788ull
+
+/* A shadow VMCS may be current (VMPTRLD succeeds) but not entered:
+ * VMLAUNCH is VMfailInvalid and it stays current (SDM 25.10, 27.1). */
+static void
+test_vmptrld__shadow_vmcs_current_vmlaunch_fails_invalid(void **state)
+{
+	struct fixture *f = *state;
+	struct prog p = { 0 };
+
+	put_region(f, VMCS_B, VMCS12_REVISION | VMCS12_SHADOW_INDICATOR, 0);
+	prologue_vmptrld(f, &p, VMCS_B);
+	op(&p, VMLAUNCH, 3);
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	expect_halt_at(f, L1_CODE + p.n - 1);
+	assert_int_equal(l1_flags(f), X86_EFLAGS_CF);
+	assert_int_equal(f->vm.nvmx->vmptr, VMCS_B);
+}
+
+/* vmcs12 with VMCS shadowing: bitmaps at IO_A (VMREAD) and IO_B
+ * (VMWRITE), both clear; the shadow VMCS at VMCS_B holds SHADOW_COOKIE
+ * as its guest RIP. */
+static void shadowing_vmcs12(struct fixture *f, struct vmcs12 *v)
+{
+	struct vmcs12 sh;
+
+	memset(&sh, 0, sizeof(sh));
+	sh.revision_id = VMCS12_REVISION | VMCS12_SHADOW_INDICATOR;
+	sh.guest_rip = SHADOW_COOKIE;
+	put(f, VMCS_B, &sh, sizeof(sh));
+	valid_vmcs12(f, v, 0);
+	v->secondary_vm_exec_control |= SECONDARY_EXEC_SHADOW_VMCS;
+	v->vmread_bitmap = IO_A;
+	v->vmwrite_bitmap = IO_B;
+	v->vmcs_link_pointer = VMCS_B;
+}
+
+static const uint8_t mov_r8_guest_rip[] = {
+	0x49, 0xc7, 0xc0, 0x1e, 0x68, 0x00, 0x00, /* mov $0x681e,%r8 */
+};
+static const uint8_t mov_r8_tsc_multiplier[] = {
+	0x49, 0xc7, 0xc0, 0x32, 0x20, 0x00, 0x00, /* mov $0x2032,%r8 */
+};
+static const uint8_t vmread_r8_rax[] = { 0x44, 0x0f, 0x78, 0xc0 };
+static const uint8_t vmwrite_rax_r8[] = { 0x44, 0x0f, 0x79, 0xc0 };
+static const uint8_t mov_eax_77[] = { 0xb8, 0x77, 0x00, 0x00, 0x00 };
+
+/* A clear VMREAD-bitmap bit: L0 reads the shadow VMCS for L2, which goes
+ * on to its CPUID with the value in RAX and flags clear; no exit for L1. */
+static void test_l2_vmread__clear_bit_reads_shadow_vmcs(void **state)
+{
+	struct fixture *f = *state;
+	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+
+	shadowing_vmcs12(f, &v);
+	op(&l2, mov_r8_guest_rip, 7);
+	op(&l2, vmread_r8_rax, 4); /* vmread %r8,%rax */
+	op(&l2, CPUID, 2);
+	run_nested(f, &v, &l2);
+	expect_halt_at(f, L1_HOST_RIP);
+	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_CPUID);
+	assert_int_equal(v12->guest_rip, L2_CODE + 11);
+	assert_int_equal(v12->guest_rflags & (X86_EFLAGS_CF | X86_EFLAGS_ZF),
+			 0);
+	assert_int_equal(gpr(f, VCPU_REGS_RAX), SHADOW_COOKIE);
+	assert_int_equal(f->vm.stats.l2_exits[EXIT_REASON_VMREAD], 1);
+	assert_int_equal(f->vm.stats.reflected[EXIT_REASON_VMREAD].count, 0);
+}
+
+/* A clear VMWRITE-bitmap bit: the write lands in the shadow VMCS region
+ * in L1's memory. */
+static void test_l2_vmwrite__clear_bit_writes_shadow_vmcs(void **state)
+{
+	struct fixture *f = *state;
+	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+
+	shadowing_vmcs12(f, &v);
+	op(&l2, mov_r8_guest_rip, 7);
+	op(&l2, mov_eax_77, 5);
+	op(&l2, vmwrite_rax_r8, 4); /* vmwrite %rax,%r8 */
+	op(&l2, CPUID, 2);
+	run_nested(f, &v, &l2);
+	expect_halt_at(f, L1_HOST_RIP);
+	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_CPUID);
+	assert_int_equal(get64(f, VMCS_B + offsetof(struct vmcs12, guest_rip)),
+			 0x77);
+	assert_int_equal(f->vm.stats.reflected[EXIT_REASON_VMWRITE].count, 0);
+}
+
+/* A set bit: the VMREAD exits to L1 with reason 23 and the encoding
+ * register (R8) in the instruction information. */
+static void test_l2_vmread__set_bit_reflects_exit_23(void **state)
+{
+	struct fixture *f = *state;
+	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+	uint8_t bit = 1u << (GUEST_RIP & 7);
+
+	shadowing_vmcs12(f, &v);
+	put(f, IO_A + (GUEST_RIP >> 3), &bit, 1);
+	op(&l2, mov_r8_guest_rip, 7);
+	op(&l2, vmread_r8_rax, 4); /* vmread %r8,%rax */
+	run_nested(f, &v, &l2);
+	expect_halt_at(f, L1_HOST_RIP);
+	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_VMREAD);
+	assert_int_equal(v12->guest_rip, L2_CODE + 7);
+	assert_int_equal(vmx_insn_info_get_reg2(v12->vmx_instruction_info),
+			 VCPU_REGS_R8);
+}
+
+/* A shadowed VMREAD of a field L0 does not offer: VMfailValid(12), the
+ * error in vmcs12 (current for L2); with link pointer ~0: VMfailInvalid. */
+static void test_l2_vmread__unsupported_field_fails_valid_12(void **state)
+{
+	struct fixture *f = *state;
+	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+
+	shadowing_vmcs12(f, &v);
+	op(&l2, mov_r8_tsc_multiplier, 7);
+	op(&l2, vmread_r8_rax, 4); /* vmread %r8,%rax */
+	op(&l2, CPUID, 2);
+	run_nested(f, &v, &l2);
+	expect_halt_at(f, L1_HOST_RIP);
+	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_CPUID);
+	assert_int_equal(v12->guest_rflags & (X86_EFLAGS_CF | X86_EFLAGS_ZF),
+			 X86_EFLAGS_ZF);
+	assert_int_equal(v12->vm_instruction_error,
+			 VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+}
+
+static void test_l2_vmread__link_all_ones_fails_invalid(void **state)
+{
+	struct fixture *f = *state;
+	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+
+	shadowing_vmcs12(f, &v);
+	v.vmcs_link_pointer = ~0ull;
+	op(&l2, mov_r8_guest_rip, 7);
+	op(&l2, vmread_r8_rax, 4); /* vmread %r8,%rax */
+	op(&l2, CPUID, 2);
+	run_nested(f, &v, &l2);
+	expect_halt_at(f, L1_HOST_RIP);
+	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_CPUID);
+	assert_int_equal(v12->guest_rflags & (X86_EFLAGS_CF | X86_EFLAGS_ZF),
+			 X86_EFLAGS_CF);
+}
+
+/* SDM 27.3.1.5: with VMCS shadowing the link pointer must name a shadow
+ * VMCS; an ordinary vmcs12 there fails the entry (33, qualification 4). */
+static void
+test_vmlaunch__shadowing_link_to_ordinary_vmcs_fails_33(void **state)
+{
+	struct fixture *f = *state;
+	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
+	struct prog l2 = { 0 };
+	struct vmcs12 v;
+
+	shadowing_vmcs12(f, &v);
+	put_region(f, VMCS_B, VMCS12_REVISION, 0);
+	op(&l2, CPUID, 2);
+	run_nested(f, &v, &l2);
+	expect_halt_at(f, L1_HOST_RIP);
+	assert_int_equal(v12->vm_exit_reason,
+			 EXIT_REASON_INVALID_STATE |
+				 VMX_EXIT_REASONS_FAILED_VMENTRY);
+	assert_int_equal(v12->exit_qualification, ENTRY_FAIL_VMCS_LINK_PTR);
 }
 
 /* SDM 27.8: an entry failure leaves the VM-entry interruption
@@ -1060,7 +1239,7 @@ static void test_vmcs_shadow__field_sets_per_strategy_exact(void **state)
 		offered++;
 		exit_info += vmcs_field_type(enc) == VMCS_FIELD_TYPE_EXIT_INFO;
 	}
-	assert_int_equal(offered, 119);
+	assert_int_equal(offered, 121);
 	assert_int_equal(exit_info, 11);
 
 	vmcs_shadow_set_init(&s, VMCS_ACCESS_TRAP, true);
@@ -1080,7 +1259,9 @@ static void test_vmcs_shadow__field_sets_per_strategy_exact(void **state)
 	assert_int_equal(s.nr_write, offered);
 	assert_int_equal(vmcs_shadow_field_access(&s, IO_BITMAP_A_HIGH),
 			 VMCS_SHADOW_READ | VMCS_SHADOW_WRITE);
-	assert_int_equal(vmcs_shadow_field_access(&s, VMREAD_BITMAP), 0);
+	assert_int_equal(vmcs_shadow_field_access(&s, VMREAD_BITMAP),
+			 VMCS_SHADOW_READ | VMCS_SHADOW_WRITE);
+	assert_int_equal(vmcs_shadow_field_access(&s, TSC_MULTIPLIER), 0);
 	assert_int_equal(vmcs_shadow_field_access(&s, 1ull << 32 | GUEST_RIP),
 			 0);
 	vmcs_shadow_set_init(&s, VMCS_ACCESS_SHADOW_ALL, false);
@@ -1300,6 +1481,13 @@ int main(void)
 		T(test_msr_areas__exit_store_above_max_is_vmx_abort),
 		T(test_vmlaunch__link_pointer_to_a_vmcs12_region_enters),
 		T(test_vmlaunch__link_pointer_bad_revision_fails_33_qual_4),
+		T(test_vmptrld__shadow_vmcs_current_vmlaunch_fails_invalid),
+		T(test_l2_vmread__clear_bit_reads_shadow_vmcs),
+		T(test_l2_vmwrite__clear_bit_writes_shadow_vmcs),
+		T(test_l2_vmread__set_bit_reflects_exit_23),
+		T(test_l2_vmread__unsupported_field_fails_valid_12),
+		T(test_l2_vmread__link_all_ones_fails_invalid),
+		T(test_vmlaunch__shadowing_link_to_ordinary_vmcs_fails_33),
 		T(test_vmlaunch__entry_failure_keeps_injection_valid),
 		T(test_nested_l1_wants_exit__unknown_reason_reflects_to_l1),
 		T(test_nested_l1_wants_exit__cr3_and_invlpg_follow_vmcs12_controls),

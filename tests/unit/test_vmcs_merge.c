@@ -153,7 +153,7 @@ static void test_caps__every_control_group_is_subset_of_processor(void **state)
 
 /* What the merge handles is offered; what it does not is not. */
 static void
-test_caps__offers_ept_hlt_io_msr_bitmaps_not_vmcs_shadowing(void **state)
+test_caps__offers_ept_hlt_io_msr_bitmaps_vmcs_shadowing(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t proc, proc2, misc, vmfunc;
@@ -167,7 +167,8 @@ test_caps__offers_ept_hlt_io_msr_bitmaps_not_vmcs_shadowing(void **state)
 				 CPU_BASED_USE_MSR_BITMAPS);
 	assert_int_equal((proc2 >> 32) & SECONDARY_EXEC_ENABLE_EPT,
 			 SECONDARY_EXEC_ENABLE_EPT);
-	assert_int_equal((proc2 >> 32) & SECONDARY_EXEC_SHADOW_VMCS, 0);
+	assert_int_equal((proc2 >> 32) & SECONDARY_EXEC_SHADOW_VMCS,
+			 SECONDARY_EXEC_SHADOW_VMCS);
 	/* VM functions and TSC scaling: offered by the processor, kept
 	 * from L1, and their fields with them. */
 	assert_int_equal((proc2 >> 32) & (SECONDARY_EXEC_ENABLE_VMFUNC |
@@ -207,8 +208,9 @@ test_caps__every_offered_field_is_supported_by_processor(void **state)
 				 "processor",
 				 vmcs_field_table[k].name);
 	}
-	/* 119: the VMX-preemption timer value is offered with the timer. */
-	assert_int_equal(offered, 119);
+	/* 121: the VMX-preemption timer value is offered with the timer,
+	 * the VMREAD/VMWRITE bitmap addresses with VMCS shadowing. */
+	assert_int_equal(offered, 121);
 }
 
 /* ---- vmcs12 by encoding ----------------------------------------------------------- */
@@ -282,8 +284,16 @@ static void test_vmcs12_check__valid_vmcs12_passes(void **state)
 
 BREAK(pin, v->pin_based_vm_exec_control = 0)
 BREAK(proc_tpr_shadow, v->cpu_based_vm_exec_control |= CPU_BASED_TPR_SHADOW)
-BREAK(proc2_shadow_vmcs,
-      v->secondary_vm_exec_control = SECONDARY_EXEC_SHADOW_VMCS)
+BREAK(proc2_shadow_vmcs_read_bitmap, {
+	v->secondary_vm_exec_control |= SECONDARY_EXEC_SHADOW_VMCS;
+	v->vmread_bitmap = 0x3800;
+	v->vmwrite_bitmap = 0x4000;
+})
+BREAK(proc2_shadow_vmcs_write_bitmap, {
+	v->secondary_vm_exec_control |= SECONDARY_EXEC_SHADOW_VMCS;
+	v->vmread_bitmap = 0x3000;
+	v->vmwrite_bitmap = 1ull << MAXPHYADDR;
+})
 BREAK(proc2_unrestricted,
       v->secondary_vm_exec_control = SECONDARY_EXEC_UNRESTRICTED_GUEST)
 BREAK(pin_virtual_nmis, v->pin_based_vm_exec_control |= PIN_BASED_VIRTUAL_NMIS)
@@ -457,9 +467,12 @@ static const struct check_case check_cases[] = {
 	VMFAIL_CTL("proc_tpr_shadow_not_offered", proc_tpr_shadow,
 		   "!nested_vmx_ctl_ok(caps, MSR_IA32_VMX_TRUE_PROCBASED_CTLS, "
 		   "proc)"),
-	VMFAIL_CTL("proc2_vmcs_shadowing_not_offered", proc2_shadow_vmcs,
-		   "!nested_vmx_ctl_ok(caps, MSR_IA32_VMX_PROCBASED_CTLS2, "
-		   "proc2)"),
+	VMFAIL_CTL("proc2_vmcs_shadowing_vmread_bitmap_unaligned",
+		   proc2_shadow_vmcs_read_bitmap,
+		   "!page_aligned(v->vmread_bitmap)"),
+	VMFAIL_CTL("proc2_vmcs_shadowing_vmwrite_bitmap_beyond_width",
+		   proc2_shadow_vmcs_write_bitmap,
+		   "beyond_maxphy(v->vmwrite_bitmap)"),
 	VMFAIL_CTL("pin_virtual_nmis_without_nmi_exiting", pin_virtual_nmis,
 		   "!(v->pin_based_vm_exec_control & PIN_BASED_NMI_EXITING) && "
 		   "(v->pin_based_vm_exec_control & PIN_BASED_VIRTUAL_NMIS)"),
@@ -948,7 +961,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_caps__vmx_basic_reports_vmcs12_revision_and_true_ctls),
 		T(test_caps__every_control_group_is_subset_of_processor),
-		T(test_caps__offers_ept_hlt_io_msr_bitmaps_not_vmcs_shadowing),
+		T(test_caps__offers_ept_hlt_io_msr_bitmaps_vmcs_shadowing),
 		T(test_caps__every_offered_field_is_supported_by_processor),
 		T(test_vmcs12_write_field__truncates_to_width_and_reads_back),
 		T(test_vmcs12_read_field__unoffered_or_reserved_is_enoent),
