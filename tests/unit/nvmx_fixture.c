@@ -17,7 +17,9 @@
 #include "arch/boot_layout.h"
 #include "arch/x86_regs.h"
 #include "arch/x86_seg.h"
+#include "l0/nvmx.h"
 #include "tests/unit/nvmx_fixture.h"
+#include "tests/unit/vmcs12_fixture.h"
 #include "vmcs-merge/vmcs12.h"
 #include "vmcs-merge/caps.h"
 
@@ -286,4 +288,24 @@ void prologue_vmptrld(struct fixture *f, struct prog *p, gpa_t vmcs)
 	prologue_vmxon(f, p);
 	put64(f, DATA + 8, vmcs);
 	op_vmptrld(p, DATA + 8);
+}
+
+void nvmx_valid_vmcs12(struct fixture *f, struct vmcs12 *v, uint64_t eptp)
+{
+	vmcs12_fixture_init(v, &f->vm.nvmx->caps, eptp, L2_CODE, L2_STACK,
+			    L1_HOST_RIP, L1_EXIT_STACK);
+}
+
+uint64_t nvmx_run_nested(struct fixture *f, const struct vmcs12 *v12,
+			 const struct prog *l2)
+{
+	struct prog p = { 0 };
+
+	put(f, VMCS_A, v12, sizeof(*v12));
+	put(f, L2_CODE, l2->b, l2->n);
+	prologue_vmptrld(f, &p, VMCS_A);
+	op(&p, VMLAUNCH, 3);
+	op(&p, HLT, 1);
+	run_l1(f, &p);
+	return L1_CODE + p.n - 1;
 }

@@ -124,4 +124,16 @@ uint64_t l1_flags(struct fixture *f);
 void prologue_vmxon(struct fixture *f, struct prog *p);
 void prologue_vmptrld(struct fixture *f, struct prog *p, gpa_t vmcs);
 
+struct vmcs12;
+
+/* A vmcs12 that passes every nested entry check, with L2 at L2_CODE and
+ * L1's host state at L1_HOST_RIP (tests/unit/vmcs12_fixture.h). */
+void nvmx_valid_vmcs12(struct fixture *f, struct vmcs12 *v, uint64_t eptp);
+
+/* L1: VMXON, VMPTRLD of vmcs12 A (written whole by the test, in L0's
+ * format), VMLAUNCH, HLT; its host RIP is a HLT at L1_HOST_RIP. Returns
+ * where L1's HLT after a failed VMLAUNCH is. */
+uint64_t nvmx_run_nested(struct fixture *f, const struct vmcs12 *v12,
+			 const struct prog *l2);
+
 #endif

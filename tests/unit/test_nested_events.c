@@ -37,20 +37,6 @@
 static const uint8_t NOP[1] = { 0x90 };
 static const uint8_t JMP_SELF[2] = { 0xeb, 0xfe };
 
-static uint64_t run_nested(struct fixture *f, const struct vmcs12 *v12,
-			   const struct prog *l2)
-{
-	struct prog p = { 0 };
-
-	put(f, VMCS_A, v12, sizeof(*v12));
-	put(f, L2_CODE, l2->b, l2->n);
-	prologue_vmptrld(f, &p, VMCS_A);
-	op(&p, VMLAUNCH, 3);
-	op(&p, HLT, 1);
-	run_l1(f, &p);
-	return L1_CODE + p.n - 1;
-}
-
 /* A valid vmcs12 whose L2 uses L1's IDT (the stubs) and has IF set. */
 static void event_vmcs12(struct fixture *f, struct vmcs12 *v, uint64_t eptp)
 {
@@ -204,7 +190,7 @@ static void test_inject__ext_intr_delivered_through_l2_idt(void **state)
 	v.vm_entry_intr_info_field =
 		vmx_build_intr_info(IRQ_VEC, INTR_TYPE_EXT_INTR, false);
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_HLT);
 	assert_int_equal(gpr(f, VCPU_REGS_R15), IRQ_VEC);
@@ -232,7 +218,7 @@ static void test_inject__delivery_gp_reflected_with_idt_vectoring(void **state)
 	v.vm_entry_intr_info_field =
 		vmx_build_intr_info(IRQ_VEC, INTR_TYPE_EXT_INTR, false);
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_EXCEPTION_NMI);
 	assert_int_equal(v12->vm_exit_intr_info, 0x80000b0du);
@@ -264,7 +250,7 @@ static void test_inject__ept02_fills_during_delivery_reinjected(void **state)
 	v.vm_entry_intr_info_field =
 		vmx_build_intr_info(IRQ_VEC, INTR_TYPE_EXT_INTR, false);
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_HLT);
 	assert_int_equal(gpr(f, VCPU_REGS_R15), IRQ_VEC);
@@ -294,7 +280,7 @@ test_ext_intr__l1_exiting_with_ack_reflected_with_vector(void **state)
 	op(&l2, CPUID, 2);
 	apic_enable(f);
 	assert_int_equal(vtx_cpu_raise_irq(f->cpu, 0x30), 0);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_EXTERNAL_INTERRUPT);
 	assert_int_equal(v12->vm_exit_intr_info, 0x80000030u);
@@ -317,7 +303,7 @@ static void test_ext_intr__l1_exiting_without_ack_info_invalid(void **state)
 	op(&l2, CPUID, 2);
 	apic_enable(f);
 	assert_int_equal(vtx_cpu_raise_irq(f->cpu, 0x30), 0);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_EXTERNAL_INTERRUPT);
 	assert_int_equal(v12->vm_exit_intr_info, 0);
@@ -335,7 +321,7 @@ static void test_ext_intr__not_intercepted_delivered_into_l2(void **state)
 	op(&l2, CPUID, 2);
 	apic_enable(f);
 	assert_int_equal(vtx_cpu_raise_irq(f->cpu, IRQ_VEC), 0);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_HLT);
 	assert_int_equal(gpr(f, VCPU_REGS_R15), IRQ_VEC);
@@ -356,7 +342,7 @@ static void test_nmi__l1_nmi_exiting_reflected_as_nmi(void **state)
 	event_vmcs12(f, &v, 0);
 	v.pin_based_vm_exec_control |= PIN_BASED_NMI_EXITING;
 	l2_self_nmi(f, &v, &l2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_EXCEPTION_NMI);
 	assert_int_equal(v12->vm_exit_intr_info, 0x80000202u);
@@ -375,7 +361,7 @@ static void test_nmi__not_intercepted_delivered_into_l2(void **state)
 
 	event_vmcs12(f, &v, 0);
 	l2_self_nmi(f, &v, &l2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_HLT);
 	assert_int_equal(gpr(f, VCPU_REGS_R15), NMI_VECTOR);
@@ -394,7 +380,7 @@ static void test_window__interrupt_window_reflected_reason_7(void **state)
 	event_vmcs12(f, &v, 0);
 	v.cpu_based_vm_exec_control |= CPU_BASED_INTR_WINDOW_EXITING;
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_INTERRUPT_WINDOW);
 	assert_int_equal(v12->guest_rip, L2_CODE);
@@ -412,7 +398,7 @@ static void test_window__nmi_window_reflected_reason_8(void **state)
 		PIN_BASED_NMI_EXITING | PIN_BASED_VIRTUAL_NMIS;
 	v.cpu_based_vm_exec_control |= CPU_BASED_NMI_WINDOW_EXITING;
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_NMI_WINDOW);
 	assert_int_equal(v12->guest_rip, L2_CODE);
@@ -430,7 +416,7 @@ static void test_mtf__after_one_l2_instruction_reflected(void **state)
 	v.cpu_based_vm_exec_control |= CPU_BASED_MONITOR_TRAP_FLAG;
 	op(&l2, NOP, 1);
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_MONITOR_TRAP_FLAG);
 	assert_int_equal(v12->guest_rip, L2_CODE + 1);
@@ -453,7 +439,7 @@ static void test_mtf__after_io_l0_performed_reflected_by_l0(void **state)
 	v.io_bitmap_b = IO_B;
 	op(&l2, OUT_80, 2);
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(f->bus.unclaimed_writes, 1);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_MONITOR_TRAP_FLAG);
@@ -475,7 +461,7 @@ static void test_timer__zero_exits_before_first_instruction(void **state)
 	v.vm_exit_controls |= VM_EXIT_SAVE_VMX_PREEMPTION_TIMER;
 	v.vmx_preemption_timer_value = 0;
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_PREEMPTION_TIMER);
 	assert_int_equal(v12->guest_rip, L2_CODE);
@@ -496,7 +482,7 @@ static void test_timer__counts_down_while_l2_spins(void **state)
 	v.vm_exit_controls |= VM_EXIT_SAVE_VMX_PREEMPTION_TIMER;
 	v.vmx_preemption_timer_value = 4;
 	op(&l2, JMP_SELF, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_PREEMPTION_TIMER);
 	assert_int_equal(v12->guest_rip, L2_CODE);
@@ -520,7 +506,7 @@ static void test_activity__hlt_round_trips_through_timer_exit(void **state)
 	v.pin_based_vm_exec_control |= PIN_BASED_VMX_PREEMPTION_TIMER;
 	v.vmx_preemption_timer_value = 2;
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_PREEMPTION_TIMER);
 	assert_int_equal(v12->guest_activity_state, GUEST_ACTIVITY_HLT);
@@ -543,7 +529,7 @@ static void test_activity__hlt_woken_by_injected_interrupt(void **state)
 	v.vm_entry_intr_info_field =
 		vmx_build_intr_info(IRQ_VEC, INTR_TYPE_EXT_INTR, false);
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_HLT);
 	assert_int_equal(gpr(f, VCPU_REGS_R15), IRQ_VEC);
@@ -564,7 +550,7 @@ static void test_interruptibility__nmi_blocking_round_trips(void **state)
 		PIN_BASED_NMI_EXITING | PIN_BASED_VIRTUAL_NMIS;
 	v.guest_interruptibility_info = GUEST_INTR_STATE_NMI;
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_CPUID);
 	assert_int_equal(v12->guest_interruptibility_info,
@@ -624,7 +610,7 @@ static void test_vpid02__vmcs12_vpid_runs_l2_on_vpid02(void **state)
 	v.secondary_vm_exec_control |= SECONDARY_EXEC_ENABLE_VPID;
 	v.virtual_processor_id = 5;
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(f->vm.nvmx->cfg02.vpid02, VPID02_FIRST);
 	assert_int_equal(vpid02_find(&f->vm.nvmx->vpid02, 5), VPID02_FIRST);
@@ -647,7 +633,7 @@ static void test_vpid02__no_vmcs12_vpid_flushed_at_each_entry(void **state)
 
 	event_vmcs12(f, &v, 0);
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(f->vm.nvmx->cfg02.vpid02, VPID02_NO_VPID12);
 	assert_int_equal(f->vm.stats.vpid02_flushes, 1);

@@ -4,9 +4,9 @@
  * VMX instructions and their VMfail cases (SDM Vol. 3C 31.2, 31.3), L1's
  * CPUID and VMX MSRs, nested entry (27.2, 27.8), reflection (28.2), ept02
  * faults, the reflection switch's default, that no address L1 supplies
- * makes L0 touch memory outside L1's RAM, and VMCS shadowing for L1
- * (25.10): the field sets, the bitmaps, and the shadow VMCS kept in step
- * with vmcs12. Host side, tests only.
+ * makes L0 touch memory outside L1's RAM, and VMCS shadowing offered to
+ * L1 for its L2. L0's own use of VMCS shadowing for L1 (--vmcs-access) is
+ * tests/unit/test_nvmx_shadow.c. Host side, tests only.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -456,31 +456,6 @@ static void test_l1_cr0_reserved_low_bits__dropped_as_on_silicon(void **state)
 	assert_true(f->vm.nvmx->vmxon);
 }
 
-/* ---- nested VM entry ----------------------------------------------------------------- */
-
-/* L1: VMXON, VMPTRLD of vmcs12 A (written whole by the test, in L0's
- * format), VMLAUNCH, HLT; its host RIP is a HLT at L1_HOST_RIP. Returns
- * where L1's HLT after a failed VMLAUNCH is. */
-static uint64_t run_nested(struct fixture *f, const struct vmcs12 *v12,
-			   const struct prog *l2)
-{
-	struct prog p = { 0 };
-
-	put(f, VMCS_A, v12, sizeof(*v12));
-	put(f, L2_CODE, l2->b, l2->n);
-	prologue_vmptrld(f, &p, VMCS_A);
-	op(&p, VMLAUNCH, 3);
-	op(&p, HLT, 1);
-	run_l1(f, &p);
-	return L1_CODE + p.n - 1;
-}
-
-static void valid_vmcs12(struct fixture *f, struct vmcs12 *v, uint64_t eptp)
-{
-	vmcs12_fixture_init(v, &f->vm.nvmx->caps, eptp, L2_CODE, L2_STACK,
-			    L1_HOST_RIP, L1_EXIT_STACK);
-}
-
 /* A control L0 does not offer: VMfailValid(7), nothing entered, and L0
  * records the rule (SDM 27.2.1.1). */
 static void test_vmlaunch__pin_controls_outside_caps_fail_valid_7(void **state)
@@ -489,10 +464,10 @@ static void test_vmlaunch__pin_controls_outside_caps_fail_valid_7(void **state)
 	struct prog l2 = { 0 };
 	struct vmcs12 v;
 
-	valid_vmcs12(f, &v, 0);
+	nvmx_valid_vmcs12(f, &v, 0);
 	v.pin_based_vm_exec_control = 0;
 	op(&l2, HLT, 1);
-	expect_halt_at(f, run_nested(f, &v, &l2));
+	expect_halt_at(f, nvmx_run_nested(f, &v, &l2));
 	assert_int_equal(l1_flags(f), X86_EFLAGS_ZF);
 	assert_int_equal(f->vm.nvmx->vmcs12->vm_instruction_error,
 			 VMXERR_ENTRY_INVALID_CONTROL_FIELD);
@@ -514,10 +489,10 @@ test_vmlaunch__bad_link_pointer_is_entry_failure_at_host_rip(void **state)
 	struct prog l2 = { 0 };
 	struct vmcs12 v;
 
-	valid_vmcs12(f, &v, 0);
+	nvmx_valid_vmcs12(f, &v, 0);
 	v.vmcs_link_pointer = 0;
 	op(&l2, HLT, 1);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(f->vm.nvmx->vmcs12->vm_exit_reason,
 			 EXIT_REASON_INVALID_STATE |
@@ -538,9 +513,9 @@ static void test_vmlaunch__l2_cpuid_reflected_with_exit_info(void **state)
 	struct vmcs12 v;
 	const struct vmcs12 *v12 = f->vm.nvmx->vmcs12;
 
-	valid_vmcs12(f, &v, 0);
+	nvmx_valid_vmcs12(f, &v, 0);
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_CPUID);
 	assert_int_equal(v12->vm_exit_instruction_len, 2);
@@ -584,9 +559,9 @@ static void test_l2_ept__hidden_faults_filled_true_fault_reflected(void **state)
 	struct prog l2 = { 0 };
 	struct vmcs12 v;
 
-	valid_vmcs12(f, &v, ept12_first_2m(f));
+	nvmx_valid_vmcs12(f, &v, ept12_first_2m(f));
 	op_load_rax(&l2, 0x3ff000);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(f->vm.stats.ept02_fills, 5);
 	assert_int_equal(f->vm.stats.ept_violations_reflected, 1);
@@ -612,9 +587,9 @@ static void test_l2_ept__ept12_root_in_l0_area_reflects_misconfig(void **state)
 	uint8_t before[PAGE_SIZE], after[PAGE_SIZE];
 
 	assert_int_equal(vtx_hpa_read(f->m, L1_RAM, before, PAGE_SIZE), 0);
-	valid_vmcs12(f, &v, vmx_build_eptp(L1_RAM, 4, false));
+	nvmx_valid_vmcs12(f, &v, vmx_build_eptp(L1_RAM, 4, false));
 	op(&l2, HLT, 1);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_EPT_MISCONFIG);
 	assert_int_equal(v12->guest_physical_address, BOOT_PML4);
@@ -634,12 +609,12 @@ static void test_l2_io__bitmap_outside_l1_ram_reflects_to_l1(void **state)
 	struct prog l2 = { 0 };
 	struct vmcs12 v;
 
-	valid_vmcs12(f, &v, 0);
+	nvmx_valid_vmcs12(f, &v, 0);
 	v.cpu_based_vm_exec_control |= CPU_BASED_USE_IO_BITMAPS;
 	v.io_bitmap_a = L1_RAM + MiB(1);
 	v.io_bitmap_b = IO_B;
 	op(&l2, OUT_80, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_IO_INSTRUCTION);
 	assert_int_equal(v12->exit_qualification,
@@ -656,13 +631,13 @@ static void test_l2_io__clear_bitmap_bit_l0_performs_access_for_l2(void **state)
 	struct prog l2 = { 0 };
 	struct vmcs12 v;
 
-	valid_vmcs12(f, &v, 0);
+	nvmx_valid_vmcs12(f, &v, 0);
 	v.cpu_based_vm_exec_control |= CPU_BASED_USE_IO_BITMAPS;
 	v.io_bitmap_a = IO_A;
 	v.io_bitmap_b = IO_B;
 	op(&l2, OUT_80, 2);
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(f->bus.unclaimed_writes, 1);
 	assert_int_equal(f->vm.stats.l2_exits[EXIT_REASON_IO_INSTRUCTION], 1);
@@ -681,13 +656,13 @@ static void test_l2_msr__unintercepted_rdmsr_reads_l1_view(void **state)
 	struct prog l2 = { 0 };
 	struct vmcs12 v;
 
-	valid_vmcs12(f, &v, 0);
+	nvmx_valid_vmcs12(f, &v, 0);
 	v.cpu_based_vm_exec_control |= CPU_BASED_USE_MSR_BITMAPS;
 	v.msr_bitmap = MSRS;
 	op_mov_ecx(&l2, MSR_IA32_FEAT_CTL);
 	op(&l2, RDMSR, 2);
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_CPUID);
 	assert_int_equal(f->vm.stats.l2_exits[EXIT_REASON_MSR_READ], 1);
@@ -728,7 +703,7 @@ test_msr_areas__entry_load_store_and_exit_load_round_trip(void **state)
 	struct prog l2 = { 0 };
 	struct vmcs12 v;
 
-	valid_vmcs12(f, &v, 0);
+	nvmx_valid_vmcs12(f, &v, 0);
 	use_msr_areas(&v, 2, 2, 1);
 	put_msr_entry(f, ENTRY_LOAD, MSR_IA32_SYSENTER_ESP, 0x1234000);
 	put_msr_entry(f, ENTRY_LOAD + 16, MSR_LSTAR, 0xffff800000001000ull);
@@ -736,7 +711,7 @@ test_msr_areas__entry_load_store_and_exit_load_round_trip(void **state)
 	put_msr_entry(f, EXIT_STORE + 16, MSR_LSTAR, 0x5555);
 	put_msr_entry(f, EXIT_LOAD, MSR_IA32_SYSENTER_EIP, 0xabc000);
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_CPUID);
 	assert_int_equal(v12->guest_sysenter_esp, 0x1234000);
@@ -758,14 +733,14 @@ test_msr_areas__entry_load_bad_second_entry_fails_34_qual_2(void **state)
 	struct prog l2 = { 0 };
 	struct vmcs12 v;
 
-	valid_vmcs12(f, &v, 0);
+	nvmx_valid_vmcs12(f, &v, 0);
 	use_msr_areas(&v, 2, 1, 1);
 	put_msr_entry(f, ENTRY_LOAD, MSR_LSTAR, 0xffff800000002000ull);
 	put_msr_entry(f, ENTRY_LOAD + 16, MSR_FS_BASE, 0);
 	put_msr_entry(f, EXIT_STORE, MSR_LSTAR, 0x5555);
 	put_msr_entry(f, EXIT_LOAD, MSR_IA32_SYSENTER_EIP, 0xdef000);
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason,
 			 EXIT_REASON_MSR_LOAD_FAIL |
@@ -793,11 +768,11 @@ static void test_msr_areas__entry_index_bits_63_32_fail_34_qual_1(void **state)
 	struct prog l2 = { 0 };
 	struct vmcs12 v;
 
-	valid_vmcs12(f, &v, 0);
+	nvmx_valid_vmcs12(f, &v, 0);
 	use_msr_areas(&v, 1, 0, 0);
 	put_msr_entry(f, ENTRY_LOAD, (1ull << 32) | MSR_LSTAR, 0);
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason,
 			 EXIT_REASON_MSR_LOAD_FAIL |
@@ -814,11 +789,11 @@ static void test_msr_areas__exit_load_x2apic_is_vmx_abort(void **state)
 	struct prog l2 = { 0 };
 	struct vmcs12 v;
 
-	valid_vmcs12(f, &v, 0);
+	nvmx_valid_vmcs12(f, &v, 0);
 	use_msr_areas(&v, 0, 0, 1);
 	put_msr_entry(f, EXIT_LOAD, 0x808, 0);
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	assert_int_equal(f->vm.stop.reason, L0_STOP_TRIPLE_FAULT);
 	assert_int_equal(v12->abort, VMX_ABORT_LOAD_HOST_MSR_FAIL);
 	assert_string_equal(f->vm.stop.why,
@@ -842,11 +817,11 @@ static void test_msr_areas__exit_store_above_max_is_vmx_abort(void **state)
 
 	assert_int_equal(nvmx_get_msr(f->vm.nvmx, MSR_IA32_VMX_MISC, &misc), 0);
 	max = 512u * ((uint32_t)((misc >> 25) & 7) + 1);
-	valid_vmcs12(f, &v, 0);
+	nvmx_valid_vmcs12(f, &v, 0);
 	use_msr_areas(&v, 0, max + 1, 0);
 	put_msr_entry(f, EXIT_STORE, MSR_LSTAR, 0x5555);
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	assert_int_equal(f->vm.stop.reason, L0_STOP_TRIPLE_FAULT);
 	assert_int_equal(v12->abort, VMX_ABORT_SAVE_GUEST_MSR_FAIL);
 	snprintf(
@@ -867,11 +842,11 @@ static void test_vmlaunch__link_pointer_to_a_vmcs12_region_enters(void **state)
 	struct prog l2 = { 0 };
 	struct vmcs12 v;
 
-	valid_vmcs12(f, &v, 0);
+	nvmx_valid_vmcs12(f, &v, 0);
 	put_region(f, VMCS_B, VMCS12_REVISION, 0);
 	v.vmcs_link_pointer = VMCS_B;
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_CPUID);
 }
@@ -884,11 +859,11 @@ test_vmlaunch__link_pointer_bad_revision_fails_33_qual_4(void **state)
 	struct prog l2 = { 0 };
 	struct vmcs12 v;
 
-	valid_vmcs12(f, &v, 0);
+	nvmx_valid_vmcs12(f, &v, 0);
 	put_region(f, VMCS_B, VMCS12_REVISION ^ 1, 0);
 	v.vmcs_link_pointer = VMCS_B;
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason,
 			 EXIT_REASON_INVALID_STATE |
@@ -931,7 +906,7 @@ static void shadowing_vmcs12(struct fixture *f, struct vmcs12 *v)
 	sh.revision_id = VMCS12_REVISION | VMCS12_SHADOW_INDICATOR;
 	sh.guest_rip = SHADOW_COOKIE;
 	put(f, VMCS_B, &sh, sizeof(sh));
-	valid_vmcs12(f, v, 0);
+	nvmx_valid_vmcs12(f, v, 0);
 	v->secondary_vm_exec_control |= SECONDARY_EXEC_SHADOW_VMCS;
 	v->vmread_bitmap = IO_A;
 	v->vmwrite_bitmap = IO_B;
@@ -961,7 +936,7 @@ static void test_l2_vmread__clear_bit_reads_shadow_vmcs(void **state)
 	op(&l2, mov_r8_guest_rip, 7);
 	op(&l2, vmread_r8_rax, 4); /* vmread %r8,%rax */
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_CPUID);
 	assert_int_equal(v12->guest_rip, L2_CODE + 11);
@@ -986,7 +961,7 @@ static void test_l2_vmwrite__clear_bit_writes_shadow_vmcs(void **state)
 	op(&l2, mov_eax_77, 5);
 	op(&l2, vmwrite_rax_r8, 4); /* vmwrite %rax,%r8 */
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_CPUID);
 	assert_int_equal(get64(f, VMCS_B + offsetof(struct vmcs12, guest_rip)),
@@ -1008,7 +983,7 @@ static void test_l2_vmread__set_bit_reflects_exit_23(void **state)
 	put(f, IO_A + (GUEST_RIP >> 3), &bit, 1);
 	op(&l2, mov_r8_guest_rip, 7);
 	op(&l2, vmread_r8_rax, 4); /* vmread %r8,%rax */
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_VMREAD);
 	assert_int_equal(v12->guest_rip, L2_CODE + 7);
@@ -1029,7 +1004,7 @@ static void test_l2_vmread__unsupported_field_fails_valid_12(void **state)
 	op(&l2, mov_r8_tsc_multiplier, 7);
 	op(&l2, vmread_r8_rax, 4); /* vmread %r8,%rax */
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_CPUID);
 	assert_int_equal(v12->guest_rflags & (X86_EFLAGS_CF | X86_EFLAGS_ZF),
@@ -1050,7 +1025,7 @@ static void test_l2_vmread__link_all_ones_fails_invalid(void **state)
 	op(&l2, mov_r8_guest_rip, 7);
 	op(&l2, vmread_r8_rax, 4); /* vmread %r8,%rax */
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason, EXIT_REASON_CPUID);
 	assert_int_equal(v12->guest_rflags & (X86_EFLAGS_CF | X86_EFLAGS_ZF),
@@ -1070,7 +1045,7 @@ test_vmlaunch__shadowing_link_to_ordinary_vmcs_fails_33(void **state)
 	shadowing_vmcs12(f, &v);
 	put_region(f, VMCS_B, VMCS12_REVISION, 0);
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason,
 			 EXIT_REASON_INVALID_STATE |
@@ -1089,12 +1064,12 @@ static void test_vmlaunch__entry_failure_keeps_injection_valid(void **state)
 	uint32_t inj =
 		vmx_build_intr_info(UD_VECTOR, INTR_TYPE_HARD_EXCEPTION, false);
 
-	valid_vmcs12(f, &v, 0);
+	nvmx_valid_vmcs12(f, &v, 0);
 	v.vm_entry_intr_info_field = inj;
 	use_msr_areas(&v, 1, 0, 0);
 	put_msr_entry(f, ENTRY_LOAD, MSR_GS_BASE, 0);
 	op(&l2, CPUID, 2);
-	run_nested(f, &v, &l2);
+	nvmx_run_nested(f, &v, &l2);
 	expect_halt_at(f, L1_HOST_RIP);
 	assert_int_equal(v12->vm_exit_reason,
 			 EXIT_REASON_MSR_LOAD_FAIL |
@@ -1114,7 +1089,7 @@ test_nested_l1_wants_exit__unknown_reason_reflects_to_l1(void **state)
 	struct nested_l2_exit x = { 0 };
 	struct vmcs12 v;
 
-	valid_vmcs12(f, &v, 0);
+	nvmx_valid_vmcs12(f, &v, 0);
 	x.info.reason = EXIT_REASON_XSAVES;
 	assert_true(nested_l1_wants_exit(&v, &f->vm.mem, &x));
 	x.info.reason = EXIT_REASON_ENCLS;
@@ -1135,7 +1110,7 @@ test_nested_l1_wants_exit__pf_mask_match_flips_bitmap_sense(void **state)
 	struct nested_l2_exit x = { 0 };
 	struct vmcs12 v;
 
-	valid_vmcs12(f, &v, 0);
+	nvmx_valid_vmcs12(f, &v, 0);
 	x.info.reason = EXIT_REASON_EXCEPTION_NMI;
 	x.info.intr_info =
 		vmx_build_intr_info(PF_VECTOR, INTR_TYPE_HARD_EXCEPTION, true);
@@ -1163,7 +1138,7 @@ test_nested_l1_wants_exit__cr3_and_invlpg_follow_vmcs12_controls(void **state)
 	struct nested_l2_exit x = { 0 };
 	struct vmcs12 v;
 
-	valid_vmcs12(f, &v, 0);
+	nvmx_valid_vmcs12(f, &v, 0);
 	v.secondary_vm_exec_control &= ~(uint32_t)SECONDARY_EXEC_ENABLE_EPT;
 	v.cpu_based_vm_exec_control &= ~(uint32_t)(CPU_BASED_CR3_LOAD_EXITING |
 						   CPU_BASED_CR3_STORE_EXITING |
@@ -1190,254 +1165,6 @@ test_nested_l1_wants_exit__cr3_and_invlpg_follow_vmcs12_controls(void **state)
 	assert_false(nested_l1_wants_exit(&v, &f->vm.mem, &x));
 	v.cpu_based_vm_exec_control |= CPU_BASED_INVLPG_EXITING;
 	assert_true(nested_l1_wants_exit(&v, &f->vm.mem, &x));
-}
-
-/* ---- VMCS shadowing for L1 (--vmcs-access, SDM 25.10) ---------------------------- */
-
-static void use_vmcs_access(struct fixture *f, enum vmcs_access_mode mode)
-{
-	char err[256] = "";
-
-	if (l0_vm_set_vmcs_access(&f->vm, mode, err, sizeof(err)))
-		fail_msg("l0_vm_set_vmcs_access: %s", err);
-}
-
-/* A field of the shadow VMCS, read by L0 (vmcs01 is current again after). */
-static uint64_t rd_shadow(struct fixture *f, uint32_t field)
-{
-	uint64_t v = ~0ull;
-
-	assert_int_equal(vtx_vmptrld(f->cpu, f->vm.shadow_vmcs), 0);
-	assert_int_equal(vtx_vmread(f->cpu, field, &v), 0);
-	assert_int_equal(vtx_vmptrld(f->cpu, f->vm.vmcs01), 0);
-	return v;
-}
-
-static bool bitmap_bit(const uint8_t *bitmap, uint32_t n)
-{
-	return (bitmap[n / 8] >> (n & 7)) & 1;
-}
-
-/*
- * The field sets: trap none; shadow the table's SH_RW fields L0 offers
- * (17 less GUEST_INTR_STATUS and TPR_THRESHOLD: 15) read/write and its 9
- * SH_RO fields read-only; shadow-all every field L0 offers, counted here
- * from the table independently, the VM-exit information fields writable
- * only with IA32_VMX_MISC[29].
- */
-static void test_vmcs_shadow__field_sets_per_strategy_exact(void **state)
-{
-	struct vmcs_shadow_set s;
-	unsigned int offered = 0, exit_info = 0;
-
-	(void)state;
-	for (unsigned int k = 0; k < VMCS_NR_FIELDS; k++) {
-		uint32_t enc = vmcs_field_table[k].encoding;
-
-		if (!nested_vmcs_field_supported(enc))
-			continue;
-		offered++;
-		exit_info += vmcs_field_type(enc) == VMCS_FIELD_TYPE_EXIT_INFO;
-	}
-	assert_int_equal(offered, 121);
-	assert_int_equal(exit_info, 11);
-
-	vmcs_shadow_set_init(&s, VMCS_ACCESS_TRAP, true);
-	assert_int_equal(s.nr_read, 0);
-	assert_int_equal(s.nr_write, 0);
-	vmcs_shadow_set_init(&s, VMCS_ACCESS_SHADOW, true);
-	assert_int_equal(s.nr_read, 24);
-	assert_int_equal(s.nr_write, 15);
-	assert_int_equal(vmcs_shadow_field_access(&s, GUEST_RIP),
-			 VMCS_SHADOW_READ | VMCS_SHADOW_WRITE);
-	assert_int_equal(vmcs_shadow_field_access(&s, VM_EXIT_REASON),
-			 VMCS_SHADOW_READ);
-	assert_int_equal(vmcs_shadow_field_access(&s, TPR_THRESHOLD), 0);
-	assert_int_equal(vmcs_shadow_field_access(&s, IO_BITMAP_A), 0);
-	vmcs_shadow_set_init(&s, VMCS_ACCESS_SHADOW_ALL, true);
-	assert_int_equal(s.nr_read, offered);
-	assert_int_equal(s.nr_write, offered);
-	assert_int_equal(vmcs_shadow_field_access(&s, IO_BITMAP_A_HIGH),
-			 VMCS_SHADOW_READ | VMCS_SHADOW_WRITE);
-	assert_int_equal(vmcs_shadow_field_access(&s, VMREAD_BITMAP),
-			 VMCS_SHADOW_READ | VMCS_SHADOW_WRITE);
-	assert_int_equal(vmcs_shadow_field_access(&s, TSC_MULTIPLIER), 0);
-	assert_int_equal(vmcs_shadow_field_access(&s, 1ull << 32 | GUEST_RIP),
-			 0);
-	vmcs_shadow_set_init(&s, VMCS_ACCESS_SHADOW_ALL, false);
-	assert_int_equal(s.nr_read, offered);
-	assert_int_equal(s.nr_write, offered - exit_info);
-	assert_int_equal(vmcs_shadow_field_access(&s, VM_INSTRUCTION_ERROR),
-			 VMCS_SHADOW_READ);
-}
-
-/* The bitmaps clear exactly the shadowed accesses, high halves with their
- * fields; everything else, unknown encodings included, exits. */
-static void test_vmcs_shadow__bitmaps_clear_only_shadowed_bits(void **state)
-{
-	static uint8_t rd[4096], wr[4096];
-	struct vmcs_shadow_set s;
-	unsigned int clear_rd = 0, clear_wr = 0;
-
-	(void)state;
-	vmcs_shadow_set_init(&s, VMCS_ACCESS_SHADOW, true);
-	vmcs_shadow_fill_bitmaps(&s, rd, wr);
-	assert_false(bitmap_bit(rd, GUEST_RIP));
-	assert_false(bitmap_bit(wr, GUEST_RIP));
-	assert_false(bitmap_bit(rd, VM_EXIT_REASON));
-	assert_true(bitmap_bit(wr, VM_EXIT_REASON));
-	assert_false(bitmap_bit(rd, GUEST_PHYSICAL_ADDRESS));
-	assert_false(bitmap_bit(rd, GUEST_PHYSICAL_ADDRESS_HIGH));
-	assert_true(bitmap_bit(wr, GUEST_PHYSICAL_ADDRESS_HIGH));
-	assert_true(bitmap_bit(rd, IO_BITMAP_A));
-	assert_true(bitmap_bit(rd, TPR_THRESHOLD));
-	assert_true(bitmap_bit(rd, 0x7fff));
-	for (uint32_t n = 0; n < 4096 * 8; n++) {
-		clear_rd += !bitmap_bit(rd, n);
-		clear_wr += !bitmap_bit(wr, n);
-	}
-	/* 24 fields, one of them 64-bit (GUEST_PHYSICAL_ADDRESS). */
-	assert_int_equal(clear_rd, 25);
-	assert_int_equal(clear_wr, 15);
-}
-
-/* shadow: L1's VMWRITE and VMREAD of GUEST_RIP complete without an exit,
- * and VMCLEAR brings the value into the vmcs12 region in L1's memory
- * (15 VMREADs back from the shadow VMCS after the 24 VMWRITEs VMPTRLD
- * made); with no current vmcs12 shadowing is off again. */
-static void test_vmwrite__shadow_rw_field_no_exit_reaches_region(void **state)
-{
-	struct fixture *f = *state;
-	struct prog p = { 0 };
-
-	use_vmcs_access(f, VMCS_ACCESS_SHADOW);
-	put_region(f, VMCS_A, VMCS12_REVISION, 0);
-	prologue_vmptrld(f, &p, VMCS_A);
-	op_mov_imm64(&p, OP_RAX, GUEST_RIP);
-	op_mov_imm64(&p, OP_RCX, 0x123456789ull);
-	op(&p, VMWRITE_RAX_RCX, 3);
-	op(&p, VMREAD_RBX_RAX, 3);
-	op_vmclear(&p, DATA + 8);
-	op(&p, HLT, 1);
-	run_l1(f, &p);
-	expect_halt_at(f, L1_CODE + p.n - 1);
-	assert_int_equal(l1_flags(f), 0);
-	assert_int_equal(gpr(f, VCPU_REGS_RBX), 0x123456789ull);
-	assert_int_equal(f->vm.stats.vmreads, 0);
-	assert_int_equal(f->vm.stats.vmwrites, 0);
-	assert_int_equal(f->vm.stats.shadow_vmreads, 1);
-	assert_int_equal(f->vm.stats.shadow_vmwrites, 1);
-	assert_int_equal(f->vm.stats.sync_vmwrites, 24);
-	assert_int_equal(f->vm.stats.sync_vmreads, 15);
-	assert_int_equal(get64(f, VMCS_A + offsetof(struct vmcs12, guest_rip)),
-			 0x123456789ull);
-	assert_int_equal(rd01(f, VMCS_LINK_POINTER), ~0ull);
-	assert_int_equal(rd01(f, SECONDARY_VM_EXEC_CONTROL) &
-				 SECONDARY_EXEC_SHADOW_VMCS,
-			 0);
-}
-
-/* Without a current vmcs12 nothing is shadowed: VMREAD exits and L0
- * gives VMfailInvalid, as under trap. */
-static void
-test_vmread__shadow_without_current_vmcs_exits_fails_cf(void **state)
-{
-	struct fixture *f = *state;
-	struct prog p = { 0 };
-
-	use_vmcs_access(f, VMCS_ACCESS_SHADOW);
-	prologue_vmxon(f, &p);
-	op_mov_imm64(&p, OP_RAX, GUEST_RIP);
-	op(&p, VMREAD_RBX_RAX, 3);
-	op(&p, HLT, 1);
-	run_l1(f, &p);
-	expect_halt_at(f, L1_CODE + p.n - 1);
-	assert_int_equal(l1_flags(f), X86_EFLAGS_CF);
-	assert_int_equal(f->vm.stats.vmreads, 1);
-	assert_int_equal(f->vm.stats.shadow_vmreads, 0);
-}
-
-/* shadow: VM_EXIT_REASON is read-only in the shadow VMCS, so L1's VMWRITE
- * of it exits (IA32_VMX_MISC[29] lets it succeed) and L0 writes it
- * through to the shadow VMCS: the shadowed VMREAD sees it. */
-static void test_vmwrite__shadow_ro_field_trapped_then_read_back(void **state)
-{
-	struct fixture *f = *state;
-	struct prog p = { 0 };
-
-	use_vmcs_access(f, VMCS_ACCESS_SHADOW);
-	put_region(f, VMCS_A, VMCS12_REVISION, 0);
-	prologue_vmptrld(f, &p, VMCS_A);
-	op_mov_imm64(&p, OP_RAX, VM_EXIT_REASON);
-	op_mov_imm64(&p, OP_RCX, 0x77);
-	op(&p, VMWRITE_RAX_RCX, 3);
-	op(&p, VMREAD_RBX_RAX, 3);
-	op(&p, HLT, 1);
-	run_l1(f, &p);
-	expect_halt_at(f, L1_CODE + p.n - 1);
-	assert_int_equal(l1_flags(f), 0);
-	assert_int_equal(gpr(f, VCPU_REGS_RBX), 0x77);
-	assert_int_equal(f->vm.stats.vmwrites, 1);
-	assert_int_equal(f->vm.stats.shadow_vmreads, 1);
-	assert_int_equal(f->vm.stats.sync_vmwrites, 24 + 1);
-	assert_int_equal(f->vm.nvmx->vmcs12->vm_exit_reason, 0x77);
-}
-
-/* shadow-all: a VMREAD of a field L0 does not offer still exits and fails
- * with error 12, and the error L0 puts in vmcs12 is what L1 then reads
- * in its shadow VMCS without an exit. */
-static void test_vmread__shadow_all_vmfail_error_readable_shadowed(void **state)
-{
-	struct fixture *f = *state;
-	struct prog p = { 0 };
-
-	use_vmcs_access(f, VMCS_ACCESS_SHADOW_ALL);
-	put_region(f, VMCS_A, VMCS12_REVISION, 0);
-	prologue_vmptrld(f, &p, VMCS_A);
-	op_mov_imm64(&p, OP_RAX, POSTED_INTR_DESC_ADDR);
-	op(&p, VMREAD_RBX_RAX, 3);
-	op_mov_imm64(&p, OP_RAX, VM_INSTRUCTION_ERROR);
-	op(&p, VMREAD_RBX_RAX, 3);
-	op(&p, HLT, 1);
-	run_l1(f, &p);
-	expect_halt_at(f, L1_CODE + p.n - 1);
-	assert_int_equal(gpr(f, VCPU_REGS_RBX),
-			 VMXERR_UNSUPPORTED_VMCS_COMPONENT);
-	assert_int_equal(f->vm.stats.vmreads, 1);
-	assert_int_equal(f->vm.stats.shadow_vmreads, 1);
-}
-
-/* shadow: GUEST_RIP written in the shadow VMCS before VMLAUNCH is where L2
- * starts (L0 reads it back at the nested entry: the CPUID at L2_CODE is
- * skipped, the one after it exits), and after the reflection L1's shadow
- * VMCS holds the exit information. */
-static void
-test_vmlaunch__shadow_written_rip_used_exit_info_shadowed(void **state)
-{
-	struct fixture *f = *state;
-	struct prog p = { 0 }, l2 = { 0 };
-	struct vmcs12 v;
-
-	use_vmcs_access(f, VMCS_ACCESS_SHADOW);
-	valid_vmcs12(f, &v, 0);
-	op(&l2, CPUID, 2);
-	op(&l2, CPUID, 2);
-	put(f, VMCS_A, &v, sizeof(v));
-	put(f, L2_CODE, l2.b, l2.n);
-	prologue_vmptrld(f, &p, VMCS_A);
-	op_mov_imm64(&p, OP_RAX, GUEST_RIP);
-	op_mov_imm64(&p, OP_RCX, L2_CODE + 2);
-	op(&p, VMWRITE_RAX_RCX, 3);
-	op(&p, VMLAUNCH, 3);
-	op(&p, HLT, 1);
-	run_l1(f, &p);
-	expect_halt_at(f, L1_HOST_RIP);
-	assert_int_equal(f->vm.stats.vmwrites, 0);
-	assert_int_equal(f->vm.stats.nested_entries, 1);
-	assert_int_equal(f->vm.nvmx->vmcs12->guest_rip, L2_CODE + 2);
-	assert_int_equal(rd_shadow(f, VM_EXIT_REASON), EXIT_REASON_CPUID);
-	assert_int_equal(rd_shadow(f, GUEST_RIP), L2_CODE + 2);
-	assert_int_equal(rd_shadow(f, VM_EXIT_INSTRUCTION_LEN), 2);
 }
 
 int main(void)
@@ -1492,13 +1219,6 @@ int main(void)
 		T(test_nested_l1_wants_exit__unknown_reason_reflects_to_l1),
 		T(test_nested_l1_wants_exit__cr3_and_invlpg_follow_vmcs12_controls),
 		T(test_nested_l1_wants_exit__pf_mask_match_flips_bitmap_sense),
-		T(test_vmcs_shadow__field_sets_per_strategy_exact),
-		T(test_vmcs_shadow__bitmaps_clear_only_shadowed_bits),
-		T(test_vmwrite__shadow_rw_field_no_exit_reaches_region),
-		T(test_vmread__shadow_without_current_vmcs_exits_fails_cf),
-		T(test_vmwrite__shadow_ro_field_trapped_then_read_back),
-		T(test_vmread__shadow_all_vmfail_error_readable_shadowed),
-		T(test_vmlaunch__shadow_written_rip_used_exit_info_shadowed),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
