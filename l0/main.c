@@ -326,6 +326,7 @@ static int finish_json(struct nestvm_run *r, int status)
 		.vm = r->vm,
 		.exit_status = status,
 		.trace = r->trace ? &r->trace_sum : NULL,
+		.bt = r->bt ? &r->bt->bt.stats : NULL,
 	};
 	FILE *f;
 	int ret;
@@ -915,6 +916,13 @@ static int run_nested(struct nestvm_run *r)
 		ret = l0_bt_vm_init(r->bt, r->vm, &r->profile, err, ERR_MAX);
 		if (ret) {
 			error_line("%s", err);
+			return EXIT_CANNOT_RUN;
+		}
+		/* The translator's loop has no instruction budget yet. */
+		if (r->opt->max_insns) {
+			error_line(
+				"--vmm bt --max-insns: not supported yet (the "
+				"software VMM counts no instruction budget)");
 			return EXIT_CANNOT_RUN;
 		}
 		l0_bt_vm_run(r->bt);
