@@ -37,6 +37,7 @@
 #include "l0/profile.h"
 #include "l0/report.h"
 #include "l0/shadow_vm.h"
+#include "l0/bt_vm.h"
 #include "l0/trace.h"
 #include "l0/vm.h"
 #include "mmu/shadow.h"
@@ -69,6 +70,7 @@ struct nestvm_run {
 	struct io_access bad_io; /* an access the bus refused */
 	int bus_error;
 	struct l0_vm *vm; /* the nested level, when not --native */
+	struct l0_bt_vm *bt; /* --vmm bt: the software VMM on vm's vmcs01 */
 	struct l0_profile profile; /* the cost profile (--profile) */
 	bool ran; /* the guest ran: the run has a report */
 	char *json_tmp; /* --json: the file being written, renamed at the end */
@@ -325,6 +327,7 @@ static int finish_json(struct nestvm_run *r, int status)
 		.vm = r->vm,
 		.exit_status = status,
 		.trace = r->trace ? &r->trace_sum : NULL,
+		.bt = r->bt ? &r->bt->bt.stats : NULL,
 	};
 	FILE *f;
 	int ret;
@@ -649,6 +652,39 @@ static double per_exit(uint64_t total, uint64_t count)
  * entries, ept02 fills and true faults, exits by reason at each level, and
  * for each reflected reason its totals and what one reflected exit cost.
  */
+/* --vmm bt: what the software VMM did (struct bt_stats, l0/bt/bt.h). */
+static void print_bt_stats(struct nestvm_run *r)
+{
+	const struct bt_stats *b = &r->bt->bt.stats;
+
+	fprintf(stderr,
+		"nestvm: bt: blocks %" PRIu64 "\n"
+		"nestvm: bt: insns_translated %" PRIu64 "\n"
+		"nestvm: bt: tc_bytes %" PRIu64 "\n"
+		"nestvm: bt: flushes %" PRIu64 "\n"
+		"nestvm: bt: chains %" PRIu64 "\n"
+		"nestvm: bt: rip_rel %" PRIu64 "\n"
+		"nestvm: bt: in_tc_sites %" PRIu64 "\n"
+		"nestvm: bt: invalidations %" PRIu64 "\n"
+		"nestvm: bt: guest_exceptions %" PRIu64 "\n"
+		"nestvm: bt: syscalls %" PRIu64 "\n"
+		"nestvm: bt: callouts %" PRIu64 "\n",
+		b->blocks, b->insns, b->tc_bytes, b->flushes, b->chains,
+		b->rip_rel, b->in_tc, b->invalidations, b->guest_exceptions,
+		b->syscalls, b->callouts_total);
+	for (int k = 0; k < BT_NR_CALLOUT_KINDS; k++)
+		fprintf(stderr, "nestvm: bt: callout %s %" PRIu64 "\n",
+			bt_callout_kind_name((enum bt_callout_kind)k),
+			b->callouts[k]);
+	fprintf(stderr,
+		"nestvm: bt: cycles_translate %" PRIu64 "\n"
+		"nestvm: bt: cycles_callouts %" PRIu64 "\n"
+		"nestvm: bt: cycles_traps %" PRIu64 "\n"
+		"nestvm: bt: virtual_tsc %" PRIu64 "\n",
+		b->cycles_translate, b->cycles_callouts, b->cycles_traps,
+		bt_virtual_tsc(&r->bt->bt, r->cpu));
+}
+
 static void print_nested_stats(const struct l0_vm *vm)
 {
 	const struct l0_stats *st = &vm->stats;
@@ -877,7 +913,28 @@ static int run_nested(struct nestvm_run *r)
 		error_line("%s", err);
 		return EXIT_CANNOT_RUN;
 	}
-	l0_vm_run(r->vm, r->opt->max_insns);
+	if (r->opt->vmm == NESTVM_VMM_BT) {
+		r->bt = calloc(1, sizeof(*r->bt));
+		if (!r->bt) {
+			error_line("%s", strerror(ENOMEM));
+			return EXIT_CANNOT_RUN;
+		}
+		ret = l0_bt_vm_init(r->bt, r->vm, &r->profile, err, ERR_MAX);
+		if (ret) {
+			error_line("%s", err);
+			return EXIT_CANNOT_RUN;
+		}
+		/* The translator's loop has no instruction budget yet. */
+		if (r->opt->max_insns) {
+			error_line(
+				"--vmm bt --max-insns: not supported yet (the "
+				"software VMM counts no instruction budget)");
+			return EXIT_CANNOT_RUN;
+		}
+		l0_bt_vm_run(r->bt);
+	} else {
+		l0_vm_run(r->vm, r->opt->max_insns);
+	}
 	r->ran = true;
 	fflush(stdout);
 	if (uart16550_flush(&r->uart))
@@ -888,6 +945,8 @@ static int run_nested(struct nestvm_run *r)
 	else
 		print_unimplemented(r, false);
 	print_nested_stats(r->vm);
+	if (r->bt)
+		print_bt_stats(r);
 	print_nested_cycles(r);
 	print_report_table(r);
 	status = nested_stop_status(r);
@@ -1027,6 +1086,10 @@ static void run_free(struct nestvm_run *r)
 	crash_set_cpu(NULL);
 	drop_json(r);
 	trace_free(r->trace);
+	if (r->bt) {
+		l0_bt_vm_destroy(r->bt);
+		free(r->bt);
+	}
 	if (r->vm) {
 		l0_vm_destroy(r->vm);
 		free(r->vm);

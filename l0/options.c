@@ -74,6 +74,10 @@ static const char usage[] =
 	"                         default), or shadow page tables kept\n"
 	"                         coherent by write-protecting L1's page\n"
 	"                         tables (shadow; L1 in 4-level long mode)\n"
+	"  --vmm hw|bt            who runs a single-level guest: L0 with VT-x\n"
+	"                         (hw, the default) or L0's software VMM (bt:\n"
+	"                         kernel code from a translation cache, on\n"
+	"                         shadow page tables; docs/design/bt.md)\n"
 	"  --json FILE            write the end-of-run report (levels, "
 	"reflected\n"
 	"                         exits, cycles) to FILE as JSON\n"
@@ -173,6 +177,7 @@ enum opt_id {
 	OPT_VMCS_ACCESS,
 	OPT_EPT_COHERENCE,
 	OPT_MMU,
+	OPT_VMM,
 	OPT_JSON,
 	OPT_NESTED_STATE_OUT,
 	OPT_TRACE,
@@ -202,6 +207,7 @@ static const struct opt_def {
 	{ "--vmcs-access", OPT_VMCS_ACCESS, true },
 	{ "--ept-coherence", OPT_EPT_COHERENCE, true },
 	{ "--mmu", OPT_MMU, true },
+	{ "--vmm", OPT_VMM, true },
 	{ "--json", OPT_JSON, true },
 	{ "--nested-state-out", OPT_NESTED_STATE_OUT, true },
 	{ "--trace", OPT_TRACE, true },
@@ -236,6 +242,27 @@ static int parse_vmcs_access(const char *val, struct nestvm_options *opt,
 			      "--vmcs-access: bad strategy '%s' (trap, "
 			      "shadow, shadow-all or pv)",
 			      val);
+	return 0;
+}
+
+/*
+ * --vmm bt is L0's software VMM for one guest level on the shadow MMU
+ * (docs/design/bt.md): it has no native form and no EPT form.
+ */
+static int check_vmm(struct nestvm_options *opt, char *err, size_t errlen)
+{
+	if (opt->vmm != NESTVM_VMM_BT)
+		return 0;
+	if (opt->level == NESTVM_LEVEL_NATIVE)
+		return errmsg(-EINVAL, err, errlen,
+			      "--vmm bt: the software VMM is a monitor; "
+			      "--native runs without one");
+	if (opt->mmu_given && !opt->mmu_shadow)
+		return errmsg(-EINVAL, err, errlen,
+			      "--vmm bt --mmu ept: the software VMM runs the "
+			      "guest on shadow page tables only (--mmu "
+			      "shadow, implied)");
+	opt->mmu_shadow = true;
 	return 0;
 }
 
@@ -350,6 +377,13 @@ static int apply_opt(const struct opt_def *d, const char *val,
 				      "--mmu: bad mode '%s' (ept or shadow)",
 				      val);
 		opt->mmu_shadow = !strcmp(val, "shadow");
+		opt->mmu_given = true;
+		return 0;
+	case OPT_VMM:
+		if (strcmp(val, "hw") && strcmp(val, "bt"))
+			return errmsg(-EINVAL, err, errlen,
+				      "--vmm: bad VMM '%s' (hw or bt)", val);
+		opt->vmm = !strcmp(val, "bt") ? NESTVM_VMM_BT : NESTVM_VMM_HW;
 		return 0;
 	case OPT_JSON:
 		if (!*val)
@@ -459,5 +493,5 @@ int options_parse(int argc, char *const argv[], struct nestvm_options *opt,
 			      "IMAGE; try 'nestvm --help')");
 	if (!opt->image)
 		return errmsg(-EINVAL, err, errlen, "run: no IMAGE given");
-	return 0;
+	return check_vmm(opt, err, errlen);
 }

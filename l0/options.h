@@ -25,6 +25,12 @@ enum nestvm_level {
 	NESTVM_LEVEL_NATIVE, /* the guest runs with VMX off */
 };
 
+/* --vmm: who virtualizes the CPU for a single-level guest. */
+enum nestvm_vmm {
+	NESTVM_VMM_HW, /* L0 with VT-x (the default) */
+	NESTVM_VMM_BT, /* L0's software VMM: kernel code translated (l0/bt/) */
+};
+
 enum nestvm_serial {
 	NESTVM_SERIAL_STDIO,
 	NESTVM_SERIAL_NONE,
@@ -49,6 +55,8 @@ struct nestvm_options {
 	enum vmcs_access_mode vmcs_access; /* --vmcs-access (default trap) */
 	enum ept_coherence ept_coherence; /* --ept-coherence (invept) */
 	bool mmu_shadow; /* --mmu shadow: L1 on shadow paging (default ept) */
+	bool mmu_given; /* --mmu was on the command line */
+	enum nestvm_vmm vmm; /* --vmm hw|bt (default hw) */
 	const char *json_path; /* --json FILE: the report as JSON; or NULL */
 	/* --nested-state-out FILE: L0's nested state at the end (l0/nstate.h) */
 	const char *nested_state_out;

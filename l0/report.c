@@ -13,6 +13,7 @@
 
 #include "arch/vmx_exit_info.h"
 #include "l0/json.h"
+#include "l0/bt/bt.h"
 #include "l0/shadow_vm.h"
 #include "l0/trace.h"
 #include "l0/vm.h"
@@ -246,6 +247,38 @@ static void json_switches(struct json_writer *w, uint64_t entries,
 	json_end_object(w);
 }
 
+/* --vmm bt: what the software VMM did (struct bt_stats, l0/bt/bt.h);
+ * callouts by kind under the kinds' names. */
+static void json_bt(struct json_writer *w, const struct bt_stats *b)
+{
+	static const char *const kinds[] = {
+#define BT_KIND_NAME(name, what) #name,
+		BT_CALLOUT_KINDS(BT_KIND_NAME)
+#undef BT_KIND_NAME
+	};
+
+	json_begin_object(w, "bt");
+	json_write_u64(w, "blocks", b->blocks);
+	json_write_u64(w, "insns_translated", b->insns);
+	json_write_u64(w, "tc_bytes", b->tc_bytes);
+	json_write_u64(w, "flushes", b->flushes);
+	json_write_u64(w, "chains", b->chains);
+	json_write_u64(w, "rip_rel", b->rip_rel);
+	json_write_u64(w, "in_tc_sites", b->in_tc);
+	json_write_u64(w, "invalidations", b->invalidations);
+	json_write_u64(w, "guest_exceptions", b->guest_exceptions);
+	json_write_u64(w, "syscalls", b->syscalls);
+	json_write_u64(w, "callouts", b->callouts_total);
+	json_begin_object(w, "callouts_by_kind");
+	for (int k = 0; k < BT_NR_CALLOUT_KINDS; k++)
+		json_write_u64(w, kinds[k], b->callouts[k]);
+	json_end_object(w);
+	json_write_u64(w, "cycles_translate", b->cycles_translate);
+	json_write_u64(w, "cycles_callouts", b->cycles_callouts);
+	json_write_u64(w, "cycles_traps", b->cycles_traps);
+	json_end_object(w);
+}
+
 /* --mmu shadow: what the shadow MMU did for L1 (mmu/shadow.h). */
 static void json_shadow_mmu(struct json_writer *w, const struct shadow_stats *s)
 {
@@ -307,6 +340,8 @@ static void json_nested_levels(struct json_writer *w,
 	json_write_u64(w, "nested_entries", s->nested_entries);
 	if (in->vm->shadow)
 		json_shadow_mmu(w, &in->vm->shadow->stats);
+	if (in->bt)
+		json_bt(w, in->bt);
 	json_write_u64(w, "nested_vmfails", s->nested_vmfails);
 	json_write_u64(w, "nested_entry_failures", s->nested_entry_failures);
 	json_write_u64(w, "insns", s->insns_l1);

@@ -19,6 +19,8 @@ struct vtx_cpu_stats;
  * changes meaning or goes away, not when one is added. */
 #define REPORT_JSON_VERSION 1
 
+struct bt_stats;
+
 struct report_input {
 	const char *profile; /* the cost profile's name */
 	const struct vtx_cpu_stats *st; /* the vCPU's counters at the end */
@@ -26,6 +28,8 @@ struct report_input {
 	int exit_status; /* nestvm's */
 	/* --trace/--trace-json: what the trace recorded, or NULL. */
 	const struct trace_summary *trace;
+	/* --vmm bt: what the software VMM did (l0/bt/bt.h), or NULL. */
+	const struct bt_stats *bt;
 };
 
 /* The nested run's table (in->vm must be set), one row a line, every

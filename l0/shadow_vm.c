@@ -395,6 +395,12 @@ enum l0_exit_action l0_shadow_handle_exception(struct l0_vm *vm, uint64_t qual)
 				  " outside its RAM (linear 0x%" PRIx64
 				  ", --mmu shadow): not handled yet",
 				  gpa, qual);
+	case SHADOW_PF_RESERVED:
+		return l0_stop_vm(vm, L0_STOP_UNHANDLED,
+				  "the guest touched linear 0x%" PRIx64
+				  " in PML4 slot 511, the software VMM's "
+				  "(guests must not map it)",
+				  qual);
 	case SHADOW_PF_NO_MEMORY:
 		break;
 	}

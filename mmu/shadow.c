@@ -255,6 +255,8 @@ int shadow_set_cr3(struct shadow_mmu *s, uint64_t cr3, hpa_t *root)
 	ret = table_alloc(s, &s->roots[victim], &s->roots[victim].pml4);
 	if (ret)
 		return ret;
+	if (s->top_pml4e)
+		table_ptr(s, s->roots[victim].pml4)[511] = s->top_pml4e;
 	s->cur = victim;
 	*root = s->roots[victim].pml4;
 	return 0;
@@ -330,7 +332,48 @@ void shadow_destroy(struct shadow_mmu *s)
 	free(s->leaves);
 	free(s->gpts);
 	free(s->free_pages);
+	free(s->ro_pages);
 	memset(s, 0, sizeof(*s));
+}
+
+void shadow_set_top(struct shadow_mmu *s, uint64_t pml4e)
+{
+	s->top_pml4e = pml4e;
+	for (int i = 0; i < SHADOW_ROOTS; i++)
+		if (s->roots[i].pml4)
+			table_ptr(s, s->roots[i].pml4)[511] = pml4e;
+}
+
+static gva_t *ro_find(const struct shadow_mmu *s, gva_t page)
+{
+	for (size_t i = 0; i < s->nr_ro; i++)
+		if (s->ro_pages[i] == page)
+			return &s->ro_pages[i];
+	return NULL;
+}
+
+int shadow_protect_gva(struct shadow_mmu *s, gva_t gva, bool wp)
+{
+	gva_t page = gva & ~(gva_t)(PAGE_SIZE - 1);
+	gva_t *p = ro_find(s, page);
+	struct shadow_leaf *l;
+
+	if (!wp) {
+		if (p)
+			*p = s->ro_pages[--s->nr_ro];
+		return 0;
+	}
+	if (!p) {
+		if (grow((void **)&s->ro_pages, &s->cap_ro, s->nr_ro + 1,
+			 sizeof(*s->ro_pages)))
+			return -ENOMEM;
+		s->ro_pages[s->nr_ro++] = page;
+	}
+	/* The next access refills the leaf, read-only (fill()). */
+	l = leaf_find(s, s->cur, page);
+	if (l && l->writable)
+		leaf_zap(s, (size_t)(l - s->leaves));
+	return 0;
 }
 
 void shadow_invlpg(struct shadow_mmu *s, gva_t gva)
@@ -550,7 +593,8 @@ static enum shadow_pf_result fill(struct shadow_mmu *s, gva_t gva,
 	l->root = (uint8_t)s->cur;
 	l->nr_entries = (uint8_t)w->nr;
 	memcpy(l->entries, w->entries, sizeof(l->entries));
-	l->writable = w->writable && (w->leaf & PTE_D) && !gpt_find(s, w->gpa);
+	l->writable = w->writable && (w->leaf & PTE_D) &&
+		      !gpt_find(s, w->gpa) && !ro_find(s, gva);
 	val = leaf_value(w, l->writable);
 	*pte = val;
 	return SHADOW_PF_FILLED;
@@ -566,9 +610,13 @@ enum shadow_pf_result shadow_handle_pf(struct shadow_mmu *s, gva_t gva,
 	gva_t page = gva & ~(gva_t)(PAGE_SIZE - 1);
 	struct l1_walk w;
 	uint64_t old;
-	bool ok = l1_walk(s, gva, acc, &w, error);
+	bool ok;
 
 	*gpa = 0;
+	/* Slot 511 is the monitor's: L1 never gets a mapping there. */
+	if (s->top_pml4e && PT_LEVEL_INDEX(gva, 4) == 511)
+		return SHADOW_PF_RESERVED;
+	ok = l1_walk(s, gva, acc, &w, error);
 	if (ok && !rights_ok(s, &w, acc, rflags_ac)) {
 		*error = acc | PFERR_PRESENT_MASK;
 		ok = false;
@@ -589,7 +637,8 @@ enum shadow_pf_result shadow_handle_pf(struct shadow_mmu *s, gva_t gva,
 	 */
 	old = shadow_lookup(s, gva) & SHADOW_LEAF_MASK;
 	if (old && old == leaf_value(&w, w.writable && (w.leaf & PTE_D) &&
-						 !gpt_find(s, w.gpa))) {
+						 !gpt_find(s, w.gpa) &&
+						 !ro_find(s, page))) {
 		*error = ec;
 		s->stats.true_faults++;
 		return SHADOW_PF_TRUE;

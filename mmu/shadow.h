@@ -86,6 +86,10 @@ struct shadow_mmu {
 	hpa_t *free_pages; /* table pages of dropped roots, for reuse */
 	size_t nr_free, cap_free;
 	struct shadow_stats stats;
+	/* PML4 slot 511 of every root when nonzero (shadow_set_top()). */
+	uint64_t top_pml4e;
+	gva_t *ro_pages; /* L1 pages kept read-only (shadow_protect_gva()) */
+	size_t nr_ro, cap_ro;
 };
 
 /*
@@ -120,6 +124,21 @@ int shadow_set_cr3(struct shadow_mmu *s, uint64_t cr3, hpa_t *root);
 int shadow_set_paging(struct shadow_mmu *s, const struct shadow_paging *pg,
 		      hpa_t *root);
 
+/*
+ * The monitor's own mapping in PML4 slot 511 (the software VMM's
+ * translation cache, docs/design/bt.md): pml4e goes into every root now
+ * and into each new one, and a fault of L1's there is SHADOW_PF_RESERVED,
+ * never filled.
+ */
+void shadow_set_top(struct shadow_mmu *s, uint64_t pml4e);
+
+/*
+ * Keeps the shadow leaves for the L1 page at gva read-only (wp) or lets
+ * them be writable again (!wp): the coherence of translations made from
+ * the page. A writable leaf there now is zapped. 0, or -ENOMEM.
+ */
+int shadow_protect_gva(struct shadow_mmu *s, gva_t gva, bool wp);
+
 /* L1's INVLPG of gva: the current root's leaf for it goes. */
 void shadow_invlpg(struct shadow_mmu *s, gva_t gva);
 
@@ -131,6 +150,7 @@ enum shadow_pf_result {
 			       L0 emulates the instruction */
 	SHADOW_PF_OUTSIDE_RAM, /* L1's tables map it outside L1's RAM */
 	SHADOW_PF_NO_MEMORY, /* the L0 area is used up */
+	SHADOW_PF_RESERVED, /* in the monitor's slot (shadow_set_top()) */
 };
 
 /*

@@ -86,6 +86,23 @@ struct bt_guest_ops {
 	void (*protect)(void *opaque, uint64_t gva_page, bool wp);
 	/* Port I/O to L0's devices: VTX_PIO_DONE or VTX_PIO_STOP. */
 	int (*pio)(void *opaque, struct vtx_pio *io);
+	/*
+	 * Optional: a #PF exit at linear gva with error code *ec, of the
+	 * guest instruction at guest_rip, offered to L0's MMU first (the
+	 * shadow MMU under --vmm bt). 0: resolved, the guest continues at
+	 * *resume (after an emulated store, the next instruction); 1: the
+	 * guest's own fault, delivered with *ec; -1: the run stops (why in
+	 * the opaque's own state). NULL: every #PF is the guest's.
+	 */
+	int (*page_fault)(void *opaque, uint64_t gva, uint32_t *ec,
+			  uint64_t guest_rip, uint64_t *resume);
+	/* Optional: the guest's CR3 when the container's is L0's own (a
+	 * shadow root). NULL: the container's CR3 is the guest's. */
+	uint64_t (*read_cr3)(void *opaque);
+	/* Optional: the guest's MOV to CR3 (0, or -1 to stop the run) and
+	 * INVLPG, for L0's MMU. NULL: the run stops at them. */
+	int (*write_cr3)(void *opaque, uint64_t cr3);
+	void (*invlpg)(void *opaque, uint64_t gva);
 };
 
 /* Modeled cycles the software VMM charges on top of what the model

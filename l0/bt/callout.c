@@ -303,6 +303,19 @@ static int do_mov_cr(struct bt *bt, struct vtx_cpu *cpu, struct kvm_regs *regs,
 		bt_vcpu_write64(bt, BT_VCPU_CR8, v);
 		return 1;
 	}
+	if (is_cr_write(&ops[0]) && ops[0].reg.value == ZYDIS_REGISTER_CR3 &&
+	    bt->cfg.ops->write_cr3) {
+		v = reg_value(regs, ops[1].reg.value, 0);
+		if (bt->cfg.ops->write_cr3(bt->cfg.opaque, v))
+			return stop_unimpl(bt, stop, site->guest_rip,
+					   "MOV to CR3 refused by L0's MMU");
+		/* Translations were made under the old address space:
+		 * all go, and the guest goes on from a new one. */
+		bt_flush(bt);
+		wr(cpu, GUEST_RIP, site->guest_next);
+		*guest_addr = true;
+		return 1;
+	}
 	if (is_cr_write(&ops[0]))
 		return stop_unimpl(bt, stop, site->guest_rip,
 				   "MOV to CR0, CR3 or CR4 (needs the "
@@ -316,7 +329,9 @@ static int do_mov_cr(struct bt *bt, struct vtx_cpu *cpu, struct kvm_regs *regs,
 		v = sregs.cr2;
 		break;
 	case ZYDIS_REGISTER_CR3:
-		v = rd(cpu, GUEST_CR3);
+		v = bt->cfg.ops->read_cr3
+			    ? bt->cfg.ops->read_cr3(bt->cfg.opaque)
+			    : rd(cpu, GUEST_CR3);
 		break;
 	case ZYDIS_REGISTER_CR4:
 		v = rd(cpu, GUEST_CR4) & ~(uint64_t)X86_CR4_VMXE;
@@ -473,6 +488,36 @@ static int do_desc(struct bt *bt, struct vtx_cpu *cpu,
 	wr(cpu, idt ? GUEST_IDTR_LIMIT : GUEST_GDTR_LIMIT,
 	   (uint64_t)dt[0] | ((uint64_t)dt[1] << 8));
 	wr(cpu, idt ? GUEST_IDTR_BASE : GUEST_GDTR_BASE, base);
+	return 1;
+}
+
+/* INVLPG m (SDM Vol. 2A INVLPG): the linear address goes to L0's MMU;
+ * the block ended at it, so the guest continues after it. */
+static int do_invlpg(struct bt *bt, struct vtx_cpu *cpu,
+		     const struct kvm_regs *regs, const struct bt_site *site,
+		     bool *guest_addr, struct bt_stop *stop)
+{
+	ZydisDecodedInstruction zi;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	const ZydisDecodedOperand *o = &ops[0];
+	uint64_t ea = 0;
+
+	if (decode_at(bt, site->guest_rip, &zi, ops) ||
+	    o->type != ZYDIS_OPERAND_TYPE_MEMORY ||
+	    o->mem.segment == ZYDIS_REGISTER_FS ||
+	    o->mem.segment == ZYDIS_REGISTER_GS)
+		return stop_unimpl(bt, stop, site->guest_rip, "INVLPG form");
+	if (o->mem.base == ZYDIS_REGISTER_RIP)
+		ea = site->guest_next;
+	else if (o->mem.base != ZYDIS_REGISTER_NONE)
+		ea = reg_value(regs, o->mem.base, rd(cpu, GUEST_RSP));
+	if (o->mem.index != ZYDIS_REGISTER_NONE)
+		ea += reg_value(regs, o->mem.index, rd(cpu, GUEST_RSP)) *
+		      o->mem.scale;
+	ea += (uint64_t)o->mem.disp.value;
+	bt->cfg.ops->invlpg(bt->cfg.opaque, ea);
+	wr(cpu, GUEST_RIP, site->guest_next);
+	*guest_addr = true;
 	return 1;
 }
 
@@ -640,10 +685,19 @@ static int handle_callout(struct bt *bt, struct vtx_cpu *cpu,
 	case BT_CALLOUT_MOV_CR:
 		return do_mov_cr(bt, cpu, &regs, site, guest_addr, stop);
 	case BT_CALLOUT_DESC:
-		return do_desc(bt, cpu, &regs, site, stop);
+		/* The translator ends the block at LGDT/LIDT: nothing
+		 * follows the VMCALL, so the guest continues after it. */
+		if (do_desc(bt, cpu, &regs, site, stop) <= 0)
+			return 0;
+		wr(cpu, GUEST_RIP, site->guest_next);
+		*guest_addr = true;
+		return 1;
 	case BT_CALLOUT_MSR:
 		return do_msr(bt, cpu, &regs, site, stop);
 	case BT_CALLOUT_INVLPG:
+		if (!bt->cfg.ops->invlpg)
+			break;
+		return do_invlpg(bt, cpu, &regs, site, guest_addr, stop);
 	case BT_CALLOUT_UNIMPL:
 	case BT_NR_CALLOUT_KINDS:
 		break;
@@ -682,6 +736,29 @@ static int handle_exception(struct bt *bt, struct vtx_cpu *cpu,
 		 * again, from a new translation. */
 		*next_guest = grip;
 		return 1;
+	}
+	if (vector == 14 && bt->cfg.ops->page_fault) {
+		uint32_t ec = (uint32_t)err;
+		uint64_t resume = grip;
+		int ret = bt->cfg.ops->page_fault(bt->cfg.opaque, qual, &ec,
+						  grip, &resume);
+
+		if (ret < 0) {
+			stop->reason = BT_STOP_EXIT;
+			stop->exit_reason = EXIT_REASON_EXCEPTION_NMI;
+			stop->guest_rip = grip;
+			snprintf(stop->why, sizeof(stop->why),
+				 "#PF at 0x%llx stopped by L0's MMU",
+				 (unsigned long long)qual);
+			return 0;
+		}
+		if (ret == 0) {
+			/* A hidden fault: not the guest's, and no trap
+			 * charge beyond the one above. */
+			*next_guest = resume;
+			return 1;
+		}
+		err = ec;
 	}
 	if (vector == 14) {
 		/* A #PF that exits leaves CR2 alone (SDM Vol. 3C 27.1):

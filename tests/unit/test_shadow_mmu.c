@@ -351,6 +351,57 @@ static void test_shadow__invlpg_zaps_one_leaf(void **state)
 	assert_int_equal(f->s.stats.leaves_zapped, 1);
 }
 
+/* The monitor's slot (the software VMM's TC): in the root now and in a
+ * new one, and a fault there is never L1's to fill. */
+static void
+test_shadow__top_slot_in_every_root_fault_there_reserved(void **state)
+{
+	struct fixture *f = *state;
+	const uint64_t top = 0x7000000ull | PTE_P | PTE_RW;
+	uint32_t err;
+	hpa_t b;
+
+	shadow_set_top(&f->s, top);
+	assert_int_equal(get(f, f->root + 511 * 8), top);
+	assert_int_equal(shadow_set_cr3(&f->s, PML4_B, &b), 0);
+	assert_int_equal(get(f, b + 511 * 8), top);
+	assert_int_equal(pf(f, 0xffffffffc0000000ull, 0, &err),
+			 SHADOW_PF_RESERVED);
+	assert_int_equal(pf(f, 0xffffff8000001000ull, PFERR_WRITE_MASK, &err),
+			 SHADOW_PF_RESERVED);
+	assert_int_equal(err, 0xdead);
+	assert_int_equal(f->s.stats.hidden_faults, 0);
+	assert_int_equal(f->s.stats.true_faults, 0);
+}
+
+/* A page translations were made from: its writable leaf goes, refills
+ * are read-only though L1's PTE is dirty and writable, until released. */
+static void test_shadow__protected_page_read_only_until_released(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t err;
+
+	assert_int_equal(pf(f, 0x400000, PFERR_WRITE_MASK, &err),
+			 SHADOW_PF_FILLED);
+	assert_int_equal(shadow_lookup(&f->s, 0x400000),
+			 0x200000 | PTE_P | PTE_RW);
+	assert_int_equal(shadow_protect_gva(&f->s, 0x400123, true), 0);
+	assert_int_equal(shadow_lookup(&f->s, 0x400000), 0);
+	assert_int_equal(pf(f, 0x400008, 0, &err), SHADOW_PF_FILLED);
+	assert_int_equal(shadow_lookup(&f->s, 0x400000), 0x200000 | PTE_P);
+	/* The same read-only leaf again: the write is the hardware's
+	 * fault, as for any right the shadow already gave. */
+	assert_int_equal(
+		pf(f, 0x400000, PFERR_PRESENT_MASK | PFERR_WRITE_MASK, &err),
+		SHADOW_PF_TRUE);
+	assert_int_equal(shadow_protect_gva(&f->s, 0x400000, false), 0);
+	assert_int_equal(
+		pf(f, 0x400000, PFERR_PRESENT_MASK | PFERR_WRITE_MASK, &err),
+		SHADOW_PF_FILLED);
+	assert_int_equal(shadow_lookup(&f->s, 0x400000),
+			 0x200000 | PTE_P | PTE_RW);
+}
+
 static void test_shadow__cr3_switch_keeps_roots_in_cache(void **state)
 {
 	struct fixture *f = *state;
@@ -635,6 +686,8 @@ int main(void)
 		T(test_shadow__upper_entry_write_zaps_every_leaf_below),
 		T(test_shadow__write_elsewhere_zaps_nothing),
 		T(test_shadow__invlpg_zaps_one_leaf),
+		T(test_shadow__top_slot_in_every_root_fault_there_reserved),
+		T(test_shadow__protected_page_read_only_until_released),
 		T(test_shadow__cr3_switch_keeps_roots_in_cache),
 		T(test_shadow__fifth_cr3_evicts_least_recent_root),
 		T(test_shadow__paging_change_drops_every_root),
