@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/lib/guest_run.h"
 #include "tests/lib/run_cmd.h"
 
 #ifndef NESTVM_DEFAULT_PATH
@@ -25,29 +26,7 @@
 #endif
 #define L1_SHIM "build/l1-shim.elf"
 #define EXPECTED_DIR "tests/guest/expected/"
-#define TIMEOUT_S 300
 #define ARGS_MAX 16
-
-static char *read_expected(const char *name)
-{
-	char path[256];
-	FILE *f;
-	char *buf;
-	long size = -1;
-
-	snprintf(path, sizeof(path), EXPECTED_DIR "%s.out", name);
-	f = fopen(path, "rb");
-	if (!f)
-		fail_msg("cannot read %s", path);
-	if (fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET))
-		fail_msg("cannot size %s", path);
-	buf = calloc(1, (size_t)size + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
-	fclose(f);
-	return buf;
-}
 
 /* Runs "nestvm run --native <args...>"; args ends with NULL. */
 static void run_nestvm(const char *const args[], struct cmd_result *res)
@@ -60,10 +39,7 @@ static void run_nestvm(const char *const args[], struct cmd_result *res)
 		argv[n++] = args[i];
 	}
 	argv[n] = NULL;
-	if (run_cmd((char *const *)argv, TIMEOUT_S, res))
-		fail_msg("cannot run %s: build it and run from the top of the "
-			 "tree",
-			 NESTVM_DEFAULT_PATH);
+	guest_run_argv(argv, res);
 }
 
 /* Runs l1-shim with @l2 as its first module and @append as its command
@@ -76,18 +52,6 @@ static void run_l1_shim(const char *l2, const char *append,
 			       append,	NULL };
 
 	run_nestvm(args, res);
-}
-
-static void expect_run(const struct cmd_result *res, const char *want,
-		       int status)
-{
-	if (strcmp(res->out, want) || res->exit_code != status)
-		print_message("[ want stdout ]\n%s[ got stdout ]\n%s[ stderr "
-			      "]\n%s\n[ status %d ]\n",
-			      want, res->out, res->err, res->exit_code);
-	assert_string_equal(res->out, want);
-	assert_false(res->signaled);
-	assert_int_equal(res->exit_code, status);
 }
 
 /*
@@ -127,50 +91,50 @@ static int teardown_result(void **state)
 static void test_l1_shim__hello_l2_prints_native_output_exits_0(void **state)
 {
 	struct cmd_result *res = *state;
-	char *want = read_expected("hello");
+	char *want = guest_run_read_expected("hello");
 
 	run_l1_shim("build/guests/hello.elf", "-- hello world", res);
-	expect_run(res, want, 0);
+	guest_run_expect(res, want, 0);
 	free(want);
 }
 
 static void test_l1_shim__alu_l2_passes_every_check(void **state)
 {
 	struct cmd_result *res = *state;
-	char *want = read_expected("alu");
+	char *want = guest_run_read_expected("alu");
 
 	run_l1_shim("build/guests/tests/alu.elf", NULL, res);
-	expect_run(res, want, 0);
+	guest_run_expect(res, want, 0);
 	free(want);
 }
 
 static void test_l1_shim__format_l2_prints_native_output(void **state)
 {
 	struct cmd_result *res = *state;
-	char *want = read_expected("format");
+	char *want = guest_run_read_expected("format");
 
 	run_l1_shim("build/guests/tests/format.elf", NULL, res);
-	expect_run(res, want, 0);
+	guest_run_expect(res, want, 0);
 	free(want);
 }
 
 static void test_l1_shim__exceptions_l2_handles_its_own_faults(void **state)
 {
 	struct cmd_result *res = *state;
-	char *want = read_expected("exceptions");
+	char *want = guest_run_read_expected("exceptions");
 
 	run_l1_shim("build/guests/tests/exceptions.elf", NULL, res);
-	expect_run(res, want, 0);
+	guest_run_expect(res, want, 0);
 	free(want);
 }
 
 static void test_l1_shim__exitcode_l2_status_42_becomes_nestvm_42(void **state)
 {
 	struct cmd_result *res = *state;
-	char *want = read_expected("exitcode");
+	char *want = guest_run_read_expected("exitcode");
 
 	run_l1_shim("build/guests/tests/exitcode.elf", "-- 42", res);
-	expect_run(res, want, 42);
+	guest_run_expect(res, want, 42);
 	free(want);
 }
 
@@ -181,7 +145,7 @@ static void test_l1_shim__triple_l2_exits_126_naming_native_rip(void **state)
 					      NULL };
 	struct cmd_result *res = *state;
 	struct cmd_result nat = { 0 };
-	char *want = read_expected("triple");
+	char *want = guest_run_read_expected("triple");
 	char line[128], *at;
 	unsigned long long rip;
 
@@ -198,7 +162,7 @@ static void test_l1_shim__triple_l2_exits_126_naming_native_rip(void **state)
 	assert_non_null(want);
 	strcat(want, line);
 	run_l1_shim("build/guests/tests/triple.elf", NULL, res);
-	expect_run(res, want, 126);
+	guest_run_expect(res, want, 126);
 	free(want);
 }
 
@@ -258,13 +222,13 @@ test_l1_shim__cpuid_loop_1000_costs_5_reads_1_write_each(void **state)
 		 "RESULT l1_vmwrites_cpuid 1000 count\n"
 		 "%s",
 		 io);
-	expect_run(res, want, 0);
+	guest_run_expect(res, want, 0);
 }
 
 static void test_l1_shim__exc_reflects_six_exceptions_with_counts(void **state)
 {
 	struct cmd_result *res = *state;
-	char *l2 = read_expected("exceptions");
+	char *l2 = guest_run_read_expected("exceptions");
 	char io[256], *want;
 
 	/* #DE and #UD: 4 VMREADs, 1 VMWRITE; #BP, #GP and two #PFs: 5 and
@@ -279,7 +243,7 @@ static void test_l1_shim__exc_reflects_six_exceptions_with_counts(void **state)
 		l2, io);
 	run_l1_shim("build/guests/tests/exceptions.elf",
 		    "exc=de,ud,bp,pf,gp stats --", res);
-	expect_run(res, want, 0);
+	guest_run_expect(res, want, 0);
 	free(want);
 	free(l2);
 }

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "tests/lib/json_read.h"
+#include "tests/lib/guest_run.h"
 #include "tests/lib/run_cmd.h"
 
 #ifndef NESTVM_DEFAULT_PATH
@@ -30,30 +31,8 @@
 #endif
 #define L1_SHIM "build/l1-shim.elf"
 #define EXPECTED_DIR "tests/guest/expected/"
-#define TIMEOUT_S 300
 #define ARGS_MAX 24
 #define CPUID_N 1000ull
-
-static char *read_expected(const char *name)
-{
-	char path[256];
-	FILE *f;
-	char *buf;
-	long size = -1;
-
-	snprintf(path, sizeof(path), EXPECTED_DIR "%s.out", name);
-	f = fopen(path, "rb");
-	if (!f)
-		fail_msg("cannot read %s", path);
-	if (fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET))
-		fail_msg("cannot size %s", path);
-	buf = calloc(1, (size_t)size + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
-	fclose(f);
-	return buf;
-}
 
 /* Runs "nestvm run [--native] <args...>"; args ends with NULL. */
 static void run_nestvm(bool native, const char *const args[],
@@ -69,10 +48,7 @@ static void run_nestvm(bool native, const char *const args[],
 		argv[n++] = args[i];
 	}
 	argv[n] = NULL;
-	if (run_cmd((char *const *)argv, TIMEOUT_S, res))
-		fail_msg("cannot run %s: build it and run from the top of the "
-			 "tree",
-			 NESTVM_DEFAULT_PATH);
+	guest_run_argv(argv, res);
 }
 
 /* l1-shim with l2 as its module and append (NULL: none) as its command
@@ -87,18 +63,6 @@ static void run_l1_shim(bool native, const char *l2, const char *append,
 	run_nestvm(native, args, res);
 }
 
-static void expect_run(const struct cmd_result *res, const char *want,
-		       int status)
-{
-	if (strcmp(res->out, want) || res->exit_code != status)
-		print_message("[ want stdout ]\n%s[ got stdout ]\n%s[ stderr "
-			      "]\n%s\n[ status %d ]\n",
-			      want, res->out, res->err, res->exit_code);
-	assert_string_equal(res->out, want);
-	assert_false(res->signaled);
-	assert_int_equal(res->exit_code, status);
-}
-
 /*
  * L2 under l1-shim under L0 prints the expected output and exits with
  * status, and both are those of the native l1-shim run (l1-shim on the
@@ -108,70 +72,17 @@ static void expect_as_native(const char *l2, const char *append,
 			     const char *expected, int status)
 {
 	struct cmd_result nested = { 0 }, native = { 0 };
-	char *want = read_expected(expected);
+	char *want = guest_run_read_expected(expected);
 
 	run_l1_shim(true, l2, append, &native);
-	expect_run(&native, want, status);
+	guest_run_expect(&native, want, status);
 	run_l1_shim(false, l2, append, &nested);
-	expect_run(&nested, native.out, native.exit_code);
+	guest_run_expect(&nested, native.out, native.exit_code);
 	/* The run's accounting closes every nested run, on stderr. */
 	assert_non_null(strstr(nested.err, "nestvm: nested: world_switches "));
 	cmd_result_free(&nested);
 	cmd_result_free(&native);
 	free(want);
-}
-
-/* A number the nested table printed: the value after "nestvm: nested:
- * <key> " (key includes any reason name), or fails. */
-static unsigned long long table_value(const char *err, const char *key)
-{
-	char pat[160];
-	const char *at;
-	unsigned long long v;
-
-	snprintf(pat, sizeof(pat), "nestvm: nested: %s ", key);
-	at = strstr(err, pat);
-	if (!at)
-		fail_msg("no \"%s\" in stderr:\n%s", pat, err);
-	assert_int_equal(sscanf(at + strlen(pat), "%llu", &v), 1);
-	return v;
-}
-
-/* A number in a line of the nested table: the value after " <field> " in
- * the line that starts "nestvm: nested: <line> ", or fails. */
-static unsigned long long line_value(const char *err, const char *line,
-				     const char *field)
-{
-	char pat[160], fpat[64];
-	const char *at, *end, *f;
-	unsigned long long v;
-
-	snprintf(pat, sizeof(pat), "nestvm: nested: %s ", line);
-	snprintf(fpat, sizeof(fpat), " %s ", field);
-	at = strstr(err, pat);
-	if (!at)
-		fail_msg("no \"%s\" in stderr:\n%s", pat, err);
-	end = strchr(at, '\n');
-	f = strstr(at, fpat);
-	if (!f || (end && f > end))
-		fail_msg("no \"%s\" in the line \"%s\"", field, pat);
-	assert_int_equal(sscanf(f + strlen(fpat), "%llu", &v), 1);
-	return v;
-}
-
-/* A RESULT line's value, or fails. */
-static unsigned long long result_value(const char *out, const char *name)
-{
-	char pat[128];
-	const char *at;
-	unsigned long long v;
-
-	snprintf(pat, sizeof(pat), "RESULT %s ", name);
-	at = strstr(out, pat);
-	if (!at)
-		fail_msg("no \"%s\" in stdout:\n%s", pat, out);
-	assert_int_equal(sscanf(at + strlen(pat), "%llu", &v), 1);
-	return v;
 }
 
 /* ---- L2 under l1-shim under L0 prints what it prints natively ------------- */
@@ -222,9 +133,10 @@ static void test_nested__exc_reflected_exceptions_match_native_run(void **state)
 	run_l1_shim(false, "build/guests/tests/exceptions.elf", append,
 		    &nested);
 	assert_int_equal(native.exit_code, 0);
-	expect_run(&nested, native.out, 0);
-	assert_int_equal(table_value(nested.err, "reflected EXCEPTION_NMI (0) "
-						 "count"),
+	guest_run_expect(&nested, native.out, 0);
+	assert_int_equal(guest_run_table(nested.err,
+					 "reflected EXCEPTION_NMI (0) "
+					 "count"),
 			 6);
 	cmd_result_free(&nested);
 	cmd_result_free(&native);
@@ -253,42 +165,45 @@ test_nested__cpuid_loop_costs_exactly_l1_shim_handler_exits(void **state)
 	run_l1_shim(false, "build/guests/cpuid_loop.elf", "stats -- 1000",
 		    &res);
 	assert_int_equal(res.exit_code, 0);
-	assert_int_equal(result_value(res.out, "cpuid_iterations"), CPUID_N);
-	n = result_value(res.out, "l1_exits_cpuid");
-	vmreads = result_value(res.out, "l1_vmreads_cpuid");
-	vmwrites = result_value(res.out, "l1_vmwrites_cpuid");
+	assert_int_equal(guest_run_result(res.out, "cpuid_iterations"),
+			 CPUID_N);
+	n = guest_run_result(res.out, "l1_exits_cpuid");
+	vmreads = guest_run_result(res.out, "l1_vmreads_cpuid");
+	vmwrites = guest_run_result(res.out, "l1_vmwrites_cpuid");
 	assert_int_equal(n, CPUID_N);
 	assert_int_equal(vmreads % n, 0);
 	assert_int_equal(vmwrites % n, 0);
 	per_exit = 1 + 1 + vmreads / n + vmwrites / n;
 
-	assert_int_equal(table_value(res.err, "l2_exit CPUID (10)"), CPUID_N);
+	assert_int_equal(guest_run_table(res.err, "l2_exit CPUID (10)"),
+			 CPUID_N);
 	snprintf(key, sizeof(key), "%s count", reflected);
-	assert_int_equal(table_value(res.err, key), CPUID_N);
+	assert_int_equal(guest_run_table(res.err, key), CPUID_N);
 	snprintf(key, sizeof(key), "%s count %llu l1_exits", reflected,
 		 CPUID_N);
-	assert_int_equal(table_value(res.err, key), CPUID_N * per_exit);
+	assert_int_equal(guest_run_table(res.err, key), CPUID_N * per_exit);
 	/* The handler's CPUIDs, and the one l1-shim runs at setup. */
-	assert_int_equal(table_value(res.err, "l1_exit CPUID (10)"),
+	assert_int_equal(guest_run_table(res.err, "l1_exit CPUID (10)"),
 			 CPUID_N + 1);
 	snprintf(key, sizeof(key), "%s count %llu l1_exits %llu world_switches",
 		 reflected, CPUID_N, CPUID_N * per_exit);
-	assert_int_equal(table_value(res.err, key),
+	assert_int_equal(guest_run_table(res.err, key),
 			 CPUID_N * (2 * per_exit + 2));
 	snprintf(key, sizeof(key),
 		 "%s count %llu l1_exits %llu world_switches %llu vmreads",
 		 reflected, CPUID_N, CPUID_N * per_exit,
 		 CPUID_N * (2 * per_exit + 2));
-	assert_int_equal(table_value(res.err, key), vmreads);
+	assert_int_equal(guest_run_table(res.err, key), vmreads);
 	snprintf(key, sizeof(key),
 		 "%s count %llu l1_exits %llu world_switches %llu vmreads "
 		 "%llu vmwrites",
 		 reflected, CPUID_N, CPUID_N * per_exit,
 		 CPUID_N * (2 * per_exit + 2), vmreads);
-	assert_int_equal(table_value(res.err, key), vmwrites);
+	assert_int_equal(guest_run_table(res.err, key), vmwrites);
 	/* L2's RAM touched, one ept02 fill per page; nothing ept12 forbids. */
-	assert_true(table_value(res.err, "ept02_fills") > 0);
-	assert_int_equal(table_value(res.err, "ept_violations_reflected"), 0);
+	assert_true(guest_run_table(res.err, "ept02_fills") > 0);
+	assert_int_equal(guest_run_table(res.err, "ept_violations_reflected"),
+			 0);
 	cmd_result_free(&res);
 }
 
@@ -362,12 +277,12 @@ static void test_nested__prep_dirty_output_identical_to_full(void **state)
 			free(a);
 			free(b);
 		}
-		assert_int_equal(table_value(dirty.err, "nested_entries"),
-				 table_value(full.err, "nested_entries"));
-		assert_int_equal(table_value(dirty.err, "l1_vmwrites"),
-				 table_value(full.err, "l1_vmwrites"));
-		assert_true(table_value(dirty.err, "vmcs02_writes") <
-			    table_value(full.err, "vmcs02_writes"));
+		assert_int_equal(guest_run_table(dirty.err, "nested_entries"),
+				 guest_run_table(full.err, "nested_entries"));
+		assert_int_equal(guest_run_table(dirty.err, "l1_vmwrites"),
+				 guest_run_table(full.err, "l1_vmwrites"));
+		assert_true(guest_run_table(dirty.err, "vmcs02_writes") <
+			    guest_run_table(full.err, "vmcs02_writes"));
 		cmd_result_free(&full);
 		cmd_result_free(&dirty);
 	}
@@ -395,18 +310,19 @@ static void test_nested__prep_dirty_writes_21_not_101_per_cpuid(void **state)
 			 &full);
 	run_l1_shim_prep("dirty", "build/guests/cpuid_loop.elf",
 			 "stats -- 1000", &dirty);
-	assert_int_equal(result_value(full.out, "l1_vmwrites_cpuid"), CPUID_N);
-	assert_int_equal(line_value(full.err, line, "count"), CPUID_N);
-	assert_int_equal(line_value(dirty.err, line, "count"), CPUID_N);
-	assert_int_equal(line_value(full.err, line, "vmcs02_writes"),
+	assert_int_equal(guest_run_result(full.out, "l1_vmwrites_cpuid"),
+			 CPUID_N);
+	assert_int_equal(guest_run_nested(full.err, line, "count"), CPUID_N);
+	assert_int_equal(guest_run_nested(dirty.err, line, "count"), CPUID_N);
+	assert_int_equal(guest_run_nested(full.err, line, "vmcs02_writes"),
 			 CPUID_N * VMCS02_WRITES_FULL);
-	assert_int_equal(line_value(dirty.err, line, "vmcs02_writes"),
+	assert_int_equal(guest_run_nested(dirty.err, line, "vmcs02_writes"),
 			 CPUID_N * VMCS02_WRITES_HOT);
 	/* Everything else a round trip costs is the same. */
-	assert_int_equal(line_value(dirty.err, line, "l1_exits"),
-			 line_value(full.err, line, "l1_exits"));
-	assert_int_equal(line_value(dirty.err, line, "world_switches"),
-			 line_value(full.err, line, "world_switches"));
+	assert_int_equal(guest_run_nested(dirty.err, line, "l1_exits"),
+			 guest_run_nested(full.err, line, "l1_exits"));
+	assert_int_equal(guest_run_nested(dirty.err, line, "world_switches"),
+			 guest_run_nested(full.err, line, "world_switches"));
 	cmd_result_free(&full);
 	cmd_result_free(&dirty);
 }
@@ -475,31 +391,37 @@ static void test_nested__vmcs_access_exact_l1_exits_per_l2_cpuid(void **state)
 			 c->mode);
 		assert_non_null(strstr(res.err, want));
 		/* l1-shim counts the accesses it makes, trapped or not. */
-		assert_int_equal(result_value(res.out, "l1_vmreads_cpuid"),
+		assert_int_equal(guest_run_result(res.out, "l1_vmreads_cpuid"),
 				 CPUID_N * 5);
-		assert_int_equal(result_value(res.out, "l1_vmwrites_cpuid"),
+		assert_int_equal(guest_run_result(res.out, "l1_vmwrites_cpuid"),
 				 CPUID_N);
-		assert_int_equal(line_value(res.err, line, "count"), CPUID_N);
-		assert_int_equal(line_value(res.err, line, "l1_exits"),
+		assert_int_equal(guest_run_nested(res.err, line, "count"),
+				 CPUID_N);
+		assert_int_equal(guest_run_nested(res.err, line, "l1_exits"),
 				 CPUID_N * c->l1_exits);
-		assert_int_equal(line_value(res.err, line, "world_switches"),
-				 CPUID_N * c->world_switches);
-		assert_int_equal(line_value(res.err, line, "vmreads"),
+		assert_int_equal(
+			guest_run_nested(res.err, line, "world_switches"),
+			CPUID_N * c->world_switches);
+		assert_int_equal(guest_run_nested(res.err, line, "vmreads"),
 				 CPUID_N * c->vmreads);
-		assert_int_equal(line_value(res.err, line, "vmwrites"),
+		assert_int_equal(guest_run_nested(res.err, line, "vmwrites"),
 				 CPUID_N * c->vmwrites);
-		assert_int_equal(line_value(res.err, line, "shadow_vmreads"),
-				 CPUID_N * c->shadow_vmreads);
-		assert_int_equal(line_value(res.err, line, "shadow_vmwrites"),
-				 CPUID_N * c->shadow_vmwrites);
-		assert_int_equal(line_value(res.err, line, "sync_vmreads"),
-				 CPUID_N * c->sync_vmreads);
-		assert_int_equal(line_value(res.err, line, "sync_vmwrites"),
-				 CPUID_N * c->sync_vmwrites);
+		assert_int_equal(
+			guest_run_nested(res.err, line, "shadow_vmreads"),
+			CPUID_N * c->shadow_vmreads);
+		assert_int_equal(
+			guest_run_nested(res.err, line, "shadow_vmwrites"),
+			CPUID_N * c->shadow_vmwrites);
+		assert_int_equal(
+			guest_run_nested(res.err, line, "sync_vmreads"),
+			CPUID_N * c->sync_vmreads);
+		assert_int_equal(
+			guest_run_nested(res.err, line, "sync_vmwrites"),
+			CPUID_N * c->sync_vmwrites);
 		/* The handler's CPUIDs, and the one l1-shim runs at setup. */
-		assert_int_equal(table_value(res.err, "l1_exit CPUID (10)"),
+		assert_int_equal(guest_run_table(res.err, "l1_exit CPUID (10)"),
 				 CPUID_N + 1);
-		assert_int_equal(table_value(res.err, "l2_exit CPUID (10)"),
+		assert_int_equal(guest_run_table(res.err, "l2_exit CPUID (10)"),
 				 CPUID_N);
 		cmd_result_free(&res);
 	}
@@ -534,37 +456,39 @@ static void expect_same_under_every_access(const char *const args[])
 	for (size_t m = 1; m < 3; m++) {
 		assert_string_equal(out[m], out[0]);
 		assert_int_equal(res[m].exit_code, res[0].exit_code);
-		assert_int_equal(table_value(res[m].err, "nested_entries"),
-				 table_value(res[0].err, "nested_entries"));
+		assert_int_equal(guest_run_table(res[m].err, "nested_entries"),
+				 guest_run_table(res[0].err, "nested_entries"));
 		assert_int_equal(
-			table_value(res[m].err, "nested_entry_failures"),
-			table_value(res[0].err, "nested_entry_failures"));
-		assert_int_equal(table_value(res[m].err, "insns_l2"),
-				 table_value(res[0].err, "insns_l2"));
+			guest_run_table(res[m].err, "nested_entry_failures"),
+			guest_run_table(res[0].err, "nested_entry_failures"));
+		assert_int_equal(guest_run_table(res[m].err, "insns_l2"),
+				 guest_run_table(res[0].err, "insns_l2"));
 		assert_int_equal(
-			table_value(res[m].err, "vm_exits") -
-				table_value(res[m].err, "l1_vmreads") -
-				table_value(res[m].err, "l1_vmwrites"),
-			table_value(res[0].err, "vm_exits") -
-				table_value(res[0].err, "l1_vmreads") -
-				table_value(res[0].err, "l1_vmwrites"));
-		assert_int_equal(
-			table_value(res[m].err, "l1_vmreads") +
-				table_value(res[m].err, "l1_shadow_vmreads"),
-			table_value(res[0].err, "l1_vmreads"));
-		assert_int_equal(
-			table_value(res[m].err, "l1_vmwrites") +
-				table_value(res[m].err, "l1_shadow_vmwrites"),
-			table_value(res[0].err, "l1_vmwrites"));
-		assert_int_equal(
-			table_value(res[m].err, "insns_l1"),
-			table_value(res[0].err, "insns_l1") +
-				table_value(res[m].err, "l1_shadow_vmreads") +
-				table_value(res[m].err, "l1_shadow_vmwrites"));
+			guest_run_table(res[m].err, "vm_exits") -
+				guest_run_table(res[m].err, "l1_vmreads") -
+				guest_run_table(res[m].err, "l1_vmwrites"),
+			guest_run_table(res[0].err, "vm_exits") -
+				guest_run_table(res[0].err, "l1_vmreads") -
+				guest_run_table(res[0].err, "l1_vmwrites"));
+		assert_int_equal(guest_run_table(res[m].err, "l1_vmreads") +
+					 guest_run_table(res[m].err,
+							 "l1_shadow_vmreads"),
+				 guest_run_table(res[0].err, "l1_vmreads"));
+		assert_int_equal(guest_run_table(res[m].err, "l1_vmwrites") +
+					 guest_run_table(res[m].err,
+							 "l1_shadow_vmwrites"),
+				 guest_run_table(res[0].err, "l1_vmwrites"));
+		assert_int_equal(guest_run_table(res[m].err, "insns_l1"),
+				 guest_run_table(res[0].err, "insns_l1") +
+					 guest_run_table(res[m].err,
+							 "l1_shadow_vmreads") +
+					 guest_run_table(res[m].err,
+							 "l1_shadow_vmwrites"));
 	}
 	/* trap shadows nothing and syncs nothing. */
-	assert_int_equal(table_value(res[0].err, "l1_shadow_vmreads"), 0);
-	assert_int_equal(table_value(res[0].err, "shadow_sync_vmwrites"), 0);
+	assert_int_equal(guest_run_table(res[0].err, "l1_shadow_vmreads"), 0);
+	assert_int_equal(guest_run_table(res[0].err, "shadow_sync_vmwrites"),
+			 0);
 	for (size_t m = 0; m < 3; m++) {
 		free(out[m]);
 		cmd_result_free(&res[m]);
@@ -644,13 +568,13 @@ static void test_nested__world_switches_are_entries_plus_exits(void **state)
 	(void)state;
 	run_l1_shim(false, "build/guests/hello.elf", NULL, &res);
 	assert_int_equal(res.exit_code, 0);
-	entries = table_value(res.err, "vm_entries");
-	exits = table_value(res.err, "vm_exits");
-	assert_int_equal(table_value(res.err, "world_switches"),
+	entries = guest_run_table(res.err, "vm_entries");
+	exits = guest_run_table(res.err, "vm_exits");
+	assert_int_equal(guest_run_table(res.err, "world_switches"),
 			 entries + exits);
 	assert_int_equal(entries, exits);
-	assert_int_equal(table_value(res.err, "nested_vmfails"), 0);
-	assert_int_equal(table_value(res.err, "nested_entry_failures"), 0);
+	assert_int_equal(guest_run_table(res.err, "nested_vmfails"), 0);
+	assert_int_equal(guest_run_table(res.err, "nested_entry_failures"), 0);
 	cmd_result_free(&res);
 }
 
@@ -686,8 +610,8 @@ static void expect_vmx_program_as_l1(const char *name, const char *exit_key)
 	fclose(f);
 
 	run_nestvm(false, args, &nested);
-	expect_run(&nested, want, 0);
-	assert_true(table_value(nested.err, exit_key) > 0);
+	guest_run_expect(&nested, want, 0);
+	assert_true(guest_run_table(nested.err, exit_key) > 0);
 	cmd_result_free(&nested);
 	free(want);
 }
@@ -729,16 +653,17 @@ static void test_nested__non_vmx_l1_hello_runs_under_l0_as_native(void **state)
 					    "hello world",
 					    NULL };
 	struct cmd_result nested = { 0 }, native = { 0 };
-	char *want = read_expected("hello");
+	char *want = guest_run_read_expected("hello");
 
 	(void)state;
 	run_nestvm(true, args, &native);
-	expect_run(&native, want, 0);
+	guest_run_expect(&native, want, 0);
 	run_nestvm(false, args, &nested);
-	expect_run(&nested, want, 0);
-	assert_int_equal(table_value(nested.err, "nested_entries"), 0);
-	assert_int_equal(table_value(nested.err, "insns_l2"), 0);
-	assert_true(table_value(nested.err, "l1_exit IO_INSTRUCTION (30)") > 0);
+	guest_run_expect(&nested, want, 0);
+	assert_int_equal(guest_run_table(nested.err, "nested_entries"), 0);
+	assert_int_equal(guest_run_table(nested.err, "insns_l2"), 0);
+	assert_true(guest_run_table(nested.err, "l1_exit IO_INSTRUCTION (30)") >
+		    0);
 	cmd_result_free(&nested);
 	cmd_result_free(&native);
 	free(want);
@@ -754,7 +679,7 @@ static void test_nested__triple_l2_reported_by_l1_shim_exits_126(void **state)
 	run_l1_shim(true, "build/guests/tests/triple.elf", NULL, &native);
 	run_l1_shim(false, "build/guests/tests/triple.elf", NULL, &nested);
 	assert_int_equal(native.exit_code, 126);
-	expect_run(&nested, native.out, 126);
+	guest_run_expect(&nested, native.out, 126);
 	assert_non_null(strstr(nested.out, "l1-shim: L2 triple-faulted"));
 	cmd_result_free(&nested);
 	cmd_result_free(&native);
@@ -774,8 +699,8 @@ static void test_nested__max_insns_stops_nested_run_with_124(void **state)
 	assert_int_equal(res.exit_code, 124);
 	assert_non_null(strstr(res.err, "the instruction limit (50000) ran "
 					"out at "));
-	assert_int_equal(table_value(res.err, "insns_l1") +
-				 table_value(res.err, "insns_l2"),
+	assert_int_equal(guest_run_table(res.err, "insns_l1") +
+				 guest_run_table(res.err, "insns_l2"),
 			 50000);
 	cmd_result_free(&res);
 }
@@ -940,15 +865,16 @@ static void test_report__json_cpuid_reflected_exact_breakdown_sums(void **state)
 
 	/* The guest's own clock brackets the round trip. */
 	l2 = js_u64(doc, "reflected.CPUID.l2_cycles");
-	per_iter = result_value(res.out, "cpuid_cycles_per_iter");
+	per_iter = guest_run_result(res.out, "cpuid_cycles_per_iter");
 	assert_true(per_iter >= cycles / CPUID_N);
 	assert_true(per_iter <= (cycles + l2) / CPUID_N);
 
 	/* The stderr table says the same. */
-	assert_int_equal(line_value(res.err, "reflected CPUID (10)", "cycles"),
-			 cycles);
 	assert_int_equal(
-		line_value(res.err, "reflected CPUID (10)", "l1_exits"),
+		guest_run_nested(res.err, "reflected CPUID (10)", "cycles"),
+		cycles);
+	assert_int_equal(
+		guest_run_nested(res.err, "reflected CPUID (10)", "l1_exits"),
 		js_u64(doc, "reflected.CPUID.l1_exits"));
 	assert_non_null(strstr(
 		res.err, "nestvm:   CPUID (10)                 1000      "
@@ -987,18 +913,18 @@ static void test_report__json_shadow_splits_trapped_shadowed_sync(void **state)
 	assert_int_equal(res.exit_code, 0);
 	assert_true(js_string_is(doc, "vmcs_access", "shadow"));
 	assert_int_equal(js_u64(doc, "levels.L1.vmreads_trapped"),
-			 table_value(res.err, "l1_vmreads"));
+			 guest_run_table(res.err, "l1_vmreads"));
 	assert_int_equal(js_u64(doc, "levels.L1.vmreads_shadowed"),
-			 table_value(res.err, "l1_shadow_vmreads"));
+			 guest_run_table(res.err, "l1_shadow_vmreads"));
 	assert_int_equal(js_u64(doc, "levels.L1.vmwrites_shadowed"),
-			 table_value(res.err, "l1_shadow_vmwrites"));
+			 guest_run_table(res.err, "l1_shadow_vmwrites"));
 	assert_int_equal(js_u64(doc, "levels.L1.vmreads"),
 			 js_u64(doc, "levels.L1.vmreads_trapped") +
 				 js_u64(doc, "levels.L1.vmreads_shadowed"));
 	assert_int_equal(js_u64(doc, "levels.L0.shadow_sync_vmreads"),
-			 table_value(res.err, "shadow_sync_vmreads"));
+			 guest_run_table(res.err, "shadow_sync_vmreads"));
 	assert_int_equal(js_u64(doc, "levels.L0.shadow_sync_vmwrites"),
-			 table_value(res.err, "shadow_sync_vmwrites"));
+			 guest_run_table(res.err, "shadow_sync_vmwrites"));
 
 	assert_int_equal(js_u64(doc, "reflected.CPUID.l1_exits"), CPUID_N * 2);
 	assert_int_equal(js_u64(doc, "reflected.CPUID.vmreads"), CPUID_N * 5);
@@ -1092,17 +1018,17 @@ static void test_report__json_levels_add_up_to_run_totals(void **state)
 				 js_u64(doc, "levels.L2.insns"),
 			 js_u64(doc, "insns"));
 	assert_int_equal(js_u64(doc, "levels.L1.insns"),
-			 table_value(res.err, "insns_l1"));
+			 guest_run_table(res.err, "insns_l1"));
 	assert_int_equal(js_u64(doc, "levels.L2.exits_by_reason.CPUID"),
 			 CPUID_N);
 	assert_int_equal(js_u64(doc, "levels.L1.exits_by_reason.CPUID"),
 			 CPUID_N + 1);
 	assert_int_equal(js_u64(doc, "levels.L1.vmreads_trapped"),
-			 table_value(res.err, "l1_vmreads"));
+			 guest_run_table(res.err, "l1_vmreads"));
 	assert_int_equal(js_u64(doc, "levels.L1.vmwrites_trapped"),
-			 table_value(res.err, "l1_vmwrites"));
+			 guest_run_table(res.err, "l1_vmwrites"));
 	assert_int_equal(js_u64(doc, "levels.L2.ept02_fills"),
-			 table_value(res.err, "ept02_fills"));
+			 guest_run_table(res.err, "ept02_fills"));
 	assert_int_equal(js_u64(doc, "levels.L2.ept_violations_reflected"), 0);
 	assert_int_equal(js_u64(doc, "levels.L2.exits_reflected") +
 				 js_u64(doc, "levels.L2.exits_handled_by_l0"),
@@ -1111,9 +1037,9 @@ static void test_report__json_levels_add_up_to_run_totals(void **state)
 			 js_u64(doc, "levels.L1.exits") +
 				 js_u64(doc, "levels.L2.exits"));
 	assert_int_equal(js_u64(doc, "switches.world_switches"),
-			 table_value(res.err, "world_switches"));
+			 guest_run_table(res.err, "world_switches"));
 	assert_int_equal(js_u64(doc, "levels.L0.vmcs02_writes"),
-			 table_value(res.err, "vmcs02_writes"));
+			 guest_run_table(res.err, "vmcs02_writes"));
 	/* The CPUID exits and the OUTs that print and end the run. */
 	assert_int_equal(js_count(doc, "reflected"), 2);
 	free(doc);
@@ -1170,8 +1096,8 @@ static void test_report__json_native_l1_shim_guest_is_level_l1(void **state)
 			 CPUID_N);
 	assert_int_equal(
 		js_u64(doc, "levels.L0.vmreads"),
-		result_value(res.out, "l1_vmreads_cpuid") +
-			result_value(res.out, "l1_vmreads_io_instruction"));
+		guest_run_result(res.out, "l1_vmreads_cpuid") +
+			guest_run_result(res.out, "l1_vmreads_io_instruction"));
 	assert_int_equal(js_u64(doc, "levels.L0.cycles") +
 				 js_u64(doc, "levels.L1.cycles") +
 				 js_u64(doc, "switches.cycles"),

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/lib/guest_run.h"
 #include "tests/lib/run_cmd.h"
 
 #ifndef NESTVM_DEFAULT_PATH
@@ -75,62 +76,7 @@ static void run_mode(const struct mode *m, const char *mem, const char *l2,
 	argv[n++] = "--append";
 	argv[n++] = append;
 	argv[n] = NULL;
-	if (run_cmd((char *const *)argv, TIMEOUT_S, res))
-		fail_msg("cannot run %s: build it and run from the top of the "
-			 "tree",
-			 NESTVM_DEFAULT_PATH);
-	assert_false(res->signaled);
-}
-
-/* The value after "nestvm: nested: <key> " on stderr, or fails. */
-static unsigned long long table_value(const char *err, const char *key)
-{
-	char pat[160];
-	const char *at;
-	unsigned long long v;
-
-	snprintf(pat, sizeof(pat), "nestvm: nested: %s ", key);
-	at = strstr(err, pat);
-	if (!at)
-		fail_msg("no \"%s\" in stderr:\n%s", pat, err);
-	assert_int_equal(sscanf(at + strlen(pat), "%llu", &v), 1);
-	return v;
-}
-
-/* The value after " <field> " in the stderr line "nestvm: nested: <line>". */
-static unsigned long long line_value(const char *err, const char *line,
-				     const char *field)
-{
-	char pat[160], fpat[64];
-	const char *at, *end, *f;
-	unsigned long long v;
-
-	snprintf(pat, sizeof(pat), "nestvm: nested: %s ", line);
-	snprintf(fpat, sizeof(fpat), " %s ", field);
-	at = strstr(err, pat);
-	if (!at)
-		fail_msg("no \"%s\" in stderr:\n%s", pat, err);
-	end = strchr(at, '\n');
-	f = strstr(at, fpat);
-	if (!f || (end && f > end))
-		fail_msg("no \"%s\" in the line \"%s\"", field, pat);
-	assert_int_equal(sscanf(f + strlen(fpat), "%llu", &v), 1);
-	return v;
-}
-
-/* A RESULT line's value on stdout, or fails. */
-static unsigned long long result_value(const char *out, const char *name)
-{
-	char pat[128];
-	const char *at;
-	unsigned long long v;
-
-	snprintf(pat, sizeof(pat), "RESULT %s ", name);
-	at = strstr(out, pat);
-	if (!at)
-		fail_msg("no \"%s\" in stdout:\n%s", pat, out);
-	assert_int_equal(sscanf(at + strlen(pat), "%llu", &v), 1);
-	return v;
+	guest_run_argv(argv, res);
 }
 
 /* stdout without the lines that hold modeled cycles (the RDTSC-timed
@@ -227,25 +173,27 @@ test_nested_mmu__cpuid_l1_exits_derived_from_handler_every_mode(void **state)
 
 		run_mode(&modes[k], NULL, CPUID_LOOP, "stats -- 1000", &res);
 		assert_int_equal(res.exit_code, 0);
-		n = result_value(res.out, "l1_exits_cpuid");
+		n = guest_run_result(res.out, "l1_exits_cpuid");
 		assert_int_equal(n, CPUID_N);
-		assert_int_equal(result_value(res.out, "l1_vmreads_cpuid") % n,
-				 0);
-		assert_int_equal(result_value(res.out, "l1_vmwrites_cpuid") % n,
-				 0);
-		reads = result_value(res.out, "l1_vmreads_cpuid") / n;
-		writes = result_value(res.out, "l1_vmwrites_cpuid") / n;
+		assert_int_equal(
+			guest_run_result(res.out, "l1_vmreads_cpuid") % n, 0);
+		assert_int_equal(
+			guest_run_result(res.out, "l1_vmwrites_cpuid") % n, 0);
+		reads = guest_run_result(res.out, "l1_vmreads_cpuid") / n;
+		writes = guest_run_result(res.out, "l1_vmwrites_cpuid") / n;
 		own_cpuids =
-			(table_value(res.err, "l1_exit CPUID (10)") - 1) / n;
+			(guest_run_table(res.err, "l1_exit CPUID (10)") - 1) /
+			n;
 		per = reads + writes + own_cpuids + 1;
-		assert_int_equal(line_value(res.err, line, "count"), n);
-		assert_int_equal(line_value(res.err, line, "l1_exits"),
+		assert_int_equal(guest_run_nested(res.err, line, "count"), n);
+		assert_int_equal(guest_run_nested(res.err, line, "l1_exits"),
 				 n * per);
-		assert_int_equal(line_value(res.err, line, "world_switches"),
-				 n * (2 * per + 2));
-		assert_int_equal(line_value(res.err, line, "vmreads"),
+		assert_int_equal(
+			guest_run_nested(res.err, line, "world_switches"),
+			n * (2 * per + 2));
+		assert_int_equal(guest_run_nested(res.err, line, "vmreads"),
 				 n * reads);
-		assert_int_equal(line_value(res.err, line, "vmwrites"),
+		assert_int_equal(guest_run_nested(res.err, line, "vmwrites"),
 				 n * writes);
 		cmd_result_free(&res);
 	}
@@ -260,14 +208,14 @@ struct ept02_counts {
 
 static void read_counts(const char *err, struct ept02_counts *c)
 {
-	c->fills = table_value(err, "ept02_fills");
-	c->table_pages = table_value(err, "ept02_table_pages");
-	c->present = table_value(err, "ept02_present");
-	c->protects = table_value(err, "ept12_pages_protected");
-	c->faults = table_value(err, "ept12_wp_faults");
-	c->dropped_wp = table_value(err, "ept02_dropped_wp");
-	c->dropped_invept = table_value(err, "ept02_dropped_invept");
-	c->invepts = table_value(err, "l1_invepts");
+	c->fills = guest_run_table(err, "ept02_fills");
+	c->table_pages = guest_run_table(err, "ept02_table_pages");
+	c->present = guest_run_table(err, "ept02_present");
+	c->protects = guest_run_table(err, "ept12_pages_protected");
+	c->faults = guest_run_table(err, "ept12_wp_faults");
+	c->dropped_wp = guest_run_table(err, "ept02_dropped_wp");
+	c->dropped_invept = guest_run_table(err, "ept02_dropped_invept");
+	c->invepts = guest_run_table(err, "l1_invepts");
 }
 
 static void run_pages(const struct mode *m, const char *mem, const char *l2mem,
@@ -281,7 +229,7 @@ static void run_pages(const struct mode *m, const char *mem, const char *l2mem,
 		 swap ? " swap" : "");
 	run_mode(m, mem, PAGETOUCH, append, res);
 	assert_int_equal(res->exit_code, 0);
-	assert_int_equal(result_value(res->out, "pagetouch_pages"), pages);
+	assert_int_equal(guest_run_result(res->out, "pagetouch_pages"), pages);
 	read_counts(res->err, c);
 }
 
@@ -313,10 +261,11 @@ test_nested_mmu__hidden_faults_are_pages_touched_plus_runtime(void **state)
 			run_pages(&modes[k], NULL, NULL, sizes[s], false, &c,
 				  &res);
 			assert_int_equal(c.fills, sizes[s] + runtime);
-			assert_int_equal(table_value(res.err,
-						     "l2_exit EPT_VIOLATION "
-						     "(48)"),
-					 c.fills);
+			assert_int_equal(
+				guest_run_table(res.err,
+						"l2_exit EPT_VIOLATION "
+						"(48)"),
+				c.fills);
 			assert_int_equal(c.present, c.fills);
 			assert_int_equal(c.dropped_wp + c.dropped_invept, 0);
 			assert_int_equal(c.invepts, 1);
@@ -387,13 +336,13 @@ static void test_nested_mmu__swap_costs_differ_output_same(void **state)
 	for (size_t k = 0; k < NR_MODES; k++) {
 		run_pages(&modes[k], NULL, NULL, n, true, &c[k], &res[k]);
 		assert_int_equal(
-			result_value(res[k].out, "pagetouch_bad_total"), 0);
+			guest_run_result(res[k].out, "pagetouch_bad_total"), 0);
 		assert_string_equal(res[k].out, res[0].out);
-		assert_int_equal(table_value(res[k].err, "l2_exit VMCALL (18)"),
-				 2);
+		assert_int_equal(
+			guest_run_table(res[k].err, "l2_exit VMCALL (18)"), 2);
 		assert_int_equal(c[k].invepts, 3);
-		assert_int_equal(table_value(res[k].err, "l1_exit INVEPT (50)"),
-				 3);
+		assert_int_equal(
+			guest_run_table(res[k].err, "l1_exit INVEPT (50)"), 3);
 		assert_int_equal(c[k].fills, c[k].present + c[k].dropped_wp +
 						     c[k].dropped_invept);
 		assert_int_equal(c[k].present, c[0].present);
@@ -401,10 +350,11 @@ static void test_nested_mmu__swap_costs_differ_output_same(void **state)
 			assert_int_equal(c[k].dropped_invept, 0);
 			assert_int_equal(c[k].faults, 2);
 			assert_int_equal(c[k].protects, 6);
-			assert_int_equal(table_value(res[k].err,
-						     "l1_exit EPT_VIOLATION "
-						     "(48)"),
-					 2);
+			assert_int_equal(
+				guest_run_table(res[k].err,
+						"l1_exit EPT_VIOLATION "
+						"(48)"),
+				2);
 			/* The second swap's 512, and at least the buffer at
 			 * the first. */
 			assert_true(c[k].dropped_wp >= PAGES_PER_PT + n);

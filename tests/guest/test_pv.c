@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/lib/guest_run.h"
 #include "tests/lib/run_cmd.h"
 
 #ifndef NESTVM_DEFAULT_PATH
@@ -26,7 +27,6 @@
 /* The enlightened build: it uses the eVMCS only where L0 offers it. */
 #define L1_SHIM "build/l1-shim-pv.elf"
 #define CPUID_LOOP "build/guests/cpuid_loop.elf"
-#define TIMEOUT_S 300
 #define ARGS_MAX 16
 #define CPUID_N 1000ull
 
@@ -45,48 +45,7 @@ static void run_access(const char *mode, const char *l2, const char *append,
 				       append,
 				       NULL };
 
-	if (run_cmd((char *const *)argv, TIMEOUT_S, res))
-		fail_msg("cannot run %s", NESTVM_DEFAULT_PATH);
-}
-
-/* The number after " field " in the stderr line starting "nestvm: nested:
- * line ", or after "nestvm: nested: line " when field is NULL. */
-static unsigned long long value(const char *err, const char *line,
-				const char *field)
-{
-	char pat[160], fpat[64];
-	const char *at, *end, *f;
-	unsigned long long v;
-
-	snprintf(pat, sizeof(pat), "nestvm: nested: %s ", line);
-	at = strstr(err, pat);
-	if (!at)
-		fail_msg("no \"%s\" in stderr:\n%s", pat, err);
-	f = at + strlen(pat);
-	if (field) {
-		snprintf(fpat, sizeof(fpat), " %s ", field);
-		end = strchr(at, '\n');
-		f = strstr(at, fpat);
-		if (!f || (end && f > end))
-			fail_msg("no \"%s\" in \"%s\"", field, pat);
-		f += strlen(fpat);
-	}
-	assert_int_equal(sscanf(f, "%llu", &v), 1);
-	return v;
-}
-
-static unsigned long long result(const char *out, const char *name)
-{
-	char pat[128];
-	const char *at;
-	unsigned long long v;
-
-	snprintf(pat, sizeof(pat), "RESULT %s ", name);
-	at = strstr(out, pat);
-	if (!at)
-		fail_msg("no \"%s\" in stdout:\n%s", pat, out);
-	assert_int_equal(sscanf(at + strlen(pat), "%llu", &v), 1);
-	return v;
+	guest_run_argv(argv, res);
 }
 
 /*
@@ -124,43 +83,50 @@ static void test_pv__one_l2_cpuid_exact_l1_exits_per_strategy(void **state)
 
 		run_access(c->mode, CPUID_LOOP, "stats -- 1000", &res);
 		assert_int_equal(res.exit_code, 0);
-		reads = result(res.out, pv ? "l1_evmcs_reads_cpuid"
-					   : "l1_vmreads_cpuid");
-		writes = result(res.out, pv ? "l1_evmcs_writes_cpuid"
-					    : "l1_vmwrites_cpuid");
+		reads = guest_run_result(res.out, pv ? "l1_evmcs_reads_cpuid"
+						     : "l1_vmreads_cpuid");
+		writes = guest_run_result(res.out, pv ? "l1_evmcs_writes_cpuid"
+						      : "l1_vmwrites_cpuid");
 		/* The same logical accesses, whatever carries them. */
 		assert_int_equal(reads, CPUID_N * 5);
 		assert_int_equal(writes, CPUID_N);
-		assert_int_equal(value(res.err, line, "count"), CPUID_N);
-		assert_int_equal(value(res.err, line, "l1_exits"),
+		assert_int_equal(guest_run_nested(res.err, line, "count"),
+				 CPUID_N);
+		assert_int_equal(guest_run_nested(res.err, line, "l1_exits"),
 				 CPUID_N * c->l1_exits);
 		if (!strcmp(c->mode, "trap"))
-			assert_int_equal(value(res.err, line, "l1_exits"),
-					 2 * CPUID_N + reads + writes);
-		assert_int_equal(value(res.err, line, "world_switches"),
-				 CPUID_N * c->world_switches);
-		assert_int_equal(value(res.err, line, "cycles"),
+			assert_int_equal(
+				guest_run_nested(res.err, line, "l1_exits"),
+				2 * CPUID_N + reads + writes);
+		assert_int_equal(
+			guest_run_nested(res.err, line, "world_switches"),
+			CPUID_N * c->world_switches);
+		assert_int_equal(guest_run_nested(res.err, line, "cycles"),
 				 CPUID_N * c->cycles);
-		assert_int_equal(value(res.err, line, "l1_insns"),
+		assert_int_equal(guest_run_nested(res.err, line, "l1_insns"),
 				 CPUID_N * c->l1_insns);
 		/* Trapped VMREADs: all of them under trap, none else. */
-		assert_int_equal(value(res.err, line, "vmreads"),
+		assert_int_equal(guest_run_nested(res.err, line, "vmreads"),
 				 strcmp(c->mode, "trap") ? 0 : reads);
 		if (pv) {
-			assert_int_equal(value(res.err,
-					       "reflected_evmcs CPUID "
-					       "(10)",
-					       "read_bytes"),
-					 CPUID_N * 16);
-			assert_int_equal(value(res.err,
-					       "reflected_evmcs CPUID "
-					       "(10)",
-					       "write_bytes"),
-					 CPUID_N * 360);
+			assert_int_equal(
+				guest_run_nested(res.err,
+						 "reflected_evmcs CPUID "
+						 "(10)",
+						 "read_bytes"),
+				CPUID_N * 16);
+			assert_int_equal(
+				guest_run_nested(res.err,
+						 "reflected_evmcs CPUID "
+						 "(10)",
+						 "write_bytes"),
+				CPUID_N * 360);
 			/* Every nested entry was enlightened. */
 			assert_int_equal(
-				value(res.err, "evmcs_entries", NULL),
-				value(res.err, "nested_entries", NULL));
+				guest_run_nested(res.err, "evmcs_entries",
+						 NULL),
+				guest_run_nested(res.err, "nested_entries",
+						 NULL));
 		} else {
 			assert_null(strstr(res.err, "evmcs_entries"));
 		}
@@ -225,10 +191,13 @@ static void test_pv__every_guest_same_results_under_every_strategy(void **state)
 			assert_string_equal(out[m], out[0]);
 			assert_int_equal(res[m].exit_code, res[0].exit_code);
 			assert_int_equal(
-				value(res[m].err, "nested_entries", NULL),
-				value(res[0].err, "nested_entries", NULL));
-			assert_int_equal(value(res[m].err, "insns_l2", NULL),
-					 value(res[0].err, "insns_l2", NULL));
+				guest_run_nested(res[m].err, "nested_entries",
+						 NULL),
+				guest_run_nested(res[0].err, "nested_entries",
+						 NULL));
+			assert_int_equal(
+				guest_run_nested(res[m].err, "insns_l2", NULL),
+				guest_run_nested(res[0].err, "insns_l2", NULL));
 		}
 		for (size_t m = 0; m < 4; m++) {
 			free(out[m]);
@@ -246,11 +215,14 @@ static void test_pv__l1_without_evmcs_is_trapped(void **state)
 	(void)state;
 	run_access("pv", CPUID_LOOP, "no-evmcs stats -- 1000", &res);
 	assert_int_equal(res.exit_code, 0);
-	assert_int_equal(result(res.out, "l1_vmreads_cpuid"), CPUID_N * 5);
-	assert_int_equal(value(res.err, "reflected CPUID (10)", "l1_exits"),
-			 CPUID_N * 8);
-	assert_int_equal(value(res.err, "evmcs_entries", NULL), 0);
-	assert_int_equal(value(res.err, "evmcs_read_bytes", NULL), 0);
+	assert_int_equal(guest_run_result(res.out, "l1_vmreads_cpuid"),
+			 CPUID_N * 5);
+	assert_int_equal(
+		guest_run_nested(res.err, "reflected CPUID (10)", "l1_exits"),
+		CPUID_N * 8);
+	assert_int_equal(guest_run_nested(res.err, "evmcs_entries", NULL), 0);
+	assert_int_equal(guest_run_nested(res.err, "evmcs_read_bytes", NULL),
+			 0);
 	cmd_result_free(&res);
 }
 
