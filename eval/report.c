@@ -1200,7 +1200,11 @@ static int write_json(const struct report *rp, FILE *f)
 static const char *const section_text[] = {
 	[0] = "Adams & Agesen's nanobenchmarks (`build/guests/bench/nano.elf`,"
 	      " one benchmark per run) at every level: native (`--native`), "
-	      "the software VMM (`--vmm bt`), the hardware VMM (L0 running "
+	      "the software VMM (`--vmm bt`, on p4-prescott only: A&A's "
+	      "machine, the one profile with the software VMM's bt_* charges "
+	      "of 2,300 cycles per translated instruction, 1,254 per callout "
+	      "and 2,030 per trap; a benchmark it cannot run yet shows why), "
+	      "the hardware VMM (L0 running "
 	      "the benchmark itself with shadow paging, `--mmu shadow`, as "
 	      "A&A's VMM did; and with EPT, L0's default), and nested (under "
 	      "l1-shim under L0). The second table stands each of our figures "

@@ -55,7 +55,7 @@ enum eval_metric {
 const char *eval_metric_key(enum eval_metric m);
 
 #define EVAL_CMD_MAX 8192
-#define EVAL_NEEDS_MAX 160
+#define EVAL_NEEDS_MAX 256
 
 struct eval_run {
 	struct eval_config cfg;

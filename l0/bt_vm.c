@@ -276,6 +276,31 @@ static enum l0_stop_reason stop_reason(enum bt_stop_reason r)
 	return L0_STOP_UNHANDLED;
 }
 
+/*
+ * The host's stop request (--timeout) ended the container's run inside
+ * the guest's code; bt_run() passes such model stops on as BT_STOP_EXIT.
+ * The vCPU is still in non-root operation, where no VMREAD reaches the
+ * VMCS, so the RIP comes from the registers: in the TC, the guest
+ * instruction whose translation was under way (the TC may hold several
+ * instructions for one of the guest's); elsewhere, directly run code.
+ */
+static void stop_requested(struct l0_bt_vm *b, const struct bt_stop *stop)
+{
+	struct l0_vm *vm = b->vm;
+	struct kvm_regs regs;
+	uint64_t rip = 0;
+
+	if (!vtx_cpu_get_regs(vm->cpu, &regs)) {
+		rip = regs.rip;
+		bt_guest_rip(&b->bt, regs.rip, &rip);
+	}
+	vm->stop.reason = L0_STOP_REQUESTED;
+	vm->stop.level = L0_LEVEL_L1;
+	vm->stop.rip = rip;
+	snprintf(vm->stop.why, sizeof(vm->stop.why), "--vmm bt: %.200s",
+		 stop->why);
+}
+
 void l0_bt_vm_run(struct l0_bt_vm *b)
 {
 	struct l0_vm *vm = b->vm;
@@ -291,6 +316,10 @@ void l0_bt_vm_run(struct l0_bt_vm *b)
 	/* A stop L0's own handlers made (a device, the shadow) wins. */
 	if (vm->stop.why[0])
 		return;
+	if (stop.reason == BT_STOP_EXIT && vtx_cpu_stop_pending(vm->cpu)) {
+		stop_requested(b, &stop);
+		return;
+	}
 	l0_vmwrite(vm, GUEST_RIP, stop.guest_rip);
 	l0_stop_vm(vm, stop_reason(stop.reason), "--vmm bt: %s", stop.why);
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <limits.h>
 #include <unistd.h>
 
@@ -44,8 +45,9 @@
 #include "mmu/l0_area.h"
 #include "vtx/vtx.h"
 
-/* Exit statuses of nestvm itself (docs/user-guide.md). */
-#define EXIT_INSN_LIMIT 124
+/* Exit statuses of nestvm itself (docs/user-guide.md). 124 is a limit the
+ * user set, --max-insns or --timeout, as timeout(1) exits 124. */
+#define EXIT_LIMIT 124
 #define EXIT_CANNOT_RUN 125
 #define EXIT_GUEST_STOPPED 126
 
@@ -90,6 +92,73 @@ __attribute__((format(printf, 1, 2))) static void error_line(const char *fmt,
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/*
+ * --timeout: an interval timer's SIGALRM asks the vCPU to stop
+ * (vtx_cpu_request_stop() stores one atomic flag, which a handler may);
+ * the model stops at its next block boundary and L0 before its next
+ * entry, and the run ends as for any other stop, its report complete.
+ * The handler only reads timeout_cpu, set before the timer is armed.
+ */
+static struct vtx_cpu *timeout_cpu;
+static volatile sig_atomic_t timeout_fired;
+
+static void timeout_handler(int sig)
+{
+	(void)sig;
+	timeout_fired = 1;
+	if (timeout_cpu)
+		vtx_cpu_request_stop(timeout_cpu);
+}
+
+static int arm_timeout(struct nestvm_run *r)
+{
+	struct sigaction sa = {
+		.sa_handler = timeout_handler,
+		/* Writes to the serial file and the reports go on. */
+		.sa_flags = SA_RESTART,
+	};
+	struct itimerval it = {
+		.it_value.tv_sec = (time_t)r->opt->timeout,
+	};
+
+	if (!r->opt->timeout)
+		return 0;
+	timeout_cpu = r->cpu;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) ||
+	    setitimer(ITIMER_REAL, &it, NULL)) {
+		error_line("--timeout: cannot set a timer: %s",
+			   strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The run is over: a late SIGALRM must not touch what comes next. */
+static void disarm_timeout(const struct nestvm_run *r)
+{
+	struct itimerval it = { 0 };
+
+	if (!r->opt->timeout)
+		return;
+	setitimer(ITIMER_REAL, &it, NULL);
+	signal(SIGALRM, SIG_IGN);
+	timeout_cpu = NULL;
+}
+
+/* The one line of a run --timeout ended. */
+static void timeout_line(const struct nestvm_run *r, const char *level,
+			 uint64_t rip)
+{
+	struct vtx_cpu_stats st;
+
+	vtx_cpu_get_stats(r->cpu, &st);
+	error_line("--timeout: the run exceeded %" PRIu64
+		   " s; stopped before %s%sRIP 0x%" PRIx64 " after %" PRIu64
+		   " instructions",
+		   r->opt->timeout, level, level[0] ? " " : "", rip, st.insns);
 }
 
 /* The machine's port-I/O callback: the bus, seen through vtx's struct. */
@@ -611,7 +680,13 @@ static int stop_status(const struct nestvm_run *r, const struct vtx_stop *st)
 		error_line("the instruction limit (%" PRIu64
 			   ") ran out at RIP 0x%" PRIx64,
 			   r->opt->max_insns, st->rip);
-		return EXIT_INSN_LIMIT;
+		return EXIT_LIMIT;
+	case VTX_STOP_REQUESTED:
+		/* Only --timeout asks the vCPU to stop. */
+		if (!timeout_fired)
+			break;
+		timeout_line(r, "", st->rip);
+		return EXIT_LIMIT;
 	case VTX_STOP_VMEXIT:
 		/* The native run never makes the monitor a VMX host. */
 		error_line("internal error: a VM exit reached the native run "
@@ -852,7 +927,7 @@ static int nested_stop_status(const struct nestvm_run *r)
 		error_line("the instruction limit (%" PRIu64
 			   ") ran out at %s RIP 0x%" PRIx64,
 			   r->opt->max_insns, level, st->rip);
-		return EXIT_INSN_LIMIT;
+		return EXIT_LIMIT;
 	case L0_STOP_UNHANDLED:
 		error_line("L0: %s (at %s RIP 0x%" PRIx64 ")", st->why, level,
 			   st->rip);
@@ -861,6 +936,12 @@ static int nested_stop_status(const struct nestvm_run *r)
 		error_line("internal error: L0: %s (at %s RIP 0x%" PRIx64 ")",
 			   st->why, level, st->rip);
 		return EXIT_CANNOT_RUN;
+	case L0_STOP_REQUESTED:
+		/* Only --timeout asks the vCPU to stop. */
+		if (!timeout_fired)
+			break;
+		timeout_line(r, level, st->rip);
+		return EXIT_LIMIT;
 	}
 	error_line("the nested run stopped for an unknown reason %d",
 		   (int)st->reason);
@@ -1067,10 +1148,13 @@ static int run_guest(struct nestvm_run *r)
 	crash_set_cpu(r->cpu);
 	if (r->opt->debug_crash)
 		crash_on_purpose();
+	if (arm_timeout(r))
+		return EXIT_CANNOT_RUN;
 	if (r->opt->level == NESTVM_LEVEL_NESTED)
 		status = run_nested(r);
 	else
 		status = run_native(r);
+	disarm_timeout(r);
 	if (r->trace)
 		trace_get_summary(r->trace, &r->trace_sum);
 	if (r->trace && r->ran && finish_trace(r, status))

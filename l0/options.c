@@ -53,6 +53,9 @@ static const char usage[] =
 	"0xf4,\n"
 	"                         as QEMU's isa-debug-exit does\n"
 	"  --max-insns N          stop after N instructions (exit status 124)\n"
+	"  --timeout SECONDS      stop the run after SECONDS of wall-clock time\n"
+	"                         (a whole number, 1 to 2147483647; exit\n"
+	"                         status 124); the report is still written\n"
 	"  --stats                print the vCPU's counters to stderr at exit\n"
 	"  --profile NAME|FILE    charge modeled cycles from a cost profile:\n"
 	"                         p4-prescott, nehalem (the default: Turtles'\n"
@@ -101,7 +104,8 @@ static const char usage[] =
 	"\n"
 	"Exit status:\n"
 	"  v & 0xff   the guest wrote v to port 0xf4\n"
-	"  124        the --max-insns limit ran out\n"
+	"  124        a limit ran out: --max-insns or --timeout (the line\n"
+	"             before says which)\n"
 	"  125        nestvm could not run the guest (bad flag, bad file, "
 	"no memory,\n"
 	"             or something the nested monitor does not handle yet)\n"
@@ -171,6 +175,7 @@ enum opt_id {
 	OPT_SERIAL,
 	OPT_QEMU_EXIT_CODES,
 	OPT_MAX_INSNS,
+	OPT_TIMEOUT,
 	OPT_STATS,
 	OPT_PROFILE,
 	OPT_PREP,
@@ -201,6 +206,7 @@ static const struct opt_def {
 	{ "--serial", OPT_SERIAL, true },
 	{ "--qemu-exit-codes", OPT_QEMU_EXIT_CODES, false },
 	{ "--max-insns", OPT_MAX_INSNS, true },
+	{ "--timeout", OPT_TIMEOUT, true },
 	{ "--stats", OPT_STATS, false },
 	{ "--profile", OPT_PROFILE, true },
 	{ "--prep", OPT_PREP, true },
@@ -342,6 +348,17 @@ static int apply_opt(const struct opt_def *d, const char *val,
 				      "--max-insns: bad count '%s' (a positive "
 				      "decimal integer)",
 				      val);
+		return 0;
+	case OPT_TIMEOUT:
+		/* Whole seconds: what an interval timer and a test need;
+		 * timeout(1)'s fractions and suffixes are refused, not
+		 * rounded. */
+		if (parse_count(val, &opt->timeout) || !opt->timeout ||
+		    opt->timeout > NESTVM_TIMEOUT_MAX)
+			return errmsg(-EINVAL, err, errlen,
+				      "--timeout: bad duration '%s' (whole "
+				      "seconds from 1 to %u)",
+				      val, NESTVM_TIMEOUT_MAX);
 		return 0;
 	case OPT_STATS:
 		opt->stats = true;

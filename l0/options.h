@@ -13,6 +13,8 @@
 
 #define NESTVM_VERSION "0.1.0"
 #define NESTVM_DEFAULT_MEM MiB(64)
+/* --timeout's largest value: what any time_t holds. */
+#define NESTVM_TIMEOUT_MAX 2147483647u
 
 enum nestvm_action {
 	NESTVM_RUN,
@@ -49,6 +51,7 @@ struct nestvm_options {
 	const char *serial_path; /* for NESTVM_SERIAL_FILE */
 	bool qemu_exit_codes;
 	uint64_t max_insns; /* 0: no limit */
+	uint64_t timeout; /* --timeout, wall-clock seconds; 0: none */
 	bool stats;
 	const char *profile; /* --profile NAME|FILE; NULL: PROFILE_DEFAULT */
 	bool prep_dirty; /* --prep dirty (default full) */

@@ -858,6 +858,13 @@ static enum l0_exit_action run_once(struct l0_vm *vm)
 	}
 	clock_read(vm, &before);
 	account_between_runs(vm, &before);
+	/* L0 itself may be what loops (exits that never let the guest
+	 * retire anything): the request is looked at on every entry too. */
+	if (vtx_cpu_stop_pending(vm->cpu))
+		return l0_stop_vm(vm, L0_STOP_REQUESTED,
+				  "stopped at the host's request before "
+				  "entering %s",
+				  level_name(vm));
 	if (vm->insn_limit) {
 		if (before.insns >= vm->insn_limit)
 			return l0_stop_vm(vm, L0_STOP_INSN_LIMIT,
@@ -909,6 +916,8 @@ static enum l0_exit_action run_once(struct l0_vm *vm)
 				   "a port access reached the platform "
 				   "although every port exits: %s",
 				   st.why);
+	case VTX_STOP_REQUESTED:
+		return stop_in_run(vm, L0_STOP_REQUESTED, &st, "%s", st.why);
 	case VTX_STOP_INIT:
 		/* L0 runs its guests in non-root, where INIT exits. */
 		return stop_in_run(vm, L0_STOP_INTERNAL, &st,

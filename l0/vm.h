@@ -49,6 +49,7 @@ enum l0_stop_reason {
 	L0_STOP_INSN_LIMIT, /* the instruction budget ran out */
 	L0_STOP_UNHANDLED, /* something L0 does not handle yet */
 	L0_STOP_INTERNAL, /* L0's own failure (a bug, or no memory) */
+	L0_STOP_REQUESTED, /* the host's vtx_cpu_request_stop() (--timeout) */
 };
 
 struct l0_stop {
@@ -227,7 +228,9 @@ int l0_vm_set_vmcs_access(struct l0_vm *vm, enum vmcs_access_mode mode,
 			  char *err, size_t errlen);
 
 /* Runs L1 (and whatever it runs) until the run stops; vm->stop says how.
- * insn_limit bounds the instructions of all levels together (0: none). */
+ * insn_limit bounds the instructions of all levels together (0: none).
+ * A stop the host requested on the vCPU (vtx_cpu_request_stop()) ends it
+ * with L0_STOP_REQUESTED, from inside a guest's run or between two. */
 void l0_vm_run(struct l0_vm *vm, uint64_t insn_limit);
 
 /* ---- for the exit handlers (l0/vm.c, l0/nvmx.c, l0/nested.c) ------------ */

@@ -14,6 +14,7 @@
 #define NESTVM_VTX_CPU_H
 
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "arch/types.h"
@@ -189,6 +190,10 @@ struct vtx_cpu {
 	struct vtx_tlb_entry tlb[TLB_KINDS][VTX_TLB_SIZE];
 	uint64_t tlb_gen_tag; /* the generation, in tag position (1..max) */
 	uint32_t async; /* non-zero: leave the block after this insn */
+	/* vtx_cpu_request_stop(), maybe from a signal handler: a lock-free
+	 * atomic is the only state such a handler may write (C11 7.14.1.1).
+	 * The run loop reads it once per block (vtx/run.c). */
+	atomic_bool host_stop;
 	/* Modeled cycles (vtx/cost.c): the run loop adds cost.insn per
 	 * retired instruction, event paths their cost. The guest TSC is
 	 * tsc + tsc_adjust (+ the TSC offset in non-root). */
@@ -216,6 +221,7 @@ struct vtx_cpu {
 			       next block boundary */
 	bool halted;
 	bool budget_hit;
+	bool host_stopped; /* this run ended on host_stop */
 	uint64_t stop_at; /* stats.insns value at which to stop */
 	/* Events (vtx/events.c). The run loop's fast path tests only
 	 * check_at = min(stop_at, event_at), the instruction count at which

@@ -176,6 +176,7 @@ int vtx_cpu_reset(struct vtx_cpu *c)
 	struct vtx_machine *m;
 	struct vtx_bcache *bc;
 	uint64_t gen;
+	bool stop;
 
 	if (!c || c->in_run)
 		return -EINVAL;
@@ -184,7 +185,11 @@ int vtx_cpu_reset(struct vtx_cpu *c)
 	/* The generation only moves forward: a block chained before the
 	 * reset must never look valid after it (vtx/run.c). */
 	gen = c->fetch_gen;
+	/* A stop the host asked for is about the host's run, not the
+	 * processor's state: it outlives the reset. */
+	stop = atomic_load_explicit(&c->host_stop, memory_order_relaxed);
 	memset(c, 0, sizeof(*c));
+	atomic_init(&c->host_stop, stop);
 	c->m = m;
 	c->ram = m->ram;
 	c->ram_size = m->ram_size;
@@ -506,6 +511,23 @@ void vtx_cpu_set_insn_limit(struct vtx_cpu *c, uint64_t insns)
 	c->insn_budget = insns;
 }
 
+/* Relaxed is enough: the flag carries no other data, and a handler on
+ * the run's own thread is ordered with it by the signal itself. */
+void vtx_cpu_request_stop(struct vtx_cpu *c)
+{
+	atomic_store_explicit(&c->host_stop, true, memory_order_relaxed);
+}
+
+void vtx_cpu_cancel_stop(struct vtx_cpu *c)
+{
+	atomic_store_explicit(&c->host_stop, false, memory_order_relaxed);
+}
+
+bool vtx_cpu_stop_pending(const struct vtx_cpu *c)
+{
+	return atomic_load_explicit(&c->host_stop, memory_order_relaxed);
+}
+
 void vtx_cpu_get_stats(const struct vtx_cpu *c, struct vtx_cpu_stats *st)
 {
 	*st = c->stats;
@@ -540,6 +562,8 @@ const char *vtx_stop_reason_name(enum vtx_stop_reason r)
 		return "VM exit";
 	case VTX_STOP_INIT:
 		return "INIT";
+	case VTX_STOP_REQUESTED:
+		return "host request";
 	}
 	return "?";
 }

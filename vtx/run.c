@@ -3,7 +3,8 @@
  * run.c - the run loop: fetch a decoded block for RIP (through the block's
  * chained successors when they are still valid), execute its instructions,
  * retire them, and handle what interrupts the stream (faults through
- * longjmp, stop requests, the instruction budget). Model side.
+ * longjmp, stop requests, the instruction budget, the host's stop
+ * request between blocks). Model side.
  *
  * Faults are precise (SDM Vol. 3A 6.5): c->rip stays at the executing
  * instruction until it retires, so a fault delivered from here reports
@@ -43,6 +44,14 @@ static void fill_stop(struct vtx_cpu *c, struct vtx_stop *st)
 			(c->rflags & X86_EFLAGS_IF)
 				? "HLT with no interrupt source in the machine"
 				: "HLT with interrupts disabled (RFLAGS.IF = 0)");
+	} else if (c->host_stopped) {
+		/* Nothing ran past c->rip: it is where a run would go on. */
+		st->reason = VTX_STOP_REQUESTED;
+		st->rip = c->rip;
+		snprintf(st->why, sizeof(st->why),
+			 "stopped at the host's request after %llu "
+			 "instructions",
+			 (unsigned long long)c->stats.insns);
 	} else if (c->budget_hit) {
 		st->reason = VTX_STOP_INSN_LIMIT;
 		snprintf(st->why, sizeof(st->why),
@@ -146,6 +155,14 @@ static __attribute__((noinline)) void run_blocks(struct vtx_cpu *c)
 			if (c->stop_requested)
 				break;
 		}
+		/* After the events due here (a VM exit from one leaves by
+		 * longjmp), before the next block: an instruction boundary.
+		 * Once per block keeps it off the per-instruction path. */
+		if (unlikely(atomic_load_explicit(&c->host_stop,
+						  memory_order_relaxed))) {
+			c->host_stopped = true;
+			break;
+		}
 		struct vtx_block *b = block_next(c, prev);
 		const struct vtx_insn *i = b->insns, *end = i + b->n;
 
@@ -202,6 +219,7 @@ int vtx_cpu_run(struct vtx_cpu *c, struct vtx_stop *st)
 	 * wait for a SIPI, which only a SIPI ends. */
 	c->halted = c->wait_sipi;
 	c->budget_hit = false;
+	c->host_stopped = false;
 	/* What the host did between runs (an MSR, CR8, an interrupt raised)
 	 * is looked at by the event check at the start; it must not also
 	 * end the first block early. */

@@ -134,6 +134,20 @@ int vtx_cpu_raise_sipi(struct vtx_cpu *cpu, unsigned int vector);
 /* Stop after this many more retired instructions (0: no limit). */
 void vtx_cpu_set_insn_limit(struct vtx_cpu *cpu, uint64_t insns);
 
+/*
+ * A stop the host asks for from outside the instruction stream (a
+ * wall-clock timeout): a run under way stops at the next block boundary,
+ * and every run started later stops before its first instruction, with
+ * VTX_STOP_REQUESTED, until vtx_cpu_cancel_stop(). Instructions retire
+ * whole and events due at that boundary are taken first, so the vCPU's
+ * state is that of an instruction boundary and a later run continues
+ * exactly where this one stopped. vtx_cpu_request_stop() only stores to
+ * a lock-free atomic: it may be called from a signal handler.
+ */
+void vtx_cpu_request_stop(struct vtx_cpu *cpu);
+void vtx_cpu_cancel_stop(struct vtx_cpu *cpu);
+bool vtx_cpu_stop_pending(const struct vtx_cpu *cpu);
+
 enum vtx_stop_reason {
 	VTX_STOP_PLATFORM, /* a device returned VTX_PIO_STOP */
 	VTX_STOP_TRIPLE_FAULT, /* shutdown: stop.why says which faults */
@@ -141,6 +155,7 @@ enum vtx_stop_reason {
 	VTX_STOP_INSN_LIMIT, /* the instruction budget ran out */
 	VTX_STOP_VMEXIT, /* a VM exit to a host written in C */
 	VTX_STOP_INIT, /* INIT with VMX off: no INIT reset in the model */
+	VTX_STOP_REQUESTED, /* vtx_cpu_request_stop(); rip is the next insn */
 };
 
 struct vtx_stop {

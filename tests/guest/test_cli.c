@@ -16,9 +16,12 @@
 
 #include <elf.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tests/lib/run_cmd.h"
@@ -27,6 +30,8 @@
 #define NESTVM_DEFAULT_PATH "build/nestvm"
 #endif
 #define HELLO_DEFAULT_PATH "build/guests/hello.elf"
+#define L1_SHIM_PATH "build/l1-shim.elf"
+#define NANO_PATH "build/guests/bench/nano.elf"
 
 #define EXIT_CANNOT_RUN 125
 #define TIMEOUT_S 30
@@ -197,9 +202,10 @@ static void test_cli__help_lists_every_flag_and_exits_0(void **state)
 		"stdio",       "none",
 		"file:PATH",   "--qemu-exit-codes",
 		"--max-insns", "--stats",
-		"-h",	       "--help",
-		"--version",   "124",
-		"125",	       "126",
+		"--timeout",   "-h",
+		"--help",      "--version",
+		"124",	       "125",
+		"126",
 	};
 	struct cmd_result res = run("--help", NULL);
 
@@ -832,6 +838,235 @@ static void test_cli__max_insns_exhausted_exits_124(void **state)
 	cmd_result_free(&res);
 }
 
+/* ---- --timeout ----------------------------------------------------------- */
+
+static void test_cli__bad_timeout_fails(void **state)
+{
+	/* Zero, signs, fractions, suffixes, words, past 2^31 - 1, past
+	 * 2^64: one line and 125 each, before anything runs. */
+	static const char *const bad[] = {
+		"0",   "-1",   "+1",	     "1.5",
+		"0.5", "1s",   "ten",	     "",
+		" 1",  "0x10", "2147483648", "99999999999999999999999",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[64];
+		struct cmd_result res = run("run", "--native", "x.elf",
+					    "--timeout", bad[i], NULL);
+
+		snprintf(want, sizeof(want), "--timeout: bad duration '%s'",
+			 bad[i]);
+		assert_error(&res, want, "1 to 2147483647", NULL);
+	}
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void need_file(const char *path)
+{
+	if (access(path, R_OK)) {
+		print_message("skipped: %s is missing (build it)\n", path);
+		skip();
+	}
+}
+
+/* The file at path, whole (malloc'd; NULL when it cannot be read). */
+static char *slurp(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf;
+	long len;
+
+	if (!fp)
+		return NULL;
+	fseek(fp, 0, SEEK_END);
+	len = ftell(fp);
+	rewind(fp);
+	buf = calloc(1, (size_t)len + 1);
+	if (buf && fread(buf, 1, (size_t)len, fp) != (size_t)len) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(fp);
+	return buf;
+}
+
+/* A --json report that was written whole, with this exit status. */
+static void assert_json_complete(const char *path, int status)
+{
+	char want[32], *doc = slurp(path);
+	size_t len;
+
+	assert_non_null(doc);
+	len = strlen(doc);
+	assert_true(len > 2);
+	assert_int_equal(doc[0], '{');
+	assert_string_equal(doc + len - 2, "}\n");
+	snprintf(want, sizeof(want), "\"exit_status\": %d,", status);
+	assert_non_null(strstr(doc, want));
+	free(doc);
+}
+
+/*
+ * Stderr has the --timeout line, saying where, and the run took the
+ * second it was given, not much more.
+ */
+static void assert_timed_out(const struct cmd_result *res, double took,
+			     const char *where)
+{
+	const char *line = strstr(res->err, "nestvm: --timeout: the run "
+					    "exceeded 1 s; stopped before ");
+	const char *eol;
+
+	if (res->exit_code != 124 || !line)
+		print_error("status %d, stderr: %s\n", res->exit_code,
+			    res->err);
+	assert_false(res->signaled);
+	assert_int_equal(res->exit_code, 124);
+	assert_non_null(line);
+	eol = strchr(line, '\n');
+	assert_non_null(eol);
+	assert_non_null(strstr(line, where));
+	assert_true(strstr(line, where) < eol);
+	assert_int_equal(strncmp(eol - 13, " instructions", 13), 0);
+	assert_true(took >= 1.0);
+	assert_true(took < 10.0);
+}
+
+/* `jmp $` forever: --timeout 1 ends it with 124 and one line, and the
+ * --json report is written whole. */
+static void test_cli__timeout_stops_spinning_guest_exits_124(void **state)
+{
+	static const uint8_t code_loop[] = { 0xeb, 0xfe }; /* jmp $ */
+	char *json = tmp_path("spin.json");
+	struct cmd_result res;
+	struct img im;
+	double t0;
+
+	(void)state;
+	need_cpu();
+	img_code(&im, code_loop, sizeof(code_loop));
+	t0 = now_s();
+	res = run("run", "--native", write_img("spin.elf", &im), "--timeout",
+		  "1", "--json", json, NULL);
+	assert_timed_out(&res, now_s() - t0, "stopped before RIP 0x100000 ");
+	assert_int_equal(count_lines(res.err), 1);
+	assert_string_equal(res.out, "");
+	cmd_result_free(&res);
+	assert_json_complete(json, 124);
+}
+
+/*
+ * A nested guest that never ends (l1-shim running nano's PIO loop for
+ * 2^32 - 1 iterations): 124, the whole report on stderr, and --json,
+ * --trace and --nested-state-out written whole (the snapshot reads back).
+ */
+static void test_cli__timeout_stops_nested_run_with_outputs(void **state)
+{
+	char *json = tmp_path("nested.json"), *trace = tmp_path("nested.txt");
+	char *ns = tmp_path("nested.state");
+	struct cmd_result res;
+	double t0;
+
+	(void)state;
+	need_file(L1_SHIM_PATH);
+	need_file(NANO_PATH);
+	t0 = now_s();
+	res = run("run", L1_SHIM_PATH, "--module", NANO_PATH, "--append",
+		  "-- bench=pio iters=4294967295", "--serial", "none",
+		  "--timeout", "1", "--json", json, "--trace", trace,
+		  "--trace-limit", "10", "--nested-state-out", ns, NULL);
+	assert_timed_out(&res, now_s() - t0, "stopped before L");
+	assert_non_null(strstr(res.err, "nestvm: nested: world_switches "));
+	assert_non_null(strstr(res.err, "nestvm: per level (profile "));
+	assert_non_null(strstr(res.err, "nestvm: trace: events 10 "));
+	cmd_result_free(&res);
+	assert_json_complete(json, 124);
+	res = run("nested-state", ns, NULL);
+	assert_int_equal(res.exit_code, 0);
+	cmd_result_free(&res);
+	{
+		char *text = slurp(trace);
+
+		assert_non_null(text);
+		assert_non_null(strstr(text, "exit status 124 ("));
+		free(text);
+	}
+}
+
+/* The translated guest of --vmm bt (nano's call/return loop) stops too. */
+static void test_cli__timeout_stops_software_vmm_guest(void **state)
+{
+	struct cmd_result res;
+	double t0;
+
+	(void)state;
+	need_file(NANO_PATH);
+	t0 = now_s();
+	res = run("run", "--vmm", "bt", "--profile", "p4-prescott", NANO_PATH,
+		  "--append", "bench=callret iters=4294967295", "--serial",
+		  "none", "--timeout", "1", NULL);
+	/* Inside nano's kernel code (linked at 1 MiB), not RIP 0. */
+	assert_timed_out(&res, now_s() - t0, "stopped before L1 RIP 0x10");
+	assert_non_null(strstr(res.err, "nestvm: bt: callouts "));
+	cmd_result_free(&res);
+}
+
+/*
+ * A --timeout that does not expire changes nothing: the same stdout,
+ * stderr (every count of the nested report) and --json bytes as the run
+ * without it, natively and nested.
+ */
+static void test_cli__unexpired_timeout_changes_nothing(void **state)
+{
+	/* nestvm run A B C --append D */
+	static const char *const levels[][4] = {
+		{ "--native", NANO_PATH, "--stats", "bench=pgfault iters=100" },
+		{ L1_SHIM_PATH, "--module", NANO_PATH,
+		  "-- bench=pio iters=100" },
+	};
+	struct cmd_result a, b;
+
+	(void)state;
+	need_file(L1_SHIM_PATH);
+	need_file(NANO_PATH);
+	for (size_t i = 0; i < 2; i++) {
+		char *ja = tmp_path("plain.json"), *jb = tmp_path("timed.json");
+		char *da, *db;
+
+		const char *const *l = levels[i];
+
+		a = run("run", l[0], l[1], l[2], "--append", l[3], "--json", ja,
+			NULL);
+		b = run("run", l[0], l[1], l[2], "--append", l[3], "--json", jb,
+			"--timeout", "600", NULL);
+		assert_int_equal(a.exit_code, 0);
+		assert_int_equal(b.exit_code, 0);
+		assert_string_equal(a.out, b.out);
+		assert_string_equal(a.err, b.err);
+		/* Natively --stats, nested the report: every count. */
+		assert_true(strstr(a.err, "nestvm: stats: insns ") ||
+			    strstr(a.err, "nestvm: nested: insns_l2 "));
+		da = slurp(ja);
+		db = slurp(jb);
+		assert_non_null(da);
+		assert_non_null(db);
+		assert_string_equal(da, db);
+		free(da);
+		free(db);
+		cmd_result_free(&a);
+		cmd_result_free(&b);
+	}
+}
+
 static void test_cli__hlt_with_interrupts_off_exits_126(void **state)
 {
 	static const uint8_t code_hlt[] = { 0xf4 }; /* hlt */
@@ -959,6 +1194,13 @@ int main(int argc, char **argv)
 		cmocka_unit_test(
 			test_cli__serial_goes_to_stdout_file_or_nowhere),
 		cmocka_unit_test(test_cli__max_insns_exhausted_exits_124),
+		cmocka_unit_test(test_cli__bad_timeout_fails),
+		cmocka_unit_test(
+			test_cli__timeout_stops_spinning_guest_exits_124),
+		cmocka_unit_test(
+			test_cli__timeout_stops_nested_run_with_outputs),
+		cmocka_unit_test(test_cli__timeout_stops_software_vmm_guest),
+		cmocka_unit_test(test_cli__unexpired_timeout_changes_nothing),
 		cmocka_unit_test(test_cli__hlt_with_interrupts_off_exits_126),
 		cmocka_unit_test(test_cli__triple_fault_exits_126_with_rip),
 		cmocka_unit_test(test_cli__stats_printed_to_stderr),

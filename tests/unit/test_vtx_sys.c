@@ -914,6 +914,84 @@ static void test_insn_limit__holds_after_the_host_rewrote_code(void **state)
 	assert_int_equal(h->stats.code_flushes, 1);
 }
 
+/* ---- the host's stop request (vtx_cpu_request_stop(), --timeout) -------- */
+
+/* rax = 10 + 9 + ... + 1, with an OUT to port 0x80 in every round. */
+static const uint8_t sum_loop[] = {
+	0xb9, 0x0a, 0x00, 0x00, 0x00, /* 0: mov ecx, 0xa */
+	0x48, 0x01, 0xc8, /* 5: add rax, rcx */
+	0xe6, 0x80, /* 8: out 0x80, al */
+	0xff, 0xc9, /* a: dec ecx */
+	0x75, 0xf7, /* c: jne 0x5 */
+	0xf4, /* e: hlt */
+};
+
+/* mov, 10 rounds of four, hlt. */
+#define SUM_LOOP_INSNS (1 + 10 * 4 + 1)
+
+static void
+test_stop_request__before_a_run_stops_it_at_its_first_insn(void **state)
+{
+	struct harness *h = *state;
+
+	vtx_cpu_request_stop(h->cpu);
+	assert_true(vtx_cpu_stop_pending(h->cpu));
+	assert_int_equal(harness_run_code(h, sum_loop, sizeof(sum_loop)),
+			 VTX_STOP_REQUESTED);
+	assert_int_equal(h->stop.rip, CODE_BASE);
+	assert_int_equal(h->regs.rip, CODE_BASE);
+	assert_int_equal(h->stats.insns, 0);
+	assert_string_equal(vtx_stop_reason_name(h->stop.reason),
+			    "host request");
+	/* It holds for every later run until cancelled. */
+	assert_int_equal(harness_run(h, 0), VTX_STOP_REQUESTED);
+	assert_int_equal(h->stats.insns, 0);
+	vtx_cpu_cancel_stop(h->cpu);
+	assert_false(vtx_cpu_stop_pending(h->cpu));
+	assert_int_equal(harness_run(h, 0), VTX_STOP_HALTED);
+	assert_int_equal(h->regs.rax, 55);
+	assert_int_equal(h->stats.insns, SUM_LOOP_INSNS);
+}
+
+/*
+ * A request made during a run (here by the platform, at the first OUT)
+ * stops it at the end of the block under way: the OUT, DEC and JNE of
+ * the first round retire, and the vCPU stands at the ADD of the second.
+ * Run again, it ends exactly as a run never stopped.
+ */
+static void
+test_stop_request__mid_run_stops_at_block_end_and_resumes(void **state)
+{
+	struct harness *h = *state;
+
+	h->request_stop_port = 0x80;
+	assert_int_equal(harness_run_code(h, sum_loop, sizeof(sum_loop)),
+			 VTX_STOP_REQUESTED);
+	assert_int_equal(h->stats.insns, 5);
+	assert_int_equal(h->regs.rip, CODE_BASE + 5);
+	assert_int_equal(h->stop.rip, CODE_BASE + 5);
+	assert_int_equal(h->regs.rax, 10);
+	assert_int_equal(h->regs.rcx, 9);
+	assert_int_equal(h->nr_pio, 1);
+	vtx_cpu_cancel_stop(h->cpu);
+	assert_int_equal(harness_run(h, 0), VTX_STOP_HALTED);
+	assert_int_equal(h->regs.rax, 55);
+	assert_int_equal(h->regs.rcx, 0);
+	assert_int_equal(h->regs.rip, CODE_BASE + sizeof(sum_loop));
+	assert_int_equal(h->stats.insns, SUM_LOOP_INSNS);
+	assert_int_equal(h->nr_pio, 10);
+}
+
+/* The request is the host's, not the processor's: a reset keeps it. */
+static void test_stop_request__survives_a_cpu_reset(void **state)
+{
+	struct harness *h = *state;
+
+	vtx_cpu_request_stop(h->cpu);
+	assert_int_equal(vtx_cpu_reset(h->cpu), 0);
+	assert_true(vtx_cpu_stop_pending(h->cpu));
+}
+
 static void test_insn_limit__zero_means_no_limit(void **state)
 {
 	struct harness *h = *state;
@@ -1142,6 +1220,9 @@ int main(void)
 		T(test_insn_limit__holds_when_the_last_insn_leaves_the_block),
 		T(test_insn_limit__holds_after_the_host_rewrote_code),
 		T(test_insn_limit__zero_means_no_limit),
+		T(test_stop_request__before_a_run_stops_it_at_its_first_insn),
+		T(test_stop_request__mid_run_stops_at_block_end_and_resumes),
+		T(test_stop_request__survives_a_cpu_reset),
 		T(test_set_sregs__rejects_impossible_states),
 		T(test_hpa__accessors_refuse_ranges_outside_the_arena),
 	};

@@ -29,6 +29,11 @@ static int harness_pio(void *opaque, struct vtx_pio *io)
 	h->nr_pio++;
 	if (io->dir == VTX_PIO_OUT && io->port == HARNESS_STOP_PORT)
 		return VTX_PIO_STOP;
+	if (io->dir == VTX_PIO_OUT && h->request_stop_port &&
+	    io->port == h->request_stop_port) {
+		h->request_stop_port = 0;
+		vtx_cpu_request_stop(h->cpu);
+	}
 	return VTX_PIO_DONE;
 }
 

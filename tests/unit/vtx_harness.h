@@ -92,6 +92,10 @@ struct harness {
 	struct vtx_pio pio[HARNESS_PIO_MAX];
 	unsigned int nr_pio;
 	uint32_t in_data;
+	/* When non-zero: the next OUT to this port calls
+	 * vtx_cpu_request_stop() (as a host's timer would, from outside the
+	 * instruction stream), then the port is cleared. */
+	uint16_t request_stop_port;
 };
 
 /* Per-test cmocka fixtures: *state becomes a fresh struct harness. */
