@@ -245,6 +245,11 @@ int l0_bt_vm_init(struct l0_bt_vm *b, struct l0_vm *vm,
 	shadow_set_top(vm->shadow, pml4e);
 	/* Whatever the translator did not rewrite exits (SDM 25.6.3). */
 	l0_vmwrite(vm, EXCEPTION_BITMAP, 0xffffffffu);
+	/* User code runs directly; its RDTSC exits to read the virtual
+	 * TSC, not the model's clock with the container's switches in. */
+	l0_vmwrite(vm, CPU_BASED_VM_EXEC_CONTROL,
+		   l0_vmread(vm, CPU_BASED_VM_EXEC_CONTROL) |
+			   CPU_BASED_RDTSC_EXITING);
 	efer = l0_vmread(vm, GUEST_IA32_EFER);
 	b->bt.sce = (efer & EFER_SCE) != 0;
 	l0_vmwrite(vm, GUEST_IA32_EFER, efer & ~(uint64_t)EFER_SCE);

@@ -668,10 +668,11 @@ static void print_bt_stats(struct nestvm_run *r)
 		"nestvm: bt: invalidations %" PRIu64 "\n"
 		"nestvm: bt: guest_exceptions %" PRIu64 "\n"
 		"nestvm: bt: syscalls %" PRIu64 "\n"
+		"nestvm: bt: user_rdtsc %" PRIu64 "\n"
 		"nestvm: bt: callouts %" PRIu64 "\n",
 		b->blocks, b->insns, b->tc_bytes, b->flushes, b->chains,
 		b->rip_rel, b->in_tc, b->invalidations, b->guest_exceptions,
-		b->syscalls, b->callouts_total);
+		b->syscalls, b->user_rdtsc, b->callouts_total);
 	for (int k = 0; k < BT_NR_CALLOUT_KINDS; k++)
 		fprintf(stderr, "nestvm: bt: callout %s %" PRIu64 "\n",
 			bt_callout_kind_name((enum bt_callout_kind)k),

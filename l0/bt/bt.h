@@ -138,6 +138,7 @@ struct bt_stats {
 	uint64_t callouts_total;
 	uint64_t guest_exceptions; /* delivered through the guest's IDT */
 	uint64_t syscalls; /* SYSCALLs of guest user code entered the TC */
+	uint64_t user_rdtsc; /* RDTSCs of user code read the virtual TSC */
 	uint64_t cycles_translate; /* charged for translation */
 	uint64_t cycles_callouts; /* charged for callouts */
 	uint64_t cycles_traps; /* charged for exceptions L0 took */

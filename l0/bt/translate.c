@@ -474,6 +474,17 @@ static enum insn_plan plan_insn(const ZydisDecodedInstruction *zi,
 	case ZYDIS_MNEMONIC_LLDT:
 		*kind = BT_CALLOUT_DESC;
 		return PLAN_CALLOUT_END;
+	case ZYDIS_MNEMONIC_SGDT:
+	case ZYDIS_MNEMONIC_SIDT:
+	case ZYDIS_MNEMONIC_SLDT:
+	case ZYDIS_MNEMONIC_STR:
+		/* The container's GDTR, IDTR, LDTR and TR are the guest's
+		 * virtual ones (LGDT/LIDT callouts write them there, and L0
+		 * never loads its own: every event exits), so the stores
+		 * run as they are and give what the guest loaded (SDM Vol.
+		 * 2B SGDT: limit and 64-bit base, 10 bytes). A&A had to
+		 * emulate SGDT because their VMM's GDT was the real one. */
+		return PLAN_IDENT;
 	case ZYDIS_MNEMONIC_RDMSR:
 	case ZYDIS_MNEMONIC_WRMSR:
 		*kind = BT_CALLOUT_MSR;

@@ -255,6 +255,22 @@ static void test_bt__nano_ptemod_one_invlpg_callout(void **state)
 	expect_per_iter("ptemod", w, sizeof(w) / sizeof(w[0]));
 }
 
+/* The setup (SGDT and STR run as they are, the SYSCALL MSRs, a CR3
+ * reload, IRETQ to user code) then per iteration: SYSCALL's #UD from user
+ * code (a trap) and the SYSRETQ callout; user code runs directly, its
+ * two RDTSCs exit to read the virtual TSC. */
+static void test_bt__nano_syscall_one_trap_and_one_sysret(void **state)
+{
+	static const struct per_iter w[] = {
+		{ "syscalls", 1 },	   { "callouts", 1 },
+		{ "callout INT", 1 },	   { "cycles_traps", 2030 },
+		{ "guest_exceptions", 0 }, { "user_rdtsc", 0 },
+	};
+
+	(void)state;
+	expect_per_iter("syscall", w, sizeof(w) / sizeof(w[0]));
+}
+
 /* --json carries the same counts under levels.L1.bt. */
 static void test_bt__json_report_has_bt_counts(void **state)
 {
@@ -379,6 +395,7 @@ int main(void)
 			test_bt__nano_divzero_exception_iret_and_two_rets),
 		cmocka_unit_test(test_bt__nano_pgfault_true_fault_delivered),
 		cmocka_unit_test(test_bt__nano_ptemod_one_invlpg_callout),
+		cmocka_unit_test(test_bt__nano_syscall_one_trap_and_one_sysret),
 		cmocka_unit_test(test_bt__json_report_has_bt_counts),
 		cmocka_unit_test(test_bt__native_mmu_ept_and_profile_refused),
 		cmocka_unit_test(test_bt__hypervisor_guest_stops_unimplemented),
