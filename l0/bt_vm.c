@@ -274,6 +274,8 @@ static enum l0_stop_reason stop_reason(enum bt_stop_reason r)
 		return L0_STOP_HALTED;
 	case BT_STOP_PLATFORM:
 		return L0_STOP_DEVICE;
+	case BT_STOP_INSN_LIMIT:
+		return L0_STOP_INSN_LIMIT;
 	case BT_STOP_UNIMPL:
 	case BT_STOP_EXIT:
 		break;
@@ -296,6 +298,13 @@ void l0_bt_vm_run(struct l0_bt_vm *b)
 	/* A stop L0's own handlers made (a device, the shadow) wins. */
 	if (vm->stop.why[0])
 		return;
+	if (stop.reason == BT_STOP_INSN_LIMIT) {
+		/* Stopped inside the container (VMREAD and VMWRITE do not
+		 * reach the VMCS there): the line the hardware path gives. */
+		l0_stop_vm(vm, L0_STOP_INSN_LIMIT, "%s", stop.why);
+		vm->stop.rip = stop.guest_rip;
+		return;
+	}
 	l0_vmwrite(vm, GUEST_RIP, stop.guest_rip);
 	l0_stop_vm(vm, stop_reason(stop.reason), "--vmm bt: %s", stop.why);
 }

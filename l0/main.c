@@ -925,13 +925,9 @@ static int run_nested(struct nestvm_run *r)
 			error_line("%s", err);
 			return EXIT_CANNOT_RUN;
 		}
-		/* The translator's loop has no instruction budget yet. */
-		if (r->opt->max_insns) {
-			error_line(
-				"--vmm bt --max-insns: not supported yet (the "
-				"software VMM counts no instruction budget)");
-			return EXIT_CANNOT_RUN;
-		}
+		/* The budget counts what the container retires: guest
+		 * user code and the TC's instructions. */
+		r->bt->bt.insn_limit = r->opt->max_insns;
 		l0_bt_vm_run(r->bt);
 	} else {
 		l0_vm_run(r->vm, r->opt->max_insns);

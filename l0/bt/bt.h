@@ -172,6 +172,9 @@ struct bt {
 	 * (which runs directly) raises #UD and exits to L0. */
 	uint64_t star, lstar, sfmask;
 	bool sce;
+	/* Stop once the model has retired this many instructions in the
+	 * container (guest user code and the TC); 0: no budget. */
+	uint64_t insn_limit;
 	char err[256]; /* why the last call failed */
 };
 
@@ -209,6 +212,7 @@ enum bt_stop_reason {
 	BT_STOP_PLATFORM, /* a device asked to stop (VTX_PIO_STOP) */
 	BT_STOP_UNIMPL, /* an instruction the software VMM does not handle */
 	BT_STOP_EXIT, /* an exit or model stop bt_run() does not handle */
+	BT_STOP_INSN_LIMIT, /* bt->insn_limit instructions retired */
 };
 
 struct bt_stop {

@@ -984,6 +984,26 @@ static void user_rdtsc(struct bt *bt, struct vtx_cpu *cpu, uint64_t rip)
 	bt->stats.user_rdtsc++;
 }
 
+/* The instruction budget left for the next entry: false (the run stops)
+ * when it is spent, as L0's hardware path does (l0/vm.c). */
+static bool set_budget(struct bt *bt, struct vtx_cpu *cpu, struct bt_stop *stop)
+{
+	struct vtx_cpu_stats st;
+
+	vtx_cpu_get_stats(cpu, &st);
+	if (st.insns < bt->insn_limit) {
+		vtx_cpu_set_insn_limit(cpu, bt->insn_limit - st.insns);
+		return true;
+	}
+	stop->reason = BT_STOP_INSN_LIMIT;
+	stop->guest_rip = rd(cpu, GUEST_RIP);
+	if (!bt_guest_rip(bt, stop->guest_rip, &stop->guest_rip) &&
+	    stop->guest_rip >= bt->cfg.tc_gva)
+		stop->guest_rip = 0;
+	snprintf(stop->why, sizeof(stop->why), "instruction limit reached");
+	return false;
+}
+
 int bt_run(struct bt *bt, struct vtx_cpu *cpu, uint64_t guest_rip,
 	   struct bt_stop *stop)
 {
@@ -1002,6 +1022,8 @@ int bt_run(struct bt *bt, struct vtx_cpu *cpu, uint64_t guest_rip,
 				return ret;
 			wr(cpu, GUEST_RIP, tc_rip);
 		}
+		if (bt->insn_limit && !set_budget(bt, cpu, stop))
+			return 0;
 		ret = bt->launched ? vtx_vmresume(cpu, &vs)
 				   : vtx_vmlaunch(cpu, &vs);
 		if (ret) {
@@ -1013,8 +1035,14 @@ int bt_run(struct bt *bt, struct vtx_cpu *cpu, uint64_t guest_rip,
 		guest_rip = ~0ull;
 		tc_rip = rd(cpu, GUEST_RIP);
 		if (vs.reason != VTX_STOP_VMEXIT) {
-			stop->reason = BT_STOP_EXIT;
-			bt_guest_rip(bt, tc_rip, &stop->guest_rip);
+			stop->reason = vs.reason == VTX_STOP_INSN_LIMIT
+					       ? BT_STOP_INSN_LIMIT
+					       : BT_STOP_EXIT;
+			/* The model stopped inside the container, where the
+			 * VMCS's RIP is not saved: its own RIP, in the TC or
+			 * in directly run user code. */
+			if (!bt_guest_rip(bt, vs.rip, &stop->guest_rip))
+				stop->guest_rip = vs.rip;
 			snprintf(stop->why, sizeof(stop->why), "%s",
 				 vs.why[0] ? vs.why
 					   : vtx_stop_reason_name(vs.reason));

@@ -340,17 +340,59 @@ static void test_bt__native_mmu_ept_and_profile_refused(void **state)
 					   NULL };
 	static const char *const noprof[] = { "--vmm", "bt", NULL };
 	static const char *const bad[] = { "--vmm", "sw", NULL };
-	static const char *const budget[] = { "--vmm",	     "bt",
-					      "--profile",   "p4-prescott",
-					      "--max-insns", "1000",
-					      NULL };
 
 	(void)state;
 	expect_refused(native, "--vmm bt: the software VMM is a monitor");
 	expect_refused(ept, "--vmm bt --mmu ept");
 	expect_refused(noprof, "gives no software-VMM charges");
 	expect_refused(bad, "--vmm: bad VMM 'sw' (hw or bt)");
-	expect_refused(budget, "--vmm bt --max-insns: not supported yet");
+}
+
+/* nano with --max-insns under --vmm bt (and its VT-x run for the line). */
+static void run_budget(bool bt, const char *budget, struct cmd_result *res)
+{
+	const char *argv[ARGS_MAX] = { NESTVM_DEFAULT_PATH, "run" };
+	size_t n = 2;
+
+	if (bt) {
+		argv[n++] = "--vmm";
+		argv[n++] = "bt";
+	}
+	argv[n++] = "--profile";
+	argv[n++] = "p4-prescott";
+	argv[n++] = "--max-insns";
+	argv[n++] = budget;
+	argv[n++] = NANO;
+	argv[n++] = "--append";
+	argv[n++] = "bench=syscall iters=100";
+	argv[n] = NULL;
+	assert_int_equal(run_cmd((char *const *)argv, TIMEOUT_S, res), 0);
+}
+
+/* The budget counts what the container retires (guest user code and the
+ * TC): it stops with status 124 and the hardware path's line; a budget
+ * the run does not reach changes nothing. */
+static void test_bt__max_insns_stops_with_status_124(void **state)
+{
+	struct cmd_result hw = { 0 }, bt = { 0 }, big = { 0 };
+
+	(void)state;
+	run_budget(false, "1000", &hw);
+	run_budget(true, "1000", &bt);
+	assert_int_equal(hw.exit_code, 124);
+	assert_int_equal(bt.exit_code, 124);
+	assert_non_null(strstr(hw.err, "nestvm: the instruction limit (1000) "
+				       "ran out at L1 RIP 0x"));
+	assert_non_null(strstr(bt.err, "nestvm: the instruction limit (1000) "
+				       "ran out at L1 RIP 0x"));
+	assert_non_null(strstr(bt.err, "nestvm:   total                  "
+				       "            1000 "));
+	run_budget(true, "100000000", &big);
+	assert_int_equal(big.exit_code, 0);
+	assert_non_null(strstr(big.out, "RESULT syscall.iters 100 count"));
+	cmd_result_free(&hw);
+	cmd_result_free(&bt);
+	cmd_result_free(&big);
 }
 
 /* A hypervisor as the guest (l1-shim) is refused at its first
@@ -398,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_bt__nano_syscall_one_trap_and_one_sysret),
 		cmocka_unit_test(test_bt__json_report_has_bt_counts),
 		cmocka_unit_test(test_bt__native_mmu_ept_and_profile_refused),
+		cmocka_unit_test(test_bt__max_insns_stops_with_status_124),
 		cmocka_unit_test(test_bt__hypervisor_guest_stops_unimplemented),
 	};
 
