@@ -729,22 +729,17 @@ static int handle_callout(struct bt *bt, struct vtx_cpu *cpu,
 		wr(cpu, GUEST_RIP, target);
 		return 1;
 	}
-	case BT_CALLOUT_RET: {
-		ZydisDecodedInstruction zi;
-		ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-		uint64_t pop = 8;
-
-		if (decode_at(bt, site->guest_rip, &zi, ops) ||
-		    guest_read64(bt, rsp, &target))
+	case BT_CALLOUT_RET:
+		/* A miss in the return table: the in-TC sequence popped the
+		 * return address (and imm16) already and left it in the
+		 * vCPU page. The entry is filled for the next time. */
+		v = bt_vcpu_read64(bt, BT_VCPU_OPND);
+		if (bt_translate(bt, v, &target))
 			return stop_unimpl(bt, stop, site->guest_rip,
-					   "RET with an unreadable stack");
-		if (zi.operand_count_visible)
-			pop += ops[0].imm.value.u; /* ret imm16 */
-		wr(cpu, GUEST_RSP, rsp + pop);
+					   "RET to code that cannot be read");
+		bt_rettab_fill(bt, v, target);
 		wr(cpu, GUEST_RIP, target);
-		*guest_addr = true;
 		return 1;
-	}
 	case BT_CALLOUT_JMP_IND:
 	case BT_CALLOUT_CALL_IND:
 		if (indirect_target(bt, &regs, rsp, site, &target))
@@ -772,15 +767,14 @@ static int handle_callout(struct bt *bt, struct vtx_cpu *cpu,
 		return 1;
 	case BT_CALLOUT_POPF:
 		/* A&A's example: at CPL 0 POPF loads IF; translated, the IF
-		 * it pops goes to the virtual IF and the real one stays. */
-		if (guest_read64(bt, rsp, &v))
-			return stop_unimpl(bt, stop, site->guest_rip,
-					   "POPF with a bad stack");
+		 * it pops goes to the virtual IF and the real one stays.
+		 * The in-TC sequence popped the value into the vCPU page
+		 * and calls out for TF or a pending interrupt. */
+		v = bt_vcpu_read64(bt, BT_VCPU_OPND);
 		bt_vcpu_write8(bt, BT_VCPU_VIF, (v & X86_EFLAGS_IF) != 0);
 		wr(cpu, GUEST_RFLAGS,
 		   (rd(cpu, GUEST_RFLAGS) & X86_EFLAGS_IF) | X86_EFLAGS_FIXED |
 			   (v & POPF_MASK));
-		wr(cpu, GUEST_RSP, rsp + 8);
 		return 1;
 	case BT_CALLOUT_CPUID:
 		vtx_cpu_cpuid(cpu, (uint32_t)regs.rax, (uint32_t)regs.rcx,
@@ -868,6 +862,11 @@ static int handle_callout(struct bt *bt, struct vtx_cpu *cpu,
 			break;
 		return do_invlpg(bt, cpu, &regs, site, guest_addr, stop);
 	case BT_CALLOUT_UNIMPL:
+		if (site->tc_off == BT_VCPU_BADRET)
+			return stop_unimpl(bt, stop,
+					   bt_vcpu_read64(bt, BT_VCPU_OPND),
+					   "RET to a non-canonical address");
+		break;
 	case BT_NR_CALLOUT_KINDS:
 		break;
 	}

@@ -300,6 +300,58 @@ static void test_bt__call_pushes_guest_return_address(void **state)
 	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_EXIT], 1);
 }
 
+/* RET imm16 through the return table: the first return to each site
+ * misses (a RET callout fills the entry), the second hits; RSP, the
+ * registers and the flags as natively. */
+static void test_bt__ret_imm16_misses_then_hits(void **state)
+{
+	struct bt_fixture *f = *state;
+	static const uint8_t code[] = {
+		0xb9, 0x02, 0x00, 0x00, 0x00, /* 0: mov ecx, 0x2 */
+		0x6a, 0x07, /* 5: push 0x7 */
+		0xe8, 0x08, 0x00, 0x00, 0x00, /* 7: call 0x14 */
+		0xff, 0xc9, /* c: dec ecx */
+		0x75, 0xf5, /* e: jne 0x5 */
+		0xf4, /* 10: hlt */
+		0x90, 0x90, 0x90, /* 11: nop... */
+		0x48, 0x8b, 0x44, 0x24, 0x08, /* 14: mov rax, [rsp+8] */
+		0x48, 0x83, 0xf8, 0x07, /* 19: cmp rax, 0x7 (ZF = 1) */
+		0xc2, 0x08, 0x00, /* 1d: ret 0x8 */
+	};
+
+	assert_int_equal(run_both(f, code, sizeof(code), TC_SIZE), 0);
+	assert_halted_at(f, CODE_BASE + 0x10);
+	assert_same_as_native(f);
+	assert_int_equal(f->regs.rax, 7);
+	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_RET], 1);
+	assert_int_equal(bt_vcpu_read64(&f->bt, BT_VCPU_RETTAB + ((CODE_BASE +
+								   0xc) << 4 &
+								  0x7f0)),
+			 CODE_BASE + 0xc);
+}
+
+/* POPF that sets TF is a POPF callout (its #DB must not find RSP in the
+ * vCPU page); the virtual IF follows the popped value either way. */
+static void test_bt__popf_with_tf_calls_out(void **state)
+{
+	struct bt_fixture *f = *state;
+	static const uint8_t code[] = {
+		0x68, 0x02, 0x02, 0x00, 0x00, /* 0: push 0x202 */
+		0x9d, /* 5: popf     ; IF: in the TC */
+		0x68, 0x02, 0x01, 0x00, 0x00, /* 6: push 0x102 */
+		0x9d, /* b: popf     ; TF: a callout */
+		0x68, 0x02, 0x00, 0x00, 0x00, /* c: push 0x2 */
+		0x9d, /* 11: popf    ; TF off again: in the TC */
+		0xf4, /* 12: hlt */
+	};
+
+	assert_int_equal(run_both(f, code, sizeof(code), TC_SIZE), 0);
+	assert_halted_at(f, CODE_BASE + 0x12);
+	assert_same_as_native(f);
+	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_POPF], 1);
+	assert_int_equal(bt_vcpu_read8(&f->bt, BT_VCPU_VIF), 0);
+}
+
 /* Adams & Agesen's example: POPF at CPL 0 loads IF. Translated, the IF
  * goes to the virtual IF; PUSHF shows it back; the real IF never moves. */
 static void test_bt__popf_sets_virtual_if_exactly(void **state)
@@ -330,10 +382,11 @@ static void test_bt__popf_sets_virtual_if_exactly(void **state)
 	assert_int_equal(f->regs.rcx & X86_EFLAGS_IF, X86_EFLAGS_IF);
 	assert_int_equal(bt_vcpu_read8(&f->bt, BT_VCPU_VIF), 0);
 	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_PUSHF], 4);
-	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_POPF], 1);
-	/* CLI, STI, CLI: MOVs into the vCPU page, no callout. */
-	assert_int_equal(f->bt.stats.in_tc, 3);
-	assert_int_equal(f->bt.stats.callouts_total, 6);
+	/* POPF (no TF, no interrupt pending), CLI, STI, CLI: in the TC,
+	 * no callout. */
+	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_POPF], 0);
+	assert_int_equal(f->bt.stats.in_tc, 4);
+	assert_int_equal(f->bt.stats.callouts_total, 5);
 }
 
 static void test_bt__cpuid_io_and_cr8_match_native(void **state)
@@ -365,10 +418,10 @@ static void test_bt__cpuid_io_and_cr8_match_native(void **state)
 	assert_int_equal(f->out_data[0], 0x41);
 	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_CPUID], 1);
 	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_IO], 2);
-	/* The CR8 writes are checked callouts; the read is a MOV from the
-	 * vCPU page. */
-	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_MOV_CR], 2);
-	assert_int_equal(f->bt.stats.in_tc, 1);
+	/* The CR8 writes are checked in the TC; the read is a MOV from
+	 * the vCPU page. */
+	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_MOV_CR], 0);
+	assert_int_equal(f->bt.stats.in_tc, 3);
 	assert_int_equal(bt_vcpu_read64(&f->bt, BT_VCPU_CR8), 0);
 }
 
@@ -727,7 +780,7 @@ static uint64_t nano_per_iter(struct bt_fixture *f, uint8_t *code, size_t len,
 	return (two - one) / 100;
 }
 
-static void test_bt__nano_callret_one_ret_callout_per_iteration(void **state)
+static void test_bt__nano_callret_ret_hits_return_table(void **state)
 {
 	struct bt_fixture *f = *state;
 	uint8_t code[] = {
@@ -745,14 +798,17 @@ static void test_bt__nano_callret_one_ret_callout_per_iteration(void **state)
 	};
 	uint64_t per = nano_per_iter(f, code, sizeof(code), 1);
 
-	/* push imm32 + jmp (the CALL), the RET callout, dec, jne: four
-	 * TC instructions and one callout. A&A's BT: 51 cycles, with an
-	 * inline return-target lookup instead of the callout. */
-	assert_int_equal(per, 1254 + 4);
-	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_RET], 200);
+	/* push imm32 + jmp (the CALL), the RET's return-table hit (20
+	 * instructions), dec, jne: 24 TC instructions, no callout; the
+	 * first RET missed and filled the entry. A&A's BT: 51. */
+	assert_int_equal(per, 24);
+	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_RET], 1);
+	/* and two RDTSCs, three block exits, the HLT */
+	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_EXIT], 3);
+	assert_int_equal(f->bt.stats.callouts_total, 7);
 }
 
-static void test_bt__nano_cr8wr_one_callout_per_iteration(void **state)
+static void test_bt__nano_cr8wr_checked_in_tc(void **state)
 {
 	struct bt_fixture *f = *state;
 	uint8_t code[] = {
@@ -769,10 +825,10 @@ static void test_bt__nano_cr8wr_one_callout_per_iteration(void **state)
 	};
 	uint64_t per = nano_per_iter(f, code, sizeof(code), 1);
 
-	/* The checked CR8 write is a callout; dec and jne run in the TC.
-	 * A&A: 35 cycles, their CR8 write is emulated in the TC. */
-	assert_int_equal(per, 1254 + 2);
-	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_MOV_CR], 200);
+	/* The CR8 write checked in the TC (15 instructions), dec, jne.
+	 * A&A: 35 cycles. */
+	assert_int_equal(per, 17);
+	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_MOV_CR], 0);
 }
 
 static void test_bt__nano_in_one_io_callout_per_iteration(void **state)
@@ -855,6 +911,8 @@ int main(void)
 		T(test_bt__loop_chains_blocks),
 		T(test_bt__call_pushes_guest_return_address),
 		T(test_bt__popf_sets_virtual_if_exactly),
+		T(test_bt__ret_imm16_misses_then_hits),
+		T(test_bt__popf_with_tf_calls_out),
 		T(test_bt__cpuid_io_and_cr8_match_native),
 		T(test_bt__cr8_reserved_bits_raise_gp),
 		T(test_bt__rdtsc_reads_virtual_clock),
@@ -867,8 +925,8 @@ int main(void)
 		T(test_bt__cr0_wp_change_stops),
 		T(test_bt__iretq_to_user_code_runs_it_directly),
 		T(test_bt__full_tc_flushes_and_continues),
-		T(test_bt__nano_callret_one_ret_callout_per_iteration),
-		T(test_bt__nano_cr8wr_one_callout_per_iteration),
+		T(test_bt__nano_callret_ret_hits_return_table),
+		T(test_bt__nano_cr8wr_checked_in_tc),
 		T(test_bt__nano_in_one_io_callout_per_iteration),
 		T(test_bt__nano_syscall_one_trap_and_one_sysret),
 #undef T
