@@ -245,6 +245,11 @@ int l0_bt_vm_init(struct l0_bt_vm *b, struct l0_vm *vm,
 	shadow_set_top(vm->shadow, pml4e);
 	/* Whatever the translator did not rewrite exits (SDM 25.6.3). */
 	l0_vmwrite(vm, EXCEPTION_BITMAP, 0xffffffffu);
+	/* User code runs directly; its RDTSC exits to read the virtual
+	 * TSC, not the model's clock with the container's switches in. */
+	l0_vmwrite(vm, CPU_BASED_VM_EXEC_CONTROL,
+		   l0_vmread(vm, CPU_BASED_VM_EXEC_CONTROL) |
+			   CPU_BASED_RDTSC_EXITING);
 	efer = l0_vmread(vm, GUEST_IA32_EFER);
 	b->bt.sce = (efer & EFER_SCE) != 0;
 	l0_vmwrite(vm, GUEST_IA32_EFER, efer & ~(uint64_t)EFER_SCE);
@@ -269,6 +274,8 @@ static enum l0_stop_reason stop_reason(enum bt_stop_reason r)
 		return L0_STOP_HALTED;
 	case BT_STOP_PLATFORM:
 		return L0_STOP_DEVICE;
+	case BT_STOP_INSN_LIMIT:
+		return L0_STOP_INSN_LIMIT;
 	case BT_STOP_UNIMPL:
 	case BT_STOP_EXIT:
 		break;
@@ -318,6 +325,13 @@ void l0_bt_vm_run(struct l0_bt_vm *b)
 		return;
 	if (stop.reason == BT_STOP_EXIT && vtx_cpu_stop_pending(vm->cpu)) {
 		stop_requested(b, &stop);
+		return;
+	}
+	if (stop.reason == BT_STOP_INSN_LIMIT) {
+		/* Stopped inside the container (VMREAD and VMWRITE do not
+		 * reach the VMCS there): the line the hardware path gives. */
+		l0_stop_vm(vm, L0_STOP_INSN_LIMIT, "%s", stop.why);
+		vm->stop.rip = stop.guest_rip;
 		return;
 	}
 	l0_vmwrite(vm, GUEST_RIP, stop.guest_rip);

@@ -743,10 +743,11 @@ static void print_bt_stats(struct nestvm_run *r)
 		"nestvm: bt: invalidations %" PRIu64 "\n"
 		"nestvm: bt: guest_exceptions %" PRIu64 "\n"
 		"nestvm: bt: syscalls %" PRIu64 "\n"
+		"nestvm: bt: user_rdtsc %" PRIu64 "\n"
 		"nestvm: bt: callouts %" PRIu64 "\n",
 		b->blocks, b->insns, b->tc_bytes, b->flushes, b->chains,
 		b->rip_rel, b->in_tc, b->invalidations, b->guest_exceptions,
-		b->syscalls, b->callouts_total);
+		b->syscalls, b->user_rdtsc, b->callouts_total);
 	for (int k = 0; k < BT_NR_CALLOUT_KINDS; k++)
 		fprintf(stderr, "nestvm: bt: callout %s %" PRIu64 "\n",
 			bt_callout_kind_name((enum bt_callout_kind)k),
@@ -1005,13 +1006,9 @@ static int run_nested(struct nestvm_run *r)
 			error_line("%s", err);
 			return EXIT_CANNOT_RUN;
 		}
-		/* The translator's loop has no instruction budget yet. */
-		if (r->opt->max_insns) {
-			error_line(
-				"--vmm bt --max-insns: not supported yet (the "
-				"software VMM counts no instruction budget)");
-			return EXIT_CANNOT_RUN;
-		}
+		/* The budget counts what the container retires: guest
+		 * user code and the TC's instructions. */
+		r->bt->bt.insn_limit = r->opt->max_insns;
 		l0_bt_vm_run(r->bt);
 	} else {
 		l0_vm_run(r->vm, r->opt->max_insns);

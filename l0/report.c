@@ -268,6 +268,7 @@ static void json_bt(struct json_writer *w, const struct bt_stats *b)
 	json_write_u64(w, "invalidations", b->invalidations);
 	json_write_u64(w, "guest_exceptions", b->guest_exceptions);
 	json_write_u64(w, "syscalls", b->syscalls);
+	json_write_u64(w, "user_rdtsc", b->user_rdtsc);
 	json_write_u64(w, "callouts", b->callouts_total);
 	json_begin_object(w, "callouts_by_kind");
 	for (int k = 0; k < BT_NR_CALLOUT_KINDS; k++)

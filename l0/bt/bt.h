@@ -27,34 +27,55 @@
  * writes at callouts. Offsets:
  *
  *	+0x00	u8	virtual RFLAGS.IF (1: interrupts enabled)
+ *	+0x01	u8	a virtual interrupt is pending (never set yet: no
+ *			interrupt reaches a guest under BT)
  *	+0x08	u64	virtual CR8 (TPR)
+ *	+0x10	u64	scratch of the in-TC sequences: RAX, RCX, the
+ *	+0x18		arithmetic flags (LAHF + SETO), an operand, a
+ *	+0x20...0x4f	jump target, RSP, a one-slot stack for POPFQ
+ *	+0x7f8	3 B	VMCALL: where an empty return-table entry jumps
+ *	+0x800	2 KiB	the return table: 128 x { guest return address,
+ *			TC address }, indexed by bits 10:4 of (address << 4)
  */
 #define BT_VCPU_PAGE 4096u
 #define BT_VCPU_VIF 0x00u
+#define BT_VCPU_PENDING 0x01u
 #define BT_VCPU_CR8 0x08u
+#define BT_VCPU_RAX 0x10u
+#define BT_VCPU_RCX 0x18u
+#define BT_VCPU_FLAGS 0x20u
+#define BT_VCPU_OPND 0x28u
+#define BT_VCPU_JMP 0x30u
+#define BT_VCPU_RSP 0x38u
+#define BT_VCPU_STACK 0x48u /* POPFQ's slot; RSP = +0x50 pushes here */
+#define BT_VCPU_BADRET 0x7f8u
+#define BT_VCPU_RETTAB 0x800u
+#define BT_RETTAB_ENTRIES 128u
+/* An empty entry: a non-canonical key no RET can return to. */
+#define BT_RETTAB_EMPTY 0x8000000000000000ull
 
 /* Instructions per block at most; a block also ends at the page end. */
 #define BT_BLOCK_MAX_INSNS 32
 
 /* What a VMCALL in the TC stands for. */
-#define BT_CALLOUT_KINDS(X)                                      \
-	X(EXIT, "block exit to an untranslated target")          \
-	X(RET, "RET: guest return address looked up")            \
-	X(JMP_IND, "indirect JMP")                               \
-	X(CALL_IND, "indirect CALL")                             \
-	X(PUSHF, "PUSHFQ with the virtual IF")                   \
-	X(POPF, "POPFQ into the virtual IF")                     \
-	X(CPUID, "CPUID")                                        \
-	X(RDTSC, "RDTSC from the virtual TSC")                   \
-	X(HLT, "HLT")                                            \
-	X(IO, "IN/OUT to L0's devices")                          \
-	X(MOV_CR, "MOV to or from CR0, CR3, CR4")                \
-	X(INT, "INT n, INT3, IRETQ, SYSRETQ")                    \
-	X(DESC, "LGDT, LIDT, LTR, LLDT")                         \
-	X(MSR, "RDMSR, WRMSR")                                   \
-	X(INVLPG, "INVLPG")                                      \
-	X(WBINVD, "WBINVD, INVD")                                \
-	X(VMX, "a VMX instruction (not under the software VMM)") \
+#define BT_CALLOUT_KINDS(X)                                       \
+	X(EXIT, "block exit to an untranslated target")           \
+	X(RET, "RET: a miss in the return table")                 \
+	X(JMP_IND, "indirect JMP")                                \
+	X(CALL_IND, "indirect CALL")                              \
+	X(PUSHF, "PUSHFQ with the virtual IF")                    \
+	X(POPF, "POPFQ: TF, or IF set with an interrupt pending") \
+	X(CPUID, "CPUID")                                         \
+	X(RDTSC, "RDTSC from the virtual TSC")                    \
+	X(HLT, "HLT")                                             \
+	X(IO, "IN/OUT to L0's devices")                           \
+	X(MOV_CR, "MOV CR0/2/3/4; CR8 writes of bits 63:4")       \
+	X(INT, "INT n, INT3, IRETQ, SYSRETQ")                     \
+	X(DESC, "LGDT, LIDT, LTR, LLDT")                          \
+	X(MSR, "RDMSR, WRMSR")                                    \
+	X(INVLPG, "INVLPG")                                       \
+	X(WBINVD, "WBINVD, INVD")                                 \
+	X(VMX, "a VMX instruction (not under the software VMM)")  \
 	X(UNIMPL, "an instruction the translator does not handle")
 
 enum bt_callout_kind {
@@ -132,12 +153,14 @@ struct bt_stats {
 	uint64_t flushes; /* whole-TC flushes (full, or coherence) */
 	uint64_t chains; /* branches made to jump block to block */
 	uint64_t rip_rel; /* RIP-relative operands made absolute */
-	uint64_t in_tc; /* CLI, STI, MOV CR8 sites emulated in the TC */
+	/* sites emulated in the TC (CLI, STI, MOV CR8, RET, POPFQ) */
+	uint64_t in_tc;
 	uint64_t invalidations; /* guest writes to translated code pages */
 	uint64_t callouts[BT_NR_CALLOUT_KINDS]; /* executed, by kind */
 	uint64_t callouts_total;
 	uint64_t guest_exceptions; /* delivered through the guest's IDT */
 	uint64_t syscalls; /* SYSCALLs of guest user code entered the TC */
+	uint64_t user_rdtsc; /* RDTSCs of user code read the virtual TSC */
 	uint64_t cycles_translate; /* charged for translation */
 	uint64_t cycles_callouts; /* charged for callouts */
 	uint64_t cycles_traps; /* charged for exceptions L0 took */
@@ -171,6 +194,9 @@ struct bt {
 	 * (which runs directly) raises #UD and exits to L0. */
 	uint64_t star, lstar, sfmask;
 	bool sce;
+	/* Stop once the model has retired this many instructions in the
+	 * container (guest user code and the TC); 0: no budget. */
+	uint64_t insn_limit;
 	char err[256]; /* why the last call failed */
 };
 
@@ -193,6 +219,9 @@ struct bt_site *bt_find_site(struct bt *bt, uint64_t tc_rip);
  * address tc_rip (a fault inside the TC). false outside every block. */
 bool bt_guest_rip(const struct bt *bt, uint64_t tc_rip, uint64_t *guest_rip);
 
+/* Makes RETs to guest_rip find tc_rip in the return table (in-TC RET). */
+void bt_rettab_fill(struct bt *bt, uint64_t guest_rip, uint64_t tc_rip);
+
 /* Makes an EXIT site jump straight to tc_target from now on. */
 void bt_chain(struct bt *bt, struct bt_site *site, uint64_t tc_target);
 
@@ -208,6 +237,7 @@ enum bt_stop_reason {
 	BT_STOP_PLATFORM, /* a device asked to stop (VTX_PIO_STOP) */
 	BT_STOP_UNIMPL, /* an instruction the software VMM does not handle */
 	BT_STOP_EXIT, /* an exit or model stop bt_run() does not handle */
+	BT_STOP_INSN_LIMIT, /* bt->insn_limit instructions retired */
 };
 
 struct bt_stop {

@@ -251,32 +251,183 @@ static bool deliver_exception(struct bt *bt, struct vtx_cpu *cpu,
 	return true;
 }
 
-/* IRETQ to the same privilege level (SDM Vol. 2A IRET, IA-32e mode). */
+/* A user code or stack segment of the guest's GDT for IRETQ to CPL 3:
+ * present, DPL 3, a 64-bit code segment or a writable data segment (SDM
+ * Vol. 2A IRET, RETURN-TO-OUTER-PRIVILEGE-LEVEL). Accessed is set in the
+ * GDT as the processor sets it. 0, or -1 for anything else. */
+static int user_seg(struct bt *bt, struct vtx_cpu *cpu, uint16_t sel, bool code,
+		    uint32_t *ar)
+{
+	uint64_t gdt = rd(cpu, GUEST_GDTR_BASE), d;
+	unsigned int type;
+
+	if (x86_sel_is_null(sel) || (sel & SEL_TI) || (sel & 3) != 3 ||
+	    (sel | 7u) > rd(cpu, GUEST_GDTR_LIMIT) ||
+	    guest_read64(bt, gdt + (sel & ~7u), &d))
+		return -1;
+	type = x86_desc_get_type(d);
+	if (!(d & DESC_P) || !(d & DESC_S) || x86_desc_get_dpl(d) != 3)
+		return -1;
+	if (code ? !(type & SEG_TYPE_CODE) || !(d & DESC_L) || (d & DESC_DB)
+		 : (type & SEG_TYPE_CODE) || !(type & SEG_TYPE_WRITABLE))
+		return -1;
+	if (!(type & SEG_TYPE_ACCESSED)) {
+		d |= (uint64_t)SEG_TYPE_ACCESSED << DESC_TYPE_SHIFT;
+		if (guest_write64(bt, gdt + (sel & ~7u), d))
+			return -1;
+	}
+	*ar = x86_desc_to_vmx_ar(d);
+	return 0;
+}
+
+/* After IRETQ to CPL 3, DS, ES, FS and GS that CPL 3 may not use become
+ * null (data or non-conforming code with DPL < 3; SDM Vol. 2A IRET). */
+static void null_inner_segs(struct vtx_cpu *cpu)
+{
+	static const uint32_t sel[] = { GUEST_ES_SELECTOR, GUEST_DS_SELECTOR,
+					GUEST_FS_SELECTOR, GUEST_GS_SELECTOR };
+	static const uint32_t ar[] = { GUEST_ES_AR_BYTES, GUEST_DS_AR_BYTES,
+				       GUEST_FS_AR_BYTES, GUEST_GS_AR_BYTES };
+
+	for (unsigned int i = 0; i < 4; i++) {
+		uint32_t a = (uint32_t)rd(cpu, ar[i]);
+		bool conf = (a & SEG_TYPE_CODE) && (a & SEG_TYPE_CONFORMING);
+
+		if ((a & VMX_AR_UNUSABLE_MASK) || conf || ((a >> 5) & 3) >= 3)
+			continue;
+		wr(cpu, sel[i], 0);
+		wr(cpu, ar[i], VMX_AR_UNUSABLE_MASK);
+	}
+}
+
+/*
+ * IRETQ (SDM Vol. 2A IRET, IA-32e mode) to the same privilege level, or
+ * from the kernel to 64-bit user code, which then runs directly (*direct)
+ * with the frame's IF as its real one. Other returns stop the run.
+ */
 static bool do_iret(struct bt *bt, struct vtx_cpu *cpu, uint64_t rip,
-		    struct bt_stop *stop)
+		    bool *direct, struct bt_stop *stop)
 {
 	uint64_t f[5], rsp = rd(cpu, GUEST_RSP);
+	uint32_t cs_ar, ss_ar;
 
-	if (bt->cfg.ops->read(bt->cfg.opaque, rsp, f, sizeof(f)) ||
-	    f[1] != rd(cpu, GUEST_CS_SELECTOR) ||
-	    f[4] != rd(cpu, GUEST_SS_SELECTOR)) {
-		stop_unimpl(bt, stop, rip, "IRETQ to another privilege level");
+	if (bt->cfg.ops->read(bt->cfg.opaque, rsp, f, sizeof(f))) {
+		stop_unimpl(bt, stop, rip, "IRETQ with an unreadable stack");
 		return false;
 	}
 	bt_vcpu_write8(bt, BT_VCPU_VIF, (f[2] & X86_EFLAGS_IF) != 0);
-	wr(cpu, GUEST_RFLAGS,
-	   (rd(cpu, GUEST_RFLAGS) & X86_EFLAGS_IF) | X86_EFLAGS_FIXED |
-		   (f[2] & (POPF_MASK | X86_EFLAGS_RF)));
+	if (f[1] != rd(cpu, GUEST_CS_SELECTOR) ||
+	    f[4] != rd(cpu, GUEST_SS_SELECTOR)) {
+		if ((rd(cpu, GUEST_CS_SELECTOR) & 3) != 0 ||
+		    user_seg(bt, cpu, (uint16_t)f[1], true, &cs_ar) ||
+		    user_seg(bt, cpu, (uint16_t)f[4], false, &ss_ar) ||
+		    f[1] >> 16 || f[4] >> 16 || f[0] >> 47) {
+			stop_unimpl(bt, stop, rip,
+				    "IRETQ to another privilege level than "
+				    "64-bit user code");
+			return false;
+		}
+		wr(cpu, GUEST_CS_SELECTOR, f[1]);
+		wr(cpu, GUEST_CS_BASE, 0);
+		wr(cpu, GUEST_CS_LIMIT, 0xffffffffu);
+		wr(cpu, GUEST_CS_AR_BYTES, cs_ar);
+		wr(cpu, GUEST_SS_SELECTOR, f[4]);
+		wr(cpu, GUEST_SS_BASE, 0);
+		wr(cpu, GUEST_SS_LIMIT, 0xffffffffu);
+		wr(cpu, GUEST_SS_AR_BYTES, ss_ar);
+		null_inner_segs(cpu);
+		/* User code runs with its own IF; IOPL may change at
+		 * CPL 0. */
+		wr(cpu, GUEST_RFLAGS,
+		   X86_EFLAGS_FIXED | (f[2] & (POPF_MASK | X86_EFLAGS_IF |
+					       X86_EFLAGS_RF)));
+		*direct = true;
+	} else {
+		wr(cpu, GUEST_RFLAGS,
+		   (rd(cpu, GUEST_RFLAGS) & X86_EFLAGS_IF) | X86_EFLAGS_FIXED |
+			   (f[2] & (POPF_MASK | X86_EFLAGS_RF)));
+	}
 	wr(cpu, GUEST_RSP, f[3]);
 	wr(cpu, GUEST_RIP, f[0]);
 	return true;
 }
 
+/* CR0 and CR4 bits the container follows: they change no paging, no
+ * mode and nothing L0's shadow MMU keeps. */
+#define BT_CR0_FOLLOWED                                                 \
+	((uint64_t)(X86_CR0_MP | X86_CR0_EM | X86_CR0_TS | X86_CR0_AM | \
+		    X86_CR0_CD | X86_CR0_NW))
+#define BT_CR4_FOLLOWED ((uint64_t)(X86_CR4_TSD | X86_CR4_DE))
+
+/*
+ * MOV to CR0 from 64-bit code (SDM Vol. 2B MOV CR, Vol. 3A 2.5): the
+ * #GP(0) cases in the SDM's order (bits 63:32, PG without PE, NW without
+ * CD, PG cleared in 64-bit mode), then the bits the container follows go
+ * to its CR0. A change of PE, WP or NE (which the shadow MMU and VMX
+ * depend on) stops the run. 0: done; 1: #GP(0); -1: stopped.
+ */
+static int write_cr0(struct bt *bt, struct vtx_cpu *cpu, uint64_t v,
+		     const struct bt_site *site, struct bt_stop *stop)
+{
+	uint64_t cur = rd(cpu, GUEST_CR0);
+
+	if (v >> 32)
+		return 1;
+	v = (v & X86_CR0_DEFINED) | X86_CR0_ET;
+	if (((v & X86_CR0_PG) && !(v & X86_CR0_PE)) ||
+	    ((v & X86_CR0_NW) && !(v & X86_CR0_CD)) || !(v & X86_CR0_PG))
+		return 1;
+	if ((v ^ cur) & X86_CR0_DEFINED & ~BT_CR0_FOLLOWED) {
+		char what[96];
+
+		snprintf(what, sizeof(what),
+			 "MOV to CR0 changing bits %#llx (only MP, EM, TS, "
+			 "AM, CD, NW are virtualized)",
+			 (unsigned long long)((v ^ cur) & X86_CR0_DEFINED &
+					      ~BT_CR0_FOLLOWED));
+		stop_unimpl(bt, stop, site->guest_rip, what);
+		return -1;
+	}
+	wr(cpu, GUEST_CR0, (cur & ~BT_CR0_FOLLOWED) | (v & BT_CR0_FOLLOWED));
+	return 0;
+}
+
+/*
+ * MOV to CR4 (SDM Vol. 2B MOV CR, Vol. 3A 2.5): a bit the processor does
+ * not support (IA32_VMX_CR4_FIXED1 is the model's list) or PAE cleared in
+ * IA-32e mode is #GP(0); CR4.VMXE is the guest's only virtually (always
+ * 0: no VMX under the software VMM) and a change of a paging bit (PSE,
+ * PAE, PGE, PCIDE, SMEP, SMAP) would need the shadow MMU: both stop the
+ * run. TSD and DE go to the container's CR4. Returns as write_cr0().
+ */
+static int write_cr4(struct bt *bt, struct vtx_cpu *cpu, uint64_t v,
+		     const struct bt_site *site, struct bt_stop *stop)
+{
+	uint64_t cur = rd(cpu, GUEST_CR4) & ~(uint64_t)X86_CR4_VMXE;
+	uint64_t fixed1 = 0;
+
+	vtx_cpu_get_msr(cpu, MSR_IA32_VMX_CR4_FIXED1, &fixed1);
+	if ((v & ~fixed1) || !(v & X86_CR4_PAE))
+		return 1;
+	if ((v ^ cur) & ~BT_CR4_FOLLOWED) {
+		char what[96];
+
+		snprintf(what, sizeof(what),
+			 "MOV to CR4 changing bits %#llx (only TSD and DE are "
+			 "virtualized)",
+			 (unsigned long long)((v ^ cur) & ~BT_CR4_FOLLOWED));
+		stop_unimpl(bt, stop, site->guest_rip, what);
+		return -1;
+	}
+	wr(cpu, GUEST_CR4, v | X86_CR4_VMXE);
+	return 0;
+}
+
 /*
  * MOV to CR8 (checked, into the virtual CR8) and MOV from CR0, CR2, CR3,
  * CR4 (the container's values, CR4.VMXE hidden: SDM Vol. 3C 25.6.6 gives
- * a VMM the same right). Writes to CR0, CR3 and CR4 need the virtual
- * control registers of the software VMM and stop the run.
+ * a VMM the same right); MOV to CR3 through L0's MMU, to CR0 and CR4 as
+ * write_cr0() and write_cr4() say.
  */
 static int do_mov_cr(struct bt *bt, struct vtx_cpu *cpu, struct kvm_regs *regs,
 		     const struct bt_site *site, bool *guest_addr,
@@ -316,10 +467,28 @@ static int do_mov_cr(struct bt *bt, struct vtx_cpu *cpu, struct kvm_regs *regs,
 		*guest_addr = true;
 		return 1;
 	}
+	if (is_cr_write(&ops[0]) && (ops[0].reg.value == ZYDIS_REGISTER_CR0 ||
+				     ops[0].reg.value == ZYDIS_REGISTER_CR4)) {
+		int ret;
+
+		v = reg_value(regs, ops[1].reg.value, 0);
+		ret = ops[0].reg.value == ZYDIS_REGISTER_CR0
+			      ? write_cr0(bt, cpu, v, site, stop)
+			      : write_cr4(bt, cpu, v, site, stop);
+		if (ret < 0)
+			return 0;
+		if (ret == 0)
+			wr(cpu, GUEST_RIP, site->guest_next);
+		else if (!deliver_exception(bt, cpu, 13, true, 0,
+					    site->guest_rip, stop))
+			return 0;
+		/* The translator ended the block at the MOV. */
+		*guest_addr = true;
+		return 1;
+	}
 	if (is_cr_write(&ops[0]))
 		return stop_unimpl(bt, stop, site->guest_rip,
-				   "MOV to CR0, CR3 or CR4 (needs the "
-				   "software VMM's virtual control registers)");
+				   "MOV to CR3 without L0's MMU");
 	vtx_cpu_get_sregs(cpu, &sregs);
 	switch ((unsigned int)ops[1].reg.value) {
 	case ZYDIS_REGISTER_CR0:
@@ -560,22 +729,17 @@ static int handle_callout(struct bt *bt, struct vtx_cpu *cpu,
 		wr(cpu, GUEST_RIP, target);
 		return 1;
 	}
-	case BT_CALLOUT_RET: {
-		ZydisDecodedInstruction zi;
-		ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-		uint64_t pop = 8;
-
-		if (decode_at(bt, site->guest_rip, &zi, ops) ||
-		    guest_read64(bt, rsp, &target))
+	case BT_CALLOUT_RET:
+		/* A miss in the return table: the in-TC sequence popped the
+		 * return address (and imm16) already and left it in the
+		 * vCPU page. The entry is filled for the next time. */
+		v = bt_vcpu_read64(bt, BT_VCPU_OPND);
+		if (bt_translate(bt, v, &target))
 			return stop_unimpl(bt, stop, site->guest_rip,
-					   "RET with an unreadable stack");
-		if (zi.operand_count_visible)
-			pop += ops[0].imm.value.u; /* ret imm16 */
-		wr(cpu, GUEST_RSP, rsp + pop);
+					   "RET to code that cannot be read");
+		bt_rettab_fill(bt, v, target);
 		wr(cpu, GUEST_RIP, target);
-		*guest_addr = true;
 		return 1;
-	}
 	case BT_CALLOUT_JMP_IND:
 	case BT_CALLOUT_CALL_IND:
 		if (indirect_target(bt, &regs, rsp, site, &target))
@@ -603,15 +767,14 @@ static int handle_callout(struct bt *bt, struct vtx_cpu *cpu,
 		return 1;
 	case BT_CALLOUT_POPF:
 		/* A&A's example: at CPL 0 POPF loads IF; translated, the IF
-		 * it pops goes to the virtual IF and the real one stays. */
-		if (guest_read64(bt, rsp, &v))
-			return stop_unimpl(bt, stop, site->guest_rip,
-					   "POPF with a bad stack");
+		 * it pops goes to the virtual IF and the real one stays.
+		 * The in-TC sequence popped the value into the vCPU page
+		 * and calls out for TF or a pending interrupt. */
+		v = bt_vcpu_read64(bt, BT_VCPU_OPND);
 		bt_vcpu_write8(bt, BT_VCPU_VIF, (v & X86_EFLAGS_IF) != 0);
 		wr(cpu, GUEST_RFLAGS,
 		   (rd(cpu, GUEST_RFLAGS) & X86_EFLAGS_IF) | X86_EFLAGS_FIXED |
 			   (v & POPF_MASK));
-		wr(cpu, GUEST_RSP, rsp + 8);
 		return 1;
 	case BT_CALLOUT_CPUID:
 		vtx_cpu_cpuid(cpu, (uint32_t)regs.rax, (uint32_t)regs.rcx,
@@ -659,7 +822,7 @@ static int handle_callout(struct bt *bt, struct vtx_cpu *cpu,
 		if (decode_at(bt, site->guest_rip, &zi, ops))
 			return stop_unimpl(bt, stop, site->guest_rip, "INT");
 		if (zi.mnemonic == ZYDIS_MNEMONIC_IRETQ) {
-			if (!do_iret(bt, cpu, site->guest_rip, stop))
+			if (!do_iret(bt, cpu, site->guest_rip, direct, stop))
 				return 0;
 			*guest_addr = true;
 			return 1;
@@ -699,11 +862,29 @@ static int handle_callout(struct bt *bt, struct vtx_cpu *cpu,
 			break;
 		return do_invlpg(bt, cpu, &regs, site, guest_addr, stop);
 	case BT_CALLOUT_UNIMPL:
+		if (site->tc_off == BT_VCPU_BADRET)
+			return stop_unimpl(bt, stop,
+					   bt_vcpu_read64(bt, BT_VCPU_OPND),
+					   "RET to a non-canonical address");
+		break;
 	case BT_NR_CALLOUT_KINDS:
 		break;
 	}
 	return stop_unimpl(bt, stop, site->guest_rip,
 			   bt_callout_kind_name(site->kind));
+}
+
+/* Where the guest goes on after an exception exit L0 resolved: the
+ * translation of guest_rip, or guest_rip itself for directly run code. */
+static void resume_at(struct vtx_cpu *cpu, bool in_tc, uint64_t guest_rip,
+		      uint64_t *next_guest)
+{
+	if (in_tc) {
+		*next_guest = guest_rip;
+		return;
+	}
+	wr(cpu, GUEST_RIP, guest_rip);
+	*next_guest = ~0ull;
 }
 
 /* An exception exit: a write to translated code (coherence) or the
@@ -716,11 +897,13 @@ static int handle_exception(struct bt *bt, struct vtx_cpu *cpu,
 	uint64_t err = rd(cpu, VM_EXIT_INTR_ERROR_CODE);
 	uint64_t qual = rd(cpu, EXIT_QUALIFICATION);
 	uint64_t rip = rd(cpu, GUEST_RIP), grip = rip;
+	/* A fault in the TC happened at the guest instruction it came
+	 * from; a fault in directly run code (user code) is already at its
+	 * RIP, and that code goes on running directly. */
+	bool in_tc = bt_guest_rip(bt, rip, &grip);
 
 	bt->stats.cycles_traps += bt->cfg.costs.trap;
-	/* A fault in the TC happened at the guest instruction it came
-	 * from; a fault in directly run code is already at its RIP. */
-	if (!bt_guest_rip(bt, rip, &grip) && vector == 6 && bt->sce &&
+	if (!in_tc && vector == 6 && bt->sce &&
 	    (rd(cpu, GUEST_CS_SELECTOR) & 3) == 3) {
 		uint8_t b[2] = { 0 };
 
@@ -733,8 +916,10 @@ static int handle_exception(struct bt *bt, struct vtx_cpu *cpu,
 	}
 	if (vector == 14 && (err & PF_ERR_W) && bt_code_written(bt, qual)) {
 		/* The TC is gone and the page writable: the store runs
-		 * again, from a new translation. */
-		*next_guest = grip;
+		 * again, from a new translation (or directly). */
+		if (!in_tc)
+			bt->next_unprotected = false;
+		resume_at(cpu, in_tc, grip, next_guest);
 		return 1;
 	}
 	if (vector == 14 && bt->cfg.ops->page_fault) {
@@ -755,7 +940,7 @@ static int handle_exception(struct bt *bt, struct vtx_cpu *cpu,
 		if (ret == 0) {
 			/* A hidden fault: not the guest's, and no trap
 			 * charge beyond the one above. */
-			*next_guest = resume;
+			resume_at(cpu, in_tc, resume, next_guest);
 			return 1;
 		}
 		err = ec;
@@ -779,6 +964,45 @@ static int handle_exception(struct bt *bt, struct vtx_cpu *cpu,
 	return 1;
 }
 
+/*
+ * RDTSC of guest user code, which runs directly: the container makes it
+ * exit (RDTSC exiting) so that it reads the virtual TSC as the kernel's
+ * translated RDTSC does. Nothing is charged: on A&A's software VMM user
+ * code's RDTSC runs natively, and the exit is not on the virtual clock.
+ */
+static void user_rdtsc(struct bt *bt, struct vtx_cpu *cpu, uint64_t rip)
+{
+	struct kvm_regs regs;
+	uint64_t v = bt_virtual_tsc(bt, cpu);
+
+	vtx_cpu_get_regs(cpu, &regs);
+	regs.rax = (uint32_t)v;
+	regs.rdx = v >> 32;
+	vtx_cpu_set_regs(cpu, &regs);
+	wr(cpu, GUEST_RIP, rip + rd(cpu, VM_EXIT_INSTRUCTION_LEN));
+	bt->stats.user_rdtsc++;
+}
+
+/* The instruction budget left for the next entry: false (the run stops)
+ * when it is spent, as L0's hardware path does (l0/vm.c). */
+static bool set_budget(struct bt *bt, struct vtx_cpu *cpu, struct bt_stop *stop)
+{
+	struct vtx_cpu_stats st;
+
+	vtx_cpu_get_stats(cpu, &st);
+	if (st.insns < bt->insn_limit) {
+		vtx_cpu_set_insn_limit(cpu, bt->insn_limit - st.insns);
+		return true;
+	}
+	stop->reason = BT_STOP_INSN_LIMIT;
+	stop->guest_rip = rd(cpu, GUEST_RIP);
+	if (!bt_guest_rip(bt, stop->guest_rip, &stop->guest_rip) &&
+	    stop->guest_rip >= bt->cfg.tc_gva)
+		stop->guest_rip = 0;
+	snprintf(stop->why, sizeof(stop->why), "instruction limit reached");
+	return false;
+}
+
 int bt_run(struct bt *bt, struct vtx_cpu *cpu, uint64_t guest_rip,
 	   struct bt_stop *stop)
 {
@@ -797,6 +1021,8 @@ int bt_run(struct bt *bt, struct vtx_cpu *cpu, uint64_t guest_rip,
 				return ret;
 			wr(cpu, GUEST_RIP, tc_rip);
 		}
+		if (bt->insn_limit && !set_budget(bt, cpu, stop))
+			return 0;
 		ret = bt->launched ? vtx_vmresume(cpu, &vs)
 				   : vtx_vmlaunch(cpu, &vs);
 		if (ret) {
@@ -808,8 +1034,14 @@ int bt_run(struct bt *bt, struct vtx_cpu *cpu, uint64_t guest_rip,
 		guest_rip = ~0ull;
 		tc_rip = rd(cpu, GUEST_RIP);
 		if (vs.reason != VTX_STOP_VMEXIT) {
-			stop->reason = BT_STOP_EXIT;
-			bt_guest_rip(bt, tc_rip, &stop->guest_rip);
+			stop->reason = vs.reason == VTX_STOP_INSN_LIMIT
+					       ? BT_STOP_INSN_LIMIT
+					       : BT_STOP_EXIT;
+			/* The model stopped inside the container, where the
+			 * VMCS's RIP is not saved: its own RIP, in the TC or
+			 * in directly run user code. */
+			if (!bt_guest_rip(bt, vs.rip, &stop->guest_rip))
+				stop->guest_rip = vs.rip;
 			snprintf(stop->why, sizeof(stop->why), "%s",
 				 vs.why[0] ? vs.why
 					   : vtx_stop_reason_name(vs.reason));
@@ -827,6 +1059,11 @@ int bt_run(struct bt *bt, struct vtx_cpu *cpu, uint64_t guest_rip,
 				return ret;
 			if (guest_addr && !direct)
 				guest_rip = rd(cpu, GUEST_RIP);
+			continue;
+		}
+		if (reason == EXIT_REASON_RDTSC &&
+		    !bt_guest_rip(bt, tc_rip, &stop->guest_rip)) {
+			user_rdtsc(bt, cpu, tc_rip);
 			continue;
 		}
 		if (reason == EXIT_REASON_EXCEPTION_NMI) {

@@ -32,6 +32,14 @@ struct bt_map {
 #define INSN_MAX_OUT 16
 /* Exit stubs of one block: at most two per branch. */
 #define STUB_LEN 5 /* vmcall (0f 01 c1) + int3 int3 */
+/* The in-TC sequences (RET, MOV to CR8, POPFQ) are longer than one
+ * instruction's translation: at most SEQ_PER_BLOCK per block, each at
+ * most SEQ_MAX_OUT bytes; a block ends before one more. */
+#define SEQ_MAX_OUT 160
+#define SEQ_PER_BLOCK 4
+#define BLOCK_ROOM                                            \
+	(BT_BLOCK_MAX_INSNS * (INSN_MAX_OUT + 2 * STUB_LEN) + \
+	 SEQ_PER_BLOCK * SEQ_MAX_OUT)
 
 static const char *const kind_names[BT_NR_CALLOUT_KINDS] = {
 #define BT_KIND_NAME(name, what) [BT_CALLOUT_##name] = #name,
@@ -102,6 +110,36 @@ void bt_destroy(struct bt *bt)
 	bt->pages = NULL;
 }
 
+static int add_site(struct bt *bt, uint32_t tc_off, enum bt_callout_kind kind,
+		    uint64_t rip, uint64_t next, uint64_t target,
+		    uint32_t patch_off);
+
+/*
+ * The return table holds TC addresses: it empties with the TC. An empty
+ * entry's key is non-canonical, so no RET finds it; its TC address is a
+ * VMCALL in the vCPU page that stops the run, so that a RET to that very
+ * address (natively #GP) fails loudly instead of jumping anywhere.
+ */
+static void rettab_reset(struct bt *bt)
+{
+	static const uint8_t vmcall[3] = { 0x0f, 0x01, 0xc1 };
+	uint64_t e[2] = { BT_RETTAB_EMPTY, bt->cfg.tc_gva + BT_VCPU_BADRET };
+
+	vtx_hpa_write(bt->cfg.m, bt->cfg.tc_hpa + BT_VCPU_BADRET, vmcall, 3);
+	for (uint32_t i = 0; i < BT_RETTAB_ENTRIES; i++)
+		vtx_hpa_write(bt->cfg.m,
+			      bt->cfg.tc_hpa + BT_VCPU_RETTAB + i * 16, e, 16);
+	add_site(bt, BT_VCPU_BADRET, BT_CALLOUT_UNIMPL, 0, 0, 0, 0);
+}
+
+void bt_rettab_fill(struct bt *bt, uint64_t guest_rip, uint64_t tc_rip)
+{
+	uint64_t e[2] = { guest_rip, tc_rip };
+	uint32_t off = BT_VCPU_RETTAB + (uint32_t)((guest_rip << 4) & 0x7f0);
+
+	vtx_hpa_write(bt->cfg.m, bt->cfg.tc_hpa + off, e, 16);
+}
+
 /* The vCPU page survives a flush; the code after it does not. */
 void bt_flush(struct bt *bt)
 {
@@ -109,6 +147,7 @@ void bt_flush(struct bt *bt)
 	bt->nr_blocks = 0;
 	bt->nr_map = 0;
 	bt->nr_sites = 0;
+	rettab_reset(bt);
 	memset(bt->hash, 0xff, bt->hash_size * sizeof(*bt->hash));
 	for (uint32_t i = 0; i < bt->nr_pages; i++)
 		bt->cfg.ops->protect(bt->cfg.opaque, bt->pages[i], false);
@@ -355,6 +394,197 @@ static void emit_mov_abs(struct emit *e, uint8_t opcode, unsigned int reg,
 	e->pos += 4;
 }
 
+/* ---- in-TC sequences ------------------------------------------------------
+ *
+ * Raw machine code that emulates an instruction without leaving the TC
+ * (A&A section 3: "the translator ... can emit code that emulates the
+ * instruction in the TC"). Guest registers they borrow are saved in the
+ * vCPU page and given back; the arithmetic flags are saved with LAHF
+ * (SF, ZF, AF, PF, CF into AH) and SETO AL, and restored with ADD AL,
+ * 0x7f (OF from AL's 0 or 1) and SAHF (SDM Vol. 2A LAHF, Vol. 2B SAHF),
+ * so that the guest sees no register or flag change it would not see
+ * natively. Only the first instruction of a sequence may touch guest
+ * memory, and it changes nothing when it faults: the fault is then the
+ * guest instruction's own, at its RIP.
+ */
+
+static void emit_raw(struct emit *e, const uint8_t *b, unsigned int n)
+{
+	memcpy(e->out + e->pos, b, n);
+	e->pos += n;
+}
+
+static uint32_t vcpu_abs(const struct emit *e, uint32_t off)
+{
+	return (uint32_t)(e->bt->cfg.tc_gva + off);
+}
+
+/* op [abs32] with a ModRM reg field: op... + ModRM 00 reg 100 + SIB 25. */
+static void emit_op_abs(struct emit *e, const uint8_t *op, unsigned int n,
+			unsigned int reg, uint32_t abs)
+{
+	emit_raw(e, op, n);
+	e->out[e->pos++] = (uint8_t)(0x04 | (reg << 3));
+	e->out[e->pos++] = 0x25;
+	put32(e->out + e->pos, abs);
+	e->pos += 4;
+}
+
+/* RAX and RCX to the vCPU page; the arithmetic flags into RAX, saved. */
+static void emit_save(struct emit *e, bool rcx)
+{
+	static const uint8_t lahf_seto[] = { 0x9f, 0x0f, 0x90, 0xc0 };
+
+	emit_mov_abs(e, 0x89, 0, vcpu_abs(e, BT_VCPU_RAX));
+	if (rcx)
+		emit_mov_abs(e, 0x89, 1, vcpu_abs(e, BT_VCPU_RCX));
+	emit_raw(e, lahf_seto, sizeof(lahf_seto));
+	emit_mov_abs(e, 0x89, 0, vcpu_abs(e, BT_VCPU_FLAGS));
+}
+
+static void emit_restore(struct emit *e, bool rcx)
+{
+	static const uint8_t add_sahf[] = { 0x04, 0x7f, 0x9e };
+
+	emit_mov_abs(e, 0x8b, 0, vcpu_abs(e, BT_VCPU_FLAGS));
+	emit_raw(e, add_sahf, sizeof(add_sahf));
+	emit_mov_abs(e, 0x8b, 0, vcpu_abs(e, BT_VCPU_RAX));
+	if (rcx)
+		emit_mov_abs(e, 0x8b, 1, vcpu_abs(e, BT_VCPU_RCX));
+}
+
+/* A forward jcc/jmp rel8 whose displacement is set by jump_here(). */
+static uint32_t emit_jump8(struct emit *e, uint8_t opcode)
+{
+	e->out[e->pos++] = opcode;
+	e->out[e->pos++] = 0;
+	return e->pos;
+}
+
+static void jump_here(struct emit *e, uint32_t from)
+{
+	e->out[from - 1] = (uint8_t)(e->pos - from);
+}
+
+static void emit_callout(struct emit *e, enum bt_callout_kind kind,
+			 uint64_t rip, uint64_t next);
+
+/*
+ * RET [imm16] (A&A's inline return-target lookup): the return address is
+ * popped into the vCPU page, its TC address looked up in the return table
+ * and jumped to; a miss is a RET callout, which translates the target and
+ * fills the entry. Hit: 21 instructions, no callout.
+ */
+static void emit_ret(struct emit *e, uint16_t imm, uint64_t rip)
+{
+	static const uint8_t pop_m[] = { 0x8f };
+	static const uint8_t jmp_m[] = { 0xff };
+	static const uint8_t lookup[] = {
+		0x89, 0xc1, /* mov ecx, eax */
+		0xc1, 0xe1, 0x04, /* shl ecx, 4 */
+		0x81, 0xe1, 0xf0, 0x07, 0x00, 0x00, /* and ecx, 0x7f0 */
+	};
+	uint32_t tab = vcpu_abs(e, BT_VCPU_RETTAB), miss;
+
+	emit_op_abs(e, pop_m, 1, 0, vcpu_abs(e, BT_VCPU_OPND));
+	if (imm) {
+		/* lea rsp, [rsp + imm16]: no flag changes */
+		static const uint8_t lea[] = { 0x48, 0x8d, 0xa4, 0x24 };
+
+		emit_raw(e, lea, sizeof(lea));
+		put32(e->out + e->pos, imm);
+		e->pos += 4;
+	}
+	emit_save(e, true);
+	emit_mov_abs(e, 0x8b, 0, vcpu_abs(e, BT_VCPU_OPND));
+	emit_raw(e, lookup, sizeof(lookup));
+	/* cmp rax, [rcx + tab]; jne miss; mov rcx, [rcx + tab + 8] */
+	emit_raw(e, (const uint8_t[]){ 0x48, 0x3b, 0x81 }, 3);
+	put32(e->out + e->pos, tab);
+	e->pos += 4;
+	miss = emit_jump8(e, 0x75);
+	emit_raw(e, (const uint8_t[]){ 0x48, 0x8b, 0x89 }, 3);
+	put32(e->out + e->pos, tab + 8);
+	e->pos += 4;
+	emit_mov_abs(e, 0x89, 1, vcpu_abs(e, BT_VCPU_JMP));
+	emit_restore(e, true);
+	emit_op_abs(e, jmp_m, 1, 4, vcpu_abs(e, BT_VCPU_JMP));
+	jump_here(e, miss);
+	emit_restore(e, true);
+	emit_callout(e, BT_CALLOUT_RET, rip, rip);
+}
+
+/*
+ * MOV CR8, r64 (SDM Vol. 3A 10.8.6.1): bits 63:4 set is #GP(0), raised
+ * by the MOV_CR callout; otherwise the value goes to the virtual CR8
+ * without leaving the TC (A&A's cr8wr). Hit: 15 instructions.
+ */
+static void emit_cr8_write(struct emit *e, unsigned int src, uint64_t rip,
+			   uint64_t next)
+{
+	static const uint8_t shr4[] = { 0x48, 0xc1, 0xe8, 0x04 }; /* shr rax */
+	uint32_t gp, done;
+
+	emit_mov_abs(e, 0x89, src, vcpu_abs(e, BT_VCPU_OPND));
+	emit_save(e, false);
+	emit_mov_abs(e, 0x8b, 0, vcpu_abs(e, BT_VCPU_OPND));
+	emit_raw(e, shr4, sizeof(shr4));
+	gp = emit_jump8(e, 0x75); /* jnz */
+	emit_mov_abs(e, 0x8b, 0, vcpu_abs(e, BT_VCPU_OPND));
+	emit_mov_abs(e, 0x89, 0, vcpu_abs(e, BT_VCPU_CR8));
+	emit_restore(e, false);
+	done = emit_jump8(e, 0xeb);
+	jump_here(e, gp);
+	emit_restore(e, false);
+	emit_callout(e, BT_CALLOUT_MOV_CR, rip, next);
+	jump_here(e, done);
+}
+
+/*
+ * POPFQ (A&A's example): the popped IF goes to the virtual IF and the
+ * rest is loaded by a real POPFQ of the value with IF clear, from a
+ * one-slot stack in the vCPU page, so the real IF stays the container's.
+ * A POPF that sets TF (the #DB would come with RSP in the vCPU page), or
+ * that enables the virtual IF while an interrupt is pending, is a POPF
+ * callout instead. Common case: 13 instructions.
+ */
+static void emit_popf(struct emit *e, uint64_t rip, uint64_t next)
+{
+	static const uint8_t pop_m[] = { 0x8f };
+	static const uint8_t setc_m[] = { 0x0f, 0x92 };
+	static const uint8_t cmp_m[] = { 0x80 };
+	uint32_t slow_tf, slow_if, fast, done;
+
+	emit_op_abs(e, pop_m, 1, 0, vcpu_abs(e, BT_VCPU_OPND));
+	/* From here the guest's flags are dead: POPFQ replaces them. */
+	emit_mov_abs(e, 0x89, 0, vcpu_abs(e, BT_VCPU_RAX));
+	emit_mov_abs(e, 0x8b, 0, vcpu_abs(e, BT_VCPU_OPND));
+	emit_raw(e, (const uint8_t[]){ 0x0f, 0xba, 0xe0, 0x08 }, 4); /* bt 8 */
+	slow_tf = emit_jump8(e, 0x72); /* jc */
+	emit_raw(e, (const uint8_t[]){ 0x0f, 0xba, 0xf0, 0x09 }, 4);
+	/* btr eax, 9: CF = the new IF, and IF cleared for the real POPFQ */
+	emit_op_abs(e, setc_m, 2, 0, vcpu_abs(e, BT_VCPU_VIF));
+	fast = emit_jump8(e, 0x73); /* jnc: IF not enabled */
+	emit_op_abs(e, cmp_m, 1, 7, vcpu_abs(e, BT_VCPU_PENDING));
+	e->out[e->pos++] = 0; /* cmp byte [pending], 0 */
+	slow_if = emit_jump8(e, 0x75);
+	jump_here(e, fast);
+	emit_mov_abs(e, 0x89, 4, vcpu_abs(e, BT_VCPU_RSP));
+	/* mov rsp, imm32 (sign-extended: the vCPU page's one slot) */
+	emit_raw(e, (const uint8_t[]){ 0x48, 0xc7, 0xc4 }, 3);
+	put32(e->out + e->pos, vcpu_abs(e, BT_VCPU_STACK + 8));
+	e->pos += 4;
+	emit_raw(e, (const uint8_t[]){ 0x50, 0x9d }, 2); /* push rax; popfq */
+	emit_mov_abs(e, 0x8b, 4, vcpu_abs(e, BT_VCPU_RSP));
+	emit_mov_abs(e, 0x8b, 0, vcpu_abs(e, BT_VCPU_RAX));
+	done = emit_jump8(e, 0xeb);
+	jump_here(e, slow_tf);
+	jump_here(e, slow_if);
+	emit_mov_abs(e, 0x8b, 0, vcpu_abs(e, BT_VCPU_RAX));
+	emit_callout(e, BT_CALLOUT_POPF, rip, next);
+	jump_here(e, done);
+}
+
 static bool fits_s32(uint64_t v)
 {
 	return (uint64_t)(int64_t)(int32_t)v == v;
@@ -408,6 +638,10 @@ enum insn_plan {
 	PLAN_STI,
 	PLAN_CR8_READ,
 	PLAN_BRANCH,
+	/* in-TC sequences */
+	PLAN_RET,
+	PLAN_CR8_WRITE,
+	PLAN_POPF,
 };
 
 static enum insn_plan plan_insn(const ZydisDecodedInstruction *zi,
@@ -425,8 +659,9 @@ static enum insn_plan plan_insn(const ZydisDecodedInstruction *zi,
 		*kind = BT_CALLOUT_PUSHF;
 		return PLAN_CALLOUT;
 	case ZYDIS_MNEMONIC_POPFQ:
-		*kind = BT_CALLOUT_POPF;
-		return PLAN_CALLOUT;
+		if (zi->operand_width != 64)
+			return PLAN_CALLOUT_END; /* POPFW: not translated */
+		return PLAN_POPF;
 	case ZYDIS_MNEMONIC_CPUID:
 		*kind = BT_CALLOUT_CPUID;
 		return PLAN_CALLOUT;
@@ -443,13 +678,12 @@ static enum insn_plan plan_insn(const ZydisDecodedInstruction *zi,
 	case ZYDIS_MNEMONIC_MOV:
 		if (is_cr(ops[0].reg.value) &&
 		    ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER) {
-			/* A CR8 write must #GP on bits 63:4 (SDM Vol. 3A
-			 * 10.8.6.1), which no flag-free inline sequence can
-			 * test: a callout. Other CRs change the mode or the
-			 * address space: the block ends. */
+			/* A CR8 write is checked in the TC (emit_cr8_write).
+			 * Other CRs change the mode or the address space:
+			 * the block ends. */
 			*kind = BT_CALLOUT_MOV_CR;
 			if (ops[0].reg.value == ZYDIS_REGISTER_CR8)
-				return PLAN_CALLOUT;
+				return PLAN_CR8_WRITE;
 			return PLAN_CALLOUT_END;
 		}
 		if (ops[1].type == ZYDIS_OPERAND_TYPE_REGISTER &&
@@ -474,6 +708,17 @@ static enum insn_plan plan_insn(const ZydisDecodedInstruction *zi,
 	case ZYDIS_MNEMONIC_LLDT:
 		*kind = BT_CALLOUT_DESC;
 		return PLAN_CALLOUT_END;
+	case ZYDIS_MNEMONIC_SGDT:
+	case ZYDIS_MNEMONIC_SIDT:
+	case ZYDIS_MNEMONIC_SLDT:
+	case ZYDIS_MNEMONIC_STR:
+		/* The container's GDTR, IDTR, LDTR and TR are the guest's
+		 * virtual ones (LGDT/LIDT callouts write them there, and L0
+		 * never loads its own: every event exits), so the stores
+		 * run as they are and give what the guest loaded (SDM Vol.
+		 * 2B SGDT: limit and 64-bit base, 10 bytes). A&A had to
+		 * emulate SGDT because their VMM's GDT was the real one. */
+		return PLAN_IDENT;
 	case ZYDIS_MNEMONIC_RDMSR:
 	case ZYDIS_MNEMONIC_WRMSR:
 		*kind = BT_CALLOUT_MSR;
@@ -497,8 +742,14 @@ static enum insn_plan plan_insn(const ZydisDecodedInstruction *zi,
 		*kind = BT_CALLOUT_VMX;
 		return PLAN_CALLOUT_END;
 	case ZYDIS_MNEMONIC_RET:
+		/* Near RET only (a far RET is not translated). */
 		*kind = BT_CALLOUT_RET;
-		return PLAN_CALLOUT_END;
+		if (zi->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR ||
+		    zi->operand_width != 64) {
+			*kind = BT_CALLOUT_UNIMPL;
+			return PLAN_CALLOUT_END;
+		}
+		return PLAN_RET;
 	case ZYDIS_MNEMONIC_JMP:
 	case ZYDIS_MNEMONIC_CALL:
 		if (zi->attributes & ZYDIS_ATTRIB_IS_RELATIVE)
@@ -573,21 +824,19 @@ static int translate_block(struct bt *bt, uint64_t rip0, uint32_t *tc_off)
 	struct emit e = { .bt = bt, .out = bt->code };
 	uint64_t rip = rip0, page_end = (rip0 & ~(PAGE_4K - 1)) + PAGE_4K;
 	uint8_t buf[16];
-	unsigned int n, max = BT_BLOCK_MAX_INSNS;
+	unsigned int n, max = BT_BLOCK_MAX_INSNS, seqs = 0;
 	bool end = false;
 
 	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64,
 			 ZYDIS_STACK_WIDTH_64);
 	/* Room for the worst case: every instruction at its longest and
 	 * two stubs each, or flush and start again at an empty TC. */
-	if (bt->used + BT_BLOCK_MAX_INSNS * (INSN_MAX_OUT + 2 * STUB_LEN) >
-		    bt->cfg.tc_size ||
+	if (bt->used + BLOCK_ROOM > bt->cfg.tc_size ||
 	    bt->nr_blocks == bt->max_blocks ||
 	    bt->nr_map + BT_BLOCK_MAX_INSNS > bt->max_map ||
 	    bt->nr_sites + 3 * BT_BLOCK_MAX_INSNS > bt->max_sites)
 		bt_flush(bt);
-	if (bt->used + BT_BLOCK_MAX_INSNS * (INSN_MAX_OUT + 2 * STUB_LEN) >
-	    bt->cfg.tc_size) {
+	if (bt->used + BLOCK_ROOM > bt->cfg.tc_size) {
 		snprintf(bt->err, sizeof(bt->err),
 			 "bt: the TC (%u bytes) cannot hold one block",
 			 bt->cfg.tc_size);
@@ -606,6 +855,7 @@ static int translate_block(struct bt *bt, uint64_t rip0, uint32_t *tc_off)
 		ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
 		size_t avail = sizeof(buf);
 		enum bt_callout_kind kind;
+		enum insn_plan plan;
 		uint64_t next;
 
 		/* An instruction may cross into the next page; only the
@@ -633,9 +883,16 @@ static int translate_block(struct bt *bt, uint64_t rip0, uint32_t *tc_off)
 			break;
 		}
 		next = rip + zi.length;
+		plan = plan_insn(&zi, ops, &kind);
+		if (plan >= PLAN_RET && seqs++ == SEQ_PER_BLOCK) {
+			/* No room for one more sequence: the block ends
+			 * before this instruction. */
+			bt->nr_map--;
+			break;
+		}
 		bt->stats.insns++;
 		bt->stats.cycles_translate += bt->cfg.costs.translate_insn;
-		switch (plan_insn(&zi, ops, &kind)) {
+		switch (plan) {
 		case PLAN_IDENT: {
 			bool rel = false;
 
@@ -672,6 +929,24 @@ static int translate_block(struct bt *bt, uint64_t rip0, uint32_t *tc_off)
 			/* mov r64, cr8: a load of the virtual CR8. */
 			emit_mov_abs(&e, 0x8b, gpr_num(ops[0].reg.value),
 				     (uint32_t)(bt->cfg.tc_gva + BT_VCPU_CR8));
+			bt->stats.in_tc++;
+			break;
+		case PLAN_RET:
+			emit_ret(&e,
+				 zi.operand_count_visible
+					 ? (uint16_t)ops[0].imm.value.u
+					 : 0,
+				 rip);
+			bt->stats.in_tc++;
+			end = true;
+			break;
+		case PLAN_CR8_WRITE:
+			emit_cr8_write(&e, gpr_num(ops[1].reg.value), rip,
+				       next);
+			bt->stats.in_tc++;
+			break;
+		case PLAN_POPF:
+			emit_popf(&e, rip, next);
 			bt->stats.in_tc++;
 			break;
 		case PLAN_BRANCH: {

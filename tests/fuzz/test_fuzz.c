@@ -323,7 +323,8 @@ static const struct hpa_user {
 	{ "mmu/shadow.c", 2,
 	  "shadow tables (L0 area); A/D bits into L1's PTEs at addresses "
 	  "l1mem_gpa_to_hpa() checked, without the zap hook on purpose" },
-	{ "l0/bt/translate.c", 6, "the translation cache (L0 area)" },
+	{ "l0/bt/translate.c", 9,
+	  "the translation cache and its vCPU page (L0 area)" },
 	{ "l0/bt_vm.c", 3, "the translation cache's page tables (L0 area)" },
 };
 

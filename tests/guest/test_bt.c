@@ -162,13 +162,13 @@ static void expect_per_iter(const char *bench, const struct per_iter *want,
 	cmd_result_free(&b);
 }
 
-/* call rel32 is a PUSH + chained JMP in the TC; nano_empty's RET is the
- * one callout (A&A's inline return lookup is not built). */
-static void test_bt__nano_callret_one_ret_callout_per_iteration(void **state)
+/* call rel32 is a PUSH + chained JMP in the TC; nano_empty's RET finds
+ * its target in the return table (A&A's inline lookup): no callout. */
+static void test_bt__nano_callret_no_callout_per_iteration(void **state)
 {
 	static const struct per_iter w[] = {
-		{ "callouts", 1 },
-		{ "callout RET", 1 },
+		{ "callouts", 0 },
+		{ "callout RET", 0 },
 		{ "guest_exceptions", 0 },
 		{ "cycles_traps", 0 },
 	};
@@ -177,12 +177,12 @@ static void test_bt__nano_callret_one_ret_callout_per_iteration(void **state)
 	expect_per_iter("callret", w, sizeof(w) / sizeof(w[0]));
 }
 
-/* mov cr8, rax: the checked CR8 write, one MOV_CR callout. */
-static void test_bt__nano_cr8wr_one_cr_callout_per_iteration(void **state)
+/* mov cr8, rax: checked and written in the TC, no callout. */
+static void test_bt__nano_cr8wr_no_callout_per_iteration(void **state)
 {
 	static const struct per_iter w[] = {
-		{ "callouts", 1 },
-		{ "callout MOV_CR", 1 },
+		{ "callouts", 0 },
+		{ "callout MOV_CR", 0 },
 	};
 
 	(void)state;
@@ -202,14 +202,15 @@ static void test_bt__nano_in_one_io_callout_per_iteration(void **state)
 }
 
 /* #DE delivered by L0 through the guest's IDT; the stub's indirect jump
- * to the C handler, the handler's RET, IRETQ, and nano_div0's RET. */
-static void test_bt__nano_divzero_exception_iret_and_two_rets(void **state)
+ * to the C handler and IRETQ call out; the handler's and nano_div0's
+ * RETs hit the return table. */
+static void test_bt__nano_divzero_exception_iret_and_jmp(void **state)
 {
 	static const struct per_iter w[] = {
 		{ "guest_exceptions", 1 },
-		{ "callouts", 4 },
+		{ "callouts", 2 },
 		{ "callout INT", 1 },
-		{ "callout RET", 2 },
+		{ "callout RET", 0 },
 		{ "callout JMP_IND", 1 },
 		/* the #DE exit: one trap at A&A's 2,030 */
 		{ "cycles_traps", 2030 },
@@ -220,16 +221,17 @@ static void test_bt__nano_divzero_exception_iret_and_two_rets(void **state)
 }
 
 /* INVLPG, the true #PF the shadow gives back for delivery, the handler
- * reading CR2 (MOV_CR), its indirect entry, RET and IRETQ. */
+ * reading CR2 (MOV_CR), its indirect entry and IRETQ; its RET hits the
+ * return table. */
 static void test_bt__nano_pgfault_true_fault_delivered(void **state)
 {
 	static const struct per_iter w[] = {
 		{ "guest_exceptions", 1 },
-		{ "callouts", 5 },
+		{ "callouts", 4 },
 		{ "callout INVLPG", 1 },
 		{ "callout MOV_CR", 1 },
 		{ "callout INT", 1 },
-		{ "callout RET", 1 },
+		{ "callout RET", 0 },
 		{ "callout JMP_IND", 1 },
 		/* four #PF exits: the true fault, the loop's store to the
 		 * PTE (emulated by the shadow), two hidden fills */
@@ -253,6 +255,22 @@ static void test_bt__nano_ptemod_one_invlpg_callout(void **state)
 
 	(void)state;
 	expect_per_iter("ptemod", w, sizeof(w) / sizeof(w[0]));
+}
+
+/* The setup (SGDT and STR run as they are, the SYSCALL MSRs, a CR3
+ * reload, IRETQ to user code) then per iteration: SYSCALL's #UD from user
+ * code (a trap) and the SYSRETQ callout; user code runs directly, its
+ * two RDTSCs exit to read the virtual TSC. */
+static void test_bt__nano_syscall_one_trap_and_one_sysret(void **state)
+{
+	static const struct per_iter w[] = {
+		{ "syscalls", 1 },	   { "callouts", 1 },
+		{ "callout INT", 1 },	   { "cycles_traps", 2030 },
+		{ "guest_exceptions", 0 }, { "user_rdtsc", 0 },
+	};
+
+	(void)state;
+	expect_per_iter("syscall", w, sizeof(w) / sizeof(w[0]));
 }
 
 /* --json carries the same counts under levels.L1.bt. */
@@ -324,17 +342,59 @@ static void test_bt__native_mmu_ept_and_profile_refused(void **state)
 					   NULL };
 	static const char *const noprof[] = { "--vmm", "bt", NULL };
 	static const char *const bad[] = { "--vmm", "sw", NULL };
-	static const char *const budget[] = { "--vmm",	     "bt",
-					      "--profile",   "p4-prescott",
-					      "--max-insns", "1000",
-					      NULL };
 
 	(void)state;
 	expect_refused(native, "--vmm bt: the software VMM is a monitor");
 	expect_refused(ept, "--vmm bt --mmu ept");
 	expect_refused(noprof, "gives no software-VMM charges");
 	expect_refused(bad, "--vmm: bad VMM 'sw' (hw or bt)");
-	expect_refused(budget, "--vmm bt --max-insns: not supported yet");
+}
+
+/* nano with --max-insns under --vmm bt (and its VT-x run for the line). */
+static void run_budget(bool bt, const char *budget, struct cmd_result *res)
+{
+	const char *argv[ARGS_MAX] = { NESTVM_DEFAULT_PATH, "run" };
+	size_t n = 2;
+
+	if (bt) {
+		argv[n++] = "--vmm";
+		argv[n++] = "bt";
+	}
+	argv[n++] = "--profile";
+	argv[n++] = "p4-prescott";
+	argv[n++] = "--max-insns";
+	argv[n++] = budget;
+	argv[n++] = NANO;
+	argv[n++] = "--append";
+	argv[n++] = "bench=syscall iters=100";
+	argv[n] = NULL;
+	assert_int_equal(run_cmd((char *const *)argv, TIMEOUT_S, res), 0);
+}
+
+/* The budget counts what the container retires (guest user code and the
+ * TC): it stops with status 124 and the hardware path's line; a budget
+ * the run does not reach changes nothing. */
+static void test_bt__max_insns_stops_with_status_124(void **state)
+{
+	struct cmd_result hw = { 0 }, bt = { 0 }, big = { 0 };
+
+	(void)state;
+	run_budget(false, "1000", &hw);
+	run_budget(true, "1000", &bt);
+	assert_int_equal(hw.exit_code, 124);
+	assert_int_equal(bt.exit_code, 124);
+	assert_non_null(strstr(hw.err, "nestvm: the instruction limit (1000) "
+				       "ran out at L1 RIP 0x"));
+	assert_non_null(strstr(bt.err, "nestvm: the instruction limit (1000) "
+				       "ran out at L1 RIP 0x"));
+	assert_non_null(strstr(bt.err, "nestvm:   total                  "
+				       "            1000 "));
+	run_budget(true, "100000000", &big);
+	assert_int_equal(big.exit_code, 0);
+	assert_non_null(strstr(big.out, "RESULT syscall.iters 100 count"));
+	cmd_result_free(&hw);
+	cmd_result_free(&bt);
+	cmd_result_free(&big);
 }
 
 /* A hypervisor as the guest (l1-shim) is refused at its first
@@ -371,16 +431,16 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bt__hello_same_output_as_native),
 		cmocka_unit_test(
-			test_bt__nano_callret_one_ret_callout_per_iteration),
-		cmocka_unit_test(
-			test_bt__nano_cr8wr_one_cr_callout_per_iteration),
+			test_bt__nano_callret_no_callout_per_iteration),
+		cmocka_unit_test(test_bt__nano_cr8wr_no_callout_per_iteration),
 		cmocka_unit_test(test_bt__nano_in_one_io_callout_per_iteration),
-		cmocka_unit_test(
-			test_bt__nano_divzero_exception_iret_and_two_rets),
+		cmocka_unit_test(test_bt__nano_divzero_exception_iret_and_jmp),
 		cmocka_unit_test(test_bt__nano_pgfault_true_fault_delivered),
 		cmocka_unit_test(test_bt__nano_ptemod_one_invlpg_callout),
+		cmocka_unit_test(test_bt__nano_syscall_one_trap_and_one_sysret),
 		cmocka_unit_test(test_bt__json_report_has_bt_counts),
 		cmocka_unit_test(test_bt__native_mmu_ept_and_profile_refused),
+		cmocka_unit_test(test_bt__max_insns_stops_with_status_124),
 		cmocka_unit_test(test_bt__hypervisor_guest_stops_unimplemented),
 	};
 

@@ -300,6 +300,58 @@ static void test_bt__call_pushes_guest_return_address(void **state)
 	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_EXIT], 1);
 }
 
+/* RET imm16 through the return table: the first return to each site
+ * misses (a RET callout fills the entry), the second hits; RSP, the
+ * registers and the flags as natively. */
+static void test_bt__ret_imm16_misses_then_hits(void **state)
+{
+	struct bt_fixture *f = *state;
+	static const uint8_t code[] = {
+		0xb9, 0x02, 0x00, 0x00, 0x00, /* 0: mov ecx, 0x2 */
+		0x6a, 0x07, /* 5: push 0x7 */
+		0xe8, 0x08, 0x00, 0x00, 0x00, /* 7: call 0x14 */
+		0xff, 0xc9, /* c: dec ecx */
+		0x75, 0xf5, /* e: jne 0x5 */
+		0xf4, /* 10: hlt */
+		0x90, 0x90, 0x90, /* 11: nop... */
+		0x48, 0x8b, 0x44, 0x24, 0x08, /* 14: mov rax, [rsp+8] */
+		0x48, 0x83, 0xf8, 0x07, /* 19: cmp rax, 0x7 (ZF = 1) */
+		0xc2, 0x08, 0x00, /* 1d: ret 0x8 */
+	};
+
+	assert_int_equal(run_both(f, code, sizeof(code), TC_SIZE), 0);
+	assert_halted_at(f, CODE_BASE + 0x10);
+	assert_same_as_native(f);
+	assert_int_equal(f->regs.rax, 7);
+	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_RET], 1);
+	assert_int_equal(bt_vcpu_read64(&f->bt, BT_VCPU_RETTAB + ((CODE_BASE +
+								   0xc) << 4 &
+								  0x7f0)),
+			 CODE_BASE + 0xc);
+}
+
+/* POPF that sets TF is a POPF callout (its #DB must not find RSP in the
+ * vCPU page); the virtual IF follows the popped value either way. */
+static void test_bt__popf_with_tf_calls_out(void **state)
+{
+	struct bt_fixture *f = *state;
+	static const uint8_t code[] = {
+		0x68, 0x02, 0x02, 0x00, 0x00, /* 0: push 0x202 */
+		0x9d, /* 5: popf     ; IF: in the TC */
+		0x68, 0x02, 0x01, 0x00, 0x00, /* 6: push 0x102 */
+		0x9d, /* b: popf     ; TF: a callout */
+		0x68, 0x02, 0x00, 0x00, 0x00, /* c: push 0x2 */
+		0x9d, /* 11: popf    ; TF off again: in the TC */
+		0xf4, /* 12: hlt */
+	};
+
+	assert_int_equal(run_both(f, code, sizeof(code), TC_SIZE), 0);
+	assert_halted_at(f, CODE_BASE + 0x12);
+	assert_same_as_native(f);
+	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_POPF], 1);
+	assert_int_equal(bt_vcpu_read8(&f->bt, BT_VCPU_VIF), 0);
+}
+
 /* Adams & Agesen's example: POPF at CPL 0 loads IF. Translated, the IF
  * goes to the virtual IF; PUSHF shows it back; the real IF never moves. */
 static void test_bt__popf_sets_virtual_if_exactly(void **state)
@@ -330,10 +382,11 @@ static void test_bt__popf_sets_virtual_if_exactly(void **state)
 	assert_int_equal(f->regs.rcx & X86_EFLAGS_IF, X86_EFLAGS_IF);
 	assert_int_equal(bt_vcpu_read8(&f->bt, BT_VCPU_VIF), 0);
 	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_PUSHF], 4);
-	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_POPF], 1);
-	/* CLI, STI, CLI: MOVs into the vCPU page, no callout. */
-	assert_int_equal(f->bt.stats.in_tc, 3);
-	assert_int_equal(f->bt.stats.callouts_total, 6);
+	/* POPF (no TF, no interrupt pending), CLI, STI, CLI: in the TC,
+	 * no callout. */
+	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_POPF], 0);
+	assert_int_equal(f->bt.stats.in_tc, 4);
+	assert_int_equal(f->bt.stats.callouts_total, 5);
 }
 
 static void test_bt__cpuid_io_and_cr8_match_native(void **state)
@@ -365,10 +418,10 @@ static void test_bt__cpuid_io_and_cr8_match_native(void **state)
 	assert_int_equal(f->out_data[0], 0x41);
 	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_CPUID], 1);
 	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_IO], 2);
-	/* The CR8 writes are checked callouts; the read is a MOV from the
-	 * vCPU page. */
-	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_MOV_CR], 2);
-	assert_int_equal(f->bt.stats.in_tc, 1);
+	/* The CR8 writes are checked in the TC; the read is a MOV from
+	 * the vCPU page. */
+	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_MOV_CR], 0);
+	assert_int_equal(f->bt.stats.in_tc, 3);
 	assert_int_equal(bt_vcpu_read64(&f->bt, BT_VCPU_CR8), 0);
 }
 
@@ -523,6 +576,134 @@ static void test_bt__syscall_from_user_enters_translated_kernel(void **state)
 	assert_int_equal(f->bt.stats.blocks, 2);
 }
 
+/* SGDT, SIDT and STR run as they are: the container's GDTR, IDTR and TR
+ * are the guest's own, so the stores give what the guest loaded. */
+static void test_bt__sgdt_sidt_str_match_native(void **state)
+{
+	struct bt_fixture *f = *state;
+	static const uint8_t code[] = {
+		0x0f, 0x01, 0x04, 0x25, 0x00, 0x00, 0x1c, 0x00,
+		/* 0: sgdt [0x1c0000] */
+		0x0f, 0x01, 0x0c, 0x25, 0x10, 0x00, 0x1c, 0x00,
+		/* 8: sidt [0x1c0010] */
+		0x0f, 0x00, 0xc8, /* 10: str eax */
+		0x0f, 0x01, 0x05, 0x06, 0x00, 0x0c, 0x00,
+		/* 13: sgdt [rip+0xc0006]  ; DATA_BASE + 0x20 */
+		0xf4, /* 1a: hlt */
+	};
+
+	assert_int_equal(run_both(f, code, sizeof(code), TC_SIZE), 0);
+	assert_halted_at(f, CODE_BASE + 0x1a);
+	assert_same_as_native(f);
+	assert_int_equal(harness_read64(f->h, DATA_BASE + 2), HARNESS_GDT);
+	assert_int_equal(harness_read64(f->h, DATA_BASE + 0x12), HARNESS_IDT);
+	assert_int_equal(harness_read64(f->h, DATA_BASE + 0x22), HARNESS_GDT);
+	assert_int_equal(f->regs.rax, SEL_TSS);
+	/* Four IDENT copies (one RIP-relative) and the HLT callout. */
+	assert_int_equal(f->bt.stats.callouts_total, 1);
+	assert_int_equal(f->bt.stats.rip_rel, 1);
+}
+
+/* MOV to CR0 toggling TS goes to the container's CR0 and reads back; a
+ * CR4 bit the processor lacks (UMIP) is #GP(0) at the MOV, as natively. */
+static void test_bt__cr0_ts_followed_and_cr4_reserved_bit_gp(void **state)
+{
+	struct bt_fixture *f = *state;
+	static const uint8_t code[] = {
+		0x0f, 0x20, 0xc0, /* 0: mov rax, cr0 */
+		0x83, 0xc8, 0x08, /* 3: or eax, 0x8 (TS) */
+		0x0f, 0x22, 0xc0, /* 6: mov cr0, rax */
+		0x0f, 0x20, 0xc3, /* 9: mov rbx, cr0 */
+		0x83, 0xe0, 0xf7, /* c: and eax, 0xfffffff7 */
+		0x0f, 0x22, 0xc0, /* f: mov cr0, rax */
+		0x0f, 0x20, 0xe1, /* 12: mov rcx, cr4 */
+		0x48, 0x89, 0xca, /* 15: mov rdx, rcx */
+		0x81, 0xca, 0x00, 0x08, 0x00, 0x00, /* 18: or edx, 0x800 */
+		0x0f, 0x22, 0xe2, /* 1e: mov cr4, rdx */
+		0xf4, /* 21: hlt */
+	};
+
+	assert_int_equal(run_both(f, code, sizeof(code), TC_SIZE), 0);
+	assert_halted_at(f, HARNESS_STUBS + 13 * HARNESS_STUB_SIZE);
+	assert_same_as_native(f);
+	assert_int_equal(f->regs.rbx & X86_CR0_TS, X86_CR0_TS);
+	assert_int_equal(harness_vmread(f->h, GUEST_CR0) & X86_CR0_TS, 0);
+	assert_int_equal(harness_read64(f->h, f->regs.rsp + 8),
+			 CODE_BASE + 0x1e);
+	assert_int_equal(harness_vmread(f->h, GUEST_CR4) & X86_CR4_UMIP, 0);
+	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_MOV_CR], 6);
+}
+
+/* A CR0 bit the shadow MMU depends on (WP) is not virtualized: the run
+ * stops with the bits named. */
+static void test_bt__cr0_wp_change_stops(void **state)
+{
+	struct bt_fixture *f = *state;
+	static const uint8_t code[] = {
+		0x0f, 0x20, 0xc0, /* 0: mov rax, cr0 */
+		0x0f, 0xba, 0xf8, 0x10, /* 3: btc eax, 0x10 (WP) */
+		0x0f, 0x22, 0xc0, /* 7: mov cr0, rax */
+		0xf4, /* a: hlt */
+	};
+
+	assert_int_equal(run_both(f, code, sizeof(code), TC_SIZE), 0);
+	assert_int_equal(f->stop.reason, BT_STOP_UNIMPL);
+	assert_int_equal(f->stop.guest_rip, CODE_BASE + 7);
+	assert_non_null(
+		strstr(f->stop.why, "MOV to CR0 changing bits 0x10000"));
+}
+
+/* IRETQ from the kernel to 64-bit user code, which runs directly (DS,
+ * with DPL 0, becomes null as natively) and SYSCALLs back. */
+static void test_bt__iretq_to_user_code_runs_it_directly(void **state)
+{
+	struct bt_fixture *f = *state;
+	static const uint8_t user[] = {
+		0x8c, 0xdb, /* 0: mov ebx, ds */
+		0xb8, 0x07, 0x00, 0x00, 0x00, /* 2: mov eax, 0x7 */
+		0x0f, 0x05, /* 7: syscall */
+		0xf4, /* 9: hlt */
+	};
+	static const uint8_t code[] = {
+		0xb9, 0x81, 0x00, 0x00, 0xc0, /* 0: mov ecx, 0xc0000081 */
+		0x31, 0xc0, /* 5: xor eax, eax */
+		0xba, 0x08, 0x00, 0x10, 0x00, /* 7: mov edx, 0x100008 */
+		0x0f, 0x30, /* c: wrmsr      ; STAR */
+		0xb9, 0x82, 0x00, 0x00, 0xc0, /* e: mov ecx, 0xc0000082 */
+		0xb8, 0x50, 0x00, 0x10, 0x00, /* 13: mov eax, 0x100050 */
+		0x31, 0xd2, /* 18: xor edx, edx */
+		0x0f, 0x30, /* 1a: wrmsr     ; LSTAR */
+		0xb9, 0x84, 0x00, 0x00, 0xc0, /* 1c: mov ecx, 0xc0000084 */
+		0xb8, 0x00, 0x02, 0x00, 0x00, /* 21: mov eax, 0x200 */
+		0x0f, 0x30, /* 26: wrmsr     ; SFMASK = IF */
+		0xb9, 0x80, 0x00, 0x00, 0xc0, /* 28: mov ecx, 0xc0000080 */
+		0x0f, 0x32, /* 2d: rdmsr     ; EFER */
+		0x83, 0xc8, 0x01, /* 2f: or eax, 0x1 (SCE) */
+		0x0f, 0x30, /* 32: wrmsr */
+		0x6a, 0x1b, /* 34: push 0x1b       ; SS */
+		0x68, 0x00, 0x00, 0x19, 0x00, /* 36: push 0x190000 ; RSP */
+		0x68, 0x02, 0x02, 0x00, 0x00, /* 3b: push 0x202   ; RFLAGS */
+		0x6a, 0x23, /* 40: push 0x23       ; CS */
+		0x68, 0x00, 0x00, 0x18, 0x00, /* 42: push 0x180000 ; RIP */
+		0x48, 0xcf, /* 47: iretq */
+		0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, /* 49: nop... */
+		0xf4, /* 50: hlt */
+	};
+
+	harness_load(f->h, USER_CODE, user, sizeof(user));
+	assert_int_equal(run_both(f, code, sizeof(code), TC_SIZE), 0);
+	assert_halted_at(f, CODE_BASE + 0x50);
+	assert_same_as_native(f);
+	assert_int_equal(f->regs.rbx, 0);
+	assert_int_equal(f->regs.rcx, USER_CODE + 9);
+	assert_int_equal(f->regs.rsp, USER_STACK_TOP);
+	assert_int_equal(harness_vmread(f->h, GUEST_DS_SELECTOR), 0);
+	assert_int_equal(f->bt.stats.syscalls, 1);
+	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_INT], 1);
+	/* User code ran directly: the kernel's two blocks only. */
+	assert_int_equal(f->bt.stats.blocks, 2);
+}
+
 /* A TC with room for one page of code: a chain of 300 blocks does not
  * fit, the TC is flushed when full, and the result is unchanged. */
 #define CHAIN_STEPS 300
@@ -599,7 +780,7 @@ static uint64_t nano_per_iter(struct bt_fixture *f, uint8_t *code, size_t len,
 	return (two - one) / 100;
 }
 
-static void test_bt__nano_callret_one_ret_callout_per_iteration(void **state)
+static void test_bt__nano_callret_ret_hits_return_table(void **state)
 {
 	struct bt_fixture *f = *state;
 	uint8_t code[] = {
@@ -617,14 +798,17 @@ static void test_bt__nano_callret_one_ret_callout_per_iteration(void **state)
 	};
 	uint64_t per = nano_per_iter(f, code, sizeof(code), 1);
 
-	/* push imm32 + jmp (the CALL), the RET callout, dec, jne: four
-	 * TC instructions and one callout. A&A's BT: 51 cycles, with an
-	 * inline return-target lookup instead of the callout. */
-	assert_int_equal(per, 1254 + 4);
-	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_RET], 200);
+	/* push imm32 + jmp (the CALL), the RET's return-table hit (20
+	 * instructions), dec, jne: 24 TC instructions, no callout; the
+	 * first RET missed and filled the entry. A&A's BT: 51. */
+	assert_int_equal(per, 24);
+	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_RET], 1);
+	/* and two RDTSCs, three block exits, the HLT */
+	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_EXIT], 3);
+	assert_int_equal(f->bt.stats.callouts_total, 7);
 }
 
-static void test_bt__nano_cr8wr_one_callout_per_iteration(void **state)
+static void test_bt__nano_cr8wr_checked_in_tc(void **state)
 {
 	struct bt_fixture *f = *state;
 	uint8_t code[] = {
@@ -641,10 +825,10 @@ static void test_bt__nano_cr8wr_one_callout_per_iteration(void **state)
 	};
 	uint64_t per = nano_per_iter(f, code, sizeof(code), 1);
 
-	/* The checked CR8 write is a callout; dec and jne run in the TC.
-	 * A&A: 35 cycles, their CR8 write is emulated in the TC. */
-	assert_int_equal(per, 1254 + 2);
-	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_MOV_CR], 200);
+	/* The CR8 write checked in the TC (15 instructions), dec, jne.
+	 * A&A: 35 cycles. */
+	assert_int_equal(per, 17);
+	assert_int_equal(f->bt.stats.callouts[BT_CALLOUT_MOV_CR], 0);
 }
 
 static void test_bt__nano_in_one_io_callout_per_iteration(void **state)
@@ -727,6 +911,8 @@ int main(void)
 		T(test_bt__loop_chains_blocks),
 		T(test_bt__call_pushes_guest_return_address),
 		T(test_bt__popf_sets_virtual_if_exactly),
+		T(test_bt__ret_imm16_misses_then_hits),
+		T(test_bt__popf_with_tf_calls_out),
 		T(test_bt__cpuid_io_and_cr8_match_native),
 		T(test_bt__cr8_reserved_bits_raise_gp),
 		T(test_bt__rdtsc_reads_virtual_clock),
@@ -734,9 +920,13 @@ int main(void)
 		T(test_bt__fault_frame_holds_guest_rip),
 		T(test_bt__vmxon_stops_with_a_clear_line),
 		T(test_bt__syscall_from_user_enters_translated_kernel),
+		T(test_bt__sgdt_sidt_str_match_native),
+		T(test_bt__cr0_ts_followed_and_cr4_reserved_bit_gp),
+		T(test_bt__cr0_wp_change_stops),
+		T(test_bt__iretq_to_user_code_runs_it_directly),
 		T(test_bt__full_tc_flushes_and_continues),
-		T(test_bt__nano_callret_one_ret_callout_per_iteration),
-		T(test_bt__nano_cr8wr_one_callout_per_iteration),
+		T(test_bt__nano_callret_ret_hits_return_table),
+		T(test_bt__nano_cr8wr_checked_in_tc),
 		T(test_bt__nano_in_one_io_callout_per_iteration),
 		T(test_bt__nano_syscall_one_trap_and_one_sysret),
 #undef T
