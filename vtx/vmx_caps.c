@@ -13,6 +13,7 @@
 #include "arch/x86_msr.h"
 #include "arch/x86_regs.h"
 #include "vtx/cpu.h"
+#include "vtx/vmcs_access.h"
 #include "vtx/vmx.h"
 
 /* Controls the model implements, per group (Appendix A.3-A.5, A.3.3). */
@@ -343,26 +344,29 @@ static bool field_in_model(uint32_t enc)
 
 /*
  * field_in_model() by encoding slot (arch/vmcs12.h), built on first use:
- * every VMREAD and VMWRITE asks, hundreds of times per nested round trip.
+ * every VMREAD and VMWRITE asks, hundreds of times per nested round trip,
+ * so the lookup itself is inline (vtx_vmcs_model_offset(), vmcs_access.h).
  * Bit 0 of an entry: the field; bit 1: its high half. Every field the
  * model has is in arch/vmcs_fields.def (its storage is struct vmcs12).
  */
+uint8_t vtx_vmcs_slots[VMCS12_NR_SLOTS];
+bool vtx_vmcs_slots_ready;
+
+void vtx_vmcs_slots_init(void)
+{
+	for (unsigned int id = 0; id < VMCS_NR_FIELDS; id++) {
+		uint32_t e = vmcs_field_table[id].encoding;
+
+		vtx_vmcs_slots[VMCS12_ENC_SLOT(e)] =
+			(uint8_t)(field_in_model(e) | field_in_model(e | 1)
+							      << 1);
+	}
+	vtx_vmcs_slots_ready = true;
+}
+
 bool vtx_vmcs_field_supported(uint32_t enc)
 {
-	static uint8_t slots[VMCS12_NR_SLOTS];
-	static bool built;
+	unsigned int width;
 
-	if (enc & VMCS_ENC_RESERVED_MASK)
-		return false;
-	if (!built) {
-		for (unsigned int id = 0; id < VMCS_NR_FIELDS; id++) {
-			uint32_t e = vmcs_field_table[id].encoding;
-
-			slots[VMCS12_ENC_SLOT(e)] =
-				(uint8_t)(field_in_model(e) |
-					  field_in_model(e | 1) << 1);
-		}
-		built = true;
-	}
-	return (slots[VMCS12_ENC_SLOT(enc)] >> (enc & 1)) & 1;
+	return vtx_vmcs_model_offset(enc, &width) >= 0;
 }

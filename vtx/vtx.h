@@ -171,6 +171,24 @@ int vtx_vmptrld(struct vtx_cpu *cpu, hpa_t vmcs);
 int vtx_vmptrst(struct vtx_cpu *cpu, hpa_t *vmcs);
 int vtx_vmread(struct vtx_cpu *cpu, uint32_t field, uint64_t *val);
 int vtx_vmwrite(struct vtx_cpu *cpu, uint32_t field, uint64_t val);
+/*
+ * Batched VMREAD/VMWRITE: n operations on the current VMCS, field by field
+ * in array order, with exactly the effect, counts and cycles of n calls of
+ * vtx_vmread()/vtx_vmwrite() (each one charged, each failure storing its
+ * VM-instruction error), without the per-call checks and bookkeeping. A
+ * failing field does not stop the batch; the status of the first failure
+ * is returned (0 when all succeeded), -EINVAL with nothing done for a
+ * misuse. vtx_vmread_batch() fills in val (0 for a failed field). For
+ * L0's long field lists: vmcs02 preparation, shadow-VMCS copies.
+ */
+struct vtx_vmcs_field {
+	uint32_t field;
+	uint64_t val;
+};
+
+int vtx_vmread_batch(struct vtx_cpu *cpu, struct vtx_vmcs_field *f, size_t n);
+int vtx_vmwrite_batch(struct vtx_cpu *cpu, const struct vtx_vmcs_field *f,
+		      size_t n);
 int vtx_invept(struct vtx_cpu *cpu, uint64_t type, uint64_t eptp);
 int vtx_invvpid(struct vtx_cpu *cpu, uint64_t type, uint16_t vpid,
 		uint64_t gla);
