@@ -70,8 +70,22 @@ static void io_flush_reads(struct vmcs_io *io)
 		return;
 	io_error(io, vtx_vmread_batch(io->cpu, io->r, io->nr));
 	/* x86 is little-endian: the low bytes of each value. */
-	for (size_t i = 0; i < io->nr; i++)
-		memcpy(io->dst[i], &io->r[i].val, io->width[i]);
+	for (size_t i = 0; i < io->nr; i++) {
+		switch (io->width[i]) {
+		case 2:
+			memcpy(io->dst[i], &io->r[i].val, 2);
+			break;
+		case 4:
+			memcpy(io->dst[i], &io->r[i].val, 4);
+			break;
+		case 8:
+			memcpy(io->dst[i], &io->r[i].val, 8);
+			break;
+		default:
+			memcpy(io->dst[i], &io->r[i].val, io->width[i]);
+			break;
+		}
+	}
 	io->nr = 0;
 }
 

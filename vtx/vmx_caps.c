@@ -343,23 +343,30 @@ static bool field_in_model(uint32_t enc)
 }
 
 /*
- * field_in_model() by encoding slot (arch/vmcs12.h), built on first use:
+ * field_in_model() by encoding slot, with each field's place in struct
+ * vmcs12 (struct vtx_vmcs_slot, vtx/vmcs_access.h), built on first use:
  * every VMREAD and VMWRITE asks, hundreds of times per nested round trip,
- * so the lookup itself is inline (vtx_vmcs_model_offset(), vmcs_access.h).
- * Bit 0 of an entry: the field; bit 1: its high half. Every field the
- * model has is in arch/vmcs_fields.def (its storage is struct vmcs12).
+ * so the lookup itself is inline (vtx_vmcs_model_offset()). Every field
+ * the model has is in arch/vmcs_fields.def (its storage is struct vmcs12).
  */
-uint8_t vtx_vmcs_slots[VMCS12_NR_SLOTS];
+struct vtx_vmcs_slot vtx_vmcs_slots[VMCS12_NR_SLOTS];
 bool vtx_vmcs_slots_ready;
 
 void vtx_vmcs_slots_init(void)
 {
 	for (unsigned int id = 0; id < VMCS_NR_FIELDS; id++) {
 		uint32_t e = vmcs_field_table[id].encoding;
+		struct vtx_vmcs_slot *s = &vtx_vmcs_slots[VMCS12_ENC_SLOT(e)];
+		unsigned int width = 0;
+		int off = vmcs12_field_offset(e, &width);
 
-		vtx_vmcs_slots[VMCS12_ENC_SLOT(e)] =
-			(uint8_t)(field_in_model(e) | field_in_model(e | 1)
-							      << 1);
+		if (off < 0 || !field_in_model(e))
+			continue;
+		s->offset = (uint16_t)off;
+		s->width[0] = (uint8_t)width;
+		/* Only 64-bit fields have a high half (field_in_model()). */
+		if (field_in_model(e | 1))
+			s->width[1] = 4;
 	}
 	vtx_vmcs_slots_ready = true;
 }
