@@ -66,8 +66,10 @@ void vmcs_shadow_set_init(struct vmcs_shadow_set *s, enum vmcs_access_mode mode,
 					      exit_info_writable);
 
 		s->access[k] = (uint8_t)a;
-		s->nr_read += !!(a & VMCS_SHADOW_READ);
-		s->nr_write += !!(a & VMCS_SHADOW_WRITE);
+		if (a & VMCS_SHADOW_READ)
+			s->read_ids[s->nr_read++] = (uint16_t)k;
+		if (a & VMCS_SHADOW_WRITE)
+			s->write_ids[s->nr_write++] = (uint16_t)k;
 	}
 }
 
@@ -144,15 +146,14 @@ int vmcs_shadow_copy_to_shadow(struct vtx_cpu *cpu, const struct vmcs12 *v,
 			       uint64_t *writes)
 {
 	struct vtx_vmcs_field f[VMCS_NR_FIELDS];
-	size_t n = 0;
+	unsigned int n = s->nr_read;
 	int ret;
 
-	for (unsigned int k = 0; k < VMCS_NR_FIELDS; k++) {
-		if (!(s->access[k] & VMCS_SHADOW_READ))
-			continue;
-		f[n].field = vmcs_field_table[k].encoding;
-		f[n].val = v12_get(v, k);
-		n++;
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int k = s->read_ids[i];
+
+		f[i].field = vmcs_field_table[k].encoding;
+		f[i].val = v12_get(v, k);
 	}
 	ret = vtx_vmwrite_batch(cpu, f, n);
 	if (ret)
@@ -166,28 +167,22 @@ int vmcs_shadow_copy_from_shadow(struct vtx_cpu *cpu, struct vmcs12 *v,
 				 unsigned int *dirty, uint64_t *reads)
 {
 	struct vtx_vmcs_field f[VMCS_NR_FIELDS];
-	uint16_t id[VMCS_NR_FIELDS];
-	size_t n = 0;
+	unsigned int n = s->nr_write;
 	int ret;
 
-	for (unsigned int k = 0; k < VMCS_NR_FIELDS; k++) {
-		const struct vmcs_field_desc *d = &vmcs_field_table[k];
-
-		if (!(s->access[k] & VMCS_SHADOW_WRITE))
-			continue;
-		f[n].field = d->encoding;
-		id[n] = (uint16_t)k;
-		n++;
-	}
+	for (unsigned int i = 0; i < n; i++)
+		f[i].field = vmcs_field_table[s->write_ids[i]].encoding;
 	ret = vtx_vmread_batch(cpu, f, n);
 	if (ret)
 		return ret;
 	*reads += n;
-	for (size_t i = 0; i < n; i++) {
-		if (f[i].val == v12_get(v, id[i]))
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int k = s->write_ids[i];
+
+		if (f[i].val == v12_get(v, k))
 			continue;
-		v12_set(v, id[i], f[i].val);
-		*dirty |= VMCS02_DIRTY_CLASS(vmcs_field_table[id[i]].sync);
+		v12_set(v, k, f[i].val);
+		*dirty |= VMCS02_DIRTY_CLASS(vmcs_field_table[k].sync);
 	}
 	return 0;
 }
