@@ -257,6 +257,17 @@ struct vtx_cpu_stats {
 };
 void vtx_cpu_get_stats(const struct vtx_cpu *cpu, struct vtx_cpu_stats *st);
 
+/* The counters a monitor samples around every run, as vtx_cpu_get_stats()
+ * gives them, without copying the whole of struct vtx_cpu_stats (a nested
+ * round trip samples six times). */
+struct vtx_cpu_clock {
+	uint64_t cycles, cycles_host, cycles_switch;
+	uint64_t cycles_guest; /* cycles_root + cycles_nonroot */
+	uint64_t insns, vm_exits, shadow_vmreads, shadow_vmwrites;
+};
+
+void vtx_cpu_get_clock(const struct vtx_cpu *cpu, struct vtx_cpu_clock *clk);
+
 /* One distinct unimplemented instruction the vCPU met (it raised #UD). */
 struct vtx_unimpl {
 	uint64_t rip; /* where it was first met */

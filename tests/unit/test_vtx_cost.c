@@ -172,6 +172,23 @@ static void vmcs_setup(struct harness *h)
 	harness_vmcs_setup(h, 0, 0);
 }
 
+/* vtx_cpu_get_clock() is the same counters as vtx_cpu_get_stats(). */
+static void expect_clock_is_stats(struct harness *h,
+				  const struct vtx_cpu_stats *st)
+{
+	struct vtx_cpu_clock k;
+
+	vtx_cpu_get_clock(h->cpu, &k);
+	assert_int_equal(k.cycles, st->cycles);
+	assert_int_equal(k.cycles_host, st->cycles_host);
+	assert_int_equal(k.cycles_switch, st->cycles_switch);
+	assert_int_equal(k.cycles_guest, st->cycles_root + st->cycles_nonroot);
+	assert_int_equal(k.insns, st->insns);
+	assert_int_equal(k.vm_exits, st->vm_exits);
+	assert_int_equal(k.shadow_vmreads, st->shadow_vmreads);
+	assert_int_equal(k.shadow_vmwrites, st->shadow_vmwrites);
+}
+
 /* VMLAUNCH of a guest that runs NOP, NOP, CPUID: the CPUID exits without
  * retiring, so the round trip is entry + 2 x CPI (+ the guest's code-page
  * walk) + exit; the host's VMREAD afterwards is its own bucket. */
@@ -215,6 +232,7 @@ static void test_vmx_round_trip__charges_entry_exit_and_guest(void **state)
 	assert_int_equal(c.cycles_host - b.cycles_host, 101);
 	assert_int_equal(c.cycles - b.cycles, 101);
 	expect_partition(&c);
+	expect_clock_is_stats(h, &c);
 	/* The setup ran under the unit profile: only the rest is ours. */
 	assert_int_equal(c.cycles - a.cycles,
 			 vtx_cost_expected_cycles(&c, &p) -
@@ -257,6 +275,7 @@ static void test_vm_exit_cost__per_reason_figure_replaces_generic(void **state)
 			 1);
 	assert_int_equal(c.cycles_switch - b.cycles_switch, 1009 + 2003);
 	expect_partition(&c);
+	expect_clock_is_stats(h, &c);
 	assert_int_equal(c.cycles - a.cycles,
 			 vtx_cost_expected_cycles(&c, &p) -
 				 vtx_cost_expected_cycles(&a, &p));
