@@ -199,8 +199,23 @@ int vtx_vmx_read_cap(const struct vtx_cpu *c, uint32_t idx, uint64_t *val)
 
 void vtx_vmx_ctl_allowed(uint32_t msr, uint32_t *must1, uint32_t *may1)
 {
+	/* The capability MSRs are constants of the model (no vCPU state
+	 * goes in): each is computed once, as every VM entry asks for five
+	 * of them. */
+	static uint64_t known[MSR_IA32_VMX_VMFUNC - MSR_IA32_VMX_BASIC + 1];
+	static uint32_t have;
+	uint32_t k = msr - MSR_IA32_VMX_BASIC;
 	uint64_t v = 0;
-	vtx_vmx_read_cap(NULL, msr, &v);
+
+	if (k < ARRAY_SIZE(known) && ((have >> k) & 1)) {
+		v = known[k];
+	} else {
+		vtx_vmx_read_cap(NULL, msr, &v);
+		if (k < ARRAY_SIZE(known)) {
+			known[k] = v;
+			have |= 1u << k;
+		}
+	}
 	*must1 = (uint32_t)v;
 	*may1 = (uint32_t)(v >> 32);
 }
