@@ -236,25 +236,130 @@ static uint64_t store_one(struct l0_vm *vm, const struct evmcs_field_desc *f)
 	return f->loc.width;
 }
 
+/*
+ * What a VM exit writes (SDM 28.2, 28.3): exit information, guest state,
+ * the entry event's valid bit and the IA-32e mode guest control -- each
+ * field with its place in vmcs12, sorted by eVMCS offset so that the
+ * store writes contiguous runs of fields with one l1mem_write() each
+ * (the same bytes as one write per field: the fields do not overlap).
+ * The set depends on no VM, so it is built once.
+ */
+struct evmcs_exit_store {
+	uint16_t offset, width; /* in the eVMCS */
+	uint16_t offset12, width12; /* in struct vmcs12 */
+};
+
+static struct evmcs_exit_store exit_stores[ARRAY_SIZE(evmcs_fields)];
+static size_t nr_exit_stores;
+static bool exit_stores_built;
+
+static void build_exit_stores(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(evmcs_fields); i++) {
+		const struct evmcs_field_desc *f = &evmcs_fields[i];
+		unsigned int type = vmcs_field_type(f->enc), width12 = 0;
+		struct evmcs_exit_store e;
+		size_t k;
+		int off12;
+
+		if (type != VMCS_FIELD_TYPE_EXIT_INFO &&
+		    type != VMCS_FIELD_TYPE_GUEST &&
+		    f->enc != VM_ENTRY_INTR_INFO_FIELD &&
+		    f->enc != VM_ENTRY_CONTROLS)
+			continue;
+		/* vmcs12_read_field() fails for these: nothing stored. */
+		off12 = vmcs12_field_offset(f->enc, &width12);
+		if (!nested_vmcs_field_supported(f->enc) || off12 < 0)
+			continue;
+		e = (struct evmcs_exit_store){
+			.offset = f->loc.offset,
+			.width = f->loc.width,
+			.offset12 = (uint16_t)off12,
+			.width12 = (uint16_t)width12,
+		};
+		for (k = nr_exit_stores;
+		     k && exit_stores[k - 1].offset > e.offset; k--)
+			exit_stores[k] = exit_stores[k - 1];
+		exit_stores[k] = e;
+		nr_exit_stores++;
+	}
+	exit_stores_built = true;
+}
+
+/* The low width bytes (2, 4 or 8) of a little-endian value at p, copied
+ * at constant size: a copy of run-time size is a call. */
+static uint64_t load_le(const uint8_t *p, unsigned int width)
+{
+	uint16_t w;
+	uint32_t d;
+	uint64_t q;
+
+	switch (width) {
+	case 2:
+		memcpy(&w, p, 2);
+		return w;
+	case 4:
+		memcpy(&d, p, 4);
+		return d;
+	default:
+		memcpy(&q, p, 8);
+		return q;
+	}
+}
+
+static void store_le(uint8_t *p, unsigned int width, uint64_t val)
+{
+	uint16_t w = (uint16_t)val;
+	uint32_t d = (uint32_t)val;
+
+	switch (width) {
+	case 2:
+		memcpy(p, &w, 2);
+		break;
+	case 4:
+		memcpy(p, &d, 4);
+		break;
+	default:
+		memcpy(p, &val, 8);
+		break;
+	}
+}
+
+/* Writes buf[start, end) to the eVMCS; the bytes written, or 0. */
+static uint64_t store_run(struct l0_vm *vm, const uint8_t *buf, size_t start,
+			  size_t end)
+{
+	if (l1mem_write(&vm->mem, vm->nvmx->vmptr + start, buf + start,
+			end - start))
+		return 0;
+	return end - start;
+}
+
 void evmcs_store_exit(struct l0_vm *vm)
 {
+	const uint8_t *v12 = (const uint8_t *)vm->nvmx->vmcs12;
+	uint8_t buf[EVMCS_SIZE];
+	size_t start = 0, end = 0;
 	uint64_t wr = 0;
 
 	if (!vm->nvmx->evmcs.current)
 		return;
-	for (size_t i = 0; i < ARRAY_SIZE(evmcs_fields); i++) {
-		const struct evmcs_field_desc *f = &evmcs_fields[i];
-		unsigned int type = vmcs_field_type(f->enc);
+	if (!exit_stores_built)
+		build_exit_stores();
+	for (size_t i = 0; i < nr_exit_stores; i++) {
+		const struct evmcs_exit_store *e = &exit_stores[i];
+		uint64_t val = load_le(v12 + e->offset12, e->width12);
 
-		/* What a VM exit writes (SDM 28.2, 28.3): exit information,
-		 * guest state, the entry event's valid bit and the IA-32e
-		 * mode guest control. */
-		if (type == VMCS_FIELD_TYPE_EXIT_INFO ||
-		    type == VMCS_FIELD_TYPE_GUEST ||
-		    f->enc == VM_ENTRY_INTR_INFO_FIELD ||
-		    f->enc == VM_ENTRY_CONTROLS)
-			wr += store_one(vm, f);
+		if (e->offset != end) {
+			if (end > start)
+				wr += store_run(vm, buf, start, end);
+			start = e->offset;
+		}
+		store_le(buf + e->offset, e->width, val);
+		end = (size_t)e->offset + e->width;
 	}
+	if (end > start)
+		wr += store_run(vm, buf, start, end);
 	count_bytes(vm, 0, wr);
 }
 

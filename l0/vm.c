@@ -695,13 +695,13 @@ static enum l0_exit_action l1_handle_exit(struct l0_vm *vm)
 
 static void clock_read(const struct l0_vm *vm, struct l0_clock *c)
 {
-	struct vtx_cpu_stats st;
+	struct vtx_cpu_clock st;
 
-	vtx_cpu_get_stats(vm->cpu, &st);
+	vtx_cpu_get_clock(vm->cpu, &st);
 	c->cycles = st.cycles;
 	c->host = st.cycles_host;
 	c->switches = st.cycles_switch;
-	c->guest = st.cycles_root + st.cycles_nonroot;
+	c->guest = st.cycles_guest;
 	c->insns = st.insns;
 	c->vm_exits = st.vm_exits;
 	c->shadow_vmreads = st.shadow_vmreads;

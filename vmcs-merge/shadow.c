@@ -66,8 +66,10 @@ void vmcs_shadow_set_init(struct vmcs_shadow_set *s, enum vmcs_access_mode mode,
 					      exit_info_writable);
 
 		s->access[k] = (uint8_t)a;
-		s->nr_read += !!(a & VMCS_SHADOW_READ);
-		s->nr_write += !!(a & VMCS_SHADOW_WRITE);
+		if (a & VMCS_SHADOW_READ)
+			s->read_ids[s->nr_read++] = (uint16_t)k;
+		if (a & VMCS_SHADOW_WRITE)
+			s->write_ids[s->nr_write++] = (uint16_t)k;
 	}
 }
 
@@ -116,23 +118,47 @@ void vmcs_shadow_fill_bitmaps(const struct vmcs_shadow_set *s,
 	}
 }
 
+/*
+ * The copies go through one batched VMREAD or VMWRITE each
+ * (vtx_vmread_batch(), vtx_vmwrite_batch()): the same operations, counted
+ * and charged one by one, without one API call per field. A set holds
+ * only fields L0 supports (field_access()), so vmcs12 is reached by the
+ * field's offset directly.
+ */
+static uint64_t v12_get(const struct vmcs12 *v, unsigned int id)
+{
+	const struct vmcs12_field_loc *loc = &vmcs12_field_locs[id];
+	uint64_t val = 0;
+
+	/* x86 is little-endian: the low bytes of val. */
+	memcpy(&val, (const uint8_t *)v + loc->offset, loc->width);
+	return val;
+}
+
+static void v12_set(struct vmcs12 *v, unsigned int id, uint64_t val)
+{
+	const struct vmcs12_field_loc *loc = &vmcs12_field_locs[id];
+
+	memcpy((uint8_t *)v + loc->offset, &val, loc->width);
+}
 int vmcs_shadow_copy_to_shadow(struct vtx_cpu *cpu, const struct vmcs12 *v,
 			       const struct vmcs_shadow_set *s,
 			       uint64_t *writes)
 {
-	for (unsigned int k = 0; k < VMCS_NR_FIELDS; k++) {
-		uint32_t enc = vmcs_field_table[k].encoding;
-		uint64_t val = 0;
-		int ret;
+	struct vtx_vmcs_field f[VMCS_NR_FIELDS];
+	unsigned int n = s->nr_read;
+	int ret;
 
-		if (!(s->access[k] & VMCS_SHADOW_READ))
-			continue;
-		vmcs12_read_field(v, enc, &val);
-		ret = vtx_vmwrite(cpu, enc, val);
-		if (ret)
-			return ret;
-		(*writes)++;
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int k = s->read_ids[i];
+
+		f[i].field = vmcs_field_table[k].encoding;
+		f[i].val = v12_get(v, k);
 	}
+	ret = vtx_vmwrite_batch(cpu, f, n);
+	if (ret)
+		return ret;
+	*writes += n;
 	return 0;
 }
 
@@ -140,22 +166,23 @@ int vmcs_shadow_copy_from_shadow(struct vtx_cpu *cpu, struct vmcs12 *v,
 				 const struct vmcs_shadow_set *s,
 				 unsigned int *dirty, uint64_t *reads)
 {
-	for (unsigned int k = 0; k < VMCS_NR_FIELDS; k++) {
-		const struct vmcs_field_desc *d = &vmcs_field_table[k];
-		uint64_t val = 0, old = 0;
-		int ret;
+	struct vtx_vmcs_field f[VMCS_NR_FIELDS];
+	unsigned int n = s->nr_write;
+	int ret;
 
-		if (!(s->access[k] & VMCS_SHADOW_WRITE))
+	for (unsigned int i = 0; i < n; i++)
+		f[i].field = vmcs_field_table[s->write_ids[i]].encoding;
+	ret = vtx_vmread_batch(cpu, f, n);
+	if (ret)
+		return ret;
+	*reads += n;
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int k = s->write_ids[i];
+
+		if (f[i].val == v12_get(v, k))
 			continue;
-		ret = vtx_vmread(cpu, d->encoding, &val);
-		if (ret)
-			return ret;
-		(*reads)++;
-		vmcs12_read_field(v, d->encoding, &old);
-		if (val == old)
-			continue;
-		vmcs12_write_field(v, d->encoding, val);
-		*dirty |= VMCS02_DIRTY_CLASS(d->sync);
+		v12_set(v, k, f[i].val);
+		*dirty |= VMCS02_DIRTY_CLASS(vmcs_field_table[k].sync);
 	}
 	return 0;
 }

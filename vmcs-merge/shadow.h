@@ -44,6 +44,10 @@ struct vmcs_shadow_set {
 		[VMCS_NR_FIELDS]; /* VMCS_SHADOW_*, by enum vmcs_field_id */
 	unsigned int nr_read; /* fields copied vmcs12 -> shadow VMCS */
 	unsigned int nr_write; /* fields copied shadow VMCS -> vmcs12 */
+	/* The same fields as lists of enum vmcs_field_id, in table order:
+	 * the copies run twice per nested round trip. */
+	uint16_t read_ids[VMCS_NR_FIELDS];
+	uint16_t write_ids[VMCS_NR_FIELDS];
 };
 
 /*

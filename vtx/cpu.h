@@ -120,8 +120,9 @@ struct vtx_block {
  * VTX_TLB_USER for CPL 3 accesses; an empty entry has tag VTX_TLB_EMPTY (a
  * non-canonical value nothing can match). A flush moves the generation,
  * which retires every entry at once; only when the 11 bits wrap are the
- * tags rewritten (vtx/tlb.c). VM entries and exits flush it, so this
- * keeps a nested round trip from spending its time clearing arrays. */
+ * tags rewritten (vtx/tlb.c). A VM entry or exit with VPIDs switches to
+ * the generation of the context it enters when that one may be taken
+ * back (struct vtx_soft_ctx), else to a new one. */
 #define VTX_TLB_BITS 8
 #define VTX_TLB_SIZE (1u << VTX_TLB_BITS)
 #define VTX_TLB_USER 1ull
@@ -132,6 +133,21 @@ enum { TLB_READ, TLB_WRITE, TLB_EXEC, TLB_KINDS };
 struct vtx_tlb_entry {
 	uint64_t tag;
 	uint8_t *host; /* host address of the page */
+};
+
+/*
+ * A translation context the soft TLB may return to with its generation:
+ * everything its entries' outcome depends on (vtx_tlb_get_ctx()'s tags,
+ * the control registers and EFER), and the generation its entries carry
+ * (0: none). A nested round trip leaves L1's context for L2's and comes
+ * back; with VPIDs the architectural TLB keeps both (SDM Vol. 3C
+ * 29.4.3.1), and so, while it provably still holds them, does the soft
+ * TLB (vtx/tlb.c).
+ */
+#define VTX_SOFT_CTXS 4
+struct vtx_soft_ctx {
+	uint64_t cr0, cr3, cr4, efer, ept, vpid_proc2;
+	uint64_t gen;
 };
 
 /* Access kinds for the page walk. */
@@ -303,6 +319,11 @@ struct vtx_cpu {
 	 * (SDM Vol. 3C 29.4.3.1): moving this retires them all at once. */
 	uint32_t atlb_vpid0_epoch;
 	struct vtx_atlb_entry atlb[VTX_ATLB_SIZE];
+	/* Soft-TLB generations kept across VM transitions (vtx/tlb.c). */
+	struct vtx_soft_ctx soft_ctx[VTX_SOFT_CTXS];
+	unsigned soft_ctx_next; /* the slot the next new context takes */
+	uint64_t soft_floor; /* generations <= this are never taken back */
+	uint64_t soft_gen_last; /* the newest generation handed out */
 };
 
 #define VTX_MODE_LONG64 1 /* CS.L = 1 in IA-32e mode */

@@ -539,6 +539,22 @@ void vtx_cpu_get_stats(const struct vtx_cpu *c, struct vtx_cpu_stats *st)
 		st->cycles_root += c->tsc - c->cost_mark;
 }
 
+void vtx_cpu_get_clock(const struct vtx_cpu *c, struct vtx_cpu_clock *clk)
+{
+	const struct vtx_cpu_stats *st = &c->stats;
+
+	clk->cycles = c->tsc;
+	clk->cycles_host = st->cycles_host;
+	clk->cycles_switch = st->cycles_switch;
+	/* The open run belongs to root or non-root: either way, guest. */
+	clk->cycles_guest =
+		st->cycles_root + st->cycles_nonroot + (c->tsc - c->cost_mark);
+	clk->insns = st->insns;
+	clk->vm_exits = st->vm_exits;
+	clk->shadow_vmreads = st->shadow_vmreads;
+	clk->shadow_vmwrites = st->shadow_vmwrites;
+}
+
 size_t vtx_cpu_get_unimplemented(const struct vtx_cpu *c,
 				 struct vtx_unimpl *out, size_t max)
 {

@@ -15,20 +15,37 @@
  */
 #include "vtx/paging.h"
 
-void vtx_soft_tlb_flush(struct vtx_cpu *c)
+/* A new generation for the soft TLB: every entry of the old ones is
+ * retired at once. */
+static void soft_tlb_new_gen(struct vtx_cpu *c)
 {
-	uint64_t gen = (c->tlb_gen_tag >> VTX_TLB_GEN_SHIFT) + 1;
+	/* Above every generation handed out, not just the current one: a
+	 * context may have returned to an older one. */
+	uint64_t gen = ++c->soft_gen_last;
 
 	c->fetch_gen++;
 	if (gen > VTX_TLB_GEN_MAX) {
 		/* The generation wraps: tags of old generations could match
-		 * again, so retire them for real. */
+		 * again, so retire them for real, and no context may take
+		 * an old one back. */
 		for (int k = 0; k < TLB_KINDS; k++)
 			for (unsigned e = 0; e < VTX_TLB_SIZE; e++)
 				c->tlb[k][e].tag = VTX_TLB_EMPTY;
-		gen = 1;
+		for (unsigned i = 0; i < VTX_SOFT_CTXS; i++)
+			c->soft_ctx[i].gen = 0;
+		c->soft_floor = 0;
+		gen = c->soft_gen_last = 1;
 	}
 	c->tlb_gen_tag = gen << VTX_TLB_GEN_SHIFT;
+}
+
+/* Anything but a VM transition that empties the soft TLB (an
+ * invalidation, a control-register change) may have removed any
+ * context's translations: no context takes its generation back. */
+void vtx_soft_tlb_flush(struct vtx_cpu *c)
+{
+	soft_tlb_new_gen(c);
+	c->soft_floor = (c->tlb_gen_tag >> VTX_TLB_GEN_SHIFT) - 1;
 }
 
 void vtx_tlb_flush(struct vtx_cpu *c)
@@ -83,6 +100,12 @@ void vtx_atlb_fill(struct vtx_cpu *c, uint64_t la,
 
 	if (e->vpn == VTX_ATLB_EMPTY)
 		c->atlb_used++;
+	else
+		/* An eviction: a soft-TLB entry of any generation so far
+		 * may name the translation that goes. The current context
+		 * keeps its entries, as it always has; once it is left, no
+		 * generation up to here is taken back. */
+		c->soft_floor = c->tlb_gen_tag >> VTX_TLB_GEN_SHIFT;
 	e->vpn = vpn;
 	e->vpid = ctx->vpid;
 	e->pcid = ctx->pcid;
@@ -252,6 +275,62 @@ void vtx_tlb_on_invpcid(struct vtx_cpu *c, uint64_t type, uint16_t pcid,
  * carry the epoch, so moving it drops them in O(1) (a nested round trip
  * has a dozen transitions; scanning the table for each would cost more
  * than the rest of the transition). */
+/*
+ * The soft TLB after a VM transition with VPIDs: the new context's own
+ * generation when it had one and every translation its entries name is
+ * still in the architectural TLB -- no invalidation, no eviction and no
+ * wrap since that generation began (soft_floor) -- so that a hit there
+ * is exactly what the slow path would have found; otherwise a new one.
+ * Counts and cycles are those of emptying it every time; only host time
+ * (and atlb_hits, the slow path's own counter) moves.
+ */
+static void soft_tlb_switch(struct vtx_cpu *c)
+{
+	struct vtx_tlb_ctx ctx;
+	struct vtx_soft_ctx k, *slot = NULL;
+
+	/* Without paging nothing is in the architectural TLB (guest-
+	 * physical mappings are not cached, EPT walks each access): such a
+	 * context's soft entries must not outlive it. */
+	if (!(c->cr0 & X86_CR0_PG)) {
+		soft_tlb_new_gen(c);
+		return;
+	}
+	vtx_tlb_get_ctx(c, &ctx);
+	k = (struct vtx_soft_ctx){
+		.cr0 = c->cr0,
+		.cr3 = c->cr3,
+		.cr4 = c->cr4,
+		.efer = c->efer,
+		.ept = c->vmx.non_root ? c->vmx.eptp : 0,
+		.vpid_proc2 = (uint64_t)ctx.vpid << 32 |
+			      (c->vmx.non_root ? c->vmx.proc2 : 0) |
+			      (uint64_t)c->vmx.non_root << 63,
+	};
+	for (unsigned i = 0; i < VTX_SOFT_CTXS; i++) {
+		struct vtx_soft_ctx *s = &c->soft_ctx[i];
+
+		if (s->cr0 == k.cr0 && s->cr3 == k.cr3 && s->cr4 == k.cr4 &&
+		    s->efer == k.efer && s->ept == k.ept &&
+		    s->vpid_proc2 == k.vpid_proc2) {
+			slot = s;
+			break;
+		}
+	}
+	if (slot && slot->gen > c->soft_floor) {
+		c->fetch_gen++;
+		c->tlb_gen_tag = slot->gen << VTX_TLB_GEN_SHIFT;
+		return;
+	}
+	soft_tlb_new_gen(c);
+	if (!slot) {
+		slot = &c->soft_ctx[c->soft_ctx_next];
+		c->soft_ctx_next = (c->soft_ctx_next + 1) % VTX_SOFT_CTXS;
+	}
+	*slot = k;
+	slot->gen = c->tlb_gen_tag >> VTX_TLB_GEN_SHIFT;
+}
+
 void vtx_tlb_on_vmx_transition(struct vtx_cpu *c, bool vpid_in_use)
 {
 	static const struct vtx_tlbi vpid0 = { .flags = TLBI_VPID, .vpid = 0 };
@@ -264,6 +343,8 @@ void vtx_tlb_on_vmx_transition(struct vtx_cpu *c, bool vpid_in_use)
 			return;
 		}
 		c->stats.tlb_flushes++;
+		vtx_soft_tlb_flush(c);
+		return;
 	}
-	vtx_soft_tlb_flush(c);
+	soft_tlb_switch(c);
 }

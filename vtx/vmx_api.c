@@ -9,7 +9,9 @@
  */
 #include <errno.h>
 
+#include "arch/vmx_insn_errors.h"
 #include "vtx/cpu.h"
+#include "vtx/vmcs_access.h"
 #include "vtx/vmx.h"
 
 static bool host_ready(const struct vtx_cpu *c)
@@ -101,6 +103,84 @@ int vtx_vmwrite(struct vtx_cpu *c, uint32_t field, uint64_t val)
 		return -EINVAL;
 	host_charge(c, &c->stats.host_vmwrites, c->cost.vmwrite);
 	return status(c, vtx_vmx_op_vmwrite(c, field, val));
+}
+
+/*
+ * The batches charge their n operations at once: nothing runs between the
+ * operations of a batch, so one charge of n x the figure leaves the same
+ * cycles in the same buckets as n charges. The fields are checked one by
+ * one as VMREAD/VMWRITE would; only the VMCS region is found once.
+ */
+static uint8_t *batch_region(struct vtx_cpu *c)
+{
+	if (c->vmx.current == VMX_NO_VMCS)
+		return NULL;
+	return vtx_vmcs_region(c, c->vmx.current);
+}
+
+int vtx_vmread_batch(struct vtx_cpu *c, struct vtx_vmcs_field *f, size_t n)
+{
+	uint8_t *p;
+	int first = 0;
+
+	if (!host_ready(c))
+		return -EINVAL;
+	if (!n)
+		return 0;
+	c->stats.host_vmreads += n;
+	vtx_cost_charge_outside(c, &c->stats.cycles_host, n * c->cost.vmread);
+	p = batch_region(c);
+	for (size_t i = 0; i < n; i++) {
+		unsigned int width = 0;
+		int off, st = 0;
+
+		if (!p) {
+			f[i].val = 0;
+			st = vtx_vmx_op_vmread(c, f[i].field, &f[i].val);
+		} else if ((off = vtx_vmcs_model_offset(f[i].field, &width)) >=
+			   0) {
+			f[i].val = host_load(p + off, width);
+		} else {
+			f[i].val = 0;
+			st = VMXERR_UNSUPPORTED_VMCS_COMPONENT;
+		}
+		st = status(c, st);
+		if (st && !first)
+			first = st;
+	}
+	return first;
+}
+
+int vtx_vmwrite_batch(struct vtx_cpu *c, const struct vtx_vmcs_field *f,
+		      size_t n)
+{
+	uint8_t *p;
+	int first = 0;
+
+	if (!host_ready(c))
+		return -EINVAL;
+	if (!n)
+		return 0;
+	c->stats.host_vmwrites += n;
+	vtx_cost_charge_outside(c, &c->stats.cycles_host, n * c->cost.vmwrite);
+	p = batch_region(c);
+	for (size_t i = 0; i < n; i++) {
+		unsigned int width = 0;
+		int off, st = 0;
+
+		if (!p) {
+			st = vtx_vmx_op_vmwrite(c, f[i].field, f[i].val);
+		} else if ((off = vtx_vmcs_model_offset(f[i].field, &width)) >=
+			   0) {
+			host_store(p + off, width, f[i].val);
+		} else {
+			st = VMXERR_UNSUPPORTED_VMCS_COMPONENT;
+		}
+		st = status(c, st);
+		if (st && !first)
+			first = st;
+	}
+	return first;
 }
 
 int vtx_vmcs_peek(struct vtx_cpu *c, uint32_t field, uint64_t *val)

@@ -13,6 +13,7 @@
 #include "arch/x86_msr.h"
 #include "arch/x86_regs.h"
 #include "vtx/cpu.h"
+#include "vtx/vmcs_access.h"
 #include "vtx/vmx.h"
 
 /* Controls the model implements, per group (Appendix A.3-A.5, A.3.3). */
@@ -198,8 +199,23 @@ int vtx_vmx_read_cap(const struct vtx_cpu *c, uint32_t idx, uint64_t *val)
 
 void vtx_vmx_ctl_allowed(uint32_t msr, uint32_t *must1, uint32_t *may1)
 {
+	/* The capability MSRs are constants of the model (no vCPU state
+	 * goes in): each is computed once, as every VM entry asks for five
+	 * of them. */
+	static uint64_t known[MSR_IA32_VMX_VMFUNC - MSR_IA32_VMX_BASIC + 1];
+	static uint32_t have;
+	uint32_t k = msr - MSR_IA32_VMX_BASIC;
 	uint64_t v = 0;
-	vtx_vmx_read_cap(NULL, msr, &v);
+
+	if (k < ARRAY_SIZE(known) && ((have >> k) & 1)) {
+		v = known[k];
+	} else {
+		vtx_vmx_read_cap(NULL, msr, &v);
+		if (k < ARRAY_SIZE(known)) {
+			known[k] = v;
+			have |= 1u << k;
+		}
+	}
 	*must1 = (uint32_t)v;
 	*may1 = (uint32_t)(v >> 32);
 }
@@ -342,27 +358,37 @@ static bool field_in_model(uint32_t enc)
 }
 
 /*
- * field_in_model() by encoding slot (arch/vmcs12.h), built on first use:
- * every VMREAD and VMWRITE asks, hundreds of times per nested round trip.
- * Bit 0 of an entry: the field; bit 1: its high half. Every field the
- * model has is in arch/vmcs_fields.def (its storage is struct vmcs12).
+ * field_in_model() by encoding slot, with each field's place in struct
+ * vmcs12 (struct vtx_vmcs_slot, vtx/vmcs_access.h), built on first use:
+ * every VMREAD and VMWRITE asks, hundreds of times per nested round trip,
+ * so the lookup itself is inline (vtx_vmcs_model_offset()). Every field
+ * the model has is in arch/vmcs_fields.def (its storage is struct vmcs12).
  */
+struct vtx_vmcs_slot vtx_vmcs_slots[VMCS12_NR_SLOTS];
+bool vtx_vmcs_slots_ready;
+
+void vtx_vmcs_slots_init(void)
+{
+	for (unsigned int id = 0; id < VMCS_NR_FIELDS; id++) {
+		uint32_t e = vmcs_field_table[id].encoding;
+		struct vtx_vmcs_slot *s = &vtx_vmcs_slots[VMCS12_ENC_SLOT(e)];
+		unsigned int width = 0;
+		int off = vmcs12_field_offset(e, &width);
+
+		if (off < 0 || !field_in_model(e))
+			continue;
+		s->offset = (uint16_t)off;
+		s->width[0] = (uint8_t)width;
+		/* Only 64-bit fields have a high half (field_in_model()). */
+		if (field_in_model(e | 1))
+			s->width[1] = 4;
+	}
+	vtx_vmcs_slots_ready = true;
+}
+
 bool vtx_vmcs_field_supported(uint32_t enc)
 {
-	static uint8_t slots[VMCS12_NR_SLOTS];
-	static bool built;
+	unsigned int width;
 
-	if (enc & VMCS_ENC_RESERVED_MASK)
-		return false;
-	if (!built) {
-		for (unsigned int id = 0; id < VMCS_NR_FIELDS; id++) {
-			uint32_t e = vmcs_field_table[id].encoding;
-
-			slots[VMCS12_ENC_SLOT(e)] =
-				(uint8_t)(field_in_model(e) |
-					  field_in_model(e | 1) << 1);
-		}
-		built = true;
-	}
-	return (slots[VMCS12_ENC_SLOT(enc)] >> (enc & 1)) & 1;
+	return vtx_vmcs_model_offset(enc, &width) >= 0;
 }

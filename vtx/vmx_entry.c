@@ -492,9 +492,11 @@ static void load_blocking(struct vtx_cpu *c)
 		c->async = 1;
 }
 
-/* Loads guest state from the VMCS (SDM 27.3.2). */
-static void load_seg(struct vtx_cpu *c, struct kvm_segment *s, uint32_t sel,
-		     uint32_t base, uint32_t lim, uint32_t ar)
+/* Loads guest state from the VMCS (SDM 27.3.2). Inline, so that each
+ * field is found by its constant encoding (vmcs_access.h). */
+static inline __attribute__((always_inline)) void
+load_seg(struct vtx_cpu *c, struct kvm_segment *s, uint32_t sel, uint32_t base,
+	 uint32_t lim, uint32_t ar)
 {
 	memset(s, 0, sizeof(*s));
 	s->selector = (uint16_t)RD(sel);

@@ -59,8 +59,10 @@ uint64_t vtx_vmx_disp_qual(const struct vtx_cpu *c, const struct vtx_insn *i)
 
 /* ---- saving guest state (SDM 28.3) ------------------------------------------ */
 
-static void save_seg(struct vtx_cpu *c, const struct kvm_segment *s,
-		     uint32_t sel, uint32_t base, uint32_t lim, uint32_t ar)
+/* Inline, so that each field is found by its constant encoding. */
+static inline __attribute__((always_inline)) void
+save_seg(struct vtx_cpu *c, const struct kvm_segment *s, uint32_t sel,
+	 uint32_t base, uint32_t lim, uint32_t ar)
 {
 	WR(sel, s->selector);
 	WR(base, s->base);

@@ -176,25 +176,38 @@ int vtx_vmx_op_vmptrld(struct vtx_cpu *c, uint64_t pa)
 static int vmcs_op_read(struct vtx_cpu *c, uint64_t vmcs, uint64_t enc,
 			uint64_t *val)
 {
+	unsigned int width = 0;
+	uint8_t *p;
+	int off;
+
 	if (vmcs == VMX_NO_VMCS)
 		return VTX_VMFAIL_INVALID;
-	if ((enc >> 32) || !vtx_vmcs_field_supported((uint32_t)enc))
+	off = (enc >> 32) ? -1 : vtx_vmcs_model_offset((uint32_t)enc, &width);
+	if (off < 0)
 		return VMXERR_UNSUPPORTED_VMCS_COMPONENT;
-	*val = vtx_vmcs_get(c, vmcs, (uint32_t)enc);
+	p = vtx_vmcs_region(c, vmcs);
+	*val = p ? host_load(p + off, width) : 0;
 	return 0;
 }
 
 static int vmcs_op_write(struct vtx_cpu *c, uint64_t vmcs, uint64_t enc,
 			 uint64_t val)
 {
+	unsigned int width = 0;
+	uint8_t *p;
+	int off;
+
 	if (vmcs == VMX_NO_VMCS)
 		return VTX_VMFAIL_INVALID;
-	if ((enc >> 32) || !vtx_vmcs_field_supported((uint32_t)enc))
+	off = (enc >> 32) ? -1 : vtx_vmcs_model_offset((uint32_t)enc, &width);
+	if (off < 0)
 		return VMXERR_UNSUPPORTED_VMCS_COMPONENT;
 	/* IA32_VMX_MISC bit 29 is set: VMWRITE may write the exit-
 	 * information fields too, of a shadow VMCS as of any other (SDM
 	 * 31.3 "VMWRITE"). */
-	vtx_vmcs_set(c, vmcs, (uint32_t)enc, val);
+	p = vtx_vmcs_region(c, vmcs);
+	if (p)
+		host_store(p + off, width, val);
 	return 0;
 }
 

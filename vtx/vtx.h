@@ -186,6 +186,24 @@ int vtx_vmptrld(struct vtx_cpu *cpu, hpa_t vmcs);
 int vtx_vmptrst(struct vtx_cpu *cpu, hpa_t *vmcs);
 int vtx_vmread(struct vtx_cpu *cpu, uint32_t field, uint64_t *val);
 int vtx_vmwrite(struct vtx_cpu *cpu, uint32_t field, uint64_t val);
+/*
+ * Batched VMREAD/VMWRITE: n operations on the current VMCS, field by field
+ * in array order, with exactly the effect, counts and cycles of n calls of
+ * vtx_vmread()/vtx_vmwrite() (each one charged, each failure storing its
+ * VM-instruction error), without the per-call checks and bookkeeping. A
+ * failing field does not stop the batch; the status of the first failure
+ * is returned (0 when all succeeded), -EINVAL with nothing done for a
+ * misuse. vtx_vmread_batch() fills in val (0 for a failed field). For
+ * L0's long field lists: vmcs02 preparation, shadow-VMCS copies.
+ */
+struct vtx_vmcs_field {
+	uint32_t field;
+	uint64_t val;
+};
+
+int vtx_vmread_batch(struct vtx_cpu *cpu, struct vtx_vmcs_field *f, size_t n);
+int vtx_vmwrite_batch(struct vtx_cpu *cpu, const struct vtx_vmcs_field *f,
+		      size_t n);
 int vtx_invept(struct vtx_cpu *cpu, uint64_t type, uint64_t eptp);
 int vtx_invvpid(struct vtx_cpu *cpu, uint64_t type, uint16_t vpid,
 		uint64_t gla);
@@ -253,6 +271,17 @@ struct vtx_cpu_stats {
 	uint64_t cycles_host; /* VMX operations of the C host (vtx_vmread..) */
 };
 void vtx_cpu_get_stats(const struct vtx_cpu *cpu, struct vtx_cpu_stats *st);
+
+/* The counters a monitor samples around every run, as vtx_cpu_get_stats()
+ * gives them, without copying the whole of struct vtx_cpu_stats (a nested
+ * round trip samples six times). */
+struct vtx_cpu_clock {
+	uint64_t cycles, cycles_host, cycles_switch;
+	uint64_t cycles_guest; /* cycles_root + cycles_nonroot */
+	uint64_t insns, vm_exits, shadow_vmreads, shadow_vmwrites;
+};
+
+void vtx_cpu_get_clock(const struct vtx_cpu *cpu, struct vtx_cpu_clock *clk);
 
 /* One distinct unimplemented instruction the vCPU met (it raised #UD). */
 struct vtx_unimpl {

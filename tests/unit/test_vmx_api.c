@@ -78,6 +78,7 @@ test_vmlaunch__cpuid_then_hlt_exit_with_reason_len_and_rip(void **state)
 	set_rax(h, 0x1234);
 	assert_int_equal(vtx_vmlaunch(h->cpu, &st), 0);
 	assert_int_equal(st.reason, VTX_STOP_VMEXIT);
+	assert_string_equal(st.why, "VM exit, reason 10");
 	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_CPUID);
 	assert_int_equal(rd(h, VM_EXIT_INSTRUCTION_LEN), 2);
 	assert_int_equal(rd(h, GUEST_RIP), CODE_BASE);
@@ -91,6 +92,7 @@ test_vmlaunch__cpuid_then_hlt_exit_with_reason_len_and_rip(void **state)
 	wr(h, GUEST_RIP, CODE_BASE + 2);
 	assert_int_equal(vtx_vmresume(h->cpu, &st), 0);
 	assert_int_equal(st.reason, VTX_STOP_VMEXIT);
+	assert_string_equal(st.why, "VM exit, reason 12");
 	assert_int_equal(rd(h, VM_EXIT_REASON), EXIT_REASON_HLT);
 	assert_int_equal(rd(h, VM_EXIT_INSTRUCTION_LEN), 1);
 	assert_int_equal(rd(h, GUEST_RIP), CODE_BASE + 2);

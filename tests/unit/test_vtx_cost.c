@@ -12,11 +12,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <string.h>
 
 #include <asm/vmx.h>
 
 #include "arch/vmcs.h"
+#include "arch/vmx_insn_errors.h"
 #include "arch/x86_msr.h"
 #include "arch/x86_seg.h"
 #include "tests/unit/vmx_harness.h"
@@ -170,6 +172,23 @@ static void vmcs_setup(struct harness *h)
 	harness_vmcs_setup(h, 0, 0);
 }
 
+/* vtx_cpu_get_clock() is the same counters as vtx_cpu_get_stats(). */
+static void expect_clock_is_stats(struct harness *h,
+				  const struct vtx_cpu_stats *st)
+{
+	struct vtx_cpu_clock k;
+
+	vtx_cpu_get_clock(h->cpu, &k);
+	assert_int_equal(k.cycles, st->cycles);
+	assert_int_equal(k.cycles_host, st->cycles_host);
+	assert_int_equal(k.cycles_switch, st->cycles_switch);
+	assert_int_equal(k.cycles_guest, st->cycles_root + st->cycles_nonroot);
+	assert_int_equal(k.insns, st->insns);
+	assert_int_equal(k.vm_exits, st->vm_exits);
+	assert_int_equal(k.shadow_vmreads, st->shadow_vmreads);
+	assert_int_equal(k.shadow_vmwrites, st->shadow_vmwrites);
+}
+
 /* VMLAUNCH of a guest that runs NOP, NOP, CPUID: the CPUID exits without
  * retiring, so the round trip is entry + 2 x CPI (+ the guest's code-page
  * walk) + exit; the host's VMREAD afterwards is its own bucket. */
@@ -213,6 +232,7 @@ static void test_vmx_round_trip__charges_entry_exit_and_guest(void **state)
 	assert_int_equal(c.cycles_host - b.cycles_host, 101);
 	assert_int_equal(c.cycles - b.cycles, 101);
 	expect_partition(&c);
+	expect_clock_is_stats(h, &c);
 	/* The setup ran under the unit profile: only the rest is ours. */
 	assert_int_equal(c.cycles - a.cycles,
 			 vtx_cost_expected_cycles(&c, &p) -
@@ -255,6 +275,7 @@ static void test_vm_exit_cost__per_reason_figure_replaces_generic(void **state)
 			 1);
 	assert_int_equal(c.cycles_switch - b.cycles_switch, 1009 + 2003);
 	expect_partition(&c);
+	expect_clock_is_stats(h, &c);
 	assert_int_equal(c.cycles - a.cycles,
 			 vtx_cost_expected_cycles(&c, &p) -
 				 vtx_cost_expected_cycles(&a, &p));
@@ -333,6 +354,71 @@ static void test_cost_profile__class_below_base_cpi_is_refused(void **state)
 	assert_int_equal(got.vm_exit, 0);
 }
 
+/* vtx_vmwrite_batch() and vtx_vmread_batch() are n VMWRITEs or VMREADs:
+ * the same values, counts and host cycles as one call per field, a field
+ * the model lacks failing with error 12 (stored in the VMCS) without
+ * stopping the batch. */
+static void
+test_vmcs_batch__same_counts_cycles_and_errors_as_single_calls(void **state)
+{
+	struct harness *h = *state;
+	struct vtx_cost_profile p;
+	struct vtx_cpu_stats a, b, c;
+	struct vtx_vmcs_field w[] = {
+		{ GUEST_RIP, 0x123456789aull },
+		{ 0x2c0e, 0x55 }, /* HOST_IA32_FRED_RSP3: the model lacks it */
+		{ GUEST_ES_SELECTOR, 0x10028 }, /* 16 bits: 0x0028 stored */
+		{ GUEST_CR3 | 1, 0xabc }, /* a natural-width field: no high */
+		{ TSC_OFFSET_HIGH, 0xfeed }, /* the high half of a 64-bit one */
+	};
+	struct vtx_vmcs_field r[] = {
+		{ GUEST_RIP, 1 },	  { 0x2c0e, 1 },
+		{ GUEST_ES_SELECTOR, 1 }, { GUEST_CR3 | 1, 1 },
+		{ TSC_OFFSET, 1 },
+	};
+	uint64_t v;
+
+	vmcs_setup(h);
+	use_test_profile(h, &p);
+	harness_vmwrite(h, TSC_OFFSET, 0x1111);
+	vtx_cpu_get_stats(h->cpu, &a);
+	assert_int_equal(vtx_vmwrite_batch(h->cpu, w, 5),
+			 VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+	vtx_cpu_get_stats(h->cpu, &b);
+	assert_int_equal(b.host_vmwrites - a.host_vmwrites, 5);
+	assert_int_equal(b.cycles_host - a.cycles_host, 5 * 103);
+	assert_int_equal(b.cycles - a.cycles, 5 * 103);
+	assert_int_equal(harness_vmread(h, VM_INSTRUCTION_ERROR),
+			 VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+
+	vtx_cpu_get_stats(h->cpu, &b);
+	assert_int_equal(vtx_vmread_batch(h->cpu, r, 5),
+			 VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+	vtx_cpu_get_stats(h->cpu, &c);
+	assert_int_equal(c.host_vmreads - b.host_vmreads, 5);
+	assert_int_equal(c.cycles_host - b.cycles_host, 5 * 101);
+	assert_int_equal(r[0].val, 0x123456789aull);
+	assert_int_equal(r[1].val, 0);
+	assert_int_equal(r[2].val, 0x28);
+	assert_int_equal(r[3].val, 0);
+	assert_int_equal(r[4].val, 0x0000feed00001111ull);
+	expect_partition(&c);
+	assert_int_equal(c.cycles - a.cycles,
+			 vtx_cost_expected_cycles(&c, &p) -
+				 vtx_cost_expected_cycles(&a, &p));
+
+	/* An empty batch does nothing; one outside VMX root is a misuse. */
+	assert_int_equal(vtx_vmread_batch(h->cpu, r, 0), 0);
+	assert_int_equal(vtx_vmread(h->cpu, VM_INSTRUCTION_ERROR, &v), 0);
+	assert_int_equal(vtx_vmxoff(h->cpu), 0);
+	vtx_cpu_get_stats(h->cpu, &b);
+	assert_int_equal(vtx_vmwrite_batch(h->cpu, w, 5), -EINVAL);
+	assert_int_equal(vtx_vmread_batch(h->cpu, r, 5), -EINVAL);
+	vtx_cpu_get_stats(h->cpu, &c);
+	assert_int_equal(c.host_vmwrites, b.host_vmwrites);
+	assert_int_equal(c.cycles, b.cycles);
+}
+
 #define T(fn) \
 	cmocka_unit_test_setup_teardown(fn, harness_setup, harness_teardown)
 
@@ -347,6 +433,7 @@ int main(void)
 		T(test_shadow_vmcs__nonroot_access_charges_own_class),
 		T(test_vm_exit_cost__per_reason_figure_replaces_generic),
 		T(test_cost_profile__class_below_base_cpi_is_refused),
+		T(test_vmcs_batch__same_counts_cycles_and_errors_as_single_calls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

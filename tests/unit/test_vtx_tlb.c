@@ -323,6 +323,36 @@ static void test_invvpid__each_type_drops_the_guest_page(void **state)
 	}
 }
 
+/* With VPID 1, the guest entered again finds its code and data pages in
+ * the soft TLB it left (no slow path: atlb_hits does not move); after an
+ * invalidation in between -- even of another VPID, while the C host ran
+ * -- it refills both from the architectural TLB, which still holds them.
+ * Neither walks again. */
+static void
+test_vpid__reentry_keeps_soft_tlb_until_an_invalidation(void **state)
+{
+	for (unsigned inv = 0; inv < 2; inv++) {
+		struct vtx_cpu_stats a, b;
+		struct harness *h;
+
+		harness_teardown(state);
+		harness_setup(state);
+		h = *state;
+		guest_first_half(h, SECONDARY_EXEC_ENABLE_VPID, 1);
+		if (inv)
+			assert_int_equal(
+				vtx_invvpid(h->cpu,
+					    VMX_VPID_EXTENT_SINGLE_CONTEXT, 2,
+					    0),
+				0);
+		vtx_cpu_get_stats(h->cpu, &a);
+		guest_second_half(h);
+		vtx_cpu_get_stats(h->cpu, &b);
+		assert_int_equal(b.atlb_hits - a.atlb_hits, inv ? 2 : 0);
+		assert_int_equal(b.tlb_misses - a.tlb_misses, 0);
+	}
+}
+
 /* EPT: [0, 2 MiB) identity through a 4-KiB EPT page table, [2, 4 MiB)
  * through a 2-MiB leaf; RWX, write-back. */
 static uint64_t ept_setup(struct harness *h, bool ad)
@@ -496,6 +526,7 @@ int main(void)
 		T(test_vpid__off_entry_and_exit_flush),
 		T(test_vpid__on_translation_survives_exit_and_entry),
 		T(test_invvpid__each_type_drops_the_guest_page),
+		T(test_vpid__reentry_keeps_soft_tlb_until_an_invalidation),
 		T(test_invept__single_context_drops_combined_mapping),
 		T(test_ept_ad__read_sets_accessed_write_sets_dirty),
 		T(test_ept_ad__off_leaves_entries_clean),
