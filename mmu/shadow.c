@@ -313,6 +313,14 @@ int shadow_set_paging(struct shadow_mmu *s, const struct shadow_paging *pg,
 	return shadow_set_cr3(s, s->cr3, root);
 }
 
+int shadow_reset(struct shadow_mmu *s, hpa_t *root)
+{
+	for (int i = 0; i < SHADOW_ROOTS; i++)
+		root_drop(s, i);
+	s->stats.resets++;
+	return shadow_set_cr3(s, s->cr3, root);
+}
+
 int shadow_init(struct shadow_mmu *s, struct l0_area *area,
 		const struct l1_mem *l1, const struct shadow_paging *pg,
 		uint64_t cr3, hpa_t *root)

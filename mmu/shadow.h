@@ -139,6 +139,11 @@ void shadow_set_top(struct shadow_mmu *s, uint64_t pml4e);
  */
 int shadow_protect_gva(struct shadow_mmu *s, gva_t gva, bool wp);
 
+/* Every root goes (counted in resets) and the current one is rebuilt
+ * empty: L1 ran where the shadow did not see its writes. 0 with *root,
+ * or -ENOMEM. */
+int shadow_reset(struct shadow_mmu *s, hpa_t *root);
+
 /* L1's INVLPG of gva: the current root's leaf for it goes. */
 void shadow_invlpg(struct shadow_mmu *s, gva_t gva);
 
