@@ -333,6 +333,41 @@ struct l1_exit {
 typedef enum l0_exit_action (*l1_exit_handler_fn)(struct l0_vm *vm,
 						  const struct l1_exit *e);
 
+const char *l0_bt_fallback_name(enum l0_bt_fallback f)
+{
+	switch (f) {
+	case L0_BT_FALLBACK_VMX:
+		return "vmx";
+	case L0_BT_FALLBACK_VMFAIL:
+		return "vmfail";
+	case L0_BT_FALLBACK_ENTRY_FAILURE:
+		return "entry_failure";
+	case L0_BT_FALLBACK_FAULT:
+		return "fault";
+	case L0_BT_FALLBACK_INSN:
+		return "insn";
+	case L0_BT_FALLBACK_UNIMPL:
+		return "unimpl";
+	case L0_BT_FALLBACK_EXIT:
+		return "exit";
+	case L0_BT_FALLBACK_STATE:
+		return "state";
+	case L0_BT_NR_FALLBACKS:
+		break;
+	}
+	return "unknown";
+}
+
+void l0_l1_cpuid(struct l0_vm *vm, uint32_t leaf, uint32_t subleaf,
+		 uint32_t r[4])
+{
+	/* pv: the hypervisor leaves that offer the eVMCS (l0/evmcs.c). */
+	if (!evmcs_cpuid(vm, leaf, r))
+		vtx_cpu_cpuid(vm->cpu, leaf, subleaf, r);
+	if (leaf == 1)
+		r[2] |= CPUID_1_ECX_VMX;
+}
+
 /* The processor's CPUID, with VMX set: L0 offers it (l0/nvmx.h). */
 static enum l0_exit_action l1_handle_cpuid(struct l0_vm *vm,
 					   const struct l1_exit *e)
@@ -342,12 +377,7 @@ static enum l0_exit_action l1_handle_cpuid(struct l0_vm *vm,
 
 	(void)e;
 	vtx_cpu_get_regs(vm->cpu, &regs);
-	/* pv: the hypervisor leaves that offer the eVMCS (l0/evmcs.c). */
-	if (!evmcs_cpuid(vm, (uint32_t)regs.rax, r))
-		vtx_cpu_cpuid(vm->cpu, (uint32_t)regs.rax, (uint32_t)regs.rcx,
-			      r);
-	if ((uint32_t)regs.rax == 1)
-		r[2] |= CPUID_1_ECX_VMX;
+	l0_l1_cpuid(vm, (uint32_t)regs.rax, (uint32_t)regs.rcx, r);
 	/* CPUID writes the 32-bit registers: bits 63:32 become 0. */
 	regs.rax = r[0];
 	regs.rbx = r[1];
@@ -757,6 +787,28 @@ static void account_between_runs(struct l0_vm *vm, const struct l0_clock *now)
 	 * or an exit L0 handled for L2): outside every span. */
 	vm->exit_cycles = 0;
 	vm->mark = *now;
+}
+
+void l0_account_l0_work(struct l0_vm *vm)
+{
+	struct l0_clock now;
+
+	clock_read(vm, &now);
+	account_between_runs(vm, &now);
+}
+
+void l0_account_translated(struct l0_vm *vm, uint64_t cycles, uint64_t insns)
+{
+	struct l0_reflect_stats *r = open_span(vm);
+
+	vm->stats.cycles_l1_bt += cycles;
+	vm->stats.insns_l1_bt += insns;
+	if (r) {
+		r->cycles += cycles;
+		r->cycles_l1_bt += cycles;
+		r->l1_bt_insns += insns;
+	}
+	clock_read(vm, &vm->mark);
 }
 
 /*
@@ -1261,7 +1313,9 @@ int l0_vm_set_vmcs_access(struct l0_vm *vm, enum vmcs_access_mode mode,
 	int ret;
 
 	vm->vmcs_access = mode;
-	if (mode == VMCS_ACCESS_TRAP)
+	/* bt: L1's handler is translated (l0/bt_l1.h, set up after the
+	 * MMU); L1's VMREAD/VMWRITE on the hardware exit as under trap. */
+	if (mode == VMCS_ACCESS_TRAP || mode == VMCS_ACCESS_BT)
 		return 0;
 	/* pv needs no hardware: L1's eVMCS is its own memory. */
 	if (mode == VMCS_ACCESS_PV) {

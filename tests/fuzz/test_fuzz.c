@@ -324,6 +324,9 @@ static const struct hpa_user {
 	  "shadow tables (L0 area); A/D bits into L1's PTEs at addresses "
 	  "l1mem_gpa_to_hpa() checked, without the zap hook on purpose" },
 	{ "l0/bt/translate.c", 6, "the translation cache (L0 area)" },
+	{ "l0/bt_vm.c", 3, "the translation cache's tables (L0 area)" },
+	{ "l0/bt_l1.c", 4,
+	  "L1's translation cache tables and container VMCS (L0 area)" },
 };
 
 static unsigned int count_hpa_calls(const char *path)
