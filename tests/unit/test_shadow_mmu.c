@@ -459,6 +459,31 @@ static void test_shadow__paging_change_drops_every_root(void **state)
 	assert_int_equal(f->s.stats.resets, 1);
 }
 
+/* shadow_reset(): every root and leaf goes, the monitor slot stays in
+ * the rebuilt root, and L1's tables are writable again. */
+static void test_shadow__reset_drops_every_root_keeps_top(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t err;
+	hpa_t b, r;
+
+	shadow_set_top(&f->s, 0x1234000 | PTE_P | PTE_RW);
+	assert_int_equal(pf(f, 0x400000, 0, &err), SHADOW_PF_FILLED);
+	assert_int_equal(shadow_set_cr3(&f->s, PML4_B, &b), 0);
+	assert_int_equal(shadow_set_cr3(&f->s, PML4, &r), 0);
+	assert_true(shadow_is_pt_page(&f->s, PT));
+	assert_int_equal(shadow_reset(&f->s, &r), 0);
+	assert_int_equal(f->s.stats.resets, 1);
+	assert_int_equal(shadow_lookup(&f->s, 0x400000), 0);
+	assert_false(shadow_is_pt_page(&f->s, PT));
+	assert_int_equal(f->s.cr3, PML4);
+	assert_int_equal(get(f, r + 511 * 8), 0x1234000 | PTE_P | PTE_RW);
+	/* Only the current address space has a root again. */
+	assert_int_equal(shadow_set_cr3(&f->s, PML4_B, &b), 0);
+	assert_int_equal(f->s.stats.root_hits, 1);
+	assert_int_equal(pf(f, 0x400000, 0, &err), SHADOW_PF_FILLED);
+}
+
 static void test_shadow__leaf_outside_l1_ram_is_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -691,6 +716,7 @@ int main(void)
 		T(test_shadow__cr3_switch_keeps_roots_in_cache),
 		T(test_shadow__fifth_cr3_evicts_least_recent_root),
 		T(test_shadow__paging_change_drops_every_root),
+		T(test_shadow__reset_drops_every_root_keeps_top),
 		T(test_shadow__leaf_outside_l1_ram_is_refused),
 		T(test_shadow__same_leaf_again_passes_hardware_error),
 		cmocka_unit_test(test_shadow__unsupported_modes_are_named),
