@@ -65,31 +65,36 @@ static void l1_protect(void *opaque, uint64_t gva_page, bool wp)
 			   "page of L1");
 }
 
-/* L1's port I/O goes to L0's bus, as its I/O exit would (l0_handle_pio). */
-static int l1_pio(void *opaque, struct vtx_pio *pio)
+int l0_bt_pio(struct l0_vm *vm, struct vtx_pio *pio)
 {
-	struct l0_bt_l1 *b = opaque;
 	struct io_access io = {
 		.port = pio->port,
 		.size = pio->size,
 		.dir = pio->dir == VTX_PIO_IN ? IO_READ : IO_WRITE,
 		.data = pio->data,
 	};
-	int ret = io_bus_dispatch(b->vm->bus, &io);
+	int ret = io_bus_dispatch(vm->bus, &io);
 
 	pio->data = io.data;
 	if (ret < 0) {
-		l0_stop_vm(b->vm, L0_STOP_INTERNAL,
+		l0_stop_vm(vm, L0_STOP_INTERNAL,
 			   "a %u-byte port access at 0x%x failed: %s",
 			   pio->size, pio->port, strerror(-ret));
 		return VTX_PIO_STOP;
 	}
 	if (ret == IO_STOP) {
-		l0_stop_vm(b->vm, L0_STOP_DEVICE,
-			   "a device stopped the machine");
+		l0_stop_vm(vm, L0_STOP_DEVICE, "a device stopped the machine");
 		return VTX_PIO_STOP;
 	}
 	return VTX_PIO_DONE;
+}
+
+/* L1's port I/O goes to L0's bus, as its I/O exit would (l0_handle_pio). */
+static int l1_pio(void *opaque, struct vtx_pio *pio)
+{
+	struct l0_bt_l1 *b = opaque;
+
+	return l0_bt_pio(b->vm, pio);
 }
 
 /* A #PF of translated L1: a hidden fault the L1 shadow fills, else L1
@@ -302,11 +307,8 @@ static const struct bt_guest_ops l1_bt_ops = {
 
 /* ---- the container ---------------------------------------------------------- */
 
-/* Copies the fields of type from the current VMCS (from) to to, leaving
- * to current. A field the processor does not have fails on both sides
- * and is skipped. */
-static int copy_fields(struct l0_vm *vm, hpa_t from, hpa_t to,
-		       enum vmcs_field_type type)
+int l0_bt_copy_fields(struct l0_vm *vm, hpa_t from, hpa_t to,
+		      enum vmcs_field_type type)
 {
 	static uint64_t val[VMCS_NR_FIELDS];
 	static bool have[VMCS_NR_FIELDS];
@@ -330,7 +332,7 @@ static int copy_fields(struct l0_vm *vm, hpa_t from, hpa_t to,
 
 /* The TC's tables: PML4[511] -> PDPT[511] -> PD[0] -> one PT, supervisor
  * only (as under --vmm bt, l0/bt_vm.c). */
-static int map_tc(struct l0_vm *vm, hpa_t tc, uint64_t *pml4e)
+static int map_tc(struct l0_vm *vm, hpa_t tc, uint32_t size, uint64_t *pml4e)
 {
 	hpa_t pdpt, pd, pt;
 	uint64_t *t;
@@ -344,7 +346,7 @@ static int map_tc(struct l0_vm *vm, hpa_t tc, uint64_t *pml4e)
 	t = vtx_hpa_ptr(vm->m, pd, PAGE_SIZE);
 	t[0] = pt | PTE_P | PTE_RW;
 	t = vtx_hpa_ptr(vm->m, pt, PAGE_SIZE);
-	for (uint32_t i = 0; i < L0_BT_L1_TC_SIZE / PAGE_SIZE; i++)
+	for (uint32_t i = 0; i < size / PAGE_SIZE; i++)
 		t[i] = (tc + i * PAGE_SIZE) | PTE_P | PTE_RW;
 	*pml4e = pdpt | PTE_P | PTE_RW;
 	return 0;
@@ -359,9 +361,70 @@ static uint64_t cr_view(struct l0_vm *vm, uint32_t guest, uint32_t mask,
 	return (l0_vmread(vm, guest) & ~m) | (l0_vmread(vm, shadow) & m);
 }
 
+/* L0's writes to L1's RAM reach the L1 shadow and, under --bt, L2's. */
 static void shadow_on_l1_write(void *opaque, gpa_t gpa, uint64_t len)
 {
-	shadow_l1_written(opaque, gpa, len);
+	struct l0_bt_l1 *b = opaque;
+
+	shadow_l1_written(&b->shadow, gpa, len);
+	if (b->also)
+		shadow_l1_written(b->also, gpa, len);
+}
+
+int l0_bt_tc_alloc(struct l0_vm *vm, uint32_t size, hpa_t *tc, uint64_t *pml4e)
+{
+	hpa_t page;
+
+	/* Contiguous: the L0 area hands out pages in order. */
+	for (uint32_t i = 0; i < size / PAGE_SIZE; i++) {
+		if (l0_area_alloc_page(&vm->area, &page))
+			return -ENOMEM;
+		if (!i)
+			*tc = page;
+		else if (page != *tc + (hpa_t)i * PAGE_SIZE)
+			return -ENOMEM;
+	}
+	return map_tc(vm, *tc, size, pml4e);
+}
+
+int l0_bt_container_init(struct l0_vm *vm, hpa_t *vmcs)
+{
+	uint64_t basic = 0, v;
+	uint32_t rev;
+
+	vtx_cpu_get_msr(vm->cpu, MSR_IA32_VMX_BASIC, &basic);
+	rev = vmx_basic_get_revision(basic);
+	if (l0_area_alloc_page(&vm->area, vmcs) ||
+	    vtx_hpa_write(vm->m, *vmcs, &rev, sizeof(rev)))
+		return -ENOMEM;
+	/* vmcs01's controls and host state, then what a software VMM's
+	 * container needs (docs/design/bt.md). */
+	if (vtx_vmclear(vm->cpu, *vmcs) ||
+	    l0_bt_copy_fields(vm, vm->vmcs01, *vmcs, VMCS_FIELD_TYPE_CONTROL) ||
+	    l0_bt_copy_fields(vm, vm->vmcs01, *vmcs, VMCS_FIELD_TYPE_HOST))
+		return -EIO;
+	v = l0_vmread(vm, SECONDARY_VM_EXEC_CONTROL);
+	l0_vmwrite(vm, SECONDARY_VM_EXEC_CONTROL,
+		   v & ~(uint64_t)(SECONDARY_EXEC_ENABLE_EPT |
+				   SECONDARY_EXEC_ENABLE_VPID |
+				   SECONDARY_EXEC_SHADOW_VMCS |
+				   SECONDARY_EXEC_UNRESTRICTED_GUEST));
+	v = l0_vmread(vm, CPU_BASED_VM_EXEC_CONTROL);
+	/* Defence in depth, as under --vmm bt: what the translator failed
+	 * to rewrite exits instead of acting (SDM 25.6.2, 26.1.3). */
+	l0_vmwrite(vm, CPU_BASED_VM_EXEC_CONTROL,
+		   v | CPU_BASED_HLT_EXITING | CPU_BASED_CR3_LOAD_EXITING |
+			   CPU_BASED_CR3_STORE_EXITING |
+			   CPU_BASED_INVLPG_EXITING | CPU_BASED_RDTSC_EXITING |
+			   CPU_BASED_UNCOND_IO_EXITING);
+	l0_vmwrite(vm, EXCEPTION_BITMAP, 0xffffffffu);
+	l0_vmwrite(vm, PAGE_FAULT_ERROR_CODE_MASK, 0);
+	l0_vmwrite(vm, PAGE_FAULT_ERROR_CODE_MATCH, 0);
+	l0_vmwrite(vm, CR3_TARGET_COUNT, 0);
+	l0_vmwrite(vm, VMCS_LINK_POINTER, ~0ull);
+	if (vtx_vmptrld(vm->cpu, vm->vmcs01) || vm->vmx_err)
+		return -EIO;
+	return 0;
 }
 
 static enum l0_exit_action bt_l1_run(struct l0_vm *vm);
@@ -383,9 +446,8 @@ int l0_bt_l1_init(struct l0_bt_l1 *b, struct l0_vm *vm,
 		.opaque = b,
 	};
 	struct shadow_paging spg;
-	uint64_t pml4e, basic = 0, v;
-	uint32_t rev;
-	hpa_t page, root;
+	uint64_t pml4e;
+	hpa_t root;
 	int ret;
 
 	memset(b, 0, sizeof(*b));
@@ -405,26 +467,13 @@ int l0_bt_l1_init(struct l0_bt_l1 *b, struct l0_vm *vm,
 			      "--vmcs-access bt: --ept-coherence wp protects "
 			      "ept12 through ept01, which translated L1 code "
 			      "does not run on (use --ept-coherence invept)");
-	for (uint32_t i = 0; i < L0_BT_L1_TC_SIZE / PAGE_SIZE; i++) {
-		if (l0_area_alloc_page(&vm->area, &page))
-			return errmsg(-ENOMEM, err, errlen,
-				      "--vmcs-access bt: no room in the L0 "
-				      "area for L1's translation cache");
-		if (!i)
-			cfg.tc_hpa = page;
-		else if (page != cfg.tc_hpa + (hpa_t)i * PAGE_SIZE)
-			return errmsg(-ENOMEM, err, errlen,
-				      "--vmcs-access bt: L1's translation "
-				      "cache is not contiguous");
-	}
-	vtx_cpu_get_msr(vm->cpu, MSR_IA32_VMX_BASIC, &basic);
-	rev = vmx_basic_get_revision(basic);
-	if (map_tc(vm, cfg.tc_hpa, &pml4e) ||
-	    l0_area_alloc_page(&vm->area, &b->container) ||
-	    vtx_hpa_write(vm->m, b->container, &rev, sizeof(rev)))
-		return errmsg(-ENOMEM, err, errlen,
+	ret = l0_bt_tc_alloc(vm, L0_BT_L1_TC_SIZE, &cfg.tc_hpa, &pml4e);
+	if (!ret)
+		ret = l0_bt_container_init(vm, &b->container);
+	if (ret)
+		return errmsg(ret, err, errlen,
 			      "--vmcs-access bt: no room in the L0 area for "
-			      "the container");
+			      "L1's translation cache and container");
 	spg.cr0 = cr_view(vm, GUEST_CR0, CR0_GUEST_HOST_MASK, CR0_READ_SHADOW);
 	spg.cr4 = cr_view(vm, GUEST_CR4, CR4_GUEST_HOST_MASK, CR4_READ_SHADOW);
 	spg.efer = l0_vmread(vm, GUEST_IA32_EFER);
@@ -441,45 +490,9 @@ int l0_bt_l1_init(struct l0_bt_l1 *b, struct l0_vm *vm,
 			      strerror(-ret));
 	b->ready = true;
 
-	/* The container: vmcs01's controls and host state, then what a
-	 * software VMM's container needs (docs/design/bt.md). */
-	if (vtx_vmclear(vm->cpu, b->container) ||
-	    copy_fields(vm, vm->vmcs01, b->container,
-			VMCS_FIELD_TYPE_CONTROL) ||
-	    copy_fields(vm, vm->vmcs01, b->container, VMCS_FIELD_TYPE_HOST))
-		return errmsg(-EIO, err, errlen,
-			      "--vmcs-access bt: setting up the container "
-			      "VMCS failed");
-	v = l0_vmread(vm, SECONDARY_VM_EXEC_CONTROL);
-	l0_vmwrite(vm, SECONDARY_VM_EXEC_CONTROL,
-		   v & ~(uint64_t)(SECONDARY_EXEC_ENABLE_EPT |
-				   SECONDARY_EXEC_ENABLE_VPID |
-				   SECONDARY_EXEC_SHADOW_VMCS |
-				   SECONDARY_EXEC_UNRESTRICTED_GUEST));
-	v = l0_vmread(vm, CPU_BASED_VM_EXEC_CONTROL);
-	/* Defence in depth, as under --vmm bt: what the translator failed
-	 * to rewrite exits instead of acting (SDM 25.6.2, 26.1.3). */
-	l0_vmwrite(vm, CPU_BASED_VM_EXEC_CONTROL,
-		   v | CPU_BASED_HLT_EXITING | CPU_BASED_CR3_LOAD_EXITING |
-			   CPU_BASED_CR3_STORE_EXITING |
-			   CPU_BASED_INVLPG_EXITING | CPU_BASED_RDTSC_EXITING |
-			   CPU_BASED_UNCOND_IO_EXITING);
-	l0_vmwrite(vm, EXCEPTION_BITMAP, 0xffffffffu);
-	l0_vmwrite(vm, PAGE_FAULT_ERROR_CODE_MASK, 0);
-	l0_vmwrite(vm, PAGE_FAULT_ERROR_CODE_MATCH, 0);
-	l0_vmwrite(vm, CR3_TARGET_COUNT, 0);
-	l0_vmwrite(vm, VMCS_LINK_POINTER, ~0ull);
-	if (vtx_vmptrld(vm->cpu, vm->vmcs01))
-		return errmsg(-EIO, err, errlen,
-			      "--vmcs-access bt: VMPTRLD of vmcs01 failed");
-	if (vm->vmx_err)
-		return errmsg(-EIO, err, errlen,
-			      "--vmcs-access bt: VMWRITE of field 0x%x "
-			      "failed (%d)",
-			      vm->vmx_err_field, vm->vmx_err);
 	/* L0's own writes to L1's RAM reach the L1 shadow. */
 	vm->mem.on_write = shadow_on_l1_write;
-	vm->mem.on_write_opaque = &b->shadow;
+	vm->mem.on_write_opaque = b;
 	vm->bt_l1 = b;
 	vm->bt_l1_run = bt_l1_run;
 	return 0;
@@ -547,7 +560,8 @@ static bool enter_container(struct l0_bt_l1 *b)
 		return false;
 	rflags = l0_vmread(vm, GUEST_RFLAGS);
 	efer = l0_vmread(vm, GUEST_IA32_EFER);
-	if (copy_fields(vm, vm->vmcs01, b->container, VMCS_FIELD_TYPE_GUEST)) {
+	if (l0_bt_copy_fields(vm, vm->vmcs01, b->container,
+			      VMCS_FIELD_TYPE_GUEST)) {
 		vtx_vmptrld(vm->cpu, vm->vmcs01);
 		return false;
 	}

@@ -40,6 +40,8 @@ struct l0_bt_l1 {
 	enum l0_bt_l1_pending pending;
 	uint64_t pending_next; /* the instruction after it */
 	enum l0_bt_fallback cause; /* why the last BT_OP_LEAVE */
+	/* --bt: L2's shadow, which L0's writes to L1's RAM reach too. */
+	struct shadow_mmu *also;
 };
 
 /*
@@ -53,5 +55,24 @@ struct l0_bt_l1 {
 int l0_bt_l1_init(struct l0_bt_l1 *b, struct l0_vm *vm,
 		  const struct l0_profile *prof, char *err, size_t errlen);
 void l0_bt_l1_destroy(struct l0_bt_l1 *b);
+
+/* ---- shared with L2's translation (l0/bt_l2.c) ---------------------------- */
+
+/* A translation cache of size bytes in the L0 area, contiguous, and the
+ * PML4E that maps it at BT_TC_GVA. 0 or -ENOMEM. */
+int l0_bt_tc_alloc(struct l0_vm *vm, uint32_t size, hpa_t *tc, uint64_t *pml4e);
+
+/* A container VMCS in the L0 area with vmcs01's controls and host state,
+ * EPT/VPID/shadowing off, every exception exiting; vmcs01 current after.
+ * 0, -ENOMEM or -EIO. */
+int l0_bt_container_init(struct l0_vm *vm, hpa_t *vmcs);
+
+/* Copies the fields of type from VMCS from to VMCS to, leaving to current;
+ * a field the processor does not have is skipped. 0 or -EIO. */
+int l0_bt_copy_fields(struct l0_vm *vm, hpa_t from, hpa_t to,
+		      enum vmcs_field_type type);
+
+/* A port access of translated code on L0's bus, as an I/O exit's. */
+int l0_bt_pio(struct l0_vm *vm, struct vtx_pio *pio);
 
 #endif

@@ -78,6 +78,11 @@ static const char usage[] =
 	"                         (hw, the default) or L0's software VMM (bt:\n"
 	"                         kernel code from a translation cache, on\n"
 	"                         shadow page tables; docs/design/bt.md)\n"
+	"  --bt off|adaptive|always\n"
+	"                         nested runs: translate L2's code regions\n"
+	"                         whose exits pass the profile's break-even\n"
+	"                         (adaptive), every region (always), or none\n"
+	"                         (off, the default); needs --vmcs-access bt\n"
 	"  --json FILE            write the end-of-run report (levels, "
 	"reflected\n"
 	"                         exits, cycles) to FILE as JSON\n"
@@ -178,6 +183,7 @@ enum opt_id {
 	OPT_EPT_COHERENCE,
 	OPT_MMU,
 	OPT_VMM,
+	OPT_BT,
 	OPT_JSON,
 	OPT_NESTED_STATE_OUT,
 	OPT_TRACE,
@@ -208,6 +214,7 @@ static const struct opt_def {
 	{ "--ept-coherence", OPT_EPT_COHERENCE, true },
 	{ "--mmu", OPT_MMU, true },
 	{ "--vmm", OPT_VMM, true },
+	{ "--bt", OPT_BT, true },
 	{ "--json", OPT_JSON, true },
 	{ "--nested-state-out", OPT_NESTED_STATE_OUT, true },
 	{ "--trace", OPT_TRACE, true },
@@ -248,6 +255,15 @@ static int parse_vmcs_access(const char *val, struct nestvm_options *opt,
  */
 static int check_vmm(struct nestvm_options *opt, char *err, size_t errlen)
 {
+	/* L2's translated exits go to L1's translated handler. */
+	if (opt->bt_mode != NESTVM_BT_OFF &&
+	    (opt->level == NESTVM_LEVEL_NATIVE || opt->vmm == NESTVM_VMM_BT ||
+	     opt->vmcs_access != VMCS_ACCESS_BT))
+		return errmsg(-EINVAL, err, errlen,
+			      "--bt %s: translates L2 under L0 and needs "
+			      "--vmcs-access bt (L1's handler translated too)",
+			      opt->bt_mode == NESTVM_BT_ALWAYS ? "always"
+							       : "adaptive");
 	if (opt->vmm != NESTVM_VMM_BT)
 		return 0;
 	if (opt->level == NESTVM_LEVEL_NATIVE)
@@ -381,6 +397,19 @@ static int apply_opt(const struct opt_def *d, const char *val,
 			return errmsg(-EINVAL, err, errlen,
 				      "--vmm: bad VMM '%s' (hw or bt)", val);
 		opt->vmm = !strcmp(val, "bt") ? NESTVM_VMM_BT : NESTVM_VMM_HW;
+		return 0;
+	case OPT_BT:
+		if (!strcmp(val, "off"))
+			opt->bt_mode = NESTVM_BT_OFF;
+		else if (!strcmp(val, "adaptive"))
+			opt->bt_mode = NESTVM_BT_ADAPTIVE;
+		else if (!strcmp(val, "always"))
+			opt->bt_mode = NESTVM_BT_ALWAYS;
+		else
+			return errmsg(-EINVAL, err, errlen,
+				      "--bt: bad mode '%s' (off, adaptive or "
+				      "always)",
+				      val);
 		return 0;
 	case OPT_JSON:
 		if (!*val)

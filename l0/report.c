@@ -95,6 +95,7 @@ static void table_levels(FILE *f, const struct report_input *in)
 	uint64_t l2_exits = sum_counts(s->l2_exits, VMX_NR_EXIT_REASONS);
 	uint64_t refl = reflected_total(s);
 	const struct l0_bt_l1_stats *bt = &s->bt_l1;
+	const struct l0_bt_l2_stats *bt2 = &s->bt_l2;
 	char note[256];
 
 	fprintf(f, "nestvm: per level (profile %s)\n", in->profile);
@@ -109,9 +110,12 @@ static void table_levels(FILE *f, const struct report_input *in)
 		 s->vmcs02_writes, s->sync_vmreads, s->sync_vmwrites,
 		 s->evmcs_read_bytes, s->evmcs_write_bytes);
 	table_row(f, "L0 (monitor)", l1_exits + l2_exits, 0,
-		  st->cycles_host - bt->hidden_host + REPORT_L0_HANDLER_CYCLES,
-		  st->host_vmreads - bt->hidden_vmreads,
-		  st->host_vmwrites - bt->hidden_vmwrites, note);
+		  st->cycles_host - bt->hidden_host - bt2->hidden_host +
+			  REPORT_L0_HANDLER_CYCLES,
+		  st->host_vmreads - bt->hidden_vmreads - bt2->hidden_vmreads,
+		  st->host_vmwrites - bt->hidden_vmwrites -
+			  bt2->hidden_vmwrites,
+		  note);
 	snprintf(note, sizeof(note),
 		 "exits to L0; VMREAD/VMWRITE %s: %" PRIu64 "/%" PRIu64
 		 " trapped, %" PRIu64 "/%" PRIu64
@@ -142,6 +146,18 @@ static void table_levels(FILE *f, const struct report_input *in)
 		table_row(f, "L1 translated", 0, s->insns_l1_bt,
 			  s->cycles_l1_bt, bt->vmreads, bt->vmwrites, note);
 	}
+	if (bt2->runs) {
+		uint64_t fb = sum_counts(bt2->fallbacks, L0_BT_NR_FALLBACKS);
+
+		snprintf(note, sizeof(note),
+			 "--bt: %" PRIu64 " runs, %" PRIu64
+			 " exits reflected with no world switch (counted in "
+			 "L2's exits), %" PRIu64 " fallbacks to vmcs02; the "
+			 "container's model cycles %" PRIu64 " are not charged",
+			 bt2->runs, bt2->reflected, fb, bt2->cycles_hidden);
+		table_row(f, "L2 translated", 0, bt2->insns, bt2->cycles,
+			  TABLE_NA, TABLE_NA, note);
+	}
 	snprintf(note, sizeof(note),
 		 "ept02 coherence %s: %" PRIu64 " table pages; ept12 pages "
 		 "write-protected %" PRIu64 ", write faults %" PRIu64
@@ -167,11 +183,12 @@ static void table_levels(FILE *f, const struct report_input *in)
 		 "world switches: %" PRIu64 " VM entries, %" PRIu64 " VM exits",
 		 s->vm_entries, s->vm_exits);
 	table_row(f, "switches", s->vm_entries + s->vm_exits, TABLE_NA,
-		  st->cycles_switch - bt->hidden_switch, TABLE_NA, TABLE_NA,
-		  note);
+		  st->cycles_switch - bt->hidden_switch - bt2->hidden_switch,
+		  TABLE_NA, TABLE_NA, note);
 	table_row(f, "total", TABLE_NA, st->insns,
-		  st->cycles - bt->cycles_hidden + s->cycles_l1_bt, TABLE_NA,
-		  TABLE_NA, "");
+		  st->cycles - bt->cycles_hidden + s->cycles_l1_bt -
+			  bt2->cycles_hidden + bt2->cycles,
+		  TABLE_NA, TABLE_NA, "");
 }
 
 static void table_reasons(FILE *f, const struct l0_stats *s)
@@ -345,6 +362,27 @@ static void json_bt_l1(struct json_writer *w, const struct l0_stats *s)
 	json_end_object(w);
 }
 
+/* --bt adaptive|always: L2's translated regions (l0/bt_l2.h). */
+static void json_bt_l2(struct json_writer *w, const struct l0_bt_l2_stats *x)
+{
+	json_begin_object(w, "bt_l2");
+	json_write_u64(w, "runs", x->runs);
+	json_write_u64(w, "reflected", x->reflected);
+	json_write_u64(w, "to_translation", x->to_translation);
+	json_write_u64(w, "to_hardware", x->to_hardware);
+	json_write_u64(w, "hardware", x->hardware);
+	json_write_u64(w, "coherence_resets", x->coherence_resets);
+	json_begin_object(w, "fallbacks");
+	for (int k = 0; k < L0_BT_NR_FALLBACKS; k++)
+		json_write_u64(w, l0_bt_fallback_name((enum l0_bt_fallback)k),
+			       x->fallbacks[k]);
+	json_end_object(w);
+	json_write_u64(w, "insns", x->insns);
+	json_write_u64(w, "cycles", x->cycles);
+	json_write_u64(w, "model_cycles", x->cycles_hidden);
+	json_end_object(w);
+}
+
 static void json_nested_levels(struct json_writer *w,
 			       const struct report_input *in)
 {
@@ -418,6 +456,8 @@ static void json_nested_levels(struct json_writer *w,
 	json_write_u64(w, "dropped_invept", s->ept02.dropped_invept);
 	json_write_u64(w, "l1_invepts", s->ept02.invepts);
 	json_end_object(w);
+	if (s->bt_l2.runs)
+		json_bt_l2(w, &s->bt_l2);
 	json_write_u64(w, "insns", s->insns_l2);
 	json_write_u64(w, "cycles", s->cycles_l2);
 	json_end_object(w);

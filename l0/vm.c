@@ -350,6 +350,8 @@ const char *l0_bt_fallback_name(enum l0_bt_fallback f)
 		return "unimpl";
 	case L0_BT_FALLBACK_EXIT:
 		return "exit";
+	case L0_BT_FALLBACK_REGION:
+		return "region";
 	case L0_BT_FALLBACK_STATE:
 		return "state";
 	case L0_BT_NR_FALLBACKS:
@@ -811,6 +813,16 @@ void l0_account_translated(struct l0_vm *vm, uint64_t cycles, uint64_t insns)
 	clock_read(vm, &vm->mark);
 }
 
+void l0_account_translated_l2(struct l0_vm *vm, uint64_t cycles, uint64_t insns)
+{
+	vm->stats.bt_l2.cycles += cycles;
+	vm->stats.bt_l2.insns += insns;
+	vm->l2_cycles += cycles;
+	vm->l2_insns += insns;
+	vm->exit_cycles = 0;
+	clock_read(vm, &vm->mark);
+}
+
 /*
  * One run: L0's VMLAUNCH/VMRESUME, the entry, the guest's time, and the
  * exit, with the span as it was before the entry (l2 says which guest
@@ -864,8 +876,11 @@ void l0_span_open(struct l0_vm *vm, uint32_t basic)
 		return;
 	r = &vm->stats.reflected[basic];
 	r->count++;
-	/* The span of this exit starts with the exit itself. */
-	r->world_switches++;
+	/* The span of this exit starts with the exit itself, unless L0 made
+	 * it from translated L2 code (l0/bt_l2.c). */
+	if (!vm->exit_synthesized)
+		r->world_switches++;
+	vm->exit_synthesized = false;
 	r->cycles += vm->exit_cycles;
 	r->cycles_switch += vm->exit_cycles;
 	r->l2_cycles += vm->l2_cycles;
@@ -896,9 +911,14 @@ static enum l0_exit_action run_once(struct l0_vm *vm)
 	bool launch = l2 ? !n->vmcs02_launched : !vm->vmcs01_launched;
 	int span_before = vm->span;
 	struct l0_clock before, after;
+	enum l0_exit_action act;
 	uint64_t ran;
 	struct vtx_stop st;
 	int ret;
+
+	/* --bt: L2's hot region runs translated instead (l0/bt_l2.c). */
+	if (l2 && vm->bt_l2_run && vm->bt_l2_run(vm, &act))
+		return act;
 
 	/* L0 wrote vmcs12 since L1 last ran: L1 must read it in its shadow
 	 * VMCS (KVM does this when it switches to the guest). The cost is

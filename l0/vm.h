@@ -23,6 +23,7 @@
 
 struct io_bus;
 struct l0_bt_l1;
+struct l0_bt_l2;
 struct l0_trace;
 struct shadow_mmu;
 struct nvmx;
@@ -112,6 +113,7 @@ struct l0_reflect_stats {
 		"RDMSR/WRMSR, MOV CR, LGDT, INT, INVLPG, ...)")          \
 	X(UNIMPL, "an instruction the translator does not handle")       \
 	X(EXIT, "a container exit the translator does not handle")       \
+	X(REGION, "translated L2 reached a region that is not hot")      \
 	X(STATE, "L1's state the container does not take (an event to "  \
 		 "inject, a paging mode the shadow does not cover, "     \
 		 "state after the reflected exit)")
@@ -143,6 +145,21 @@ struct l0_bt_l1_stats {
 	/* ... of which in VM entries and exits of the container and in
 	 * L0's VMX operations (and their VMREAD/VMWRITE counts): the
 	 * report leaves them out of L0's and the switches' rows. */
+	uint64_t hidden_switch, hidden_host, hidden_vmreads, hidden_vmwrites;
+};
+
+/* --bt adaptive|always: what translating L2's hot regions did. */
+struct l0_bt_l2_stats {
+	uint64_t runs; /* translated runs of L2 */
+	uint64_t reflected; /* exits L1 wanted, reflected with no switch */
+	uint64_t fallbacks[L0_BT_NR_FALLBACKS]; /* back to vmcs02 */
+	uint64_t hardware; /* hot-region entries left to VT-x (state) */
+	uint64_t coherence_resets; /* L2's shadow and TC dropped */
+	uint64_t to_translation, to_hardware; /* region switches */
+	uint64_t insns, cycles; /* run translated; charged */
+	uint64_t cycles_hidden; /* the model's cycles of those runs */
+	/* ... in the container's entries and exits and L0's VMX operations
+	 * (as for L1's, struct l0_bt_l1_stats) */
 	uint64_t hidden_switch, hidden_host, hidden_vmreads, hidden_vmwrites;
 };
 
@@ -181,6 +198,7 @@ struct l0_stats {
 	 * insns_l1 and cycles_l1. */
 	uint64_t insns_l1_bt, cycles_l1_bt;
 	struct l0_bt_l1_stats bt_l1;
+	struct l0_bt_l2_stats bt_l2;
 };
 
 /* The cost model's clocks at one instant of the run (l0/vm.c takes them
@@ -249,6 +267,14 @@ struct l0_vm {
 	 * exit would resume L1 at its host state (l0/nested.c). */
 	struct l0_bt_l1 *bt_l1;
 	enum l0_exit_action (*bt_l1_run)(struct l0_vm *vm);
+	/* --bt adaptive|always (l0/bt_l2.h), or NULL: before each entry of
+	 * L2, bt_l2_run() may run it translated instead (true, with what
+	 * the run loop does next in *act). */
+	struct l0_bt_l2 *bt_l2;
+	bool (*bt_l2_run)(struct l0_vm *vm, enum l0_exit_action *act);
+	/* The L2 exit being reflected was made by L0 from translated L2
+	 * code: no VM exit, no world switch (l0_span_open()). */
+	bool exit_synthesized;
 	bool vpid01; /* L1 runs on L0_VPID01 (vmcs01 enables VPID) */
 	int vmx_err; /* the first failed VMREAD/VMWRITE of L0 (a bug), or 0 */
 	uint32_t vmx_err_field;
@@ -351,6 +377,10 @@ void l0_l1_cpuid(struct l0_vm *vm, uint32_t leaf, uint32_t subleaf,
  */
 void l0_account_l0_work(struct l0_vm *vm);
 void l0_account_translated(struct l0_vm *vm, uint64_t cycles, uint64_t insns);
+/* The same for translated L2 (l0/bt_l2.c): L2's time before its next
+ * reflected exit. */
+void l0_account_translated_l2(struct l0_vm *vm, uint64_t cycles,
+			      uint64_t insns);
 
 /* Name of a basic exit reason for messages ("CPUID"), never NULL. */
 const char *l0_exit_reason_name(uint32_t basic);

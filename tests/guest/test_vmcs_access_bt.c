@@ -5,7 +5,9 @@
  * under L0's binary translator. Same output as --vmcs-access trap; no L1
  * exit and two world switches (L2's exit and re-entry) per reflected exit
  * in the steady state; l1-shim's own VMREAD/VMWRITE count per exit as
- * callouts; exact fallback counts; the one-line refusals.
+ * callouts; exact fallback counts; the one-line refusals. And --bt
+ * adaptive|always (l0/bt_l2.c): the same output as --bt off, no world
+ * switch per L2 exit while L2's region runs translated, exact fallbacks.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -353,6 +355,179 @@ static void test_vmcs_access_bt__refusals_one_line_125(void **state)
 	expect_refused(wp, "nestvm: --vmcs-access bt: --ept-coherence wp ");
 }
 
+/* ---- --bt off|adaptive|always: L2's hot regions translated ---------------- */
+
+static unsigned long long l2_stat(const struct cmd_result *res,
+				  const char *name)
+{
+	char key[96];
+
+	snprintf(key, sizeof(key), "nestvm: bt_l2: %s ", name);
+	return stat(res, key);
+}
+
+/* The nanobenchmark bench with iters iterations under --vmcs-access bt
+ * and --bt mode; exit status 0. */
+static void run_bt(const char *mode, const char *l2, const char *append,
+		   struct cmd_result *res)
+{
+	const char *extra[] = { "--bt", mode, NULL };
+
+	run("bt", extra, l2, append, res);
+	if (res->exit_code)
+		print_message("[ stderr ]\n%s\n", res->err);
+	assert_int_equal(res->exit_code, 0);
+}
+
+/* off, adaptive and always print the same (cycle values masked). */
+static void expect_same_under_modes(const char *l2, const char *append,
+				    struct cmd_result res[3])
+{
+	static const char *const modes[] = { "off", "adaptive", "always" };
+	static char a[16384], b[16384];
+
+	for (int k = 0; k < 3; k++)
+		run_bt(modes[k], l2, append, &res[k]);
+	mask_cycles(res[0].out, a, sizeof(a));
+	assert_non_null(strstr(a, "RESULT "));
+	for (int k = 1; k < 3; k++) {
+		mask_cycles(res[k].out, b, sizeof(b));
+		assert_string_equal(b, a);
+	}
+}
+
+static void free3(struct cmd_result res[3])
+{
+	for (int k = 0; k < 3; k++)
+		cmd_result_free(&res[k]);
+}
+
+/*
+ * The `in` loop: the same output under off, adaptive and always; both
+ * switch the loop's region to translation (one summary line each); in
+ * the steady state every iteration is one L2 exit reflected with no
+ * world switch at all (L2's IN and L1's VMRESUME both translated), one
+ * translated run of each level, and L2 never runs on VT-x.
+ */
+static void test_bt_l2__in_loop_no_world_switch_per_iteration(void **state)
+{
+	struct cmd_result r100[3], r200[3];
+	const char *ws = "nestvm: nested: world_switches ";
+	const char *ins = "nestvm: nested: insns_l2 ";
+
+	(void)state;
+	memset(r100, 0, sizeof(r100));
+	memset(r200, 0, sizeof(r200));
+	expect_same_under_modes(NANO, "-- bench=in iters=100", r100);
+	expect_same_under_modes(NANO, "-- bench=in iters=200", r200);
+	for (int k = 1; k < 3; k++) {
+		assert_non_null(strstr(r200[k].err, "nestvm: bt: region 0x"));
+		assert_non_null(strstr(r200[k].err, " to translation after "));
+		assert_non_null(strstr(r200[k].err,
+				       " exits per 1,000 instructions; "
+				       "break-even "));
+		assert_int_equal(stat(&r200[k], ws), stat(&r100[k], ws));
+		assert_int_equal(stat(&r200[k], ins), stat(&r100[k], ins));
+		assert_int_equal(l2_stat(&r200[k], "reflected") -
+					 l2_stat(&r100[k], "reflected"),
+				 100);
+		assert_int_equal(l2_stat(&r200[k], "runs") -
+					 l2_stat(&r100[k], "runs"),
+				 100);
+		assert_int_equal(l2_stat(&r200[k], "callout IO") -
+					 l2_stat(&r100[k], "callout IO"),
+				 100);
+		assert_int_equal(bt_stat(&r200[k], "runs") -
+					 bt_stat(&r100[k], "runs"),
+				 100);
+		assert_int_equal(l2_stat(&r200[k], "coherence_resets"),
+				 l2_stat(&r100[k], "coherence_resets"));
+		assert_int_equal(l2_stat(&r200[k], "to_hardware"), 0);
+	}
+	/* off: 2 world switches per iteration (L2's exit and entry). */
+	assert_int_equal(stat(&r200[0], ws) - stat(&r100[0], ws), 200);
+	assert_null(strstr(r200[0].err, "nestvm: bt_l2: "));
+	free3(r100);
+	free3(r200);
+}
+
+/* 1,000 CPUIDs under always: the first reflected from VT-x, the other
+ * 999 from the translation with no switch; L2's own clock says each is
+ * cheaper than under off. */
+static void test_bt_l2__cpuid_loop_always_one_world_switch(void **state)
+{
+	struct cmd_result res[3];
+
+	(void)state;
+	memset(res, 0, sizeof(res));
+	expect_same_under_modes(CPUID_LOOP, "stats -- 1000", res);
+	assert_non_null(strstr(res[2].err, "nestvm: nested: reflected CPUID "
+					   "(10) count 1000 l1_exits 0 "
+					   "world_switches 1 "));
+	assert_non_null(strstr(res[0].err, "nestvm: nested: reflected CPUID "
+					   "(10) count 1000 l1_exits 0 "
+					   "world_switches 2000 "));
+	{
+		const char *k = "RESULT cpuid_cycles_per_iter ";
+		const char *a = strstr(res[2].out, k),
+			   *o = strstr(res[0].out, k);
+
+		assert_non_null(a);
+		assert_non_null(o);
+		assert_true(strtoull(a + strlen(k), NULL, 10) <
+			    strtoull(o + strlen(k), NULL, 10));
+	}
+	free3(res);
+}
+
+/*
+ * cr8wr: L2's MOV to CR8 is not translated for L2 (vmcs12's CR8 controls
+ * decide it on VT-x): every iteration falls back at it (insn), the CR8
+ * exit is a hardware exit (1 world switch), L1's VMRESUME re-enters the
+ * translation; the MOV never retired on VT-x, so nothing is dropped.
+ */
+static void test_bt_l2__cr8wr_falls_back_once_per_iteration(void **state)
+{
+	struct cmd_result r100 = { 0 }, r200 = { 0 };
+	const char *ws = "nestvm: nested: world_switches ";
+
+	(void)state;
+	run_bt("always", NANO, "-- bench=cr8wr iters=100", &r100);
+	run_bt("always", NANO, "-- bench=cr8wr iters=200", &r200);
+	assert_int_equal(l2_stat(&r200, "fallback insn") -
+				 l2_stat(&r100, "fallback insn"),
+			 100);
+	assert_int_equal(stat(&r200, ws) - stat(&r100, ws), 200);
+	assert_int_equal(l2_stat(&r200, "coherence_resets"),
+			 l2_stat(&r100, "coherence_resets"));
+	assert_int_equal(l2_stat(&r200, "runs") - l2_stat(&r100, "runs"), 100);
+	cmd_result_free(&r100);
+	cmd_result_free(&r200);
+}
+
+static void test_bt_l2__without_vmcs_access_bt_one_line_125(void **state)
+{
+	const char *argv[] = { NESTVM_DEFAULT_PATH,
+			       "run",
+			       "--profile",
+			       "p4-prescott",
+			       "--bt",
+			       "adaptive",
+			       L1_SHIM,
+			       NULL };
+	struct cmd_result res = { 0 };
+
+	(void)state;
+	if (run_cmd((char *const *)argv, TIMEOUT_S, &res))
+		fail_msg("cannot run %s", NESTVM_DEFAULT_PATH);
+	assert_int_equal(res.exit_code, 125);
+	assert_string_equal(res.err,
+			    "nestvm: --bt adaptive: translates L2 under L0 and "
+			    "needs --vmcs-access bt (L1's handler translated "
+			    "too)\n");
+	cmd_result_free(&res);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +542,14 @@ int main(void)
 		cmocka_unit_test(
 			test_vmcs_access_bt__json_counts_and_breakdown),
 		cmocka_unit_test(test_vmcs_access_bt__refusals_one_line_125),
+		cmocka_unit_test(
+			test_bt_l2__in_loop_no_world_switch_per_iteration),
+		cmocka_unit_test(
+			test_bt_l2__cpuid_loop_always_one_world_switch),
+		cmocka_unit_test(
+			test_bt_l2__cr8wr_falls_back_once_per_iteration),
+		cmocka_unit_test(
+			test_bt_l2__without_vmcs_access_bt_one_line_125),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
