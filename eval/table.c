@@ -117,7 +117,7 @@ static int fill_nested(struct table_column *col, const char *unit,
 		{ "breakdown.l1", offsetof(struct table_totals, l1) },
 		{ "l2_cycles", offsetof(struct table_totals, l2_cycles) },
 	};
-	uint64_t handlers = 0, l2_exits = 0;
+	uint64_t handlers = 0, l2_exits = 0, l1_bt = 0;
 	double n;
 
 	snprintf(by, sizeof(by), "levels.L2.exits_by_reason.%s", unit);
@@ -139,6 +139,11 @@ static int fill_nested(struct table_column *col, const char *unit,
 	 * belong to L0's share when a profile charges them. */
 	report_u64(doc, base, "breakdown.l0_handlers", &handlers);
 	t->l0 += handlers;
+	/* --vmcs-access bt: L1's handler ran translated; its charged cycles
+	 * are L1's share of the exit (and its VMREAD/VMWRITE callouts are
+	 * neither trapped nor shadowed: the vmreads/vmwrites totals). */
+	report_u64(doc, base, "breakdown.l1_bt", &l1_bt);
+	t->l1 += l1_bt;
 	if (!t->count)
 		return 0;
 	n = (double)t->count;

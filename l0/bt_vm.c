@@ -278,6 +278,7 @@ static enum l0_stop_reason stop_reason(enum bt_stop_reason r)
 		return L0_STOP_INSN_LIMIT;
 	case BT_STOP_UNIMPL:
 	case BT_STOP_EXIT:
+	case BT_STOP_LEAVE: /* --vmm bt sets no exiting op */
 		break;
 	}
 	return L0_STOP_UNHANDLED;

@@ -38,6 +38,8 @@
 #include "l0/profile.h"
 #include "l0/report.h"
 #include "l0/shadow_vm.h"
+#include "l0/bt_l1.h"
+#include "l0/bt_l2.h"
 #include "l0/bt_vm.h"
 #include "l0/trace.h"
 #include "l0/vm.h"
@@ -73,6 +75,8 @@ struct nestvm_run {
 	int bus_error;
 	struct l0_vm *vm; /* the nested level, when not --native */
 	struct l0_bt_vm *bt; /* --vmm bt: the software VMM on vm's vmcs01 */
+	struct l0_bt_l1 *bt_l1; /* --vmcs-access bt: L1's handler translated */
+	struct l0_bt_l2 *bt_l2; /* --bt adaptive|always: L2's hot regions */
 	struct l0_profile profile; /* the cost profile (--profile) */
 	bool ran; /* the guest ran: the run has a report */
 	char *json_tmp; /* --json: the file being written, renamed at the end */
@@ -761,6 +765,86 @@ static void print_bt_stats(struct nestvm_run *r)
 		bt_virtual_tsc(&r->bt->bt, r->cpu));
 }
 
+/* --vmcs-access bt: what translating L1's handler did, and the
+ * translator's own counts for it. */
+static void print_bt_l1_stats(struct nestvm_run *r)
+{
+	const struct l0_stats *st = &r->vm->stats;
+	const struct l0_bt_l1_stats *x = &st->bt_l1;
+	const struct bt_stats *b = &r->bt_l1->bt.stats;
+
+	fprintf(stderr,
+		"nestvm: bt_l1: runs %" PRIu64 "\n"
+		"nestvm: bt_l1: entries %" PRIu64 "\n"
+		"nestvm: bt_l1: vmreads %" PRIu64 "\n"
+		"nestvm: bt_l1: vmwrites %" PRIu64 "\n"
+		"nestvm: bt_l1: cpuids %" PRIu64 "\n"
+		"nestvm: bt_l1: coherence_resets %" PRIu64 "\n"
+		"nestvm: bt_l1: shadow_fills %" PRIu64 "\n"
+		"nestvm: bt_l1: insns %" PRIu64 "\n"
+		"nestvm: bt_l1: cycles %" PRIu64 "\n"
+		"nestvm: bt_l1: model_cycles %" PRIu64 "\n",
+		x->runs, x->entries, x->vmreads, x->vmwrites, x->cpuids,
+		x->coherence_resets, x->shadow_fills, st->insns_l1_bt,
+		st->cycles_l1_bt, x->cycles_hidden);
+	for (int k = 0; k < L0_BT_NR_FALLBACKS; k++)
+		fprintf(stderr, "nestvm: bt_l1: fallback %s %" PRIu64 "\n",
+			l0_bt_fallback_name((enum l0_bt_fallback)k),
+			x->fallbacks[k]);
+	fprintf(stderr,
+		"nestvm: bt_l1: blocks %" PRIu64 "\n"
+		"nestvm: bt_l1: insns_translated %" PRIu64 "\n"
+		"nestvm: bt_l1: flushes %" PRIu64 "\n"
+		"nestvm: bt_l1: chains %" PRIu64 "\n"
+		"nestvm: bt_l1: callouts %" PRIu64 "\n",
+		b->blocks, b->insns, b->flushes, b->chains, b->callouts_total);
+	for (int k = 0; k < BT_NR_CALLOUT_KINDS; k++)
+		fprintf(stderr, "nestvm: bt_l1: callout %s %" PRIu64 "\n",
+			bt_callout_kind_name((enum bt_callout_kind)k),
+			b->callouts[k]);
+	fprintf(stderr,
+		"nestvm: bt_l1: cycles_translate %" PRIu64 "\n"
+		"nestvm: bt_l1: cycles_callouts %" PRIu64 "\n"
+		"nestvm: bt_l1: cycles_traps %" PRIu64 "\n",
+		b->cycles_translate, b->cycles_callouts, b->cycles_traps);
+}
+
+/* --bt adaptive|always: L2's translated regions, their switches (with
+ * the rate and break-even that decided them) and what fell back. */
+static void print_bt_l2_stats(struct nestvm_run *r)
+{
+	const struct l0_bt_l2_stats *x = &r->vm->stats.bt_l2;
+	const struct l0_bt_l2 *b = r->bt_l2;
+
+	for (unsigned int i = 0; i < b->nr_events; i++)
+		fprintf(stderr, "nestvm: bt: %s\n", b->events[i]);
+	fprintf(stderr,
+		"nestvm: bt_l2: runs %" PRIu64 "\n"
+		"nestvm: bt_l2: reflected %" PRIu64 "\n"
+		"nestvm: bt_l2: to_translation %" PRIu64 "\n"
+		"nestvm: bt_l2: to_hardware %" PRIu64 "\n"
+		"nestvm: bt_l2: hardware %" PRIu64 "\n"
+		"nestvm: bt_l2: coherence_resets %" PRIu64 "\n"
+		"nestvm: bt_l2: insns %" PRIu64 "\n"
+		"nestvm: bt_l2: cycles %" PRIu64 "\n"
+		"nestvm: bt_l2: model_cycles %" PRIu64 "\n",
+		x->runs, x->reflected, x->to_translation, x->to_hardware,
+		x->hardware, x->coherence_resets, x->insns, x->cycles,
+		x->cycles_hidden);
+	for (int k = 0; k < L0_BT_NR_FALLBACKS; k++)
+		fprintf(stderr, "nestvm: bt_l2: fallback %s %" PRIu64 "\n",
+			l0_bt_fallback_name((enum l0_bt_fallback)k),
+			x->fallbacks[k]);
+	fprintf(stderr,
+		"nestvm: bt_l2: blocks %" PRIu64 "\n"
+		"nestvm: bt_l2: callouts %" PRIu64 "\n",
+		b->bt.stats.blocks, b->bt.stats.callouts_total);
+	for (int k = 0; k < BT_NR_CALLOUT_KINDS; k++)
+		fprintf(stderr, "nestvm: bt_l2: callout %s %" PRIu64 "\n",
+			bt_callout_kind_name((enum bt_callout_kind)k),
+			b->bt.stats.callouts[k]);
+}
+
 static void print_nested_stats(const struct l0_vm *vm)
 {
 	const struct l0_stats *st = &vm->stats;
@@ -861,6 +945,13 @@ static void print_nested_stats(const struct l0_vm *vm)
 			x->vmreads, x->vmwrites, x->l1_insns, x->vmcs02_writes,
 			x->cycles, x->shadow_vmreads, x->shadow_vmwrites,
 			x->sync_vmreads, x->sync_vmwrites);
+		if (vm->vmcs_access == VMCS_ACCESS_BT)
+			fprintf(stderr,
+				"nestvm: nested: reflected_bt %s (%u) "
+				"vmreads %" PRIu64 " vmwrites %" PRIu64
+				" insns %" PRIu64 " cycles %" PRIu64 "\n",
+				name, k, x->bt_vmreads, x->bt_vmwrites,
+				x->l1_bt_insns, x->cycles_l1_bt);
 		if (vm->vmcs_access == VMCS_ACCESS_PV)
 			fprintf(stderr,
 				"nestvm: nested: reflected_evmcs %s (%u) "
@@ -995,6 +1086,31 @@ static int run_nested(struct nestvm_run *r)
 		error_line("%s", err);
 		return EXIT_CANNOT_RUN;
 	}
+	if (r->opt->vmcs_access == VMCS_ACCESS_BT) {
+		r->bt_l1 = calloc(1, sizeof(*r->bt_l1));
+		if (!r->bt_l1) {
+			error_line("%s", strerror(ENOMEM));
+			return EXIT_CANNOT_RUN;
+		}
+		ret = l0_bt_l1_init(r->bt_l1, r->vm, &r->profile, err, ERR_MAX);
+		if (ret) {
+			error_line("%s", err);
+			return EXIT_CANNOT_RUN;
+		}
+	}
+	if (r->bt_l1 && r->opt->bt_mode != NESTVM_BT_OFF) {
+		r->bt_l2 = calloc(1, sizeof(*r->bt_l2));
+		if (!r->bt_l2) {
+			error_line("%s", strerror(ENOMEM));
+			return EXIT_CANNOT_RUN;
+		}
+		ret = l0_bt_l2_init(r->bt_l2, r->bt_l1, r->vm, &r->profile,
+				    r->opt->bt_mode, err, ERR_MAX);
+		if (ret) {
+			error_line("%s", err);
+			return EXIT_CANNOT_RUN;
+		}
+	}
 	if (r->opt->vmm == NESTVM_VMM_BT) {
 		r->bt = calloc(1, sizeof(*r->bt));
 		if (!r->bt) {
@@ -1025,6 +1141,10 @@ static int run_nested(struct nestvm_run *r)
 	print_nested_stats(r->vm);
 	if (r->bt)
 		print_bt_stats(r);
+	if (r->bt_l1)
+		print_bt_l1_stats(r);
+	if (r->bt_l2)
+		print_bt_l2_stats(r);
 	print_nested_cycles(r);
 	print_report_table(r);
 	status = nested_stop_status(r);
@@ -1170,6 +1290,14 @@ static void run_free(struct nestvm_run *r)
 	if (r->bt) {
 		l0_bt_vm_destroy(r->bt);
 		free(r->bt);
+	}
+	if (r->bt_l2) {
+		l0_bt_l2_destroy(r->bt_l2);
+		free(r->bt_l2);
+	}
+	if (r->bt_l1) {
+		l0_bt_l1_destroy(r->bt_l1);
+		free(r->bt_l1);
 	}
 	if (r->vm) {
 		l0_vm_destroy(r->vm);

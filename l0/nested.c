@@ -635,7 +635,10 @@ enum l0_exit_action nested_reflect_vmexit(struct l0_vm *vm,
 	}
 	if (resume_l1_at_host_state(vm) == EXIT_STOP_VM)
 		return EXIT_STOP_VM;
-	return nested_load_exit_msrs(vm);
+	if (nested_load_exit_msrs(vm) == EXIT_STOP_VM)
+		return EXIT_STOP_VM;
+	/* --vmcs-access bt: L1's handler runs translated (l0/bt_l1.c). */
+	return vm->bt_l1_run ? vm->bt_l1_run(vm) : EXIT_RESUME;
 }
 
 /* ---- handling an exit for L2 ------------------------------------------------------ */

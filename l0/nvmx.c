@@ -252,15 +252,22 @@ enum l0_exit_action nvmx_fail_invalid(struct l0_vm *vm)
 	return EXIT_RESUME_SKIP_INSN;
 }
 
-enum l0_exit_action nvmx_fail_valid(struct l0_vm *vm, unsigned int error)
+uint64_t nvmx_vmx_outcome(struct l0_vm *vm, int error)
 {
+	if (!error)
+		return 0;
 	/* Without a current VMCS there is nowhere to put the error. */
-	if (vm->nvmx->vmptr == NVMX_NO_VMPTR)
-		return nvmx_fail_invalid(vm);
-	vm->nvmx->vmcs12->vm_instruction_error = error;
+	if (error < 0 || vm->nvmx->vmptr == NVMX_NO_VMPTR)
+		return X86_EFLAGS_CF;
+	vm->nvmx->vmcs12->vm_instruction_error = (uint32_t)error;
 	shadow_write_through(vm, VM_INSTRUCTION_ERROR);
 	evmcs_store_field(vm, VM_INSTRUCTION_ERROR);
-	set_flags(vm, X86_EFLAGS_ZF);
+	return X86_EFLAGS_ZF;
+}
+
+enum l0_exit_action nvmx_fail_valid(struct l0_vm *vm, unsigned int error)
+{
+	set_flags(vm, nvmx_vmx_outcome(vm, (int)error));
 	return EXIT_RESUME_SKIP_INSN;
 }
 
@@ -607,12 +614,24 @@ enum l0_exit_action nvmx_handle_vmptrst(struct l0_vm *vm)
 	return nvmx_succeed(vm);
 }
 
+int nvmx_vmread_enc(struct l0_vm *vm, uint64_t enc, uint64_t *val)
+{
+	struct nvmx *n = vm->nvmx;
+
+	if (n->vmptr == NVMX_NO_VMPTR)
+		return -1;
+	if ((enc >> 32) || vmcs12_read_field(n->vmcs12, (uint32_t)enc, val))
+		return VMXERR_UNSUPPORTED_VMCS_COMPONENT;
+	return 0;
+}
+
 enum l0_exit_action nvmx_handle_vmread(struct l0_vm *vm)
 {
 	struct nvmx *n = vm->nvmx;
 	enum l0_exit_action act;
 	struct nvmx_insn in;
-	uint64_t enc, val;
+	uint64_t enc = 0, val = 0;
+	int ret;
 
 	if (!nvmx_permitted(vm, &act))
 		return act;
@@ -621,8 +640,9 @@ enum l0_exit_action nvmx_handle_vmread(struct l0_vm *vm)
 	nvmx_read_insn(vm, &in);
 	/* reg2 holds the encoding; in 64-bit mode all 64 bits of it. */
 	enc = l0_read_gpr(vm, vmx_insn_info_get_reg2(in.info));
-	if ((enc >> 32) || vmcs12_read_field(n->vmcs12, (uint32_t)enc, &val))
-		return nvmx_fail_valid(vm, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+	ret = nvmx_vmread_enc(vm, enc, &val);
+	if (ret)
+		return nvmx_fail_valid(vm, (unsigned int)ret);
 	if (vmx_insn_info_is_reg(in.info))
 		l0_write_gpr(vm, vmx_insn_info_get_reg1(in.info), val);
 	else if (operand_write(vm, &in, &val, sizeof(val), &act))
@@ -632,12 +652,38 @@ enum l0_exit_action nvmx_handle_vmread(struct l0_vm *vm)
 	return nvmx_succeed(vm);
 }
 
+int nvmx_vmwrite_enc(struct l0_vm *vm, uint64_t enc, uint64_t val)
+{
+	struct nvmx *n = vm->nvmx;
+	uint64_t misc = 0;
+
+	if (n->vmptr == NVMX_NO_VMPTR)
+		return -1;
+	if ((enc >> 32) || !nested_vmcs_field_supported((uint32_t)enc))
+		return VMXERR_UNSUPPORTED_VMCS_COMPONENT;
+	/* Exit-information fields are writable only when IA32_VMX_MISC[29]
+	 * says so. */
+	nvmx_get_msr(n, MSR_IA32_VMX_MISC, &misc);
+	if (vmcs_field_type((uint32_t)enc) == VMCS_FIELD_TYPE_EXIT_INFO &&
+	    !(misc & VMX_MISC_VMWRITE_SHADOW_RO_FIELDS))
+		return VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT;
+	vmcs12_write_field(n->vmcs12, (uint32_t)enc, val);
+	if (L0_TRACING(vm))
+		l0_trace_nvmx_access(vm, true, (uint32_t)enc, val);
+	shadow_write_through(vm, (uint32_t)enc);
+	/* The field's sync class is now dirty (arch/vmcs_fields.def). */
+	n->vmcs02_dirty |= VMCS02_DIRTY_CLASS(
+		vmcs_field_table[vmcs_field_lookup((uint32_t)enc)].sync);
+	return 0;
+}
+
 enum l0_exit_action nvmx_handle_vmwrite(struct l0_vm *vm)
 {
 	struct nvmx *n = vm->nvmx;
 	enum l0_exit_action act;
 	struct nvmx_insn in;
-	uint64_t enc, val, misc = 0;
+	uint64_t enc, val;
+	int ret;
 
 	if (!nvmx_permitted(vm, &act))
 		return act;
@@ -649,22 +695,9 @@ enum l0_exit_action nvmx_handle_vmwrite(struct l0_vm *vm)
 	else if (operand_read(vm, &in, &val, sizeof(val), &act))
 		return act;
 	enc = l0_read_gpr(vm, vmx_insn_info_get_reg2(in.info));
-	if ((enc >> 32) || !nested_vmcs_field_supported((uint32_t)enc))
-		return nvmx_fail_valid(vm, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
-	/* Exit-information fields are writable only when IA32_VMX_MISC[29]
-	 * says so. */
-	nvmx_get_msr(n, MSR_IA32_VMX_MISC, &misc);
-	if (vmcs_field_type((uint32_t)enc) == VMCS_FIELD_TYPE_EXIT_INFO &&
-	    !(misc & VMX_MISC_VMWRITE_SHADOW_RO_FIELDS))
-		return nvmx_fail_valid(vm,
-				       VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
-	vmcs12_write_field(n->vmcs12, (uint32_t)enc, val);
-	if (L0_TRACING(vm))
-		l0_trace_nvmx_access(vm, true, (uint32_t)enc, val);
-	shadow_write_through(vm, (uint32_t)enc);
-	/* The field's sync class is now dirty (arch/vmcs_fields.def). */
-	n->vmcs02_dirty |= VMCS02_DIRTY_CLASS(
-		vmcs_field_table[vmcs_field_lookup((uint32_t)enc)].sync);
+	ret = nvmx_vmwrite_enc(vm, enc, val);
+	if (ret)
+		return nvmx_fail_valid(vm, (unsigned int)ret);
 	return nvmx_succeed(vm);
 }
 

@@ -98,6 +98,25 @@ enum l0_exit_action nvmx_fail_invalid(struct l0_vm *vm);
 enum l0_exit_action nvmx_fail_valid(struct l0_vm *vm, unsigned int error);
 
 /*
+ * The outcome of an L1 VMX instruction without touching any VMCS's
+ * RFLAGS (--vmcs-access bt, l0/bt_l1.c, where L1's RFLAGS are the
+ * container's): error 0 is VMsucceed (returns 0), -1 VMfailInvalid (CF),
+ * > 0 VMfailValid with that VM-instruction error recorded in vmcs12 as
+ * nvmx_fail_valid() records it (ZF; CF without a current VMCS).
+ */
+uint64_t nvmx_vmx_outcome(struct l0_vm *vm, int error);
+
+/*
+ * L1's VMREAD/VMWRITE of encoding enc on vmcs12, once L1 may execute it
+ * (in VMX operation, CPL 0) and the operand is known (SDM 31.3): 0, -1
+ * for VMfailInvalid (no current VMCS), or the VM-instruction error of a
+ * VMfailValid; nvmx_vmx_outcome() turns it into flags. Shared by the
+ * exit handlers and --vmcs-access bt's callouts.
+ */
+int nvmx_vmread_enc(struct l0_vm *vm, uint64_t enc, uint64_t *val);
+int nvmx_vmwrite_enc(struct l0_vm *vm, uint64_t enc, uint64_t val);
+
+/*
  * The shadow VMCS and vmcs12, kept in step (no-ops while shadowing is not
  * active): shadow VMCS -> vmcs12 before L0 reads vmcs12 for L1 (a nested
  * entry; VMCLEAR, VMPTRLD of another VMCS and VMXOFF release it through

@@ -81,6 +81,11 @@ static const char usage[] =
 	"                         (hw, the default) or L0's software VMM (bt:\n"
 	"                         kernel code from a translation cache, on\n"
 	"                         shadow page tables; docs/design/bt.md)\n"
+	"  --bt off|adaptive|always\n"
+	"                         nested runs: translate L2's code regions\n"
+	"                         whose exits pass the profile's break-even\n"
+	"                         (adaptive), every region (always), or none\n"
+	"                         (off, the default); needs --vmcs-access bt\n"
 	"  --json FILE            write the end-of-run report (levels, "
 	"reflected\n"
 	"                         exits, cycles) to FILE as JSON\n"
@@ -183,6 +188,7 @@ enum opt_id {
 	OPT_EPT_COHERENCE,
 	OPT_MMU,
 	OPT_VMM,
+	OPT_BT,
 	OPT_JSON,
 	OPT_NESTED_STATE_OUT,
 	OPT_TRACE,
@@ -214,6 +220,7 @@ static const struct opt_def {
 	{ "--ept-coherence", OPT_EPT_COHERENCE, true },
 	{ "--mmu", OPT_MMU, true },
 	{ "--vmm", OPT_VMM, true },
+	{ "--bt", OPT_BT, true },
 	{ "--json", OPT_JSON, true },
 	{ "--nested-state-out", OPT_NESTED_STATE_OUT, true },
 	{ "--trace", OPT_TRACE, true },
@@ -225,8 +232,8 @@ static const struct opt_def {
 	{ "--debug-crash", OPT_DEBUG_CRASH, false },
 };
 
-/* --vmcs-access: the strategies of docs/design/nested.md; bt is named
- * but not built yet, and says what it is waiting for. */
+/* --vmcs-access: the strategies of docs/design/nested.md; bt runs L1's
+ * exit handler under L0's binary translator (docs/design/bt.md). */
 static int parse_vmcs_access(const char *val, struct nestvm_options *opt,
 			     char *err, size_t errlen)
 {
@@ -239,14 +246,11 @@ static int parse_vmcs_access(const char *val, struct nestvm_options *opt,
 	else if (!strcmp(val, "pv"))
 		opt->vmcs_access = VMCS_ACCESS_PV;
 	else if (!strcmp(val, "bt"))
-		return errmsg(-EINVAL, err, errlen,
-			      "--vmcs-access bt: not implemented yet (needs "
-			      "the binary-translation fallback, l0/bt/, to "
-			      "translate L1's VMREAD/VMWRITE)");
+		opt->vmcs_access = VMCS_ACCESS_BT;
 	else
 		return errmsg(-EINVAL, err, errlen,
 			      "--vmcs-access: bad strategy '%s' (trap, "
-			      "shadow, shadow-all or pv)",
+			      "shadow, shadow-all, pv or bt)",
 			      val);
 	return 0;
 }
@@ -257,6 +261,15 @@ static int parse_vmcs_access(const char *val, struct nestvm_options *opt,
  */
 static int check_vmm(struct nestvm_options *opt, char *err, size_t errlen)
 {
+	/* L2's translated exits go to L1's translated handler. */
+	if (opt->bt_mode != NESTVM_BT_OFF &&
+	    (opt->level == NESTVM_LEVEL_NATIVE || opt->vmm == NESTVM_VMM_BT ||
+	     opt->vmcs_access != VMCS_ACCESS_BT))
+		return errmsg(-EINVAL, err, errlen,
+			      "--bt %s: translates L2 under L0 and needs "
+			      "--vmcs-access bt (L1's handler translated too)",
+			      opt->bt_mode == NESTVM_BT_ALWAYS ? "always"
+							       : "adaptive");
 	if (opt->vmm != NESTVM_VMM_BT)
 		return 0;
 	if (opt->level == NESTVM_LEVEL_NATIVE)
@@ -401,6 +414,19 @@ static int apply_opt(const struct opt_def *d, const char *val,
 			return errmsg(-EINVAL, err, errlen,
 				      "--vmm: bad VMM '%s' (hw or bt)", val);
 		opt->vmm = !strcmp(val, "bt") ? NESTVM_VMM_BT : NESTVM_VMM_HW;
+		return 0;
+	case OPT_BT:
+		if (!strcmp(val, "off"))
+			opt->bt_mode = NESTVM_BT_OFF;
+		else if (!strcmp(val, "adaptive"))
+			opt->bt_mode = NESTVM_BT_ADAPTIVE;
+		else if (!strcmp(val, "always"))
+			opt->bt_mode = NESTVM_BT_ALWAYS;
+		else
+			return errmsg(-EINVAL, err, errlen,
+				      "--bt: bad mode '%s' (off, adaptive or "
+				      "always)",
+				      val);
 		return 0;
 	case OPT_JSON:
 		if (!*val)

@@ -33,6 +33,13 @@ enum nestvm_vmm {
 	NESTVM_VMM_BT, /* L0's software VMM: kernel code translated (l0/bt/) */
 };
 
+/* --bt: L0's binary translation of L2's hot code regions (l0/bt_l2.h). */
+enum nestvm_bt_mode {
+	NESTVM_BT_OFF, /* L2 always runs on VT-x (the default) */
+	NESTVM_BT_ADAPTIVE, /* a region is translated past the break-even */
+	NESTVM_BT_ALWAYS, /* every region from its first exit (testing) */
+};
+
 enum nestvm_serial {
 	NESTVM_SERIAL_STDIO,
 	NESTVM_SERIAL_NONE,
@@ -60,6 +67,7 @@ struct nestvm_options {
 	bool mmu_shadow; /* --mmu shadow: L1 on shadow paging (default ept) */
 	bool mmu_given; /* --mmu was on the command line */
 	enum nestvm_vmm vmm; /* --vmm hw|bt (default hw) */
+	enum nestvm_bt_mode bt_mode; /* --bt off|adaptive|always (off) */
 	const char *json_path; /* --json FILE: the report as JSON; or NULL */
 	/* --nested-state-out FILE: L0's nested state at the end (l0/nstate.h) */
 	const char *nested_state_out;

@@ -94,6 +94,8 @@ static void table_levels(FILE *f, const struct report_input *in)
 	uint64_t l1_exits = sum_counts(s->l1_exits, VMX_NR_EXIT_REASONS);
 	uint64_t l2_exits = sum_counts(s->l2_exits, VMX_NR_EXIT_REASONS);
 	uint64_t refl = reflected_total(s);
+	const struct l0_bt_l1_stats *bt = &s->bt_l1;
+	const struct l0_bt_l2_stats *bt2 = &s->bt_l2;
 	char note[256];
 
 	fprintf(f, "nestvm: per level (profile %s)\n", in->profile);
@@ -108,8 +110,12 @@ static void table_levels(FILE *f, const struct report_input *in)
 		 s->vmcs02_writes, s->sync_vmreads, s->sync_vmwrites,
 		 s->evmcs_read_bytes, s->evmcs_write_bytes);
 	table_row(f, "L0 (monitor)", l1_exits + l2_exits, 0,
-		  st->cycles_host + REPORT_L0_HANDLER_CYCLES, st->host_vmreads,
-		  st->host_vmwrites, note);
+		  st->cycles_host - bt->hidden_host - bt2->hidden_host +
+			  REPORT_L0_HANDLER_CYCLES,
+		  st->host_vmreads - bt->hidden_vmreads - bt2->hidden_vmreads,
+		  st->host_vmwrites - bt->hidden_vmwrites -
+			  bt2->hidden_vmwrites,
+		  note);
 	snprintf(note, sizeof(note),
 		 "exits to L0; VMREAD/VMWRITE %s: %" PRIu64 "/%" PRIu64
 		 " trapped, %" PRIu64 "/%" PRIu64
@@ -128,6 +134,30 @@ static void table_levels(FILE *f, const struct report_input *in)
 		 s->ept_violations_reflected);
 	table_row(f, "L2 (vmcs02)", l2_exits, s->insns_l2, s->cycles_l2,
 		  TABLE_NA, TABLE_NA, note);
+	if (in->vm->vmcs_access == VMCS_ACCESS_BT) {
+		uint64_t fb = sum_counts(bt->fallbacks, L0_BT_NR_FALLBACKS);
+
+		snprintf(note, sizeof(note),
+			 "L1's handler under BT: %" PRIu64 " runs, %" PRIu64
+			 " VMRESUMEs to L2, %" PRIu64
+			 " fallbacks to vmcs01; the container's model cycles "
+			 "%" PRIu64 " are not charged",
+			 bt->runs, bt->entries, fb, bt->cycles_hidden);
+		table_row(f, "L1 translated", 0, s->insns_l1_bt,
+			  s->cycles_l1_bt, bt->vmreads, bt->vmwrites, note);
+	}
+	if (bt2->runs) {
+		uint64_t fb = sum_counts(bt2->fallbacks, L0_BT_NR_FALLBACKS);
+
+		snprintf(note, sizeof(note),
+			 "--bt: %" PRIu64 " runs, %" PRIu64
+			 " exits reflected with no world switch (counted in "
+			 "L2's exits), %" PRIu64 " fallbacks to vmcs02; the "
+			 "container's model cycles %" PRIu64 " are not charged",
+			 bt2->runs, bt2->reflected, fb, bt2->cycles_hidden);
+		table_row(f, "L2 translated", 0, bt2->insns, bt2->cycles,
+			  TABLE_NA, TABLE_NA, note);
+	}
 	snprintf(note, sizeof(note),
 		 "ept02 coherence %s: %" PRIu64 " table pages; ept12 pages "
 		 "write-protected %" PRIu64 ", write faults %" PRIu64
@@ -153,9 +183,12 @@ static void table_levels(FILE *f, const struct report_input *in)
 		 "world switches: %" PRIu64 " VM entries, %" PRIu64 " VM exits",
 		 s->vm_entries, s->vm_exits);
 	table_row(f, "switches", s->vm_entries + s->vm_exits, TABLE_NA,
-		  st->cycles_switch, TABLE_NA, TABLE_NA, note);
-	table_row(f, "total", TABLE_NA, st->insns, st->cycles, TABLE_NA,
-		  TABLE_NA, "");
+		  st->cycles_switch - bt->hidden_switch - bt2->hidden_switch,
+		  TABLE_NA, TABLE_NA, note);
+	table_row(f, "total", TABLE_NA, st->insns,
+		  st->cycles - bt->cycles_hidden + s->cycles_l1_bt -
+			  bt2->cycles_hidden + bt2->cycles,
+		  TABLE_NA, TABLE_NA, "");
 }
 
 static void table_reasons(FILE *f, const struct l0_stats *s)
@@ -183,12 +216,12 @@ static void table_reasons(FILE *f, const struct l0_stats *s)
  * (L1 exits, world switches, L1's VMREAD/VMWRITE, trapped or shadowed)
  * and its modeled cycles with Turtles' breakdown, then L2's own time
  * before it. */
-static void table_reflected(FILE *f, const struct l0_stats *s)
+static void table_reflected(FILE *f, const struct l0_stats *s, bool bt)
 {
 	fputs("nestvm: per reflected L2 exit     count  L1 exits  switches  "
-	      "vmreads vmwrites     cycles = switches +       L0 +       L1"
-	      "   L2 before\n",
+	      "vmreads vmwrites     cycles = switches +       L0 +       L1",
 	      f);
+	fputs(bt ? " +    L1 bt   L2 before\n" : "   L2 before\n", f);
 	for (unsigned int k = 0; k < VMX_NR_EXIT_REASONS; k++) {
 		const struct l0_reflect_stats *r = &s->reflected[k];
 		char label[64];
@@ -200,17 +233,23 @@ static void table_reflected(FILE *f, const struct l0_stats *s)
 		fprintf(f,
 			"nestvm:   %-22s %8" PRIu64
 			" %9.2f %9.2f %8.2f %8.2f %10.1f   %10.1f %10.1f "
-			"%10.1f %11.1f\n",
+			"%10.1f",
 			label, r->count, per_exit(r->l1_exits, r->count),
 			per_exit(r->world_switches, r->count),
-			per_exit(r->vmreads + r->shadow_vmreads, r->count),
-			per_exit(r->vmwrites + r->shadow_vmwrites, r->count),
+			per_exit(r->vmreads + r->shadow_vmreads + r->bt_vmreads,
+				 r->count),
+			per_exit(r->vmwrites + r->shadow_vmwrites +
+					 r->bt_vmwrites,
+				 r->count),
 			per_exit(r->cycles, r->count),
 			per_exit(r->cycles_switch, r->count),
 			per_exit(r->cycles_l0 + REPORT_L0_HANDLER_CYCLES,
 				 r->count),
-			per_exit(r->cycles_l1, r->count),
-			per_exit(r->l2_cycles, r->count));
+			per_exit(r->cycles_l1, r->count));
+		if (bt)
+			fprintf(f, " %10.1f",
+				per_exit(r->cycles_l1_bt, r->count));
+		fprintf(f, " %11.1f\n", per_exit(r->l2_cycles, r->count));
 	}
 }
 
@@ -218,7 +257,8 @@ void report_print_table(FILE *f, const struct report_input *in)
 {
 	table_levels(f, in);
 	table_reasons(f, &in->vm->stats);
-	table_reflected(f, &in->vm->stats);
+	table_reflected(f, &in->vm->stats,
+			in->vm->vmcs_access == VMCS_ACCESS_BT);
 }
 
 /* ---- JSON --------------------------------------------------------------- */
@@ -299,6 +339,51 @@ static void json_shadow_mmu(struct json_writer *w, const struct shadow_stats *s)
 	json_end_object(w);
 }
 
+/* --vmcs-access bt: L1's handler under the translator (l0/bt_l1.h). */
+static void json_bt_l1(struct json_writer *w, const struct l0_stats *s)
+{
+	const struct l0_bt_l1_stats *x = &s->bt_l1;
+
+	json_begin_object(w, "bt_l1");
+	json_write_u64(w, "runs", x->runs);
+	json_write_u64(w, "entries", x->entries);
+	json_write_u64(w, "vmreads", x->vmreads);
+	json_write_u64(w, "vmwrites", x->vmwrites);
+	json_write_u64(w, "cpuids", x->cpuids);
+	json_write_u64(w, "coherence_resets", x->coherence_resets);
+	json_write_u64(w, "shadow_fills", x->shadow_fills);
+	json_begin_object(w, "fallbacks");
+	for (int k = 0; k < L0_BT_NR_FALLBACKS; k++)
+		json_write_u64(w, l0_bt_fallback_name((enum l0_bt_fallback)k),
+			       x->fallbacks[k]);
+	json_end_object(w);
+	json_write_u64(w, "insns", s->insns_l1_bt);
+	json_write_u64(w, "cycles", s->cycles_l1_bt);
+	json_write_u64(w, "model_cycles", x->cycles_hidden);
+	json_end_object(w);
+}
+
+/* --bt adaptive|always: L2's translated regions (l0/bt_l2.h). */
+static void json_bt_l2(struct json_writer *w, const struct l0_bt_l2_stats *x)
+{
+	json_begin_object(w, "bt_l2");
+	json_write_u64(w, "runs", x->runs);
+	json_write_u64(w, "reflected", x->reflected);
+	json_write_u64(w, "to_translation", x->to_translation);
+	json_write_u64(w, "to_hardware", x->to_hardware);
+	json_write_u64(w, "hardware", x->hardware);
+	json_write_u64(w, "coherence_resets", x->coherence_resets);
+	json_begin_object(w, "fallbacks");
+	for (int k = 0; k < L0_BT_NR_FALLBACKS; k++)
+		json_write_u64(w, l0_bt_fallback_name((enum l0_bt_fallback)k),
+			       x->fallbacks[k]);
+	json_end_object(w);
+	json_write_u64(w, "insns", x->insns);
+	json_write_u64(w, "cycles", x->cycles);
+	json_write_u64(w, "model_cycles", x->cycles_hidden);
+	json_end_object(w);
+}
+
 static void json_nested_levels(struct json_writer *w,
 			       const struct report_input *in)
 {
@@ -332,8 +417,10 @@ static void json_nested_levels(struct json_writer *w,
 	json_write_u64(w, "exits_reflected_to", refl);
 	/* Trapped ones exited to L0; shadowed ones the shadow VMCS
 	 * answered (--vmcs-access shadow, shadow-all). */
-	json_write_u64(w, "vmreads", s->vmreads + s->shadow_vmreads);
-	json_write_u64(w, "vmwrites", s->vmwrites + s->shadow_vmwrites);
+	json_write_u64(w, "vmreads",
+		       s->vmreads + s->shadow_vmreads + s->bt_l1.vmreads);
+	json_write_u64(w, "vmwrites",
+		       s->vmwrites + s->shadow_vmwrites + s->bt_l1.vmwrites);
 	json_write_u64(w, "vmreads_trapped", s->vmreads);
 	json_write_u64(w, "vmwrites_trapped", s->vmwrites);
 	json_write_u64(w, "vmreads_shadowed", s->shadow_vmreads);
@@ -343,6 +430,8 @@ static void json_nested_levels(struct json_writer *w,
 		json_shadow_mmu(w, &in->vm->shadow->stats);
 	if (in->bt)
 		json_bt(w, in->bt);
+	if (in->vm->vmcs_access == VMCS_ACCESS_BT)
+		json_bt_l1(w, s);
 	json_write_u64(w, "nested_vmfails", s->nested_vmfails);
 	json_write_u64(w, "nested_entry_failures", s->nested_entry_failures);
 	json_write_u64(w, "insns", s->insns_l1);
@@ -368,6 +457,8 @@ static void json_nested_levels(struct json_writer *w,
 	json_write_u64(w, "dropped_invept", s->ept02.dropped_invept);
 	json_write_u64(w, "l1_invepts", s->ept02.invepts);
 	json_end_object(w);
+	if (s->bt_l2.runs)
+		json_bt_l2(w, &s->bt_l2);
 	json_write_u64(w, "insns", s->insns_l2);
 	json_write_u64(w, "cycles", s->cycles_l2);
 	json_end_object(w);
@@ -391,8 +482,11 @@ static void json_reflected(struct json_writer *w, const struct l0_stats *s)
 		json_write_u64(w, "count", r->count);
 		json_write_u64(w, "l1_exits", r->l1_exits);
 		json_write_u64(w, "world_switches", r->world_switches);
-		json_write_u64(w, "vmreads", r->vmreads + r->shadow_vmreads);
-		json_write_u64(w, "vmwrites", r->vmwrites + r->shadow_vmwrites);
+		json_write_u64(w, "vmreads",
+			       r->vmreads + r->shadow_vmreads + r->bt_vmreads);
+		json_write_u64(w, "vmwrites",
+			       r->vmwrites + r->shadow_vmwrites +
+				       r->bt_vmwrites);
 		json_write_u64(w, "vmreads_trapped", r->vmreads);
 		json_write_u64(w, "vmwrites_trapped", r->vmwrites);
 		json_write_u64(w, "vmreads_shadowed", r->shadow_vmreads);
@@ -407,7 +501,11 @@ static void json_reflected(struct json_writer *w, const struct l0_stats *s)
 		json_write_u64(w, "l0", r->cycles_l0);
 		json_write_u64(w, "l0_handlers", REPORT_L0_HANDLER_CYCLES);
 		json_write_u64(w, "l1", r->cycles_l1);
+		json_write_u64(w, "l1_bt", r->cycles_l1_bt);
 		json_end_object(w);
+		json_write_u64(w, "vmreads_bt", r->bt_vmreads);
+		json_write_u64(w, "vmwrites_bt", r->bt_vmwrites);
+		json_write_u64(w, "l1_bt_insns", r->l1_bt_insns);
 		json_write_u64(w, "l1_insns", r->l1_insns);
 		json_write_u64(w, "vmcs02_writes", r->vmcs02_writes);
 		json_write_u64(w, "l2_cycles", r->l2_cycles);

@@ -333,6 +333,43 @@ struct l1_exit {
 typedef enum l0_exit_action (*l1_exit_handler_fn)(struct l0_vm *vm,
 						  const struct l1_exit *e);
 
+const char *l0_bt_fallback_name(enum l0_bt_fallback f)
+{
+	switch (f) {
+	case L0_BT_FALLBACK_VMX:
+		return "vmx";
+	case L0_BT_FALLBACK_VMFAIL:
+		return "vmfail";
+	case L0_BT_FALLBACK_ENTRY_FAILURE:
+		return "entry_failure";
+	case L0_BT_FALLBACK_FAULT:
+		return "fault";
+	case L0_BT_FALLBACK_INSN:
+		return "insn";
+	case L0_BT_FALLBACK_UNIMPL:
+		return "unimpl";
+	case L0_BT_FALLBACK_EXIT:
+		return "exit";
+	case L0_BT_FALLBACK_REGION:
+		return "region";
+	case L0_BT_FALLBACK_STATE:
+		return "state";
+	case L0_BT_NR_FALLBACKS:
+		break;
+	}
+	return "unknown";
+}
+
+void l0_l1_cpuid(struct l0_vm *vm, uint32_t leaf, uint32_t subleaf,
+		 uint32_t r[4])
+{
+	/* pv: the hypervisor leaves that offer the eVMCS (l0/evmcs.c). */
+	if (!evmcs_cpuid(vm, leaf, r))
+		vtx_cpu_cpuid(vm->cpu, leaf, subleaf, r);
+	if (leaf == 1)
+		r[2] |= CPUID_1_ECX_VMX;
+}
+
 /* The processor's CPUID, with VMX set: L0 offers it (l0/nvmx.h). */
 static enum l0_exit_action l1_handle_cpuid(struct l0_vm *vm,
 					   const struct l1_exit *e)
@@ -342,12 +379,7 @@ static enum l0_exit_action l1_handle_cpuid(struct l0_vm *vm,
 
 	(void)e;
 	vtx_cpu_get_regs(vm->cpu, &regs);
-	/* pv: the hypervisor leaves that offer the eVMCS (l0/evmcs.c). */
-	if (!evmcs_cpuid(vm, (uint32_t)regs.rax, r))
-		vtx_cpu_cpuid(vm->cpu, (uint32_t)regs.rax, (uint32_t)regs.rcx,
-			      r);
-	if ((uint32_t)regs.rax == 1)
-		r[2] |= CPUID_1_ECX_VMX;
+	l0_l1_cpuid(vm, (uint32_t)regs.rax, (uint32_t)regs.rcx, r);
 	/* CPUID writes the 32-bit registers: bits 63:32 become 0. */
 	regs.rax = r[0];
 	regs.rbx = r[1];
@@ -759,6 +791,38 @@ static void account_between_runs(struct l0_vm *vm, const struct l0_clock *now)
 	vm->mark = *now;
 }
 
+void l0_account_l0_work(struct l0_vm *vm)
+{
+	struct l0_clock now;
+
+	clock_read(vm, &now);
+	account_between_runs(vm, &now);
+}
+
+void l0_account_translated(struct l0_vm *vm, uint64_t cycles, uint64_t insns)
+{
+	struct l0_reflect_stats *r = open_span(vm);
+
+	vm->stats.cycles_l1_bt += cycles;
+	vm->stats.insns_l1_bt += insns;
+	if (r) {
+		r->cycles += cycles;
+		r->cycles_l1_bt += cycles;
+		r->l1_bt_insns += insns;
+	}
+	clock_read(vm, &vm->mark);
+}
+
+void l0_account_translated_l2(struct l0_vm *vm, uint64_t cycles, uint64_t insns)
+{
+	vm->stats.bt_l2.cycles += cycles;
+	vm->stats.bt_l2.insns += insns;
+	vm->l2_cycles += cycles;
+	vm->l2_insns += insns;
+	vm->exit_cycles = 0;
+	clock_read(vm, &vm->mark);
+}
+
 /*
  * One run: L0's VMLAUNCH/VMRESUME, the entry, the guest's time, and the
  * exit, with the span as it was before the entry (l2 says which guest
@@ -812,8 +876,11 @@ void l0_span_open(struct l0_vm *vm, uint32_t basic)
 		return;
 	r = &vm->stats.reflected[basic];
 	r->count++;
-	/* The span of this exit starts with the exit itself. */
-	r->world_switches++;
+	/* The span of this exit starts with the exit itself, unless L0 made
+	 * it from translated L2 code (l0/bt_l2.c). */
+	if (!vm->exit_synthesized)
+		r->world_switches++;
+	vm->exit_synthesized = false;
 	r->cycles += vm->exit_cycles;
 	r->cycles_switch += vm->exit_cycles;
 	r->l2_cycles += vm->l2_cycles;
@@ -844,9 +911,14 @@ static enum l0_exit_action run_once(struct l0_vm *vm)
 	bool launch = l2 ? !n->vmcs02_launched : !vm->vmcs01_launched;
 	int span_before = vm->span;
 	struct l0_clock before, after;
+	enum l0_exit_action act;
 	uint64_t ran;
 	struct vtx_stop st;
 	int ret;
+
+	/* --bt: L2's hot region runs translated instead (l0/bt_l2.c). */
+	if (l2 && vm->bt_l2_run && vm->bt_l2_run(vm, &act))
+		return act;
 
 	/* L0 wrote vmcs12 since L1 last ran: L1 must read it in its shadow
 	 * VMCS (KVM does this when it switches to the guest). The cost is
@@ -1270,7 +1342,9 @@ int l0_vm_set_vmcs_access(struct l0_vm *vm, enum vmcs_access_mode mode,
 	int ret;
 
 	vm->vmcs_access = mode;
-	if (mode == VMCS_ACCESS_TRAP)
+	/* bt: L1's handler is translated (l0/bt_l1.h, set up after the
+	 * MMU); L1's VMREAD/VMWRITE on the hardware exit as under trap. */
+	if (mode == VMCS_ACCESS_TRAP || mode == VMCS_ACCESS_BT)
 		return 0;
 	/* pv needs no hardware: L1's eVMCS is its own memory. */
 	if (mode == VMCS_ACCESS_PV) {

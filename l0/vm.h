@@ -22,6 +22,8 @@
 #include "vmcs-merge/shadow.h"
 
 struct io_bus;
+struct l0_bt_l1;
+struct l0_bt_l2;
 struct l0_trace;
 struct shadow_mmu;
 struct nvmx;
@@ -87,6 +89,79 @@ struct l0_reflect_stats {
 	uint64_t cycles_l0; /* ... in L0's VMX operations */
 	uint64_t cycles_l1; /* ... while L1 ran (vmcs01) */
 	uint64_t l2_cycles, l2_insns; /* L2's run up to the exits */
+	/* --vmcs-access bt: L1's handler run translated (l0/bt_l1.h):
+	 * its VMREAD/VMWRITE callouts, instructions, and the cycles
+	 * charged for it (the TC's run plus the bt_* charges), a fourth
+	 * term of cycles. */
+	uint64_t bt_vmreads, bt_vmwrites, l1_bt_insns, cycles_l1_bt;
+};
+
+/*
+ * --vmcs-access bt: why L1 left translation for the hardware (vmcs01) at
+ * an instruction, as if it had run natively all along (l0/bt_l1.c,
+ * docs/design/bt.md). Every one is counted.
+ */
+#define L0_BT_FALLBACKS(X)                                               \
+	X(VMX, "a VMX instruction the callouts do not do (memory "       \
+	       "operand, VMPTRLD, VMCALL, ...)")                         \
+	X(VMFAIL, "VMLAUNCH/VMRESUME failed (VMfail): L1 goes on after " \
+		  "it")                                                  \
+	X(ENTRY_FAILURE, "VMLAUNCH/VMRESUME failed VM entry: L1 at its " \
+			 "host state")                                   \
+	X(FAULT, "an exception of L1, or a #PF the L1 shadow does not "  \
+		 "fill (a page-table write, a true fault)")              \
+	X(INSN, "an instruction L1 runs on the hardware (HLT, RDTSC, "   \
+		"RDMSR/WRMSR, MOV CR, LGDT, INT, INVLPG, ...)")          \
+	X(UNIMPL, "an instruction the translator does not handle")       \
+	X(EXIT, "a container exit the translator does not handle")       \
+	X(REGION, "translated L2 reached a region that is not hot")      \
+	X(STATE, "L1's state the container does not take (an event to "  \
+		 "inject, a paging mode the shadow does not cover, "     \
+		 "state after the reflected exit)")
+
+enum l0_bt_fallback {
+#define L0_BT_FALLBACK_ENUM(name, what) L0_BT_FALLBACK_##name,
+	L0_BT_FALLBACKS(L0_BT_FALLBACK_ENUM)
+#undef L0_BT_FALLBACK_ENUM
+		L0_BT_NR_FALLBACKS
+};
+
+/* "vmx", "vmfail", ... (lower case), never NULL. */
+const char *l0_bt_fallback_name(enum l0_bt_fallback f);
+
+/* --vmcs-access bt: what translating L1's exit handler did. */
+struct l0_bt_l1_stats {
+	uint64_t runs; /* translated runs of L1 (one per reflected exit) */
+	uint64_t entries; /* ... that ended in L2 entered by VMRESUME */
+	uint64_t vmreads, vmwrites, cpuids; /* callouts done on vmcs12 */
+	uint64_t fallbacks[L0_BT_NR_FALLBACKS];
+	/* L1 ran on the hardware since the last translated run: its
+	 * shadow roots dropped and its TC flushed (coherence). */
+	uint64_t coherence_resets;
+	uint64_t shadow_fills; /* #PFs the L1 shadow filled (hidden) */
+	/* The model's cycles of the translated runs (TC, container entries
+	 * and exits, L0's copies); the guests' TSC sees cycles_l1_bt
+	 * instead (l0/bt_l1.c). */
+	uint64_t cycles_hidden;
+	/* ... of which in VM entries and exits of the container and in
+	 * L0's VMX operations (and their VMREAD/VMWRITE counts): the
+	 * report leaves them out of L0's and the switches' rows. */
+	uint64_t hidden_switch, hidden_host, hidden_vmreads, hidden_vmwrites;
+};
+
+/* --bt adaptive|always: what translating L2's hot regions did. */
+struct l0_bt_l2_stats {
+	uint64_t runs; /* translated runs of L2 */
+	uint64_t reflected; /* exits L1 wanted, reflected with no switch */
+	uint64_t fallbacks[L0_BT_NR_FALLBACKS]; /* back to vmcs02 */
+	uint64_t hardware; /* hot-region entries left to VT-x (state) */
+	uint64_t coherence_resets; /* L2's shadow and TC dropped */
+	uint64_t to_translation, to_hardware; /* region switches */
+	uint64_t insns, cycles; /* run translated; charged */
+	uint64_t cycles_hidden; /* the model's cycles of those runs */
+	/* ... in the container's entries and exits and L0's VMX operations
+	 * (as for L1's, struct l0_bt_l1_stats) */
+	uint64_t hidden_switch, hidden_host, hidden_vmreads, hidden_vmwrites;
 };
 
 struct l0_stats {
@@ -120,6 +195,11 @@ struct l0_stats {
 	/* Modeled cycles while each level ran; with the model's switch and
 	 * C-host buckets (L0) they add up to the run's cycles. */
 	uint64_t cycles_l1, cycles_l2;
+	/* --vmcs-access bt: L1 run translated (l0/bt_l1.h), apart from
+	 * insns_l1 and cycles_l1. */
+	uint64_t insns_l1_bt, cycles_l1_bt;
+	struct l0_bt_l1_stats bt_l1;
+	struct l0_bt_l2_stats bt_l2;
 };
 
 /* The cost model's clocks at one instant of the run (l0/vm.c takes them
@@ -183,6 +263,19 @@ struct l0_vm {
 	 * shadow MMU (mmu/shadow.h); shadow is NULL otherwise. */
 	enum l0_mmu_mode mmu;
 	struct shadow_mmu *shadow;
+	/* --vmcs-access bt: L1's exit handler under the translator
+	 * (l0/bt_l1.h), or NULL; bt_l1_run() is called where a reflected
+	 * exit would resume L1 at its host state (l0/nested.c). */
+	struct l0_bt_l1 *bt_l1;
+	enum l0_exit_action (*bt_l1_run)(struct l0_vm *vm);
+	/* --bt adaptive|always (l0/bt_l2.h), or NULL: before each entry of
+	 * L2, bt_l2_run() may run it translated instead (true, with what
+	 * the run loop does next in *act). */
+	struct l0_bt_l2 *bt_l2;
+	bool (*bt_l2_run)(struct l0_vm *vm, enum l0_exit_action *act);
+	/* The L2 exit being reflected was made by L0 from translated L2
+	 * code: no VM exit, no world switch (l0_span_open()). */
+	bool exit_synthesized;
 	bool vpid01; /* L1 runs on L0_VPID01 (vmcs01 enables VPID) */
 	int vmx_err; /* the first failed VMREAD/VMWRITE of L0 (a bug), or 0 */
 	uint32_t vmx_err_field;
@@ -272,6 +365,25 @@ int l0_msr_write(struct l0_vm *vm, uint32_t msr, uint64_t val);
  * to L1 (nested_reflect_vmexit()): counts it, and charges it the exit
  * itself and L2's run that led to it. */
 void l0_span_open(struct l0_vm *vm, uint32_t basic);
+
+/* CPUID as L1 sees it (L0's answer on an L1 CPUID exit). */
+void l0_l1_cpuid(struct l0_vm *vm, uint32_t leaf, uint32_t subleaf,
+		 uint32_t r[4]);
+
+/*
+ * --vmcs-access bt (l0/bt_l1.c) runs L1 translated inside an exit
+ * handler: l0_account_l0_work() charges L0's work so far to the span
+ * under way, as the next run would; l0_account_translated() charges the
+ * translated run its cycles (the TC's own and the bt_* charges, not the
+ * container's entries and exits: a software VMM has none) and restarts
+ * the clocks after it.
+ */
+void l0_account_l0_work(struct l0_vm *vm);
+void l0_account_translated(struct l0_vm *vm, uint64_t cycles, uint64_t insns);
+/* The same for translated L2 (l0/bt_l2.c): L2's time before its next
+ * reflected exit. */
+void l0_account_translated_l2(struct l0_vm *vm, uint64_t cycles,
+			      uint64_t insns);
 
 /* Name of a basic exit reason for messages ("CPUID"), never NULL. */
 const char *l0_exit_reason_name(uint32_t basic);

@@ -163,6 +163,18 @@ static int gpt_get(struct shadow_mmu *s, gpa_t gpa)
 	return 0;
 }
 
+int shadow_pin_gpa(struct shadow_mmu *s, gpa_t gpa)
+{
+	return gpt_get(s, gpa);
+}
+
+static void gpt_put(struct shadow_mmu *s, gpa_t gpa);
+
+void shadow_unpin_gpa(struct shadow_mmu *s, gpa_t gpa)
+{
+	gpt_put(s, gpa);
+}
+
 /* The last leaf derived from the page went: L1 may write it freely
  * again (a leaf mapping it read-only becomes writable at its next
  * write fault). */
@@ -313,6 +325,14 @@ int shadow_set_paging(struct shadow_mmu *s, const struct shadow_paging *pg,
 	return shadow_set_cr3(s, s->cr3, root);
 }
 
+int shadow_reset(struct shadow_mmu *s, hpa_t *root)
+{
+	for (int i = 0; i < SHADOW_ROOTS; i++)
+		root_drop(s, i);
+	s->stats.resets++;
+	return shadow_set_cr3(s, s->cr3, root);
+}
+
 int shadow_init(struct shadow_mmu *s, struct l0_area *area,
 		const struct l1_mem *l1, const struct shadow_paging *pg,
 		uint64_t cr3, hpa_t *root)
@@ -431,6 +451,8 @@ struct l1_walk {
 	uint64_t leaf; /* the leaf entry */
 	int level; /* 1 (PTE), 2 (2 MiB) or 3 (1 GiB) */
 	bool writable, user, nx;
+	bool unmapped; /* gpa_xlate() refused a table or the leaf */
+	bool xlate_ro; /* gpa_xlate() refused a write to the leaf's page */
 };
 
 /* Reserved bits of an entry at level (SDM 4.5, Tables 4-14..4-20). */
@@ -449,6 +471,31 @@ static uint64_t rsvd_bits(const struct shadow_mmu *s, int level, bool large)
 	return r;
 }
 
+/* The leaf's page as L1-physical (gpa_xlate()); read-only when the
+ * translation refuses a write. */
+static bool xlate_leaf(struct shadow_mmu *s, struct l1_walk *w, uint32_t acc,
+		       uint32_t *error)
+{
+	gpa_t l1 = 0, l1w = 0;
+
+	if (!s->gpa_xlate)
+		return true;
+	if (s->gpa_xlate(s->gpa_xlate_opaque, w->gpa, false, &l1)) {
+		w->unmapped = true;
+		*error = acc;
+		return false;
+	}
+	w->xlate_ro = s->gpa_xlate(s->gpa_xlate_opaque, w->gpa, true, &l1w) ||
+		      l1w != l1;
+	if (w->xlate_ro && (acc & PFERR_WRITE_MASK)) {
+		w->unmapped = true;
+		*error = acc;
+		return false;
+	}
+	w->gpa = l1 & ~(gpa_t)(PAGE_SIZE - 1);
+	return true;
+}
+
 /*
  * Walks L1's tables for gva. true, or false with *error the code of the
  * #PF L1 would take for an access with bits acc (PFERR_WRITE/USER/FETCH)
@@ -465,7 +512,16 @@ static bool l1_walk(struct shadow_mmu *s, gva_t gva, uint32_t acc,
 	w->writable = w->user = true;
 	for (int level = 4; level >= 1; level--) {
 		gpa_t at = table + PT_LEVEL_INDEX(gva, level) * 8ull;
-		uint64_t e = l1mem_read_u64_or_ones(s->l1, at);
+		uint64_t e;
+
+		/* The walk may set A and D: the table must be writable. */
+		if (s->gpa_xlate &&
+		    s->gpa_xlate(s->gpa_xlate_opaque, at, true, &at)) {
+			w->unmapped = true;
+			*error = acc;
+			return false;
+		}
+		e = l1mem_read_u64_or_ones(s->l1, at);
 		bool large = (level == 2 || level == 3) && (e & PTE_PS);
 
 		w->entries[w->nr] = at;
@@ -493,7 +549,7 @@ static bool l1_walk(struct shadow_mmu *s, gva_t gva, uint32_t acc,
 			else
 				w->gpa = e & PTE_ADDR_MASK;
 			w->gpa &= ~(gpa_t)(PAGE_SIZE - 1);
-			return true;
+			return xlate_leaf(s, w, acc, error);
 		}
 		table = e & PTE_ADDR_MASK;
 	}
@@ -593,7 +649,7 @@ static enum shadow_pf_result fill(struct shadow_mmu *s, gva_t gva,
 	l->root = (uint8_t)s->cur;
 	l->nr_entries = (uint8_t)w->nr;
 	memcpy(l->entries, w->entries, sizeof(l->entries));
-	l->writable = w->writable && (w->leaf & PTE_D) &&
+	l->writable = w->writable && (w->leaf & PTE_D) && !w->xlate_ro &&
 		      !gpt_find(s, w->gpa) && !ro_find(s, gva);
 	val = leaf_value(w, l->writable);
 	*pte = val;
@@ -617,6 +673,8 @@ enum shadow_pf_result shadow_handle_pf(struct shadow_mmu *s, gva_t gva,
 	if (s->top_pml4e && PT_LEVEL_INDEX(gva, 4) == 511)
 		return SHADOW_PF_RESERVED;
 	ok = l1_walk(s, gva, acc, &w, error);
+	if (!ok && w.unmapped)
+		return SHADOW_PF_OUTSIDE_RAM;
 	if (ok && !rights_ok(s, &w, acc, rflags_ac)) {
 		*error = acc | PFERR_PRESENT_MASK;
 		ok = false;
@@ -636,9 +694,10 @@ enum shadow_pf_result shadow_handle_pf(struct shadow_mmu *s, gva_t gva,
 	 * access): its own error code goes to L1.
 	 */
 	old = shadow_lookup(s, gva) & SHADOW_LEAF_MASK;
-	if (old && old == leaf_value(&w, w.writable && (w.leaf & PTE_D) &&
-						 !gpt_find(s, w.gpa) &&
-						 !ro_find(s, page))) {
+	if (old &&
+	    old == leaf_value(&w, w.writable && (w.leaf & PTE_D) &&
+					  !w.xlate_ro && !gpt_find(s, w.gpa) &&
+					  !ro_find(s, page))) {
 		*error = ec;
 		s->stats.true_faults++;
 		return SHADOW_PF_TRUE;

@@ -90,6 +90,17 @@ struct shadow_mmu {
 	uint64_t top_pml4e;
 	gva_t *ro_pages; /* L1 pages kept read-only (shadow_protect_gva()) */
 	size_t nr_ro, cap_ro;
+	/*
+	 * Optional: the guest's physical addresses are not L1's (L2 under
+	 * L0's translator, l0/bt_l2.c): gpa_xlate() gives the L1-physical
+	 * address of guest-physical gpa for a read, or a write when write.
+	 * 0, or -EFAULT: the shadow does not map it (SHADOW_PF_OUTSIDE_RAM,
+	 * the hardware path decides). Entries and leaves are recorded by
+	 * L1-physical address. NULL (the default): guest-physical is
+	 * L1-physical.
+	 */
+	int (*gpa_xlate)(void *opaque, gpa_t gpa, bool write, gpa_t *l1_gpa);
+	void *gpa_xlate_opaque;
 };
 
 /*
@@ -138,6 +149,19 @@ void shadow_set_top(struct shadow_mmu *s, uint64_t pml4e);
  * the page. A writable leaf there now is zapped. 0, or -ENOMEM.
  */
 int shadow_protect_gva(struct shadow_mmu *s, gva_t gva, bool wp);
+
+/* Every root goes (counted in resets) and the current one is rebuilt
+ * empty: L1 ran where the shadow did not see its writes. 0 with *root,
+ * or -ENOMEM. */
+int shadow_reset(struct shadow_mmu *s, hpa_t *root);
+
+/*
+ * Keeps every leaf that maps the L1 page at gpa read-only (pin) or
+ * drops that hold (unpin), as for one of L1's own page tables: a write
+ * to it is SHADOW_PF_PT_WRITE. Pins count. 0, or -ENOMEM.
+ */
+int shadow_pin_gpa(struct shadow_mmu *s, gpa_t gpa);
+void shadow_unpin_gpa(struct shadow_mmu *s, gpa_t gpa);
 
 /* L1's INVLPG of gva: the current root's leaf for it goes. */
 void shadow_invlpg(struct shadow_mmu *s, gva_t gva);

@@ -27,6 +27,8 @@ const char *vmcs_access_mode_name(enum vmcs_access_mode mode)
 		return "shadow-all";
 	case VMCS_ACCESS_PV:
 		return "pv";
+	case VMCS_ACCESS_BT:
+		return "bt";
 	}
 	return "unknown";
 }
@@ -40,6 +42,7 @@ static unsigned int field_access(enum vmcs_access_mode mode,
 	switch (mode) {
 	case VMCS_ACCESS_TRAP:
 	case VMCS_ACCESS_PV:
+	case VMCS_ACCESS_BT:
 		return 0;
 	case VMCS_ACCESS_SHADOW:
 		if (d->shadow == VMCS_SHADOW_SH_RW)

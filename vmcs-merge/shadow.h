@@ -23,9 +23,13 @@ enum vmcs_access_mode {
 	/* an enlightened L1 keeps an in-memory eVMCS with clean-field
 	 * bits (l0/evmcs.h); any other L1 is trapped as under trap */
 	VMCS_ACCESS_PV,
+	/* L1's exit handler runs under L0's binary translator, its
+	 * VMREAD/VMWRITE callouts on vmcs12 (l0/bt_l1.h); as trap for L1
+	 * code that runs on the hardware */
+	VMCS_ACCESS_BT,
 };
 
-/* "trap", "shadow", "shadow-all", "pv"; never NULL. */
+/* "trap", "shadow", "shadow-all", "pv", "bt"; never NULL. */
 const char *vmcs_access_mode_name(enum vmcs_access_mode mode);
 
 /* What L1 may do to a field without a VM exit. */

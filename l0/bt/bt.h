@@ -124,6 +124,22 @@ struct bt_guest_ops {
 	 * INVLPG, for L0's MMU. NULL: the run stops at them. */
 	int (*write_cr3)(void *opaque, uint64_t cr3);
 	void (*invlpg)(void *opaque, uint64_t gva);
+	/*
+	 * Optional: what a callout other than a control transfer (EXIT,
+	 * RET, JMP_IND, CALL_IND) does for this guest, before the
+	 * translator's own emulation (enum bt_op_result). GPRs through
+	 * cpu, RSP and RFLAGS in the container VMCS. NULL: the default.
+	 */
+	int (*exiting)(void *opaque, struct vtx_cpu *cpu,
+		       const struct bt_site *site);
+};
+
+/* What the exiting op made of a callout. */
+enum bt_op_result {
+	BT_OP_DEFAULT, /* the translator's own emulation */
+	BT_OP_DONE, /* emulated: continue after the VMCALL in the TC */
+	BT_OP_DONE_NEXT, /* emulated: continue at the next guest insn */
+	BT_OP_LEAVE, /* the run returns BT_STOP_LEAVE at the insn */
 };
 
 /* Modeled cycles the software VMM charges on top of what the model
@@ -142,6 +158,10 @@ struct bt_config {
 	hpa_t tc_hpa; /* host-physical base of the TC range */
 	uint64_t tc_gva; /* where the container maps it (BT_TC_GVA) */
 	uint32_t tc_size; /* bytes, the vCPU page included, page multiple */
+	/* A guest exception the translator would deliver through the
+	 * guest's IDT instead ends the run with BT_STOP_LEAVE at the
+	 * faulting instruction (L0 runs the guest on hardware from there). */
+	bool leave_on_fault;
 	const struct bt_guest_ops *ops;
 	void *opaque;
 };
@@ -238,6 +258,9 @@ enum bt_stop_reason {
 	BT_STOP_UNIMPL, /* an instruction the software VMM does not handle */
 	BT_STOP_EXIT, /* an exit or model stop bt_run() does not handle */
 	BT_STOP_INSN_LIMIT, /* bt->insn_limit instructions retired */
+	/* the exiting op or leave_on_fault handed the guest back to L0 at
+	 * guest_rip, with the instruction there not executed */
+	BT_STOP_LEAVE,
 };
 
 struct bt_stop {

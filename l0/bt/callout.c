@@ -70,6 +70,15 @@ static int stop_unimpl(struct bt *bt, struct bt_stop *stop, uint64_t rip,
 	return 0;
 }
 
+/* The guest goes back to L0 at rip, the instruction there not run. */
+static int stop_leave(struct bt_stop *stop, uint64_t rip, const char *what)
+{
+	stop->reason = BT_STOP_LEAVE;
+	stop->guest_rip = rip;
+	snprintf(stop->why, sizeof(stop->why), "%s", what);
+	return 0;
+}
+
 static bool is_cr_write(const ZydisDecodedOperand *o)
 {
 	return o->type == ZYDIS_OPERAND_TYPE_REGISTER &&
@@ -712,6 +721,24 @@ static int handle_callout(struct bt *bt, struct vtx_cpu *cpu,
 	*direct = false;
 	/* Most callouts continue after their VMCALL. */
 	wr(cpu, GUEST_RIP, tc_rip + 3);
+	if (bt->cfg.ops->exiting && site->kind != BT_CALLOUT_EXIT &&
+	    site->kind != BT_CALLOUT_RET && site->kind != BT_CALLOUT_JMP_IND &&
+	    site->kind != BT_CALLOUT_CALL_IND) {
+		switch (bt->cfg.ops->exiting(bt->cfg.opaque, cpu, site)) {
+		case BT_OP_DEFAULT:
+			break;
+		case BT_OP_DONE:
+			return 1;
+		case BT_OP_DONE_NEXT:
+			wr(cpu, GUEST_RIP, site->guest_next);
+			*guest_addr = true;
+			return 1;
+		case BT_OP_LEAVE:
+		default:
+			return stop_leave(stop, site->guest_rip,
+					  bt_callout_kind_name(site->kind));
+		}
+	}
 
 	switch (site->kind) {
 	case BT_CALLOUT_EXIT: {
@@ -945,6 +972,8 @@ static int handle_exception(struct bt *bt, struct vtx_cpu *cpu,
 		}
 		err = ec;
 	}
+	if (bt->cfg.leave_on_fault)
+		return stop_leave(stop, grip, "a guest exception");
 	if (vector == 14) {
 		/* A #PF that exits leaves CR2 alone (SDM Vol. 3C 27.1):
 		 * the guest's CR2 is written as delivery would. */

@@ -459,6 +459,111 @@ static void test_shadow__paging_change_drops_every_root(void **state)
 	assert_int_equal(f->s.stats.resets, 1);
 }
 
+/* shadow_reset(): every root and leaf goes, the monitor slot stays in
+ * the rebuilt root, and L1's tables are writable again. */
+static void test_shadow__reset_drops_every_root_keeps_top(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t err;
+	hpa_t b, r;
+
+	shadow_set_top(&f->s, 0x1234000 | PTE_P | PTE_RW);
+	assert_int_equal(pf(f, 0x400000, 0, &err), SHADOW_PF_FILLED);
+	assert_int_equal(shadow_set_cr3(&f->s, PML4_B, &b), 0);
+	assert_int_equal(shadow_set_cr3(&f->s, PML4, &r), 0);
+	assert_true(shadow_is_pt_page(&f->s, PT));
+	assert_int_equal(shadow_reset(&f->s, &r), 0);
+	assert_int_equal(f->s.stats.resets, 1);
+	assert_int_equal(shadow_lookup(&f->s, 0x400000), 0);
+	assert_false(shadow_is_pt_page(&f->s, PT));
+	assert_int_equal(f->s.cr3, PML4);
+	assert_int_equal(get(f, r + 511 * 8), 0x1234000 | PTE_P | PTE_RW);
+	/* Only the current address space has a root again. */
+	assert_int_equal(shadow_set_cr3(&f->s, PML4_B, &b), 0);
+	assert_int_equal(f->s.stats.root_hits, 1);
+	assert_int_equal(pf(f, 0x400000, 0, &err), SHADOW_PF_FILLED);
+}
+
+/* A guest-physical space 0x100000 above L1-physical, whose page
+ * 0x300000 (L1 0x200000's neighbour) is refused and whose 0x301000 is
+ * read-only: what L2's shadow sees through ept12 (l0/bt_l2.c). */
+#define XLATE_OFF 0x100000ull
+
+static int xlate(void *opaque, gpa_t gpa, bool write, gpa_t *l1)
+{
+	(void)opaque;
+	if ((gpa & PTE_ADDR_MASK) == 0x400000ull)
+		return -EFAULT;
+	if (write && (gpa & PTE_ADDR_MASK) == 0x401000ull)
+		return -EFAULT;
+	*l1 = gpa - XLATE_OFF;
+	return 0;
+}
+
+/* Tables at guest-physical T + XLATE_OFF for L1's tables at T. */
+static void xlate_setup(struct fixture *f)
+{
+	hpa_t r;
+
+	put(f, PML4, (PDPT + XLATE_OFF) | TBL);
+	put(f, PDPT, (PD + XLATE_OFF) | TBL);
+	put(f, PD + 2 * 8, (PT + XLATE_OFF) | TBL);
+	put(f, PT, (0x200000 + XLATE_OFF) | PTE_P | PTE_RW);
+	put(f, PT + 8, 0x400000 | PTE_P | PTE_RW);
+	put(f, PT + 16, 0x401000 | PTE_P | PTE_RW | PTE_D);
+	f->s.gpa_xlate = xlate;
+	f->s.gpa_xlate_opaque = NULL;
+	assert_int_equal(shadow_set_cr3(&f->s, PML4 + XLATE_OFF, &r), 0);
+}
+
+/* gpa_xlate: tables and leaves by L1-physical address, a refused page is
+ * SHADOW_PF_OUTSIDE_RAM, a write-refused one read-only. */
+static void test_shadow__gpa_xlate_maps_through_hook(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t err;
+	gpa_t gpa;
+
+	xlate_setup(f);
+	assert_int_equal(shadow_handle_pf(&f->s, 0x400010, PFERR_WRITE_MASK,
+					  false, &err, &gpa),
+			 SHADOW_PF_FILLED);
+	assert_int_equal(gpa, 0x200010);
+	assert_int_equal(shadow_lookup(&f->s, 0x400000),
+			 0x200000 | PTE_P | PTE_RW);
+	/* The walk's entries are L1-physical: the table page PT is one. */
+	assert_true(shadow_is_pt_page(&f->s, PT));
+	assert_int_equal(get(f, PT) & PTE_D, PTE_D);
+	assert_int_equal(pf(f, 0x401000, 0, &err), SHADOW_PF_OUTSIDE_RAM);
+	assert_int_equal(pf(f, 0x402000, 0, &err), SHADOW_PF_FILLED);
+	assert_int_equal(shadow_lookup(&f->s, 0x402000),
+			 (0x401000 - XLATE_OFF) | PTE_P);
+	assert_int_equal(pf(f, 0x402000, PFERR_WRITE_MASK, &err),
+			 SHADOW_PF_OUTSIDE_RAM);
+}
+
+/* A pinned L1 page is read-only in every leaf, as a table page is, until
+ * unpinned. */
+static void test_shadow__pinned_page_read_only_until_unpinned(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t err;
+
+	assert_int_equal(pf(f, 0x400000, PFERR_WRITE_MASK, &err),
+			 SHADOW_PF_FILLED);
+	assert_int_equal(shadow_lookup(&f->s, 0x400000),
+			 0x200000 | PTE_P | PTE_RW);
+	assert_int_equal(shadow_pin_gpa(&f->s, 0x200000), 0);
+	assert_int_equal(shadow_lookup(&f->s, 0x400000), 0x200000 | PTE_P);
+	assert_int_equal(pf(f, 0x400000, PFERR_WRITE_MASK, &err),
+			 SHADOW_PF_PT_WRITE);
+	shadow_unpin_gpa(&f->s, 0x200000);
+	assert_int_equal(pf(f, 0x400000, PFERR_WRITE_MASK, &err),
+			 SHADOW_PF_FILLED);
+	assert_int_equal(shadow_lookup(&f->s, 0x400000),
+			 0x200000 | PTE_P | PTE_RW);
+}
+
 static void test_shadow__leaf_outside_l1_ram_is_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -691,6 +796,9 @@ int main(void)
 		T(test_shadow__cr3_switch_keeps_roots_in_cache),
 		T(test_shadow__fifth_cr3_evicts_least_recent_root),
 		T(test_shadow__paging_change_drops_every_root),
+		T(test_shadow__reset_drops_every_root_keeps_top),
+		T(test_shadow__gpa_xlate_maps_through_hook),
+		T(test_shadow__pinned_page_read_only_until_unpinned),
 		T(test_shadow__leaf_outside_l1_ram_is_refused),
 		T(test_shadow__same_leaf_again_passes_hardware_error),
 		cmocka_unit_test(test_shadow__unsupported_modes_are_named),
