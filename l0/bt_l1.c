@@ -442,6 +442,7 @@ int l0_bt_l1_init(struct l0_bt_l1 *b, struct l0_vm *vm,
 		.tc_gva = BT_TC_GVA,
 		.tc_size = L0_BT_L1_TC_SIZE,
 		.leave_on_fault = true,
+		.cr8_exits = true,
 		.ops = &l1_bt_ops,
 		.opaque = b,
 	};

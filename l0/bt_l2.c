@@ -646,6 +646,7 @@ int l0_bt_l2_init(struct l0_bt_l2 *b, struct l0_bt_l1 *l1, struct l0_vm *vm,
 		.tc_gva = BT_TC_GVA,
 		.tc_size = L0_BT_L2_TC_SIZE,
 		.leave_on_fault = true,
+		.cr8_exits = true,
 		.ops = &l2_bt_ops,
 		.opaque = b,
 	};

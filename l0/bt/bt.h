@@ -162,6 +162,11 @@ struct bt_config {
 	 * guest's IDT instead ends the run with BT_STOP_LEAVE at the
 	 * faulting instruction (L0 runs the guest on hardware from there). */
 	bool leave_on_fault;
+	/* MOV to and from CR8 are MOV_CR callouts instead of the virtual
+	 * CR8's in-TC load and checked store: a nested guest's CR8 is
+	 * decided by its hypervisor's VMCS (CR8-load/store exiting, SDM
+	 * Vol. 3C 26.1.3), which the exiting op consults. */
+	bool cr8_exits;
 	const struct bt_guest_ops *ops;
 	void *opaque;
 };

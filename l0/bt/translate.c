@@ -884,6 +884,12 @@ static int translate_block(struct bt *bt, uint64_t rip0, uint32_t *tc_off)
 		}
 		next = rip + zi.length;
 		plan = plan_insn(&zi, ops, &kind);
+		if (bt->cfg.cr8_exits &&
+		    (plan == PLAN_CR8_READ || plan == PLAN_CR8_WRITE)) {
+			/* Not the virtual CR8: a callout for the op. */
+			kind = BT_CALLOUT_MOV_CR;
+			plan = PLAN_CALLOUT;
+		}
 		if (plan >= PLAN_RET && seqs++ == SEQ_PER_BLOCK) {
 			/* No room for one more sequence: the block ends
 			 * before this instruction. */
