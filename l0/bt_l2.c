@@ -200,12 +200,13 @@ static void event(struct l0_bt_l2 *b, const struct l0_bt_l2_region *r,
 
 	if (b->nr_events >= L0_BT_L2_EVENTS)
 		return;
-	snprintf(b->events[b->nr_events++], sizeof(b->events[0]),
-		 "region 0x%" PRIx64 " to %s after %" PRIu64
-		 " exits at %" PRIu64
-		 " exits per 1,000 instructions; break-even %" PRIu64,
-		 r->page, to_bt ? "translation" : "hardware", r->total, rate,
-		 b->break_even);
+	snprintf(
+		b->events[b->nr_events++], sizeof(b->events[0]),
+		"region 0x%" PRIx64 " to %s after %" PRIu64 " exits (%" PRIu64
+		" per 1,000 L2 instructions in this window); break-even %" PRIu64
+		" exits per %u-instruction window",
+		r->page, to_bt ? "translation" : "hardware", r->total, rate,
+		b->break_even, L0_BT_L2_WINDOW);
 }
 
 /* An entry of L2 at rip (after an exit, but the first): counted against

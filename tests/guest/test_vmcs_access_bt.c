@@ -425,8 +425,8 @@ static void test_bt_l2__in_loop_no_world_switch_per_iteration(void **state)
 		assert_non_null(strstr(r200[k].err, "nestvm: bt: region 0x"));
 		assert_non_null(strstr(r200[k].err, " to translation after "));
 		assert_non_null(strstr(r200[k].err,
-				       " exits per 1,000 instructions; "
-				       "break-even "));
+				       " per 1,000 L2 instructions in this "
+				       "window); break-even "));
 		assert_int_equal(stat(&r200[k], ws), stat(&r100[k], ws));
 		assert_int_equal(stat(&r200[k], ins), stat(&r100[k], ins));
 		assert_int_equal(l2_stat(&r200[k], "reflected") -
