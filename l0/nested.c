@@ -338,9 +338,19 @@ enum l0_exit_action nested_vmx_run(struct l0_vm *vm, bool launch)
 				  "VMPTRLD of vmcs02 failed");
 	n->guest_mode = true;
 	/* L0's own part of the merge changed: nothing in vmcs02 is known
-	 * to be right. */
-	if (!vmcs02_config_equal(&cfg, &n->cfg02))
-		n->vmcs02_dirty = VMCS02_DIRTY_ALL;
+	 * to be right -- unless only L1's TSC offset moved (under
+	 * --vmcs-access bt L0 charges the translated handler through it at
+	 * every round trip): TSC_OFFSET is written with the controls, so
+	 * their class is enough. */
+	if (!vmcs02_config_equal(&cfg, &n->cfg02)) {
+		struct vmcs02_config same_tsc = cfg;
+
+		same_tsc.tsc_offset = n->cfg02.tsc_offset;
+		n->vmcs02_dirty |=
+			vmcs02_config_equal(&same_tsc, &n->cfg02)
+				? VMCS02_DIRTY_CLASS(VMCS_SYNC_CTRL_RARE)
+				: VMCS02_DIRTY_ALL;
+	}
 	before = vm->stats.vmcs02_writes;
 	ret = vmcs_merge_prepare_vmcs02_parts(
 		vm->cpu, v, &n->cfg02,
