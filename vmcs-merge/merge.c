@@ -419,6 +419,40 @@ void vmcs_merge_read_exit_info(struct vtx_cpu *cpu, struct nested_exit_info *e)
 	io_flush(&io);
 }
 
+/*
+ * SDM 28.2.1: the guest-physical address is defined for EPT violations
+ * and misconfigurations only, the guest-linear address for EPT violations
+ * that say it is valid, string I/O and LMSW with a memory operand; for
+ * every other exit both are undefined, and the processor (and the model,
+ * vtx/vmx_exit.c) leaves them as they were. So does vmcs12: vmcs02's
+ * values there may come from exits L0 handled itself (an ept02 fill),
+ * which L1 never saw, or from no exit at all when L0 synthesized this
+ * one (--bt).
+ */
+static bool exit_defines_gpa(const struct nested_exit_info *e)
+{
+	uint16_t basic = (uint16_t)e->reason;
+
+	return basic == EXIT_REASON_EPT_VIOLATION ||
+	       basic == EXIT_REASON_EPT_MISCONFIG;
+}
+
+static bool exit_defines_gla(const struct nested_exit_info *e)
+{
+	switch ((uint16_t)e->reason) {
+	case EXIT_REASON_EPT_VIOLATION:
+		return e->qual & EPT_VIOLATION_GVA_IS_VALID;
+	case EXIT_REASON_IO_INSTRUCTION:
+		return e->qual & IO_QUAL_STRING;
+	case EXIT_REASON_CR_ACCESS:
+		return ((e->qual & CONTROL_REG_ACCESS_TYPE) >>
+			CONTROL_REG_ACCESS_TYPE_SHIFT) == CR_ACCESS_TYPE_LMSW &&
+		       (e->qual & CONTROL_REG_ACCESS_LMSW_MEM);
+	default:
+		return false;
+	}
+}
+
 /* SDM 28.2: what a VM exit writes into the exit-information fields. */
 static void set_exit_info(struct vmcs12 *v, const struct nested_exit_info *e)
 {
@@ -432,8 +466,10 @@ static void set_exit_info(struct vmcs12 *v, const struct nested_exit_info *e)
 		v->idt_vectoring_error_code = e->idt_vectoring_error;
 	v->vm_exit_instruction_len = e->insn_len;
 	v->vmx_instruction_info = e->insn_info;
-	v->guest_linear_address = e->gla;
-	v->guest_physical_address = e->gpa;
+	if (exit_defines_gla(e))
+		v->guest_linear_address = e->gla;
+	if (exit_defines_gpa(e))
+		v->guest_physical_address = e->gpa;
 	/* 28.2: a VM exit clears the valid bit of the entry event. */
 	v->vm_entry_intr_info_field &= ~INTR_INFO_VALID_MASK;
 }

@@ -481,6 +481,115 @@ static void test_bt_l2__cpuid_loop_always_one_world_switch(void **state)
 	free3(res);
 }
 
+/*
+ * The architectural state a run leaves, as `nestvm nested-state` prints
+ * the --nested-state-out snapshot: L1's VMX state and the whole vmcs12,
+ * i.e. L2's guest state saved at its last exit and the exit information
+ * L1 read (malloc'd text). access/extra as for run().
+ */
+static char *final_state(const char *access, const char *const *extra,
+			 const char *l2, const char *append)
+{
+	char path[] = "build/tests/bt-state-XXXXXX";
+	const char *args[12];
+	const char *dump[] = { NESTVM_DEFAULT_PATH, "nested-state", path,
+			       NULL };
+	struct cmd_result res = { 0 };
+	size_t n = 0;
+	char *text;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	for (; extra && *extra; extra++)
+		args[n++] = *extra;
+	args[n++] = "--nested-state-out";
+	args[n++] = path;
+	args[n] = NULL;
+	run(access, args, l2, append, &res);
+	if (res.exit_code)
+		print_message("[ stderr ]\n%s\n", res.err);
+	assert_int_equal(res.exit_code, 0);
+	cmd_result_free(&res);
+	if (run_cmd((char *const *)dump, TIMEOUT_S, &res))
+		fail_msg("cannot run %s", NESTVM_DEFAULT_PATH);
+	unlink(path);
+	assert_int_equal(res.exit_code, 0);
+	text = strdup(res.out);
+	assert_non_null(text);
+	cmd_result_free(&res);
+	return text;
+}
+
+/* Fails naming the first line where got differs from want. */
+static void expect_same_state(const char *what, const char *want,
+			      const char *got)
+{
+	const char *a = want, *b = got;
+
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	if (!*a && !*b)
+		return;
+	while (a > want && a[-1] != '\n')
+		a--, b--;
+	fail_msg("%s: the final state differs at\n  want: %.*s\n  got:  %.*s",
+		 what, (int)strcspn(a, "\n"), a, (int)strcspn(b, "\n"), b);
+}
+
+/*
+ * The guest-visible state is the same on every path: L2's workloads
+ * leave exactly the same L1 VMX state and vmcs12 (L2's registers and
+ * segments at its last exit, every exit-information field L1 read) under
+ * --vmcs-access trap, shadow and bt, and under bt with --bt off,
+ * adaptive and always.
+ */
+static void test_bt_l2__same_final_state_on_every_path(void **state)
+{
+	static const struct {
+		const char *l2, *append;
+	} w[] = {
+		{ NANO, "-- bench=in iters=50" },
+		{ NANO, "-- bench=cr8wr iters=50" },
+		{ NANO, "-- bench=callret iters=50" },
+		{ NANO, "-- bench=divzero iters=50" },
+		{ CPUID_LOOP, "-- 50" },
+	};
+	static const struct {
+		const char *access, *bt;
+	} paths[] = {
+		{ "shadow", NULL },
+		{ "bt", "off" },
+		{ "bt", "adaptive" },
+		{ "bt", "always" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		char *want = final_state("trap", NULL, w[i].l2, w[i].append);
+
+		assert_non_null(strstr(want, "vmcs12.GUEST_RIP "));
+		for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++) {
+			const char *extra[] = { "--bt", paths[k].bt, NULL };
+			char what[160];
+			char *got = final_state(paths[k].access,
+						paths[k].bt ? extra : NULL,
+						w[i].l2, w[i].append);
+
+			snprintf(what, sizeof(what),
+				 "%s %s, --vmcs-access %s%s%s", w[i].l2,
+				 w[i].append, paths[k].access,
+				 paths[k].bt ? " --bt " : "",
+				 paths[k].bt ? paths[k].bt : "");
+			expect_same_state(what, want, got);
+			free(got);
+		}
+		free(want);
+	}
+}
+
 /* The number after " field " in the stderr line that starts with line. */
 static unsigned long long line_field(const struct cmd_result *res,
 				     const char *line, const char *field)
@@ -610,6 +719,7 @@ int main(void)
 			test_bt_l2__cr8wr_falls_back_once_per_iteration),
 		cmocka_unit_test(
 			test_bt_l2__prep_dirty_rewrites_hot_and_controls_only),
+		cmocka_unit_test(test_bt_l2__same_final_state_on_every_path),
 		cmocka_unit_test(
 			test_bt_l2__without_vmcs_access_bt_one_line_125),
 	};
