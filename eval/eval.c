@@ -222,12 +222,21 @@ static int add_run(void *opaque, const struct eval_config *cfg)
 	return 0;
 }
 
-/* The probe for flag value on run's profile (only --vmm depends on it),
+/* The binary translator's flags depend on the profile: only one with the
+ * software VMM's bt_* charges takes them. */
+static bool probe_needs_profile(const char *flag, const char *value)
+{
+	return !strcmp(flag, "--vmm") || !strcmp(flag, "--bt") ||
+	       (!strcmp(flag, "--vmcs-access") && !strcmp(value, "bt"));
+}
+
+/* The probe for flag value (on run's profile for the translator's flags),
  * added when new: its index, or -1. */
 static int probe_for(struct eval_ctx *c, const struct eval_run *run,
 		     const char *flag, const char *value)
 {
-	const char *prof = strcmp(flag, "--vmm") ? "" : run->cfg.profile;
+	const char *prof =
+		probe_needs_profile(flag, value) ? run->cfg.profile : "";
 	struct probe *p = &c->probes[c->nr_probes];
 
 	for (size_t i = 0; i < c->nr_probes; i++)
@@ -281,7 +290,7 @@ static size_t run_features(const struct eval_run *run, const char *out[8])
 static int probe_features(struct eval_ctx *c, char *err)
 {
 	struct runner_job jobs[PROBE_MAX];
-	char *argv[PROBE_MAX][14], logs[PROBE_MAX][PATH_MAX + 32];
+	char *argv[PROBE_MAX][16], logs[PROBE_MAX][PATH_MAX + 32];
 	char image[PATH_MAX];
 
 	for (size_t i = 0; i < c->r.nr_runs; i++) {
@@ -305,6 +314,11 @@ static int probe_features(struct eval_ctx *c, char *err)
 			 i);
 		a[n++] = c->exe;
 		a[n++] = "run";
+		/* --bt goes with L1's handler translated. */
+		if (!strcmp(c->probes[i].flag, "--bt")) {
+			a[n++] = "--vmcs-access";
+			a[n++] = "bt";
+		}
 		a[n++] = c->probes[i].flag;
 		a[n++] = c->probes[i].value;
 		if (c->probes[i].profile[0]) {
@@ -351,14 +365,11 @@ static void mark_needs(struct eval_ctx *c, struct eval_run *run)
 
 		if (p->ok)
 			continue;
-		/* --vmm bt is refused on a profile without the software
-		 * VMM's charges; the nested BT fallback is issue [F]; the
-		 * others name the flag. */
-		if (!strcmp(f[k], "--vmm"))
+		/* The translator's flags are refused on a profile without
+		 * the software VMM's charges; the others name the flag. */
+		if (probe_needs_profile(f[k], f[k + 1]))
 			snprintf(run->needs, sizeof(run->needs),
 				 "needs bt_* charges");
-		else if (!strcmp(f[k], "--bt"))
-			snprintf(run->needs, sizeof(run->needs), "needs [F]");
 		else
 			snprintf(run->needs, sizeof(run->needs), "needs %s %s",
 				 f[k], f[k + 1]);
@@ -887,6 +898,7 @@ static int read_run(struct eval_ctx *c, struct eval_run *run, const char *json,
 		"switches.world_switches");
 	set_u64(run, EVAL_M_EPT02_FILLS, doc, "levels.L2.ept02_fills");
 	set_u64(run, EVAL_M_EPT02_PAGES, doc, "levels.L2.ept02.table_pages");
+	set_u64(run, EVAL_M_BT_BREAK_EVEN, doc, "levels.L2.bt_l2.break_even");
 	if (w->unit[0]) {
 		snprintf(path, sizeof(path), "levels.%s.exits_by_reason.%s",
 			 nested ? "L2" : "L1", w->unit);

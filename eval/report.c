@@ -987,22 +987,29 @@ static void sec_bt(struct report *rp, const struct eval_experiment *e)
 		   "Cycles per iteration (guest RDTSC), nested, BT off and "
 		   "adaptive",
 		   true);
-	/* The break-even exit rate needs BT runs to interpolate between;
-	 * until they exist the row says what is missing, from the runs. */
+	/* The break-even L0 computed (docs/design/bt.md: translate cost
+	 * against the measured round trip), one row per workload, in the
+	 * column of the mode that computes it. */
 	t = rp->nr_tables ? rp->tables[rp->nr_tables - 1] : NULL;
-	row = t && e->bts.n > 1 ? row_new(rp, t) : NULL;
-	if (!row)
+	if (!t || e->bts.n < 2)
 		return;
-	cell_text(&row[0], "break-even (exits per iteration where %s wins)",
-		  e->bts.v[1]);
-	for (size_t c = 1; c < t->nr_cols; c++) {
-		int run =
-			find_run(rp, e, e->workloads.v[0], EVAL_LEVEL_NESTED,
-				 NULL, NULL, e->bts.v[1], e->profiles.v[0], 0);
+	for (size_t w = 0; w < e->workloads.n; w++) {
+		const char *wn = e->workloads.v[w];
+		int run = find_run(rp, e, wn, EVAL_LEVEL_NESTED, NULL, NULL,
+				   e->bts.v[1], e->profiles.v[0], 0);
 
-		if (!cell_no_run(rp, &row[c], run))
-			cell_text(&row[c],
-				  "not derived yet (docs/evaluation.md)");
+		row = row_new(rp, t);
+		if (!row)
+			return;
+		cell_text(&row[0],
+			  "%s: break-even (exits per 10,000 L2 instructions)",
+			  wn);
+		for (size_t c = 1; c < t->nr_cols; c++)
+			if (c != 2 || !cell_no_run(rp, &row[c], run))
+				cell_text(&row[c], "-");
+		if (t->nr_cols > 2 && run >= 0 &&
+		    !cell_no_run(rp, &row[2], run))
+			cell_metric(rp, &row[2], run, EVAL_M_BT_BREAK_EVEN);
 	}
 }
 

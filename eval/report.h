@@ -43,7 +43,8 @@
 	X(L1_CYCLES, "l1_cycles_per_exit")                 \
 	X(L2_CYCLES, "l2_cycles_per_exit")                 \
 	X(EPT02_FILLS, "ept02_fills")                      \
-	X(EPT02_PAGES, "ept02_table_pages")
+	X(EPT02_PAGES, "ept02_table_pages")                \
+	X(BT_BREAK_EVEN, "bt_break_even")
 
 enum eval_metric {
 #define X(id, key) EVAL_M_##id,

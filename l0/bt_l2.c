@@ -180,7 +180,7 @@ static uint64_t l2_insns_now(const struct l0_vm *vm)
  */
 static uint64_t break_even(struct l0_bt_l2 *b)
 {
-	const struct l0_stats *s = &b->vm->stats;
+	struct l0_stats *s = &b->vm->stats;
 	uint64_t cycles = 0, count = 0, once;
 
 	for (unsigned int k = 0; k < VMX_NR_EXIT_REASONS; k++) {
@@ -190,7 +190,8 @@ static uint64_t break_even(struct l0_bt_l2 *b)
 	once = b->translate_insn * BT_BLOCK_MAX_INSNS;
 	if (!count || cycles / count <= b->callout)
 		return UINT64_MAX;
-	return once / (cycles / count - b->callout) + 1;
+	s->bt_l2.break_even = once / (cycles / count - b->callout) + 1;
+	return s->bt_l2.break_even;
 }
 
 static void event(struct l0_bt_l2 *b, const struct l0_bt_l2_region *r,

@@ -371,6 +371,7 @@ static void json_bt_l2(struct json_writer *w, const struct l0_bt_l2_stats *x)
 	json_write_u64(w, "reflected", x->reflected);
 	json_write_u64(w, "to_translation", x->to_translation);
 	json_write_u64(w, "to_hardware", x->to_hardware);
+	json_write_u64(w, "break_even", x->break_even);
 	json_write_u64(w, "hardware", x->hardware);
 	json_write_u64(w, "coherence_resets", x->coherence_resets);
 	json_begin_object(w, "fallbacks");

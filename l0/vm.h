@@ -157,6 +157,10 @@ struct l0_bt_l2_stats {
 	uint64_t hardware; /* hot-region entries left to VT-x (state) */
 	uint64_t coherence_resets; /* L2's shadow and TC dropped */
 	uint64_t to_translation, to_hardware; /* region switches */
+	/* the break-even last computed, in exits per window of
+	 * L0_BT_L2_WINDOW L2 instructions (0: none yet, no reflected exit
+	 * to measure a round trip by) */
+	uint64_t break_even;
 	uint64_t insns, cycles; /* run translated; charged */
 	uint64_t cycles_hidden; /* the model's cycles of those runs */
 	/* ... in the container's entries and exits and L0's VMX operations
