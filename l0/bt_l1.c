@@ -330,6 +330,53 @@ int l0_bt_copy_fields(struct l0_vm *vm, hpa_t from, hpa_t to,
 	return 0;
 }
 
+int l0_bt_container_enter(struct l0_vm *vm, struct bt *bt, hpa_t from,
+			  hpa_t container, hpa_t root)
+{
+	uint64_t rflags = l0_vmread(vm, GUEST_RFLAGS);
+	uint64_t efer = l0_vmread(vm, GUEST_IA32_EFER);
+	struct kvm_sregs sregs;
+
+	if (l0_bt_copy_fields(vm, from, container, VMCS_FIELD_TYPE_GUEST)) {
+		vtx_vmptrld(vm->cpu, from);
+		return -1;
+	}
+	l0_vmwrite(vm, GUEST_CR3, root);
+	l0_vmwrite(vm, VMCS_LINK_POINTER, ~0ull);
+	bt->sce = (efer & EFER_SCE) != 0;
+	l0_vmwrite(vm, GUEST_IA32_EFER, efer & ~(uint64_t)EFER_SCE);
+	bt_vcpu_write8(bt, BT_VCPU_VIF, (rflags & X86_EFLAGS_IF) != 0);
+	l0_vmwrite(vm, GUEST_RFLAGS, rflags & ~(uint64_t)X86_EFLAGS_IF);
+	vtx_cpu_get_sregs(vm->cpu, &sregs);
+	bt_vcpu_write64(bt, BT_VCPU_CR8, sregs.cr8);
+	return 0;
+}
+
+void l0_bt_container_leave(struct l0_vm *vm, struct bt *bt, hpa_t to,
+			   uint64_t rip)
+{
+	uint64_t rsp = l0_vmread(vm, GUEST_RSP);
+	uint64_t rflags = l0_vmread(vm, GUEST_RFLAGS);
+
+	rflags &= ~(uint64_t)X86_EFLAGS_IF;
+	if (bt_vcpu_read8(bt, BT_VCPU_VIF))
+		rflags |= X86_EFLAGS_IF;
+	if (vtx_vmptrld(vm->cpu, to)) {
+		l0_stop_vm(vm, L0_STOP_INTERNAL,
+			   "VMPTRLD after a translated run failed");
+		return;
+	}
+	l0_vmwrite(vm, GUEST_RSP, rsp);
+	l0_vmwrite(vm, GUEST_RFLAGS, rflags);
+	l0_vmwrite(vm, GUEST_RIP, rip);
+}
+
+uint64_t l0_bt_charges(const struct bt *bt)
+{
+	return bt->stats.cycles_translate + bt->stats.cycles_callouts +
+	       bt->stats.cycles_traps;
+}
+
 /* The TC's tables: PML4[511] -> PDPT[511] -> PD[0] -> one PT, supervisor
  * only (as under --vmm bt, l0/bt_vm.c). */
 static int map_tc(struct l0_vm *vm, hpa_t tc, uint32_t size, uint64_t *pml4e)
@@ -526,9 +573,7 @@ static bool enter_container(struct l0_bt_l1 *b)
 {
 	struct l0_vm *vm = b->vm;
 	struct shadow_paging spg;
-	struct kvm_sregs sregs;
 	const char *why;
-	uint64_t rflags, efer;
 	hpa_t root;
 
 	/* An event L0 injects into L1 on its next entry (SDM 27.6) is the
@@ -559,50 +604,15 @@ static bool enter_container(struct l0_bt_l1 *b)
 	if (shadow_set_paging(&b->shadow, &spg, &root) ||
 	    shadow_set_cr3(&b->shadow, b->pg.cr3, &root))
 		return false;
-	rflags = l0_vmread(vm, GUEST_RFLAGS);
-	efer = l0_vmread(vm, GUEST_IA32_EFER);
-	if (l0_bt_copy_fields(vm, vm->vmcs01, b->container,
-			      VMCS_FIELD_TYPE_GUEST)) {
-		vtx_vmptrld(vm->cpu, vm->vmcs01);
-		return false;
-	}
-	l0_vmwrite(vm, GUEST_CR3, root);
-	l0_vmwrite(vm, VMCS_LINK_POINTER, ~0ull);
-	/* The software VMM's conventions (l0/bt/callout.c): IF and
-	 * EFER.SCE are virtual, the container's are clear. */
-	b->bt.sce = (efer & EFER_SCE) != 0;
-	l0_vmwrite(vm, GUEST_IA32_EFER, efer & ~(uint64_t)EFER_SCE);
-	bt_vcpu_write8(&b->bt, BT_VCPU_VIF, (rflags & X86_EFLAGS_IF) != 0);
-	l0_vmwrite(vm, GUEST_RFLAGS, rflags & ~(uint64_t)X86_EFLAGS_IF);
-	vtx_cpu_get_sregs(vm->cpu, &sregs);
-	bt_vcpu_write64(&b->bt, BT_VCPU_CR8, sregs.cr8);
-	return true;
+	return !l0_bt_container_enter(vm, &b->bt, vm->vmcs01, b->container,
+				      root);
 }
 
 /* L1's state back into vmcs01 at rip, as if it had run there: what
  * translated code changes (GPRs are the vCPU's already). */
 static void leave_container(struct l0_bt_l1 *b, uint64_t rip)
 {
-	struct l0_vm *vm = b->vm;
-	uint64_t rsp = l0_vmread(vm, GUEST_RSP);
-	uint64_t rflags = l0_vmread(vm, GUEST_RFLAGS);
-
-	rflags &= ~(uint64_t)X86_EFLAGS_IF;
-	if (bt_vcpu_read8(&b->bt, BT_VCPU_VIF))
-		rflags |= X86_EFLAGS_IF;
-	if (vtx_vmptrld(vm->cpu, vm->vmcs01)) {
-		l0_stop_vm(vm, L0_STOP_INTERNAL, "VMPTRLD of vmcs01 failed");
-		return;
-	}
-	l0_vmwrite(vm, GUEST_RSP, rsp);
-	l0_vmwrite(vm, GUEST_RFLAGS, rflags);
-	l0_vmwrite(vm, GUEST_RIP, rip);
-}
-
-static uint64_t bt_charges(const struct bt *bt)
-{
-	return bt->stats.cycles_translate + bt->stats.cycles_callouts +
-	       bt->stats.cycles_traps;
+	l0_bt_container_leave(b->vm, &b->bt, b->vm->vmcs01, rip);
 }
 
 static enum l0_exit_action fallback(struct l0_vm *vm, enum l0_bt_fallback f)
@@ -644,7 +654,7 @@ static enum l0_exit_action bt_l1_run(struct l0_vm *vm)
 	 * would; what follows is the translated handler's. */
 	l0_account_l0_work(vm);
 	vtx_cpu_get_stats(vm->cpu, &s0);
-	charged = bt_charges(&b->bt);
+	charged = l0_bt_charges(&b->bt);
 	rip = l0_vmread(vm, GUEST_RIP);
 	if (!enter_container(b))
 		return fallback(vm, L0_BT_FALLBACK_STATE);
@@ -661,8 +671,8 @@ static enum l0_exit_action bt_l1_run(struct l0_vm *vm)
 	}
 	leave_container(b, stop.guest_rip);
 	vtx_cpu_get_stats(vm->cpu, &s1);
-	charged = s1.cycles_nonroot - s0.cycles_nonroot + bt_charges(&b->bt) -
-		  charged;
+	charged = s1.cycles_nonroot - s0.cycles_nonroot +
+		  l0_bt_charges(&b->bt) - charged;
 	l0_account_translated(vm, charged, s1.insns - s0.insns);
 	/*
 	 * The model's clock ran the container's entries and exits and L0's

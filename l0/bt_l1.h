@@ -72,6 +72,24 @@ int l0_bt_container_init(struct l0_vm *vm, hpa_t *vmcs);
 int l0_bt_copy_fields(struct l0_vm *vm, hpa_t from, hpa_t to,
 		      enum vmcs_field_type type);
 
+/*
+ * The guest state of VMCS from (current) into the container, on the
+ * shadow root root, with the software VMM's conventions (l0/bt/callout.c):
+ * IF, EFER.SCE and CR8 virtual in bt's vCPU page, the container's IF and
+ * SCE clear. 0 with the container current, or -1 with from current.
+ */
+int l0_bt_container_enter(struct l0_vm *vm, struct bt *bt, hpa_t from,
+			  hpa_t container, hpa_t root);
+
+/* The container's state back into VMCS to at rip, as if the guest had
+ * run there (what translated code changes: RSP, RFLAGS with the virtual
+ * IF; the GPRs are the vCPU's already); to current after. */
+void l0_bt_container_leave(struct l0_vm *vm, struct bt *bt, hpa_t to,
+			   uint64_t rip);
+
+/* What the software VMM charged bt so far: translation, callouts, traps. */
+uint64_t l0_bt_charges(const struct bt *bt);
+
 /* A port access of translated code on L0's bus, as an I/O exit's. */
 int l0_bt_pio(struct l0_vm *vm, struct vtx_pio *pio);
 

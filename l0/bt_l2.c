@@ -446,10 +446,7 @@ static bool takes_translation(struct l0_bt_l2 *b, struct shadow_paging *pg)
 static bool enter_container(struct l0_bt_l2 *b, const struct shadow_paging *pg)
 {
 	struct l0_vm *vm = b->vm;
-	struct kvm_sregs sregs;
 	uint64_t cr3 = l0_vmread(vm, GUEST_CR3);
-	uint64_t rflags = l0_vmread(vm, GUEST_RFLAGS);
-	uint64_t efer = l0_vmread(vm, GUEST_IA32_EFER);
 	hpa_t root;
 
 	if (!b->shadow_ready) {
@@ -478,45 +475,14 @@ static bool enter_container(struct l0_bt_l2 *b, const struct shadow_paging *pg)
 	if (shadow_set_paging(&b->shadow, pg, &root) ||
 	    shadow_set_cr3(&b->shadow, cr3, &root))
 		return false;
-	if (l0_bt_copy_fields(vm, vm->vmcs02, b->container,
-			      VMCS_FIELD_TYPE_GUEST)) {
-		vtx_vmptrld(vm->cpu, vm->vmcs02);
-		return false;
-	}
-	l0_vmwrite(vm, GUEST_CR3, root);
-	l0_vmwrite(vm, VMCS_LINK_POINTER, ~0ull);
-	b->bt.sce = (efer & EFER_SCE) != 0;
-	l0_vmwrite(vm, GUEST_IA32_EFER, efer & ~(uint64_t)EFER_SCE);
-	bt_vcpu_write8(&b->bt, BT_VCPU_VIF, (rflags & X86_EFLAGS_IF) != 0);
-	l0_vmwrite(vm, GUEST_RFLAGS, rflags & ~(uint64_t)X86_EFLAGS_IF);
-	vtx_cpu_get_sregs(vm->cpu, &sregs);
-	bt_vcpu_write64(&b->bt, BT_VCPU_CR8, sregs.cr8);
-	return true;
+	return !l0_bt_container_enter(vm, &b->bt, vm->vmcs02, b->container,
+				      root);
 }
 
 /* L2's state back into vmcs02 at rip; vmcs02 current. */
 static void leave_container(struct l0_bt_l2 *b, uint64_t rip)
 {
-	struct l0_vm *vm = b->vm;
-	uint64_t rsp = l0_vmread(vm, GUEST_RSP);
-	uint64_t rflags = l0_vmread(vm, GUEST_RFLAGS);
-
-	rflags &= ~(uint64_t)X86_EFLAGS_IF;
-	if (bt_vcpu_read8(&b->bt, BT_VCPU_VIF))
-		rflags |= X86_EFLAGS_IF;
-	if (vtx_vmptrld(vm->cpu, vm->vmcs02)) {
-		l0_stop_vm(vm, L0_STOP_INTERNAL, "VMPTRLD of vmcs02 failed");
-		return;
-	}
-	l0_vmwrite(vm, GUEST_RSP, rsp);
-	l0_vmwrite(vm, GUEST_RFLAGS, rflags);
-	l0_vmwrite(vm, GUEST_RIP, rip);
-}
-
-static uint64_t bt_charges(const struct bt *bt)
-{
-	return bt->stats.cycles_translate + bt->stats.cycles_callouts +
-	       bt->stats.cycles_traps;
+	l0_bt_container_leave(b->vm, &b->bt, b->vm->vmcs02, rip);
 }
 
 /* Both levels' TSC move by what was charged, not by the model's clock
@@ -561,7 +527,7 @@ static bool bt_l2_run(struct l0_vm *vm, enum l0_exit_action *act)
 	l0_account_l0_work(vm);
 	vm->span = -1;
 	vtx_cpu_get_stats(vm->cpu, &s0);
-	charged = bt_charges(&b->bt);
+	charged = l0_bt_charges(&b->bt);
 	if (!enter_container(b, &pg)) {
 		vm->stats.bt_l2.fallbacks[L0_BT_FALLBACK_STATE]++;
 		return false;
@@ -584,8 +550,8 @@ static bool bt_l2_run(struct l0_vm *vm, enum l0_exit_action *act)
 	}
 	leave_container(b, stop.guest_rip);
 	vtx_cpu_get_stats(vm->cpu, &s1);
-	charged = s1.cycles_nonroot - s0.cycles_nonroot + bt_charges(&b->bt) -
-		  charged;
+	charged = s1.cycles_nonroot - s0.cycles_nonroot +
+		  l0_bt_charges(&b->bt) - charged;
 	vm->stats.bt_l2.cycles_hidden += s1.cycles - s0.cycles;
 	vm->stats.bt_l2.hidden_switch += s1.cycles_switch - s0.cycles_switch;
 	vm->stats.bt_l2.hidden_host += s1.cycles_host - s0.cycles_host;

@@ -20,6 +20,7 @@
 #include "arch/vmx_exit_qual.h"
 #include "arch/x86_msr.h"
 #include "arch/x86_paging.h"
+#include "l0/bt_l1.h"
 #include "l0/errmsg.h"
 #include "l0/iobus.h"
 #include "l0/shadow_vm.h"
@@ -173,28 +174,6 @@ static const struct bt_guest_ops l0_bt_ops = {
 	.invlpg = guest_invlpg,
 };
 
-/* The TC's tables: PML4[511] -> PDPT[511] -> PD[0] -> one PT, supervisor
- * only, so that guest user code cannot reach the TC either. */
-static int map_tc(struct l0_vm *vm, hpa_t tc, uint64_t *pml4e)
-{
-	hpa_t pdpt, pd, pt;
-	uint64_t *t;
-
-	if (l0_area_alloc_page(&vm->area, &pdpt) ||
-	    l0_area_alloc_page(&vm->area, &pd) ||
-	    l0_area_alloc_page(&vm->area, &pt))
-		return -ENOMEM;
-	t = vtx_hpa_ptr(vm->m, pdpt, PAGE_SIZE);
-	t[511] = pd | PTE_P | PTE_RW;
-	t = vtx_hpa_ptr(vm->m, pd, PAGE_SIZE);
-	t[0] = pt | PTE_P | PTE_RW;
-	t = vtx_hpa_ptr(vm->m, pt, PAGE_SIZE);
-	for (uint32_t i = 0; i < L0_BT_TC_SIZE / PAGE_SIZE; i++)
-		t[i] = (tc + i * PAGE_SIZE) | PTE_P | PTE_RW;
-	*pml4e = pdpt | PTE_P | PTE_RW;
-	return 0;
-}
-
 int l0_bt_vm_init(struct l0_bt_vm *b, struct l0_vm *vm,
 		  const struct l0_profile *prof, char *err, size_t errlen)
 {
@@ -211,7 +190,6 @@ int l0_bt_vm_init(struct l0_bt_vm *b, struct l0_vm *vm,
 		.opaque = b,
 	};
 	uint64_t pml4e, efer;
-	hpa_t page;
 	int ret;
 
 	memset(b, 0, sizeof(*b));
@@ -221,23 +199,11 @@ int l0_bt_vm_init(struct l0_bt_vm *b, struct l0_vm *vm,
 			      "--vmm bt: profile '%s' gives no software-VMM "
 			      "charges (bt_* keys; p4-prescott has A&A's)",
 			      prof->cost.name);
-	/* The TC is contiguous: the L0 area hands out pages in order. */
-	for (uint32_t i = 0; i < L0_BT_TC_SIZE / PAGE_SIZE; i++) {
-		if (l0_area_alloc_page(&vm->area, &page))
-			return errmsg(-ENOMEM, err, errlen,
-				      "--vmm bt: no room in the L0 area for "
-				      "the translation cache");
-		if (!i)
-			cfg.tc_hpa = page;
-		else if (page != cfg.tc_hpa + (hpa_t)i * PAGE_SIZE)
-			return errmsg(-ENOMEM, err, errlen,
-				      "--vmm bt: the translation cache is "
-				      "not contiguous in the L0 area");
-	}
-	if (map_tc(vm, cfg.tc_hpa, &pml4e))
-		return errmsg(-ENOMEM, err, errlen,
+	ret = l0_bt_tc_alloc(vm, L0_BT_TC_SIZE, &cfg.tc_hpa, &pml4e);
+	if (ret)
+		return errmsg(ret, err, errlen,
 			      "--vmm bt: no room in the L0 area for the "
-			      "translation cache's tables");
+			      "translation cache and its tables");
 	ret = bt_init(&b->bt, &cfg);
 	if (ret)
 		return errmsg(ret, err, errlen, "--vmm bt: %s", strerror(-ret));

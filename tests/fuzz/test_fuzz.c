@@ -325,7 +325,6 @@ static const struct hpa_user {
 	  "l1mem_gpa_to_hpa() checked, without the zap hook on purpose" },
 	{ "l0/bt/translate.c", 9,
 	  "the translation cache and its vCPU page (L0 area)" },
-	{ "l0/bt_vm.c", 3, "the translation cache's page tables (L0 area)" },
 	{ "l0/bt_l1.c", 4,
 	  "L1's translation cache tables and container VMCS (L0 area)" },
 };
